@@ -1,0 +1,128 @@
+package core
+
+import (
+	"time"
+
+	"github.com/switchboard-ws/switchboard/core/proto"
+)
+
+// ConnID names one connection. The transport chooses it (unique for the hub's life).
+type ConnID uint64
+
+// Config is the hub's limits and policies (PROTOCOL.md §1).
+type Config struct {
+	NodeID               string
+	MaxConns             int     // connections over this are closed 4003
+	MaxPerUser           int     // a user's oldest connection over this is closed 4000
+	MaxRoomsPerConn      int     // a join over this gets limit_exceeded
+	MaxMessageBytes      int     // content over this gets too_large
+	Rate                 float64 // messages per second per connection (token bucket)
+	Burst                int     // bucket size
+	AllowClientBroadcast bool
+	History              int // chat messages kept per room for `since` recovery
+	MaxListed            int // cap of `rooms` in connected and `users` in online (1000)
+}
+
+// EventKind says what happened.
+type EventKind uint8
+
+const (
+	EventConnect    EventKind = iota // Conn arrived as User speaking Format
+	EventFrame                       // Conn sent one complete message, Payload
+	EventDisconnect                  // Conn is gone; Code says why (the close code seen or sent)
+	EventTick                        // the clock moved to Now
+	EventAdmin                       // an operator request, Admin
+)
+
+// Event is one input to Hub.Step. Only the fields of its Kind are read.
+// Payload is read during Step only; the caller may reuse it afterwards.
+type Event struct {
+	Kind    EventKind
+	Now     time.Time
+	Conn    ConnID
+	User    string
+	Format  proto.Format
+	Payload []byte
+	Code    uint16
+	Admin   AdminRequest
+}
+
+// ActionKind says what the adapter must do.
+type ActionKind uint8
+
+const (
+	ActionDeliver    ActionKind = iota // send Msg to every connection in Targets
+	ActionClose                        // close Conn with Code and Reason; the hub has already forgotten it
+	ActionAdminReply                   // answer the admin request Reply.Ref
+)
+
+// Action is one output of Hub.Step. Msg and Targets are valid until Outbox.Reset; an
+// adapter that queues Msg beyond that calls Msg.Retain (and Release when written).
+type Action struct {
+	Kind    ActionKind
+	Msg     *proto.Message
+	Targets []ConnID
+	Conn    ConnID
+	Code    uint16
+	Reason  string
+	Reply   *AdminReply
+}
+
+// AdminOp is an operator request of PROTOCOL.md §6.
+type AdminOp uint8
+
+const (
+	AdminStats       AdminOp = iota // GET /api/stats
+	AdminUsers                      // GET /api/users
+	AdminRooms                      // GET /api/rooms
+	AdminRoomMembers                // GET /api/rooms/{Room}/members
+	AdminBroadcast                  // POST /api/broadcast {Content, Exclude}
+	AdminPublish                    // POST /api/rooms/{Room}/publish {Content}
+	AdminSendUser                   // POST /api/users/{User}/send {Content}
+	AdminDisconnect                 // POST /api/users/{User}/disconnect
+	AdminSystem                     // POST /api/system {Content, Room}
+)
+
+// AdminRequest is an operator request; Ref is echoed in the reply.
+type AdminRequest struct {
+	Op      AdminOp
+	Ref     uint64
+	Room    string
+	User    string
+	Content string
+	Exclude string
+}
+
+// RoomInfo is one row of GET /api/rooms.
+type RoomInfo struct {
+	Name    string `json:"name"`
+	Members int    `json:"members"`
+}
+
+// Stats is GET /api/stats.
+type Stats struct {
+	TotalConnections int    `json:"total_connections"`
+	UniqueUsers      int    `json:"unique_users"`
+	MaxConnections   int    `json:"max_connections"`
+	Rooms            int    `json:"rooms"`
+	NodeID           string `json:"node_id"`
+}
+
+// AdminReply answers one AdminRequest. Status is the HTTP status (200, 400, 404); the
+// fields of the request's Op are filled.
+type AdminReply struct {
+	Ref       uint64
+	Op        AdminOp
+	Status    int
+	Error     string // machine code when Status != 200, e.g. "bad_request", "not_found"
+	Message   string
+	Stats     Stats
+	Users     []string
+	Rooms     []RoomInfo
+	Room      string
+	Members   []string
+	Total     int
+	Delivered int
+	Offset    uint64
+	Closed    int
+}

@@ -1,0 +1,101 @@
+package proto
+
+import "time"
+
+// Format is a subprotocol's payload encoding.
+type Format uint8
+
+const (
+	JSON    Format = iota // switchboard.json: text frames, one JSON object each
+	Msgpack               // switchboard.msgpack: binary frames, one MessagePack map each
+
+	NumFormats = 2
+)
+
+// Subprotocol names as negotiated in Sec-WebSocket-Protocol.
+const (
+	SubprotocolJSON    = "switchboard.json"
+	SubprotocolMsgpack = "switchboard.msgpack"
+)
+
+// RequestType is the `type` of a client → server message.
+type RequestType uint8
+
+const (
+	ReqUnknown RequestType = iota
+	ReqJoin
+	ReqLeave
+	ReqChat
+	ReqPrivate
+	ReqBroadcast
+	ReqMembers
+	ReqOnline
+	ReqPing
+)
+
+// Request is one parsed client message. Its byte fields alias the payload (or the
+// Request's own scratch space for unescaped JSON strings): they are valid only until the
+// payload is reused or the Request is parsed into again. Parsing into the same Request
+// repeatedly allocates nothing in steady state.
+type Request struct {
+	Type     RequestType
+	ID       []byte // empty when absent; HasID tells absent from ""
+	HasID    bool
+	Room     []byte
+	To       []byte
+	Content  []byte
+	Since    uint64
+	HasSince bool
+	// HasContent tells a missing `content` from an empty one.
+	HasContent bool
+
+	scratch []byte
+}
+
+// MessageType is the `type` of a server → client message.
+type MessageType uint8
+
+const (
+	MsgConnected MessageType = iota
+	MsgUserJoined
+	MsgUserLeft
+	MsgChat
+	MsgPrivate
+	MsgBroadcast
+	MsgSystem
+	MsgMembers
+	MsgOnline
+	MsgPong
+	MsgAck
+	MsgError
+)
+
+// Message is one server → client message. The core fills its fields; Frame encodes it
+// lazily, once per format, and every recipient shares those bytes. Messages are pooled and
+// reference-counted: NewMessage returns one reference, Retain adds one, Release drops one,
+// and the last Release returns the message (and its buffers) to the pool.
+//
+// Only the fields of the message's Type are encoded (PROTOCOL.md §4). Frame is not safe
+// for concurrent use: the goroutine that owns the core fills every format it needs before
+// handing the message to other goroutines, which then only read the returned bytes.
+type Message struct {
+	Type    MessageType
+	Room    string    // user_joined, user_left, chat, members, optional for system and error (history_gap)
+	UserID  string    // connected, user_joined, user_left
+	ConnID  uint64    // connected (encoded as a decimal string)
+	Sender  string    // chat, private, broadcast
+	To      string    // private
+	Content []byte    // chat, private, broadcast, system; owned by the message, reused
+	ID      []byte    // ack, optional for error; owned by the message, reused
+	Code    Code      // error
+	Text    string    // error's `message`
+	Members []string  // user_joined, members (always encoded, [] when empty)
+	Rooms   []string  // connected (always encoded)
+	Users   []string  // online (always encoded)
+	Total   int       // online
+	Offset  uint64    // chat
+	Time    time.Time // `timestamp` of connected, user_joined, user_left, chat, private, broadcast, system
+
+	refs   int32
+	frames [NumFormats][]byte
+}

@@ -1,0 +1,16 @@
+// Package proto owns Switchboard's wire messages (PROTOCOL.md §3–§4): parsing client
+// requests from JSON and MessagePack payloads, and encoding server messages once per
+// subprotocol into bytes shared by every recipient.
+//
+// It must never do I/O, never keep global mutable state beyond its message pool, and
+// never panic on input: a bad payload is an *Error carrying the protocol's error code.
+//
+//	var req proto.Request
+//	if err := proto.Parse(proto.JSON, payload, &req); err != nil { /* err.Code == proto.BadRequest … */ }
+//
+//	m := proto.NewMessage(proto.MsgChat)
+//	m.Room, m.Sender, m.Offset, m.Time = "lobby", "ann", 7, now
+//	m.Content = append(m.Content[:0], req.Content...)
+//	frame := m.Frame(proto.JSON) // WebSocket frame, encoded once, shared by every recipient
+//	m.Release()
+package proto

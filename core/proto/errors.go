@@ -1,0 +1,25 @@
+package proto
+
+// Code is one of the protocol's error codes (PROTOCOL.md §4).
+type Code uint8
+
+const (
+	OK Code = iota
+	BadRequest
+	UnknownType
+	NotMember
+	UserOffline
+	Forbidden
+	RateLimited
+	LimitExceeded
+	TooLarge
+	HistoryGap
+)
+
+// Error is a request that failed, as the client will be told: a code from the protocol,
+// a human message, and the request's id when it had one.
+type Error struct {
+	Code    Code
+	Message string
+	ID      []byte
+}
