@@ -1,6 +1,6 @@
 module github.com/switchboard-ws/switchboard
 
-go 1.26.8
+go 1.26.0
 
 require (
 	github.com/antithesishq/antithesis-sdk-go v0.9.0-default-no-op // indirect
