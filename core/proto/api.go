@@ -49,7 +49,8 @@ type Request struct {
 	// HasContent tells a missing `content` from an empty one.
 	HasContent bool
 
-	scratch []byte
+	scratch []byte // unescaped JSON strings; grown once to the payload's size, then reused
+	err     Error  // the last failure, returned by pointer so a rejection allocates nothing
 }
 
 // MessageType is the `type` of a server → client message.
@@ -87,6 +88,7 @@ type Message struct {
 	To      string    // private
 	Content []byte    // chat, private, broadcast, system; owned by the message, reused
 	ID      []byte    // ack, optional for error; owned by the message, reused
+	HasID   bool      // error: send `id` even when it is "" (an error includes `id` when HasID or ID is non-empty)
 	Code    Code      // error
 	Text    string    // error's `message`
 	Members []string  // user_joined, members (always encoded, [] when empty)
@@ -96,6 +98,9 @@ type Message struct {
 	Offset  uint64    // chat
 	Time    time.Time // `timestamp` of connected, user_joined, user_left, chat, private, broadcast, system
 
-	refs   int32
-	frames [NumFormats][]byte
+	refs    int32
+	frames  [NumFormats][]byte // per format: headroom for the header, then the payload; capacity kept across reuse
+	start   [NumFormats]uint8  // where the frame's header begins in frames[f]
+	encoded [NumFormats]bool
+	connID  [20]byte // conn_id's decimal digits for the MessagePack encoder
 }

@@ -23,3 +23,6 @@ type Error struct {
 	Message string
 	ID      []byte
 }
+
+// Error implements the error interface: "bad_request: room must be …".
+func (e *Error) Error() string { return e.Code.String() + ": " + e.Message }

@@ -1,0 +1,28 @@
+package proto
+
+// Parse decodes one client message of format f into r and validates it against
+// PROTOCOL.md §2–§3. On success r's byte fields alias payload (or r's scratch space).
+//
+// On failure the returned *Error carries the code and a sentence naming the field; it
+// points into r and is valid until r is parsed into again. When the message had a valid
+// `id`, r.ID/r.HasID and the Error's ID are set even though a later field failed, so the
+// error can echo the id. Parse never panics and, once r's scratch has grown to the
+// largest payload seen, allocates nothing.
+func Parse(f Format, payload []byte, r *Request) *Error {
+	scratch := r.scratch[:0]
+	*r = Request{scratch: scratch}
+	var fs fields
+	var err *Error
+	switch f {
+	case JSON:
+		err = r.parseJSON(payload, &fs)
+	case Msgpack:
+		err = r.parseMsgpack(payload, &fs)
+	default:
+		return r.fail(BadRequest, msgBadFormat)
+	}
+	if err != nil {
+		return err
+	}
+	return r.apply(&fs)
+}

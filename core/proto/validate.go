@@ -1,0 +1,212 @@
+package proto
+
+// Names (PROTOCOL.md §2). The handshake, the admin API and the parser share these rules.
+
+const (
+	maxRoomLen = 128
+	maxUserLen = 64
+	maxIDLen   = 64
+)
+
+// nameChars[c]&userChar: c may appear in a user id; nameChars[c]&roomChar: in a room name.
+var nameChars = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		switch {
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9',
+			c == '_', c == '.', c == '@', c == '-':
+			t[c] = userChar | roomChar
+		case c == ':', c == '/':
+			t[c] = roomChar
+		}
+	}
+	return t
+}()
+
+const (
+	userChar = 1 << iota
+	roomChar
+)
+
+// ValidRoom reports whether b is a room name: 1–128 characters of A-Z a-z 0-9 _ . : @ / -.
+func ValidRoom(b []byte) bool { return validName(b, maxRoomLen, roomChar) }
+
+// ValidUser reports whether b is a user id: 1–64 characters of A-Z a-z 0-9 _ . @ -.
+func ValidUser(b []byte) bool { return validName(b, maxUserLen, userChar) }
+
+func validName(b []byte, max int, class uint8) bool {
+	if len(b) == 0 || len(b) > max {
+		return false
+	}
+	for _, c := range b {
+		if nameChars[c]&class == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Error messages: static strings, so a rejected request allocates nothing either.
+const (
+	msgNotJSON       = "message is not valid JSON"
+	msgNotJSONObject = "message must be a JSON object"
+	msgTrailingJSON  = "message has data after the JSON object"
+	msgTooDeep       = "message nests objects or arrays too deeply (limit 64)"
+	msgNotMsgpack    = "message is not valid MessagePack"
+	msgNotMsgpackMap = "message must be a MessagePack map"
+	msgTrailingMsgp  = "message has data after the MessagePack map"
+	msgBadKey        = "message keys must be strings"
+	msgTypeMissing   = "type is required"
+	msgTypeNotString = "type must be a string"
+	msgTypeUnknown   = "type must be one of join, leave, chat, private, broadcast, members, online, ping"
+	msgBadID         = "id must be a string of at most 64 bytes"
+	msgRoomMissing   = "room is required"
+	msgBadRoom       = "room must be 1–128 characters of A-Z a-z 0-9 _ . : @ / -"
+	msgToMissing     = "to is required"
+	msgBadTo         = "to must be a user id: 1–64 characters of A-Z a-z 0-9 _ . @ -"
+	msgContentMiss   = "content is required"
+	msgBadContent    = "content must be a string"
+	msgBadSince      = "since must be a non-negative integer"
+	msgBadFormat     = "unknown format"
+)
+
+// valueKind is what a known key's value turned out to be.
+type valueKind uint8
+
+const (
+	kindAbsent valueKind = iota
+	kindNull
+	kindString
+	kindUint     // an integer ≥ 0 that fits in uint64
+	kindBadUint  // a number that is negative, fractional, or too large
+	kindOther    // bool, object, array, other MessagePack types
+)
+
+type value struct {
+	kind valueKind
+	str  []byte
+	num  uint64
+}
+
+// fields collects the known keys of one request; later duplicates overwrite earlier
+// ones (last wins), and the type-specific rules run once the whole object is read,
+// because `type` may come last.
+type fields struct {
+	typ, id, room, to, content, since value
+}
+
+// slot returns where the value of key goes, or nil for keys the protocol ignores
+// (including sender, from and user_id: the server decides who sent a message).
+func (fs *fields) slot(key []byte) *value {
+	switch string(key) {
+	case "type":
+		return &fs.typ
+	case "id":
+		return &fs.id
+	case "room":
+		return &fs.room
+	case "to":
+		return &fs.to
+	case "content":
+		return &fs.content
+	case "since":
+		return &fs.since
+	}
+	return nil
+}
+
+// fail records the error in r (so returning it allocates nothing) and returns it.
+func (r *Request) fail(code Code, msg string) *Error {
+	r.err = Error{Code: code, Message: msg}
+	if r.HasID {
+		r.err.ID = r.ID
+	}
+	return &r.err
+}
+
+// apply validates the collected fields against the rules of the request's type
+// (PROTOCOL.md §3) and fills r. The id is taken first so that any later error echoes it.
+func (r *Request) apply(fs *fields) *Error {
+	switch fs.id.kind {
+	case kindAbsent, kindNull:
+	case kindString:
+		if len(fs.id.str) > maxIDLen {
+			return r.fail(BadRequest, msgBadID)
+		}
+		r.ID, r.HasID = fs.id.str, true
+	default:
+		return r.fail(BadRequest, msgBadID)
+	}
+
+	switch fs.typ.kind {
+	case kindAbsent, kindNull:
+		return r.fail(BadRequest, msgTypeMissing)
+	case kindString:
+	default:
+		return r.fail(BadRequest, msgTypeNotString)
+	}
+	r.Type = requestTypeOf(fs.typ.str)
+
+	switch r.Type {
+	case ReqJoin:
+		if err := r.room(fs); err != nil {
+			return err
+		}
+		switch fs.since.kind {
+		case kindAbsent, kindNull:
+		case kindUint:
+			r.Since, r.HasSince = fs.since.num, true
+		default:
+			return r.fail(BadRequest, msgBadSince)
+		}
+	case ReqLeave, ReqMembers:
+		return r.room(fs)
+	case ReqChat:
+		if err := r.room(fs); err != nil {
+			return err
+		}
+		return r.content(fs)
+	case ReqPrivate:
+		switch fs.to.kind {
+		case kindAbsent, kindNull:
+			return r.fail(BadRequest, msgToMissing)
+		case kindString:
+			if !ValidUser(fs.to.str) {
+				return r.fail(BadRequest, msgBadTo)
+			}
+			r.To = fs.to.str
+		default:
+			return r.fail(BadRequest, msgBadTo)
+		}
+		return r.content(fs)
+	case ReqBroadcast:
+		return r.content(fs)
+	case ReqOnline, ReqPing:
+	default:
+		return r.fail(UnknownType, msgTypeUnknown)
+	}
+	return nil
+}
+
+func (r *Request) room(fs *fields) *Error {
+	switch fs.room.kind {
+	case kindAbsent, kindNull:
+		return r.fail(BadRequest, msgRoomMissing)
+	case kindString:
+		if ValidRoom(fs.room.str) {
+			r.Room = fs.room.str
+			return nil
+		}
+	}
+	return r.fail(BadRequest, msgBadRoom)
+}
+
+func (r *Request) content(fs *fields) *Error {
+	switch fs.content.kind {
+	case kindAbsent, kindNull:
+		return r.fail(BadRequest, msgContentMiss)
+	case kindString:
+		r.Content, r.HasContent = fs.content.str, true
+		return nil
+	}
+	return r.fail(BadRequest, msgBadContent)
+}
