@@ -46,4 +46,7 @@ require (
 	pgregory.net/rapid v1.3.0 // indirect
 )
 
-tool github.com/agnivade/wasmbrowsertest
+tool (
+	github.com/agnivade/wasmbrowsertest
+	github.com/tinylib/msgp
+)
