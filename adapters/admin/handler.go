@@ -1,0 +1,322 @@
+package admin
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/switchboard-ws/switchboard/core"
+	"github.com/switchboard-ws/switchboard/core/proto"
+)
+
+// Admin answers operator requests; *node.Node implements it.
+type Admin interface {
+	Admin(ctx context.Context, req core.AdminRequest) (core.AdminReply, error)
+}
+
+// Options configure the handler.
+type Options struct {
+	// Token, when set, is required as `Authorization: Bearer Token`. When empty, only
+	// loopback clients (127.0.0.0/8, ::1) are answered.
+	Token string
+	// MaxBodyBytes caps a request body; 0 means 1 MiB.
+	MaxBodyBytes int64
+	// Timeout bounds how long one request waits for the Admin; 0 means 10 s.
+	Timeout time.Duration
+	Logger  *slog.Logger
+}
+
+// Handler serves /api/… over an Admin.
+type Handler struct {
+	admin Admin
+	opts  Options
+	log   *slog.Logger
+}
+
+// New returns the handler for the routes of PROTOCOL.md §6. Mount it at "/api/".
+func New(a Admin, opts Options) *Handler {
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 1 << 20
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Handler{admin: a, opts: opts, log: log}
+}
+
+// route is one resolved request: the operation, its path parameters and the method it
+// needs.
+type route struct {
+	op     core.AdminOp
+	method string
+	room   string
+	user   string
+}
+
+// ServeHTTP checks access, resolves the route, decodes the body and answers.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if status, code, msg := h.allowed(r); status != 0 {
+		if status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard"`)
+		}
+		writeError(w, status, code, msg)
+		return
+	}
+	rt, ok := resolve(r.URL)
+	if !ok {
+		writeError(w, http.StatusNotFound, "not_found", "no such admin endpoint: "+r.URL.Path)
+		return
+	}
+	if r.Method != rt.method && !(rt.method == http.MethodGet && r.Method == http.MethodHead) {
+		w.Header().Set("Allow", rt.method)
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.URL.Path+" answers "+rt.method+" only")
+		return
+	}
+	req := core.AdminRequest{Op: rt.op, Room: rt.room, User: rt.user}
+	if rt.room != "" && !proto.ValidRoom([]byte(rt.room)) {
+		writeError(w, http.StatusBadRequest, "bad_request", "room must be 1–128 characters of A-Z a-z 0-9 _ . : @ / -")
+		return
+	}
+	if rt.user != "" && !proto.ValidUser([]byte(rt.user)) {
+		writeError(w, http.StatusBadRequest, "bad_request", "user must be 1–64 characters of A-Z a-z 0-9 _ . @ -")
+		return
+	}
+	if msg := h.decodeBody(r, &req); msg != "" {
+		writeError(w, http.StatusBadRequest, "bad_request", msg)
+		return
+	}
+
+	ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
+	defer cancel()
+	reply, err := h.admin.Admin(ctx, req)
+	if err != nil {
+		h.log.Warn("admin request failed", "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "the server cannot answer right now: "+err.Error())
+		return
+	}
+	if reply.Status != 0 && reply.Status != http.StatusOK {
+		code := reply.Error
+		if code == "" {
+			code = strings.ReplaceAll(strings.ToLower(http.StatusText(reply.Status)), " ", "_")
+		}
+		writeError(w, reply.Status, code, reply.Message)
+		return
+	}
+	writeJSON(w, http.StatusOK, render(rt.op, req, reply))
+}
+
+// allowed returns a non-zero status when the client may not use the API.
+func (h *Handler) allowed(r *http.Request) (status int, code, msg string) {
+	if h.opts.Token != "" {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		// ConstantTimeCompare leaks only the length, never how much of the token matched.
+		if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(h.opts.Token)) != 1 {
+			return http.StatusUnauthorized, "unauthorized", "a valid Authorization: Bearer token is required"
+		}
+		return 0, "", ""
+	}
+	if !loopback(r.RemoteAddr) {
+		return http.StatusForbidden, "forbidden", "the admin API answers loopback clients only (set --admin-token to open it)"
+	}
+	return 0, "", ""
+}
+
+// loopback reports whether addr ("host:port") is 127.0.0.0/8 or ::1.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return false
+	}
+	return ip.Unmap().IsLoopback()
+}
+
+// resolve maps a path to its route. Room names may contain '/', so the room is whatever
+// lies between "/api/rooms/" and the final "/members" or "/publish", unescaped.
+func resolve(u *url.URL) (route, bool) {
+	path := u.EscapedPath()
+	switch path {
+	case "/api/stats":
+		return route{op: core.AdminStats, method: http.MethodGet}, true
+	case "/api/users":
+		return route{op: core.AdminUsers, method: http.MethodGet}, true
+	case "/api/rooms":
+		return route{op: core.AdminRooms, method: http.MethodGet}, true
+	case "/api/broadcast":
+		return route{op: core.AdminBroadcast, method: http.MethodPost}, true
+	case "/api/system":
+		return route{op: core.AdminSystem, method: http.MethodPost}, true
+	}
+	if rest, ok := strings.CutPrefix(path, "/api/rooms/"); ok {
+		for suffix, rt := range map[string]route{
+			"/members": {op: core.AdminRoomMembers, method: http.MethodGet},
+			"/publish": {op: core.AdminPublish, method: http.MethodPost},
+		} {
+			if name, ok := strings.CutSuffix(rest, suffix); ok && name != "" {
+				room, err := url.PathUnescape(name)
+				if err != nil {
+					return route{}, false
+				}
+				rt.room = room
+				return rt, true
+			}
+		}
+	}
+	if rest, ok := strings.CutPrefix(path, "/api/users/"); ok {
+		for suffix, rt := range map[string]route{
+			"/send":       {op: core.AdminSendUser, method: http.MethodPost},
+			"/disconnect": {op: core.AdminDisconnect, method: http.MethodPost},
+		} {
+			if name, ok := strings.CutSuffix(rest, suffix); ok && name != "" && !strings.Contains(name, "/") {
+				user, err := url.PathUnescape(name)
+				if err != nil {
+					return route{}, false
+				}
+				rt.user = user
+				return rt, true
+			}
+		}
+	}
+	return route{}, false
+}
+
+// body is every field a POST may carry; pointers tell a missing field from an empty one.
+type body struct {
+	Content *string `json:"content"`
+	Exclude *string `json:"exclude"`
+	Room    *string `json:"room"`
+}
+
+// decodeBody fills req from the JSON body of the POST routes and returns a message for
+// the client when the body is not acceptable.
+func (h *Handler) decodeBody(r *http.Request, req *core.AdminRequest) string {
+	switch req.Op {
+	case core.AdminBroadcast, core.AdminPublish, core.AdminSendUser, core.AdminSystem:
+	default:
+		return "" // GET routes and disconnect take no body
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, h.opts.MaxBodyBytes+1))
+	if err != nil {
+		return "cannot read the request body: " + err.Error()
+	}
+	if int64(len(data)) > h.opts.MaxBodyBytes {
+		return "the request body is too large"
+	}
+	var b body
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&b); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			return typeErr.Field + " must be a string"
+		}
+		return "the body must be a JSON object: " + err.Error()
+	}
+	if dec.More() {
+		return "the body must hold exactly one JSON object"
+	}
+	if b.Content == nil {
+		return "content is required (a string)"
+	}
+	req.Content = *b.Content
+	if b.Exclude != nil && req.Op == core.AdminBroadcast && *b.Exclude != "" {
+		if !proto.ValidUser([]byte(*b.Exclude)) {
+			return "exclude must be a user id: 1–64 characters of A-Z a-z 0-9 _ . @ -"
+		}
+		req.Exclude = *b.Exclude
+	}
+	if b.Room != nil && req.Op == core.AdminSystem && *b.Room != "" {
+		if !proto.ValidRoom([]byte(*b.Room)) {
+			return "room must be 1–128 characters of A-Z a-z 0-9 _ . : @ / -"
+		}
+		req.Room = *b.Room
+	}
+	return ""
+}
+
+// render is the JSON answer of a successful request, exactly as PROTOCOL.md §6 shows it.
+func render(op core.AdminOp, req core.AdminRequest, rep core.AdminReply) any {
+	switch op {
+	case core.AdminStats:
+		return rep.Stats
+	case core.AdminUsers:
+		users := nonNil(rep.Users)
+		return struct {
+			Users []string `json:"users"`
+			Total int      `json:"total"`
+		}{users, max(rep.Total, len(users))}
+	case core.AdminRooms:
+		rooms := rep.Rooms
+		if rooms == nil {
+			rooms = []core.RoomInfo{}
+		}
+		return struct {
+			Rooms []core.RoomInfo `json:"rooms"`
+			Total int             `json:"total"`
+		}{rooms, max(rep.Total, len(rooms))}
+	case core.AdminRoomMembers:
+		room := rep.Room
+		if room == "" {
+			room = req.Room
+		}
+		return struct {
+			Room    string   `json:"room"`
+			Members []string `json:"members"`
+		}{room, nonNil(rep.Members)}
+	case core.AdminPublish:
+		return struct {
+			Delivered int    `json:"delivered"`
+			Offset    uint64 `json:"offset"`
+		}{rep.Delivered, rep.Offset}
+	case core.AdminDisconnect:
+		return struct {
+			Closed int `json:"closed"`
+		}{rep.Closed}
+	default: // broadcast, send, system
+		return struct {
+			Delivered int `json:"delivered"`
+		}{rep.Delivered}
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+type errorBody struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	if msg == "" {
+		msg = http.StatusText(status)
+	}
+	writeJSON(w, status, errorBody{Error: code, Message: msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
