@@ -1,6 +1,62 @@
 package proto
 
-// appendMsgpack: the msgp-generated encoder replaces this in the next commit.
+import (
+	"strconv"
+	"time"
+)
+
+// appendMsgpack appends m's MessagePack map via its type's generated wire struct.
+// The structs live on the stack and their strings view m's own bytes, so nothing is
+// allocated once m's buffer has grown to size.
 func (m *Message) appendMsgpack(b []byte) []byte {
-	panic("proto: MessagePack encoding not implemented yet")
+	var err error
+	typ := m.Type.String()
+	ts := m.Time.Truncate(time.Millisecond) // the precision of the JSON form
+	switch m.Type {
+	case MsgConnected:
+		conn := strconv.AppendUint(m.connID[:0], m.ConnID, 10)
+		w := wireConnected{Type: typ, UserID: m.UserID, ConnID: bytesString(conn), Rooms: m.Rooms, Timestamp: ts}
+		b, err = w.MarshalMsg(b)
+	case MsgUserJoined:
+		w := wireUserJoined{Type: typ, Room: m.Room, UserID: m.UserID, Members: m.Members, Timestamp: ts}
+		b, err = w.MarshalMsg(b)
+	case MsgUserLeft:
+		w := wireUserLeft{Type: typ, Room: m.Room, UserID: m.UserID, Timestamp: ts}
+		b, err = w.MarshalMsg(b)
+	case MsgChat:
+		w := wireChat{Type: typ, Room: m.Room, Sender: m.Sender, Content: bytesString(m.Content), Offset: m.Offset, Timestamp: ts}
+		b, err = w.MarshalMsg(b)
+	case MsgPrivate:
+		w := wirePrivate{Type: typ, Sender: m.Sender, To: m.To, Content: bytesString(m.Content), Timestamp: ts}
+		b, err = w.MarshalMsg(b)
+	case MsgBroadcast:
+		w := wireBroadcast{Type: typ, Sender: m.Sender, Content: bytesString(m.Content), Timestamp: ts}
+		b, err = w.MarshalMsg(b)
+	case MsgSystem:
+		w := wireSystem{Type: typ, Content: bytesString(m.Content), Room: m.Room, Timestamp: ts}
+		b, err = w.MarshalMsg(b)
+	case MsgMembers:
+		w := wireMembers{Type: typ, Room: m.Room, Members: m.Members}
+		b, err = w.MarshalMsg(b)
+	case MsgOnline:
+		w := wireOnline{Type: typ, Users: m.Users, Total: int64(m.Total)}
+		b, err = w.MarshalMsg(b)
+	case MsgPong:
+		b, err = wirePong{Type: typ}.MarshalMsg(b)
+	case MsgAck:
+		b, err = wireAck{Type: typ, ID: bytesString(m.ID)}.MarshalMsg(b)
+	case MsgError:
+		w := wireError{Type: typ, Code: m.Code.String(), Message: m.errorText(), Room: m.Room}
+		id := bytesString(m.ID)
+		if m.HasID || len(m.ID) > 0 {
+			w.ID = &id
+		}
+		b, err = w.MarshalMsg(b)
+	default:
+		panic("proto: unknown MessageType")
+	}
+	if err != nil { // the generated marshallers of these plain structs cannot fail
+		panic("proto: " + err.Error())
+	}
+	return b
 }

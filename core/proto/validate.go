@@ -76,9 +76,9 @@ const (
 	kindAbsent valueKind = iota
 	kindNull
 	kindString
-	kindUint     // an integer ≥ 0 that fits in uint64
-	kindBadUint  // a number that is negative, fractional, or too large
-	kindOther    // bool, object, array, other MessagePack types
+	kindUint    // an integer ≥ 0 that fits in uint64
+	kindBadUint // a number that is negative, fractional, or too large
+	kindOther   // bool, object, array, other MessagePack types
 )
 
 type value struct {
