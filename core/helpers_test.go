@@ -1,0 +1,174 @@
+package core
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/switchboard-ws/switchboard/core/proto"
+	"github.com/tinylib/msgp/msgp"
+)
+
+// start is the clock of every transcript and property test before any tick.
+var start = time.Date(2026, 11, 27, 19, 0, 0, 0, time.UTC)
+
+// defaultConfig is the server's default configuration (PROTOCOL.md §1).
+func defaultConfig() Config {
+	return Config{
+		NodeID:               "node-1",
+		MaxConns:             10000,
+		MaxPerUser:           5,
+		MaxRoomsPerConn:      100,
+		MaxMessageBytes:      65536,
+		Rate:                 50,
+		Burst:                100,
+		AllowClientBroadcast: true,
+		History:              100,
+		MaxListed:            1000,
+	}
+}
+
+// renderMessage returns m as a client of format f reads it, as one line of JSON.
+func renderMessage(m *proto.Message, f proto.Format) (string, error) {
+	payload := m.Payload(f)
+	if f == proto.JSON {
+		if !json.Valid(payload) {
+			return "", fmt.Errorf("invalid JSON frame %q", payload)
+		}
+		return string(payload), nil
+	}
+	var buf bytes.Buffer
+	rest, err := msgp.UnmarshalAsJSON(&buf, payload)
+	if err != nil || len(rest) > 0 {
+		return "", fmt.Errorf("invalid MessagePack frame %x: %v", payload, err)
+	}
+	return buf.String(), nil
+}
+
+// jsonToMsgpack re-encodes one JSON value as MessagePack, keeping the key order, so a
+// transcript can speak to a MessagePack connection in readable JSON.
+func jsonToMsgpack(s string) ([]byte, error) {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	b, err := appendMsgpackValue(nil, dec)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("data after the JSON value")
+	}
+	return b, nil
+}
+
+func appendMsgpackValue(b []byte, dec *json.Decoder) ([]byte, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch v := tok.(type) {
+	case json.Delim:
+		var body []byte
+		n := uint32(0)
+		for dec.More() {
+			if v == '{' {
+				key, err := dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				body = msgp.AppendString(body, key.(string))
+			}
+			if body, err = appendMsgpackValue(body, dec); err != nil {
+				return nil, err
+			}
+			n++
+		}
+		if _, err := dec.Token(); err != nil {
+			return nil, err
+		}
+		if v == '{' {
+			b = msgp.AppendMapHeader(b, n)
+		} else {
+			b = msgp.AppendArrayHeader(b, n)
+		}
+		return append(b, body...), nil
+	case string:
+		return msgp.AppendString(b, v), nil
+	case json.Number:
+		if i, err := v.Int64(); err == nil {
+			if i >= 0 {
+				return msgp.AppendUint64(b, uint64(i)), nil
+			}
+			return msgp.AppendInt64(b, i), nil
+		}
+		f, err := v.Float64()
+		if err != nil {
+			return nil, err
+		}
+		return msgp.AppendFloat64(b, f), nil
+	case bool:
+		return msgp.AppendBool(b, v), nil
+	case nil:
+		return msgp.AppendNil(b), nil
+	}
+	return nil, fmt.Errorf("unexpected JSON token %v", tok)
+}
+
+// checkOutbox checks what a user would notice of one step's actions: every message
+// encodes in both formats, no target is unknown, closed before, or listed twice, and
+// every target is still connected at the end of the step unless a later action closes it.
+func checkOutbox(h *Hub, out *Outbox, from int) error {
+	closedAt := map[ConnID]int{}
+	for i := from; i < len(out.Actions); i++ {
+		if a := out.Actions[i]; a.Kind == ActionClose {
+			if _, twice := closedAt[a.Conn]; twice {
+				return fmt.Errorf("conn %d closed twice", a.Conn)
+			}
+			closedAt[a.Conn] = i
+			if h.conns[a.Conn] != nil {
+				return fmt.Errorf("conn %d closed but still in the hub", a.Conn)
+			}
+		}
+	}
+	for i := from; i < len(out.Actions); i++ {
+		a := out.Actions[i]
+		switch a.Kind {
+		case ActionDeliver:
+			if a.Msg == nil || len(a.Targets) == 0 {
+				return fmt.Errorf("action %d: deliver without message or targets", i)
+			}
+			if a.Msg.Refs() < 1 {
+				return fmt.Errorf("action %d: message already released", i)
+			}
+			for f := proto.Format(0); f < proto.NumFormats; f++ {
+				if _, err := renderMessage(a.Msg, f); err != nil {
+					return fmt.Errorf("action %d: %v", i, err)
+				}
+			}
+			seen := map[ConnID]bool{}
+			for _, id := range a.Targets {
+				if seen[id] {
+					return fmt.Errorf("action %d: conn %d targeted twice", i, id)
+				}
+				seen[id] = true
+				if at, closed := closedAt[id]; closed {
+					if at < i {
+						return fmt.Errorf("action %d: conn %d targeted after its close", i, id)
+					}
+				} else if h.conns[id] == nil {
+					return fmt.Errorf("action %d: conn %d targeted but not connected", i, id)
+				}
+			}
+		case ActionClose:
+		case ActionAdminReply:
+			if a.Reply == nil {
+				return fmt.Errorf("action %d: admin reply without reply", i)
+			}
+		default:
+			return fmt.Errorf("action %d: unknown kind %d", i, a.Kind)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,271 @@
+package core
+
+import (
+	"slices"
+	"time"
+
+	"github.com/switchboard-ws/switchboard/core/proto"
+)
+
+// DefaultMaxListed caps the `rooms` of connected and the `users` of online when
+// Config.MaxListed is not set (PROTOCOL.md §4).
+const DefaultMaxListed = 1000
+
+// Close codes and reasons the hub decides (PROTOCOL.md §5).
+const (
+	CloseReplaced = 4000 // per-user limit: the user's oldest connection
+	CloseCapacity = 4003 // Config.MaxConns reached
+	CloseKicked   = 4009 // admin disconnect
+
+	ReasonReplaced   = "Replaced by new connection"
+	ReasonTooMany    = "Too many connections"
+	ReasonAtCapacity = "Server at capacity"
+	ReasonKicked     = "Kicked"
+	ServerSender     = "server" // sender of admin-published messages
+)
+
+// Hub owns every connection, user and room of one node. It is a pure state machine:
+// Step applies one event and appends the resulting actions to an Outbox. A Hub is not
+// safe for concurrent use; one goroutine owns it.
+type Hub struct {
+	cfg   Config
+	now   time.Time
+	conns map[ConnID]*conn
+	all   connList // every connection in connect order: broadcast targets
+	users map[string]*user
+	rooms map[string]*room
+
+	userNames, roomNames sortedNames
+
+	req proto.Request // parsed in place for every frame, so parsing allocates nothing
+}
+
+// sortedNames caches the sorted keys of a map, rebuilt only after the map changed.
+type sortedNames struct {
+	names []string
+	dirty bool
+}
+
+// New returns an empty hub. A limit of zero (MaxConns, MaxPerUser, MaxRoomsPerConn,
+// MaxMessageBytes, Rate) means no limit; MaxListed defaults to DefaultMaxListed.
+func New(cfg Config) *Hub {
+	if cfg.MaxListed <= 0 {
+		cfg.MaxListed = DefaultMaxListed
+	}
+	if cfg.History < 0 {
+		cfg.History = 0
+	}
+	return &Hub{
+		cfg:   cfg,
+		conns: make(map[ConnID]*conn),
+		users: make(map[string]*user),
+		rooms: make(map[string]*room),
+	}
+}
+
+// Config returns the hub's configuration, with defaults applied.
+func (h *Hub) Config() Config { return h.cfg }
+
+// Step applies ev at time ev.Now and appends what must happen to out. It returns an
+// error only for caller misuse (an unknown or duplicate ConnID, an invalid user id); the
+// hub is then unchanged.
+func (h *Hub) Step(ev Event, out *Outbox) error {
+	switch ev.Kind {
+	case EventConnect:
+		if _, dup := h.conns[ev.Conn]; dup {
+			return ErrDuplicateConn
+		}
+		if !validUser(ev.User) {
+			return ErrInvalidUser
+		}
+		if ev.Format >= proto.NumFormats {
+			return ErrUnknownFormat
+		}
+		h.now = ev.Now
+		h.connect(ev.Conn, ev.User, ev.Format, out)
+	case EventFrame:
+		c := h.conns[ev.Conn]
+		if c == nil {
+			return ErrUnknownConn
+		}
+		h.now = ev.Now
+		h.frame(c, ev.Payload, out)
+	case EventDisconnect:
+		c := h.conns[ev.Conn]
+		if c == nil {
+			return ErrUnknownConn
+		}
+		h.now = ev.Now
+		h.removeConn(c, out)
+	case EventTick:
+		// Nothing expires on a single node yet; cluster presence expiry will.
+		h.now = ev.Now
+	case EventAdmin:
+		h.now = ev.Now
+		h.admin(&ev.Admin, out)
+	default:
+		return ErrUnknownEvent
+	}
+	return nil
+}
+
+// connect admits a connection (or refuses it at capacity), greets it, and enforces the
+// per-user limit by closing the user's oldest connections.
+func (h *Hub) connect(id ConnID, name string, f proto.Format, out *Outbox) {
+	if h.cfg.MaxConns > 0 && len(h.conns) >= h.cfg.MaxConns {
+		out.close(id, CloseCapacity, ReasonAtCapacity)
+		return
+	}
+	u := h.users[name]
+	if u == nil {
+		u = &user{id: name}
+		h.users[name] = u
+		h.userNames.dirty = true
+	}
+	c := &conn{id: id, user: u, format: f, tokens: float64(h.burst()), last: h.now.UnixNano()}
+	c.slot = h.all.add(c)
+	h.conns[id] = c
+	u.conns = append(u.conns, c)
+
+	m := proto.NewMessage(proto.MsgConnected)
+	m.UserID, m.ConnID, m.Time = u.id, uint64(id), h.now
+	names := h.sortedRooms()
+	m.Rooms = append(m.Rooms[:0], names[:min(len(names), h.cfg.MaxListed)]...)
+	out.deliverTo(m, id)
+
+	if limit := h.cfg.MaxPerUser; limit > 0 {
+		reason := ReasonTooMany
+		if limit == 1 {
+			reason = ReasonReplaced
+		}
+		for len(u.conns) > limit {
+			h.closeConn(u.conns[0], CloseReplaced, reason, out)
+		}
+	}
+}
+
+// closeConn closes c on the hub's initiative: the adapter is told first, then c is
+// forgotten and its departures are announced like any disconnect.
+func (h *Hub) closeConn(c *conn, code uint16, reason string, out *Outbox) {
+	out.close(c.id, code, reason)
+	h.removeConn(c, out)
+}
+
+// removeConn takes c out of every room (announcing users who left), its user and the hub.
+func (h *Hub) removeConn(c *conn, out *Outbox) {
+	for len(c.rooms) > 0 {
+		h.leave(c, len(c.rooms)-1, out)
+	}
+	u := c.user
+	u.removeConn(c)
+	if len(u.conns) == 0 {
+		delete(h.users, u.id)
+		h.userNames.dirty = true
+	}
+	if h.all.remove(c.slot) {
+		for i, x := range h.all.slots {
+			x.slot = int32(i)
+		}
+	}
+	delete(h.conns, c.id)
+}
+
+// join seats c in r and, when c is its user's first connection there, tells every
+// connection of the room (c's included) with the sorted member list.
+func (h *Hub) join(c *conn, r *room, out *Outbox) {
+	r.addMember(c)
+	if !r.addPresence(c.user.id) {
+		return
+	}
+	m := proto.NewMessage(proto.MsgUserJoined)
+	m.Room, m.UserID, m.Time = r.name, c.user.id, h.now
+	m.Members = r.appendUsers(m.Members[:0])
+	mark := out.mark()
+	r.addTargets(out)
+	out.deliver(m, mark)
+}
+
+// leave takes c out of the room at position i of c.rooms; when that was its user's last
+// connection there, the remaining connections are told; an empty room is deleted.
+func (h *Hub) leave(c *conn, i int, out *Outbox) {
+	r := c.rooms[i].room
+	r.removeMember(c, i)
+	if r.removePresence(c.user.id) && !r.empty() {
+		m := proto.NewMessage(proto.MsgUserLeft)
+		m.Room, m.UserID, m.Time = r.name, c.user.id, h.now
+		mark := out.mark()
+		r.addTargets(out)
+		out.deliver(m, mark)
+	}
+	if r.empty() {
+		h.deleteRoom(r)
+	}
+}
+
+// deliverChat is the one path of a room message (a client's chat, an admin publish, and
+// later a sequenced message from the cluster): kept in history, then delivered to every
+// member connection. m.Offset is set; the outbox takes over the caller's reference.
+func (h *Hub) deliverChat(r *room, m *proto.Message, out *Outbox) int {
+	if m.Offset > r.offset {
+		r.offset = m.Offset
+	}
+	r.history.push(m, h.cfg.History)
+	mark := out.mark()
+	r.addTargets(out)
+	return out.deliver(m, mark)
+}
+
+// recover sends c the held chat messages of r after offset since, preceded by a
+// history_gap error when the history does not reach back to since+1 (or since is ahead
+// of the room, which happens when the room was deleted and created again).
+func (h *Hub) recover(c *conn, r *room, since uint64, out *Outbox) {
+	n := r.history.len()
+	first := r.offset + 1 // the offset the oldest held message would need for no gap
+	if n > 0 {
+		first = r.history.at(0).Offset
+	}
+	gap := since > r.offset || (since < r.offset && first > since+1)
+	if gap {
+		e := proto.NewMessage(proto.MsgError)
+		e.Code, e.Text, e.Room = proto.HistoryGap, msgHistoryGap, r.name
+		out.deliverTo(e, c.id)
+	}
+	for i := 0; i < n; i++ {
+		m := r.history.at(i)
+		if m.Offset > since || since > r.offset {
+			m.Retain()
+			out.deliverTo(m, c.id)
+		}
+	}
+}
+
+// sortedUsers returns every user id, sorted; the slice is the hub's own.
+func (h *Hub) sortedUsers() []string {
+	if h.userNames.dirty {
+		h.userNames.names = h.userNames.names[:0]
+		for name := range h.users {
+			h.userNames.names = append(h.userNames.names, name)
+		}
+		slices.Sort(h.userNames.names)
+		h.userNames.dirty = false
+	}
+	return h.userNames.names
+}
+
+// sortedRooms returns every room name, sorted; the slice is the hub's own.
+func (h *Hub) sortedRooms() []string {
+	if h.roomNames.dirty {
+		h.roomNames.names = h.roomNames.names[:0]
+		for name := range h.rooms {
+			h.roomNames.names = append(h.roomNames.names, name)
+		}
+		slices.Sort(h.roomNames.names)
+		h.roomNames.dirty = false
+	}
+	return h.roomNames.names
+}
+
+// validUser and validRoom apply the name rules of PROTOCOL.md §2 (shared with the parser).
+func validUser(s string) bool { return proto.ValidUser([]byte(s)) }
+
+func validRoom(s string) bool { return proto.ValidRoom([]byte(s)) }

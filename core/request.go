@@ -1,0 +1,198 @@
+package core
+
+import "github.com/switchboard-ws/switchboard/core/proto"
+
+// Texts of the error frames the hub sends (static: an error costs no allocation).
+const (
+	msgRateLimited   = "rate limit exceeded: message dropped"
+	msgNotMember     = "not a member of this room"
+	msgUserOffline   = "user is not online"
+	msgForbidden     = "client broadcast is disabled on this server"
+	msgTooManyRooms  = "this connection is in too many rooms"
+	msgTooLarge      = "content is larger than the server accepts"
+	msgHistoryGap    = "history no longer reaches back to since: some messages are lost"
+)
+
+// frame applies one client message from c: rate limit, parse, then the request.
+func (h *Hub) frame(c *conn, payload []byte, out *Outbox) {
+	req := &h.req
+	perr := proto.Parse(c.format, payload, req)
+	if !h.allow(c, h.now.UnixNano()) {
+		// Dropped, but the id (when the message had a readable one) is echoed.
+		h.fail(c, proto.RateLimited, msgRateLimited, req, out)
+		return
+	}
+	if perr != nil {
+		h.fail(c, perr.Code, perr.Message, req, out)
+		return
+	}
+	switch req.Type {
+	case proto.ReqJoin:
+		h.reqJoin(c, req, out)
+	case proto.ReqLeave:
+		h.reqLeave(c, req, out)
+	case proto.ReqChat:
+		h.reqChat(c, req, out)
+	case proto.ReqPrivate:
+		h.reqPrivate(c, req, out)
+	case proto.ReqBroadcast:
+		h.reqBroadcast(c, req, out)
+	case proto.ReqMembers:
+		m := proto.NewMessage(proto.MsgMembers)
+		m.Room = string(req.Room) // allocates; members is not a hot path
+		m.Members = m.Members[:0]
+		if r := h.rooms[string(req.Room)]; r != nil {
+			m.Room = r.name
+			m.Members = r.appendUsers(m.Members)
+		}
+		out.deliverTo(m, c.id)
+		h.ack(c, req, out)
+	case proto.ReqOnline:
+		m := proto.NewMessage(proto.MsgOnline)
+		names := h.sortedUsers()
+		m.Users = append(m.Users[:0], names[:min(len(names), h.cfg.MaxListed)]...)
+		m.Total = len(names)
+		out.deliverTo(m, c.id)
+		h.ack(c, req, out)
+	case proto.ReqPing:
+		out.deliverTo(proto.NewMessage(proto.MsgPong), c.id)
+		h.ack(c, req, out)
+	default:
+		h.fail(c, proto.UnknownType, "unknown type", req, out)
+	}
+}
+
+func (h *Hub) reqJoin(c *conn, req *proto.Request, out *Outbox) {
+	r := h.rooms[string(req.Room)]
+	if r != nil && c.roomIndex(r) >= 0 {
+		h.ack(c, req, out) // joining again changes nothing
+		return
+	}
+	if limit := h.cfg.MaxRoomsPerConn; limit > 0 && len(c.rooms) >= limit {
+		h.fail(c, proto.LimitExceeded, msgTooManyRooms, req, out)
+		return
+	}
+	if r == nil {
+		r = h.createRoom(string(req.Room))
+	}
+	h.join(c, r, out)
+	if req.HasSince {
+		h.recover(c, r, req.Since, out)
+	}
+	h.ack(c, req, out)
+}
+
+func (h *Hub) reqLeave(c *conn, req *proto.Request, out *Outbox) {
+	i := -1
+	if r := h.rooms[string(req.Room)]; r != nil {
+		i = c.roomIndex(r)
+	}
+	if i < 0 {
+		h.fail(c, proto.NotMember, msgNotMember, req, out)
+		return
+	}
+	h.leave(c, i, out)
+	h.ack(c, req, out)
+}
+
+func (h *Hub) reqChat(c *conn, req *proto.Request, out *Outbox) {
+	r := h.rooms[string(req.Room)]
+	if r == nil || c.roomIndex(r) < 0 {
+		h.fail(c, proto.NotMember, msgNotMember, req, out)
+		return
+	}
+	if h.tooLarge(req.Content) {
+		h.fail(c, proto.TooLarge, msgTooLarge, req, out)
+		return
+	}
+	m := proto.NewMessage(proto.MsgChat)
+	m.Room, m.Sender, m.Offset, m.Time = r.name, c.user.id, r.offset+1, h.now
+	m.Content = append(m.Content[:0], req.Content...)
+	h.deliverChat(r, m, out)
+	h.ack(c, req, out)
+}
+
+func (h *Hub) reqPrivate(c *conn, req *proto.Request, out *Outbox) {
+	if h.tooLarge(req.Content) {
+		h.fail(c, proto.TooLarge, msgTooLarge, req, out)
+		return
+	}
+	to := h.users[string(req.To)]
+	if to == nil {
+		h.fail(c, proto.UserOffline, msgUserOffline, req, out)
+		return
+	}
+	m := proto.NewMessage(proto.MsgPrivate)
+	m.Sender, m.To, m.Time = c.user.id, to.id, h.now
+	m.Content = append(m.Content[:0], req.Content...)
+	h.deliverPrivate(m, to, c, out)
+	h.ack(c, req, out)
+}
+
+// deliverPrivate sends m to every connection of to and, so that a user's tabs stay in
+// step, to the other connections of the sender's user (from is nil for the server).
+func (h *Hub) deliverPrivate(m *proto.Message, to *user, from *conn, out *Outbox) int {
+	mark := out.mark()
+	for _, x := range to.conns {
+		out.addTarget(x.id)
+	}
+	if from != nil && from.user != to {
+		for _, x := range from.user.conns {
+			if x != from {
+				out.addTarget(x.id)
+			}
+		}
+	}
+	return out.deliver(m, mark)
+}
+
+func (h *Hub) reqBroadcast(c *conn, req *proto.Request, out *Outbox) {
+	if !h.cfg.AllowClientBroadcast {
+		h.fail(c, proto.Forbidden, msgForbidden, req, out)
+		return
+	}
+	if h.tooLarge(req.Content) {
+		h.fail(c, proto.TooLarge, msgTooLarge, req, out)
+		return
+	}
+	m := proto.NewMessage(proto.MsgBroadcast)
+	m.Sender, m.Time = c.user.id, h.now
+	m.Content = append(m.Content[:0], req.Content...)
+	h.deliverAll(m, "", out)
+	h.ack(c, req, out)
+}
+
+// deliverAll sends m to every connection in connect order, except those of user exclude.
+func (h *Hub) deliverAll(m *proto.Message, exclude string, out *Outbox) int {
+	mark := out.mark()
+	for _, x := range h.all.slots {
+		if x != nil && (exclude == "" || x.user.id != exclude) {
+			out.addTarget(x.id)
+		}
+	}
+	return out.deliver(m, mark)
+}
+
+func (h *Hub) tooLarge(content []byte) bool {
+	return h.cfg.MaxMessageBytes > 0 && len(content) > h.cfg.MaxMessageBytes
+}
+
+// ack confirms a request that carried an id, after its effects.
+func (h *Hub) ack(c *conn, req *proto.Request, out *Outbox) {
+	if !req.HasID {
+		return
+	}
+	m := proto.NewMessage(proto.MsgAck)
+	m.ID = append(m.ID[:0], req.ID...)
+	out.deliverTo(m, c.id)
+}
+
+// fail sends c an error frame carrying the id of req, when it had a readable one.
+func (h *Hub) fail(c *conn, code proto.Code, text string, req *proto.Request, out *Outbox) {
+	m := proto.NewMessage(proto.MsgError)
+	m.Code, m.Text = code, text
+	if req.HasID {
+		m.ID, m.HasID = append(m.ID[:0], req.ID...), true
+	}
+	out.deliverTo(m, c.id)
+}

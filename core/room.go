@@ -1,0 +1,135 @@
+package core
+
+import (
+	"slices"
+
+	"github.com/switchboard-ws/switchboard/core/proto"
+)
+
+// room is one room: its local member connections in join order, who is present (per
+// user), its offset sequence and the history kept for `since` recovery.
+type room struct {
+	name    string
+	members connList
+	// presence counts each present user's connections in the room. It is read and
+	// written only through addPresence, removePresence and the member listings, so that
+	// presence from other nodes can be counted in the same place.
+	presence map[string]int32
+	offset   uint64 // offset of the last chat message; the next one gets offset+1
+	history  history
+}
+
+// createRoom makes an empty room and indexes it; the caller adds the first member.
+func (h *Hub) createRoom(name string) *room {
+	r := &room{name: name, presence: make(map[string]int32, 1)}
+	h.rooms[name] = r
+	h.roomNames.dirty = true
+	return r
+}
+
+// deleteRoom forgets an empty room and releases its history.
+func (h *Hub) deleteRoom(r *room) {
+	r.history.clear()
+	delete(h.rooms, r.name)
+	h.roomNames.dirty = true
+}
+
+// addPresence counts one more connection of user in r and reports whether it is the
+// user's first, i.e. whether the user just joined.
+func (r *room) addPresence(user string) (first bool) {
+	n := r.presence[user]
+	r.presence[user] = n + 1
+	return n == 0
+}
+
+// removePresence counts one connection of user less in r and reports whether it was the
+// user's last, i.e. whether the user just left.
+func (r *room) removePresence(user string) (last bool) {
+	n := r.presence[user] - 1
+	if n > 0 {
+		r.presence[user] = n
+		return false
+	}
+	delete(r.presence, user)
+	return true
+}
+
+// users is the number of users present in r.
+func (r *room) users() int { return len(r.presence) }
+
+// appendUsers appends r's present users, sorted, to dst.
+func (r *room) appendUsers(dst []string) []string {
+	start := len(dst)
+	for u := range r.presence {
+		dst = append(dst, u)
+	}
+	slices.Sort(dst[start:])
+	return dst
+}
+
+// empty reports whether no local connection is in r (it is then deleted).
+func (r *room) empty() bool { return r.members.live == 0 }
+
+// addMember seats c in r.
+func (r *room) addMember(c *conn) {
+	c.rooms = append(c.rooms, membership{room: r, slot: r.members.add(c)})
+}
+
+// removeMember takes c out of r; i is r's position in c.rooms.
+func (r *room) removeMember(c *conn, i int) {
+	slot := c.rooms[i].slot
+	last := len(c.rooms) - 1
+	copy(c.rooms[i:], c.rooms[i+1:]) // keep c.rooms in join order
+	c.rooms[last] = membership{}
+	c.rooms = c.rooms[:last]
+	if r.members.remove(slot) {
+		for j, m := range r.members.slots {
+			m.rooms[m.roomIndex(r)].slot = int32(j)
+		}
+	}
+}
+
+// addTargets appends every member connection of r, in join order.
+func (r *room) addTargets(o *Outbox) {
+	for _, c := range r.members.slots {
+		if c != nil {
+			o.addTarget(c.id)
+		}
+	}
+}
+
+// history is a ring of the room's last chat messages, each Retained by the ring.
+type history struct {
+	buf   []*proto.Message
+	start int // index of the oldest message once the ring is full
+}
+
+func (h *history) len() int { return len(h.buf) }
+
+// at returns the i-th oldest message held.
+func (h *history) at(i int) *proto.Message { return h.buf[(h.start+i)%len(h.buf)] }
+
+// push keeps m (taking a reference of its own) and drops the oldest beyond limit.
+func (h *history) push(m *proto.Message, limit int) {
+	if limit <= 0 {
+		return
+	}
+	m.Retain()
+	if len(h.buf) < limit {
+		if cap(h.buf) == 0 {
+			h.buf = make([]*proto.Message, 0, min(limit, 8))
+		}
+		h.buf = append(h.buf, m)
+		return
+	}
+	h.buf[h.start].Release()
+	h.buf[h.start] = m
+	h.start = (h.start + 1) % len(h.buf)
+}
+
+func (h *history) clear() {
+	for _, m := range h.buf {
+		m.Release()
+	}
+	h.buf, h.start = nil, 0
+}

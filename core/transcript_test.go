@@ -1,0 +1,263 @@
+package core
+
+import (
+	"embed"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io/fs"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/datadriven"
+	"github.com/switchboard-ws/switchboard/core/proto"
+)
+
+// The transcripts are embedded so that the same test runs where there is no file
+// system (js/wasm in a browser).
+//
+//go:embed testdata/*.txt
+var transcripts embed.FS
+
+// TestTranscripts runs every core/testdata/*.txt: the main specification of the hub.
+// Each directive is an event; its expected output lists the actions, one per line:
+//
+//	c1 c2 <- {"type":"chat",…}          a frame, as its recipients decode it
+//	close c2 4000 "Replaced by new connection"
+//	reply 200 {"delivered":2}          an admin answer, as the HTTP API sends it
+//	error: hub: unknown conn           Step refused the event (caller misuse)
+//
+// Regenerate with `go test ./core -run TestTranscripts -rewrite`, then read the diff.
+func TestTranscripts(t *testing.T) {
+	files, err := fs.Glob(transcripts, "testdata/*.txt")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no transcripts: %v", err)
+	}
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(strings.TrimPrefix(file, "testdata/"), ".txt"), func(t *testing.T) {
+			s := newTranscript(t)
+			if rewriting() && runtime.GOOS != "js" {
+				datadriven.RunTest(t, file, s.run) // rewrites the file in place
+				return
+			}
+			data, err := transcripts.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			datadriven.RunTestFromString(t, string(data), s.run)
+		})
+	}
+}
+
+func rewriting() bool {
+	f := flag.Lookup("rewrite")
+	return f != nil && f.Value.String() == "true"
+}
+
+// transcript is the state of one transcript file: a hub, its clock, and the names the
+// file gives to connections.
+type transcript struct {
+	hub     *Hub
+	out     Outbox
+	now     time.Time
+	next    ConnID
+	ids     map[string]ConnID
+	names   map[ConnID]string
+	formats map[ConnID]proto.Format
+	ref     uint64
+}
+
+func newTranscript(t *testing.T) *transcript {
+	s := &transcript{}
+	s.reset(defaultConfig())
+	return s
+}
+
+func (s *transcript) reset(cfg Config) {
+	s.hub = New(cfg)
+	s.out.Reset()
+	s.now = start
+	s.next = 0
+	s.ids = map[string]ConnID{}
+	s.names = map[ConnID]string{}
+	s.formats = map[ConnID]proto.Format{}
+}
+
+// conn returns the id of the connection a transcript calls name (a fresh id for a name
+// never connected, so misuse can be written down too).
+func (s *transcript) conn(name string) ConnID {
+	if id, ok := s.ids[name]; ok {
+		return id
+	}
+	s.next++
+	s.ids[name], s.names[s.next] = s.next, name
+	return s.next
+}
+
+func (s *transcript) run(t *testing.T, td *datadriven.TestData) string {
+	var b strings.Builder
+	switch td.Cmd {
+	case "config":
+		cfg := defaultConfig()
+		for _, arg := range td.CmdArgs {
+			if err := setConfig(&cfg, arg.Key, arg.SingleVal(t)); err != nil {
+				td.Fatalf(t, "%v", err)
+			}
+		}
+		s.reset(cfg)
+		return "ok"
+	case "connect":
+		name := td.CmdArgs[0].Key
+		var user, format string
+		td.ScanArgs(t, "user", &user)
+		td.MaybeScanArgs(t, "format", &format)
+		f := proto.JSON
+		if format == "msgpack" {
+			f = proto.Msgpack
+		}
+		if _, known := s.ids[name]; known && s.hub.conns[s.ids[name]] == nil {
+			delete(s.ids, name) // a name may be connected again after it closed
+		}
+		id := s.conn(name)
+		s.formats[id] = f
+		s.step(t, &b, Event{Kind: EventConnect, Conn: id, User: user, Format: f})
+	case "recv":
+		id := s.conn(td.CmdArgs[0].Key)
+		for _, line := range strings.Split(td.Input, "\n") {
+			payload := []byte(line)
+			if s.formats[id] == proto.Msgpack && !td.HasArg("raw") {
+				var err error
+				if payload, err = jsonToMsgpack(line); err != nil {
+					td.Fatalf(t, "%s: not JSON, cannot send as MessagePack (use raw): %v", line, err)
+				}
+			}
+			s.step(t, &b, Event{Kind: EventFrame, Conn: id, Payload: payload})
+		}
+	case "disconnect":
+		var code int
+		td.MaybeScanArgs(t, "code", &code)
+		s.step(t, &b, Event{Kind: EventDisconnect, Conn: s.conn(td.CmdArgs[0].Key), Code: uint16(code)})
+	case "tick":
+		d, err := time.ParseDuration(td.CmdArgs[0].Key)
+		if err != nil {
+			td.Fatalf(t, "%v", err)
+		}
+		s.now = s.now.Add(d)
+		s.step(t, &b, Event{Kind: EventTick})
+	case "admin":
+		s.ref++
+		req := AdminRequest{Ref: s.ref}
+		var op string
+		td.ScanArgs(t, "op", &op)
+		ops := map[string]AdminOp{
+			"stats": AdminStats, "users": AdminUsers, "rooms": AdminRooms,
+			"members": AdminRoomMembers, "broadcast": AdminBroadcast, "publish": AdminPublish,
+			"send": AdminSendUser, "disconnect": AdminDisconnect, "system": AdminSystem,
+		}
+		o, ok := ops[op]
+		if !ok {
+			o = AdminOp(255)
+		}
+		req.Op = o
+		td.MaybeScanArgs(t, "room", &req.Room)
+		td.MaybeScanArgs(t, "user", &req.User)
+		td.MaybeScanArgs(t, "exclude", &req.Exclude)
+		td.MaybeScanArgs(t, "content", &req.Content)
+		if td.Input != "" {
+			req.Content = td.Input
+		}
+		s.step(t, &b, Event{Kind: EventAdmin, Admin: req})
+	default:
+		td.Fatalf(t, "unknown command %q", td.Cmd)
+	}
+	if b.Len() == 0 {
+		return "(nothing)"
+	}
+	return b.String()
+}
+
+// step applies ev, checks the hub, prints every action and resets the outbox.
+func (s *transcript) step(t *testing.T, b *strings.Builder, ev Event) {
+	t.Helper()
+	ev.Now = s.now
+	if err := s.hub.Step(ev, &s.out); err != nil {
+		fmt.Fprintf(b, "error: %v\n", err)
+	}
+	if err := s.hub.Verify(); err != nil {
+		t.Fatalf("after %v: %v", ev.Kind, err)
+	}
+	if err := checkOutbox(s.hub, &s.out, 0); err != nil {
+		t.Fatalf("after %v: %v", ev.Kind, err)
+	}
+	for _, a := range s.out.Actions {
+		switch a.Kind {
+		case ActionDeliver:
+			// Consecutive recipients that read the same text share a line.
+			var names []string
+			last := ""
+			for _, id := range a.Targets {
+				text, err := renderMessage(a.Msg, s.formats[id])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if text != last && names != nil {
+					fmt.Fprintf(b, "%s <- %s\n", strings.Join(names, " "), last)
+					names = nil
+				}
+				names, last = append(names, s.names[id]), text
+			}
+			fmt.Fprintf(b, "%s <- %s\n", strings.Join(names, " "), last)
+		case ActionClose:
+			fmt.Fprintf(b, "close %s %d %q\n", s.names[a.Conn], a.Code, a.Reason)
+		case ActionAdminReply:
+			body, err := json.Marshal(a.Reply.Body())
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(b, "reply %d %s\n", a.Reply.Status, body)
+		}
+	}
+	s.out.Reset()
+}
+
+func setConfig(cfg *Config, key, val string) error {
+	atoi := func() int {
+		n, err := strconv.Atoi(val)
+		if err != nil {
+			panic(fmt.Sprintf("config %s=%s: %v", key, val, err))
+		}
+		return n
+	}
+	switch key {
+	case "node-id":
+		cfg.NodeID = val
+	case "max-conns":
+		cfg.MaxConns = atoi()
+	case "max-per-user":
+		cfg.MaxPerUser = atoi()
+	case "max-rooms-per-conn":
+		cfg.MaxRoomsPerConn = atoi()
+	case "max-message-bytes":
+		cfg.MaxMessageBytes = atoi()
+	case "rate":
+		f, err := strconv.ParseFloat(val, 64)
+		if err != nil {
+			return err
+		}
+		cfg.Rate = f
+	case "burst":
+		cfg.Burst = atoi()
+	case "allow-client-broadcast":
+		cfg.AllowClientBroadcast = val == "true"
+	case "history":
+		cfg.History = atoi()
+	case "max-listed":
+		cfg.MaxListed = atoi()
+	default:
+		return fmt.Errorf("unknown config %q", key)
+	}
+	return nil
+}

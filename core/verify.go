@@ -1,0 +1,134 @@
+package core
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Verify checks the hub's internal consistency and returns the first broken invariant,
+// or nil: every connection is indexed once, memberships are symmetric (conn ↔ room),
+// no room is empty, per-user presence matches the connections in each room, and the
+// sorted-name caches are true. Tests and fuzzers call it after every Step; it walks the
+// whole state, so it is not for production loops.
+func (h *Hub) Verify() error {
+	if h.all.live != len(h.conns) {
+		return fmt.Errorf("all lists %d live conns, conns map has %d", h.all.live, len(h.conns))
+	}
+	live := 0
+	for i, c := range h.all.slots {
+		if c == nil {
+			continue
+		}
+		live++
+		if h.conns[c.id] != c {
+			return fmt.Errorf("conn %d in all but not in conns", c.id)
+		}
+		if int(c.slot) != i {
+			return fmt.Errorf("conn %d at slot %d records slot %d", c.id, i, c.slot)
+		}
+	}
+	if live != h.all.live {
+		return fmt.Errorf("all counts %d live, holds %d", h.all.live, live)
+	}
+	userConns := 0
+	for name, u := range h.users {
+		if u.id != name || len(u.conns) == 0 {
+			return fmt.Errorf("user %q: id %q, %d conns", name, u.id, len(u.conns))
+		}
+		if limit := h.cfg.MaxPerUser; limit > 0 && len(u.conns) > limit {
+			return fmt.Errorf("user %q has %d conns over the limit %d", name, len(u.conns), limit)
+		}
+		for _, c := range u.conns {
+			if c.user != u || h.conns[c.id] != c {
+				return fmt.Errorf("user %q lists conn %d that is not its own or not live", name, c.id)
+			}
+		}
+		userConns += len(u.conns)
+	}
+	if userConns != len(h.conns) {
+		return fmt.Errorf("users hold %d conns, hub %d", userConns, len(h.conns))
+	}
+	if h.cfg.MaxConns > 0 && len(h.conns) > h.cfg.MaxConns {
+		return fmt.Errorf("%d conns over MaxConns %d", len(h.conns), h.cfg.MaxConns)
+	}
+	for id, c := range h.conns {
+		if c.id != id || h.users[c.user.id] != c.user {
+			return fmt.Errorf("conn %d: id %d, user %q not indexed", id, c.id, c.user.id)
+		}
+		if limit := h.cfg.MaxRoomsPerConn; limit > 0 && len(c.rooms) > limit {
+			return fmt.Errorf("conn %d is in %d rooms over the limit %d", id, len(c.rooms), limit)
+		}
+		for i, m := range c.rooms {
+			if h.rooms[m.room.name] != m.room {
+				return fmt.Errorf("conn %d is in room %q that is not indexed", id, m.room.name)
+			}
+			if int(m.slot) >= len(m.room.members.slots) || m.room.members.slots[m.slot] != c {
+				return fmt.Errorf("conn %d: room %q slot %d does not hold it", id, m.room.name, m.slot)
+			}
+			if c.roomIndex(m.room) != i {
+				return fmt.Errorf("conn %d is in room %q twice", id, m.room.name)
+			}
+		}
+	}
+	for name, r := range h.rooms {
+		if r.name != name {
+			return fmt.Errorf("room %q indexed as %q", r.name, name)
+		}
+		if r.empty() {
+			return fmt.Errorf("room %q is empty", name)
+		}
+		count := map[string]int32{}
+		live := 0
+		for i, c := range r.members.slots {
+			if c == nil {
+				continue
+			}
+			live++
+			if h.conns[c.id] != c {
+				return fmt.Errorf("room %q holds conn %d that is not live", name, c.id)
+			}
+			j := c.roomIndex(r)
+			if j < 0 || int(c.rooms[j].slot) != i {
+				return fmt.Errorf("room %q slot %d holds conn %d that does not know it", name, i, c.id)
+			}
+			count[c.user.id]++
+		}
+		if live != r.members.live {
+			return fmt.Errorf("room %q counts %d live members, holds %d", name, r.members.live, live)
+		}
+		if len(count) != len(r.presence) {
+			return fmt.Errorf("room %q: presence has %d users, members %d", name, len(r.presence), len(count))
+		}
+		for u, n := range count {
+			if r.presence[u] != n {
+				return fmt.Errorf("room %q: presence of %q is %d, members hold %d", name, u, r.presence[u], n)
+			}
+		}
+		n := r.history.len()
+		if n > h.cfg.History {
+			return fmt.Errorf("room %q holds %d messages over History %d", name, n, h.cfg.History)
+		}
+		for i := 0; i < n; i++ {
+			m := r.history.at(i)
+			if m.Refs() < 1 || m.Offset > r.offset || i > 0 && m.Offset <= r.history.at(i-1).Offset {
+				return fmt.Errorf("room %q: history message %d (offset %d, refs %d) out of order or released", name, i, m.Offset, m.Refs())
+			}
+		}
+	}
+	if !h.userNames.dirty && !slices.Equal(h.userNames.names, sortedKeys(h.users)) {
+		return fmt.Errorf("sorted user cache is stale")
+	}
+	if !h.roomNames.dirty && !slices.Equal(h.roomNames.names, sortedKeys(h.rooms)) {
+		return fmt.Errorf("sorted room cache is stale")
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
