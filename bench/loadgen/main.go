@@ -1,0 +1,203 @@
+// Command loadgen drives WebSocket room-chat servers (Switchboard and the peers in
+// bench/peers) and measures delivered messages per second, delivery latency, loss, order,
+// connect rate, and the server's CPU, write syscalls, memory and goroutines from /proc and
+// its metrics endpoint. It prints one JSON result on stdout and a progress bar on stderr.
+//
+// It owns only the client side: it never starts or stops servers (bench/run does), and
+// it must stay lean — a run where it uses over 90 % of its CPU is marked invalid.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+const (
+	protoSwitchboard = "switchboard"
+	protoCentrifuge  = "centrifuge"
+)
+
+type config struct {
+	system, base, hostport, path, proto, scenario string
+	pid, conns, roomSize, msgBytes, srcIPs          int
+	connectConc, maxSteps, usersPerRoom            int
+	rate, startRate, stepFactor, slowFrac          float64
+	churnRate                                      float64
+	duration                                       time.Duration
+	checkpoints                                    []int
+	lat50, quiet                                   bool
+}
+
+func main() {
+	var cfg config
+	var rawURL, checkpoints string
+	flag.StringVar(&cfg.system, "system", "", "label for the result")
+	flag.StringVar(&rawURL, "url", "ws://127.0.0.1:8080/ws", "WebSocket URL of the server (http(s) base is derived from it)")
+	flag.StringVar(&cfg.proto, "proto", protoSwitchboard, "switchboard (also the peers) or centrifuge")
+	flag.IntVar(&cfg.pid, "pid", 0, "server PID for /proc statistics")
+	flag.StringVar(&cfg.scenario, "scenario", "fanout", "idle|fanout|private|slow|storm|churn")
+	flag.IntVar(&cfg.conns, "conns", 1000, "connections (one process; keep under 19,900)")
+	flag.IntVar(&cfg.roomSize, "room-size", 100, "connections per room (0: all in one room)")
+	flag.IntVar(&cfg.usersPerRoom, "users-per-room", 1, "distinct user ids per room in fanout (few users keep user_joined presence traffic out of the setup)")
+	flag.IntVar(&cfg.msgBytes, "msg-bytes", 100, "content bytes per message")
+	flag.Float64Var(&cfg.rate, "rate", 0, "offered deliveries per second (0: step up to saturation)")
+	flag.Float64Var(&cfg.startRate, "start-rate", 20000, "first step of the saturation search, deliveries/s")
+	flag.Float64Var(&cfg.stepFactor, "step-factor", 1.6, "rate multiplier between steps")
+	flag.IntVar(&cfg.maxSteps, "max-steps", 14, "maximum saturation steps")
+	flag.DurationVar(&cfg.duration, "duration", 3*time.Second, "length of one measured step")
+	flag.IntVar(&cfg.srcIPs, "src-ips", 16, "spread source addresses over 127.0.0.2..2+n-1 (0: default)")
+	flag.IntVar(&cfg.connectConc, "connect-concurrency", 64, "parallel dials while setting up")
+	flag.StringVar(&checkpoints, "checkpoints", "1000,5000,10000,19900", "idle: connection counts to measure at")
+	flag.Float64Var(&cfg.slowFrac, "slow-frac", 0.01, "slow: fraction of clients that stop reading")
+	flag.Float64Var(&cfg.churnRate, "churn-rate", 200, "churn: connects (and disconnects) per second")
+	flag.BoolVar(&cfg.lat50, "lat50", true, "fanout/private: after the saturation search, measure latency at 50 % of it")
+	flag.BoolVar(&cfg.quiet, "quiet", false, "no progress bar")
+	flag.Parse()
+
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen: bad --url:", err)
+		os.Exit(2)
+	}
+	cfg.hostport = u.Host
+	cfg.path = u.Path
+	cfg.base = "http://" + u.Host
+	for _, s := range strings.Split(checkpoints, ",") {
+		if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil && n > 0 {
+			cfg.checkpoints = append(cfg.checkpoints, n)
+		}
+	}
+	if cfg.roomSize <= 0 || cfg.roomSize > cfg.conns {
+		cfg.roomSize = cfg.conns
+	}
+	g := &gen{cfg: cfg}
+	res := g.run()
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", " ")
+	enc.Encode(res)
+}
+
+// roomState is one publishing target: a room (fanout) or a peer user (private).
+type roomState struct {
+	pub    *client
+	name   string
+	pre    []byte // frame JSON up to the content
+	suf    []byte // frame JSON after the content
+	active atomic.Int64
+	seq    uint64
+}
+
+type gen struct {
+	cfg             config
+	shards          [nShards]shard
+	clients         []*client
+	rooms           []*roomState
+	member          sync.Map // *client -> *roomState it counts toward
+	readersDone     sync.WaitGroup
+	unexpectedClose atomic.Int64
+	serverCloses    atomic.Int64
+	slowCloses      atomic.Int64
+	expected        atomic.Uint64
+}
+
+// unmeasure stops counting c's deliveries (stalled, churned out or closed).
+func (g *gen) unmeasure(c *client) {
+	if c.measured.CompareAndSwap(true, false) {
+		if r, ok := g.member.Load(c); ok {
+			r.(*roomState).active.Add(-1)
+		}
+	}
+}
+
+type stepResult struct {
+	Offered             float64 `json:"offered_per_sec"`
+	Sent                float64 `json:"sent_per_sec"`
+	Delivered           float64 `json:"delivered_per_sec"`
+	P50                 float64 `json:"p50_ms"`
+	P99                 float64 `json:"p99_ms"`
+	P999                float64 `json:"p999_ms"`
+	Max                 float64 `json:"max_ms"`
+	ServerCPUSec        float64 `json:"server_cpu_sec"`
+	CoreSecPerMillion   float64 `json:"core_sec_per_million"`
+	SyscallsPerDelivery float64 `json:"syscalls_per_delivery"`
+	ClientCPU           float64 `json:"client_cpu_frac"`
+	RSS                 uint64  `json:"server_rss_bytes"`
+	Valid               bool    `json:"valid"`
+}
+
+type idleRow struct {
+	Conns                 int     `json:"conns"`
+	RSSPerConn            float64 `json:"rss_per_conn_bytes"`
+	HeapStackPerConn      float64 `json:"heap_stack_per_conn_bytes"`
+	Goroutines            int64   `json:"goroutines"`
+	RSSPerConnAfterMsg    float64 `json:"rss_per_conn_after_msg_bytes"`
+	HeapStackPerConnAfter float64 `json:"heap_stack_per_conn_after_msg_bytes"`
+	GoroutinesAfterMsg    int64   `json:"goroutines_after_msg"`
+	GC                    bool    `json:"gc_forced"`
+}
+
+type result struct {
+	System           string       `json:"system"`
+	Scenario         string       `json:"scenario"`
+	Conns            int          `json:"conns"`
+	RoomSize         int          `json:"room_size"`
+	MsgBytes         int          `json:"msg_bytes"`
+	ConnectSec       float64      `json:"connect_sec"`
+	ConnectRate      float64      `json:"connect_per_sec"`
+	ConnectErrors    int64        `json:"connect_errors"`
+	FirstError       string       `json:"first_error,omitempty"`
+	Steps            []stepResult `json:"steps,omitempty"`
+	Saturation       *stepResult  `json:"saturation,omitempty"`
+	Half             *stepResult  `json:"half_load,omitempty"`
+	Stalled          *stepResult  `json:"stalled,omitempty"`
+	Idle             []idleRow    `json:"idle,omitempty"`
+	Expected         uint64       `json:"expected"`
+	Received         uint64       `json:"received"`
+	Lost             int64        `json:"lost"`
+	Reordered        uint64       `json:"reordered"`
+	UnexpectedCloses int64        `json:"unexpected_closes"`
+	SlowCloses       int64        `json:"slow_consumer_closes"`
+	ChurnConnects    int64        `json:"churn_connects,omitempty"`
+	ChurnErrors      int64        `json:"churn_errors,omitempty"`
+	RSSBytes         uint64       `json:"server_rss_bytes"`
+	Goroutines       int64        `json:"goroutines"`
+	HeapStack        int64        `json:"heap_stack_bytes"`
+	Valid            bool         `json:"valid"`
+	Notes            []string     `json:"notes,omitempty"`
+}
+
+func (g *gen) run() *result {
+	res := &result{System: g.cfg.system, Scenario: g.cfg.scenario, Conns: g.cfg.conns,
+		RoomSize: g.cfg.roomSize, MsgBytes: g.cfg.msgBytes, Valid: true}
+	switch g.cfg.scenario {
+	case "idle":
+		g.runIdle(res)
+	case "storm":
+		g.runStorm(res)
+	case "fanout", "private", "slow", "churn":
+		g.runTraffic(res)
+	default:
+		fmt.Fprintln(os.Stderr, "loadgen: unknown scenario", g.cfg.scenario)
+		os.Exit(2)
+	}
+	rt := g.serverRuntime()
+	res.Goroutines = rt.goroutines
+	res.HeapStack = rt.heapStack
+	res.RSSBytes = readProc(g.cfg.pid).rss
+	for _, c := range g.clients {
+		c.close()
+	}
+	res.SlowCloses = g.slowCloses.Load()
+	return res
+}
+
+func ncpu() float64 { return float64(runtime.NumCPU()) }

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// procSample is what the kernel tells about the server process at one moment.
+type procSample struct {
+	at       time.Time
+	cpuTicks uint64 // utime+stime, in clock ticks (100 Hz)
+	syscw    uint64
+	rss      uint64 // bytes
+}
+
+const clockTick = 100.0 // USER_HZ on Linux
+
+func readProc(pid int) procSample {
+	s := procSample{at: time.Now()}
+	if pid <= 0 {
+		return s
+	}
+	dir := "/proc/" + strconv.Itoa(pid)
+	if b, err := os.ReadFile(dir + "/stat"); err == nil {
+		// fields after the ")" that closes the command name: state is field 3, utime 14, stime 15
+		if i := bytes.LastIndexByte(b, ')'); i > 0 {
+			f := strings.Fields(string(b[i+1:]))
+			if len(f) > 13 {
+				u, _ := strconv.ParseUint(f[11], 10, 64)
+				st, _ := strconv.ParseUint(f[12], 10, 64)
+				s.cpuTicks = u + st
+			}
+		}
+	}
+	if b, err := os.ReadFile(dir + "/io"); err == nil {
+		s.syscw = field(b, "syscw:")
+	}
+	if b, err := os.ReadFile(dir + "/status"); err == nil {
+		s.rss = field(b, "VmRSS:") * 1024
+	}
+	return s
+}
+
+func field(b []byte, name string) uint64 {
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, name) {
+			f := strings.Fields(line[len(name):])
+			if len(f) > 0 {
+				v, _ := strconv.ParseUint(f[0], 10, 64)
+				return v
+			}
+		}
+	}
+	return 0
+}
+
+// selfCPU is this process's CPU seconds so far.
+func selfCPU() float64 {
+	s := readProc(os.Getpid())
+	return float64(s.cpuTicks) / clockTick
+}
+
+// runtimeStats are the server's Go runtime numbers, from /metrics (Prometheus Go
+// collector: switchboard, and the peers' tiny stand-in) or /debug/pprof.
+type runtimeStats struct {
+	goroutines int64
+	heapStack  int64 // heap in use + stack in use, bytes; -1 when unknown
+}
+
+func (g *gen) serverRuntime() runtimeStats {
+	rs := runtimeStats{goroutines: -1, heapStack: -1}
+	cl := &http.Client{Timeout: 5 * time.Second}
+	resp, err := cl.Get(g.cfg.base + "/metrics")
+	if err == nil {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			var heap, stack int64 = -1, -1
+			for _, line := range strings.Split(string(b), "\n") {
+				f := strings.Fields(line)
+				if len(f) != 2 {
+					continue
+				}
+				v, err := strconv.ParseFloat(f[1], 64)
+				if err != nil {
+					continue
+				}
+				switch f[0] {
+				case "go_goroutines":
+					rs.goroutines = int64(v)
+				case "go_memstats_heap_inuse_bytes":
+					heap = int64(v)
+				case "go_memstats_stack_inuse_bytes":
+					stack = int64(v)
+				}
+			}
+			if heap >= 0 && stack >= 0 {
+				rs.heapStack = heap + stack
+			}
+		}
+	}
+	if rs.goroutines < 0 {
+		if resp, err := cl.Get(g.cfg.base + "/debug/pprof/goroutine?debug=1"); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			const pfx = "goroutine profile: total "
+			if i := bytes.Index(b, []byte(pfx)); i >= 0 {
+				v, _ := parseUint(b[i+len(pfx):])
+				rs.goroutines = int64(v)
+			}
+		}
+	}
+	return rs
+}
+
+// serverGC asks the server to collect garbage: /debug/pprof/heap?gc=1 runs a GC before
+// profiling; the peers also accept /metrics?gc=1. Reports whether either worked.
+func (g *gen) serverGC() bool {
+	cl := &http.Client{Timeout: 10 * time.Second}
+	ok := false
+	for _, u := range []string{"/debug/pprof/heap?gc=1", "/metrics?gc=1"} {
+		resp, err := cl.Get(g.cfg.base + u)
+		if err != nil {
+			continue
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == 200 && (strings.HasPrefix(u, "/debug") || resp.Header.Get("X-GC") == "done") {
+			ok = true
+			break
+		}
+	}
+	return ok
+}

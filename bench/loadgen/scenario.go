@@ -1,0 +1,610 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Frame texts per protocol. Switchboard's is PROTOCOL.md §3; the peers speak the same.
+func (g *gen) joinFrame(room string) (frame, tok []byte) {
+	if g.cfg.proto == protoCentrifuge {
+		return appendFrame(nil, 1, []byte(`{"id":2,"subscribe":{"channel":"`+room+`"}}`)), []byte(`"id":2`)
+	}
+	return appendFrame(nil, 1, []byte(`{"type":"join","room":"`+room+`","id":"j"}`)), []byte(`"type":"ack"`)
+}
+
+// pubParts returns the JSON around the content for a message to a room or a user.
+func (g *gen) pubParts(room string, private bool) (pre, suf []byte) {
+	switch {
+	case g.cfg.proto == protoCentrifuge:
+		return []byte(`{"id":3,"publish":{"channel":"` + room + `","data":{"content":"`), []byte(`"}}}`)
+	case private:
+		return []byte(`{"type":"private","to":"` + room + `","content":"`), []byte(`"}`)
+	default:
+		return []byte(`{"type":"chat","room":"` + room + `","content":"`), []byte(`"}`)
+	}
+}
+
+// connect dials one client, starts its reader and, for centrifuge, sends its connect command.
+func (g *gen) connect(ctx context.Context, i int, user string) (*client, error) {
+	c, err := g.dial(ctx, i, user)
+	if err != nil {
+		return nil, err
+	}
+	g.readersDone.Add(1)
+	if g.cfg.proto == protoCentrifuge {
+		c.expect([]byte(`"id":1`))
+		go c.readLoop()
+		if err := c.write(appendFrame(nil, 1, []byte(`{"id":1,"connect":{}}`))); err != nil {
+			c.close()
+			return nil, err
+		}
+		if err := c.wait(30 * time.Second); err != nil {
+			c.close()
+			return nil, fmt.Errorf("centrifuge connect: %w", err)
+		}
+		return c, nil
+	}
+	go c.readLoop()
+	return c, nil
+}
+
+func (g *gen) join(c *client, room string) error {
+	f, tok := g.joinFrame(room)
+	c.expect(tok)
+	if err := c.write(f); err != nil {
+		return err
+	}
+	return c.wait(30 * time.Second)
+}
+
+// connectRange opens clients lo..hi-1 with setup(i) returning user and room to join
+// ("" for none), using conc parallel workers, and records them in g.clients.
+func (g *gen) connectRange(label string, lo, hi, conc int, setup func(i int) (user, room string)) (time.Duration, int64, string) {
+	if len(g.clients) < hi {
+		g.clients = append(g.clients, make([]*client, hi-len(g.clients))...)
+	}
+	pb := startProgress(g.cfg.quiet, label, hi-lo)
+	var next atomic.Int64
+	next.Store(int64(lo))
+	var errs atomic.Int64
+	var firstErr atomic.Pointer[string]
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= hi {
+					return
+				}
+				user, room := setup(i)
+				c, err := g.connect(context.Background(), i, user)
+				if err == nil && room != "" {
+					if err = g.join(c, room); err != nil {
+						c.close()
+					}
+				}
+				if err != nil {
+					errs.Add(1)
+					s := err.Error()
+					firstErr.CompareAndSwap(nil, &s)
+				} else {
+					g.clients[i] = c
+				}
+				pb.done.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	d := time.Since(start)
+	pb.stop()
+	fe := ""
+	if p := firstErr.Load(); p != nil {
+		fe = *p
+	}
+	return d, errs.Load(), fe
+}
+
+// runTraffic sets up fanout rooms or private pairs and publishes open-loop.
+func (g *gen) runTraffic(res *result) {
+	cfg := g.cfg
+	private := cfg.scenario == "private"
+	n := cfg.conns
+	if private {
+		n &^= 1
+		res.RoomSize = 2
+	}
+	size := cfg.roomSize
+	nrooms := (n + size - 1) / size
+	roomName := func(r int) string { return "r" + strconv.Itoa(r) }
+	setup := func(i int) (string, string) {
+		if private {
+			return "u" + strconv.Itoa(i), "p" + strconv.Itoa(i)
+		}
+		r := i / size
+		return "u" + strconv.Itoa(r) + "-" + strconv.Itoa(i%max(1, cfg.usersPerRoom)), roomName(r)
+	}
+	if cfg.proto == protoCentrifuge && private {
+		// a user's private channel is "p<index>": the partner publishes into it
+		setup = func(i int) (string, string) { return "u" + strconv.Itoa(i), "p" + strconv.Itoa(i) }
+	}
+	d, errs, fe := g.connectRange("connect", 0, n, cfg.connectConc, setup)
+	res.ConnectSec, res.ConnectErrors, res.FirstError = d.Seconds(), errs, fe
+	res.ConnectRate = float64(n) / d.Seconds()
+	if errs > 0 {
+		res.Valid = false
+		res.Notes = append(res.Notes, fmt.Sprintf("%d connections failed: %s", errs, fe))
+	}
+	// Publishing targets.
+	if private {
+		for i := 0; i < n; i++ {
+			p := i ^ 1
+			to := "u" + strconv.Itoa(p)
+			if cfg.proto == protoCentrifuge {
+				to = "p" + strconv.Itoa(p)
+			}
+			r := &roomState{pub: g.clients[i], name: to}
+			r.pre, r.suf = g.pubParts(to, true)
+			g.rooms = append(g.rooms, r)
+		}
+		for i := 0; i < n; i++ {
+			if c := g.clients[i]; c != nil {
+				c.measured.Store(true)
+				g.member.Store(c, g.rooms[i^1])
+				g.rooms[i^1].active.Add(1)
+			}
+		}
+	} else {
+		for r := 0; r < nrooms; r++ {
+			rs := &roomState{pub: g.clients[r*size], name: roomName(r)}
+			rs.pre, rs.suf = g.pubParts(rs.name, false)
+			g.rooms = append(g.rooms, rs)
+		}
+		for i := 0; i < n; i++ {
+			if c := g.clients[i]; c != nil {
+				c.measured.Store(true)
+				g.member.Store(c, g.rooms[i/size])
+				g.rooms[i/size].active.Add(1)
+			}
+		}
+	}
+	perPublish := float64(n) / float64(len(g.rooms))
+	if private {
+		perPublish = 1
+	}
+	time.Sleep(300 * time.Millisecond) // let join presence traffic settle
+
+	var churn *churner
+	if cfg.scenario == "churn" {
+		churn = g.startChurn(n, nrooms, roomName)
+	}
+	fixed := cfg.rate
+	if fixed <= 0 {
+		rate := cfg.startRate
+		var best *stepResult
+		for s := 0; s < cfg.maxSteps; s++ {
+			st := g.step(fmt.Sprintf("step %d", s+1), rate, perPublish, cfg.duration)
+			res.Steps = append(res.Steps, st)
+			if best == nil || st.Delivered > best.Delivered {
+				b := st
+				best = &b
+			}
+			if st.Delivered < 0.85*st.Offered || st.Sent < 0.9*st.Offered || st.P99 > 1000 || !st.Valid {
+				break
+			}
+			rate *= cfg.stepFactor
+		}
+		res.Saturation = best
+		if best != nil {
+			fixed = best.Delivered / 2
+		}
+		if cfg.lat50 && best != nil && (cfg.scenario == "fanout" || cfg.scenario == "private") {
+			h := g.step("50% load", fixed, perPublish, cfg.duration)
+			res.Half = &h
+		}
+	} else if cfg.scenario != "slow" {
+		st := g.step("fixed", fixed, perPublish, cfg.duration)
+		res.Steps = append(res.Steps, st)
+		res.Saturation = &st
+	}
+	if cfg.scenario == "slow" {
+		base := g.step("no stall", fixed, perPublish, cfg.duration)
+		res.Half = &base
+		stalled := 0
+		want := int(float64(n)*cfg.slowFrac + 0.5)
+		for i := 0; i < n && stalled < want; i++ {
+			c := g.clients[n-1-i]
+			if c == nil || c == g.rooms[len(g.rooms)-1].pub {
+				continue
+			}
+			isPub := false
+			if r, ok := g.member.Load(c); ok && r.(*roomState).pub == c {
+				isPub = true
+			}
+			if isPub {
+				continue
+			}
+			g.unmeasure(c)
+			c.stalled.Store(true)
+			stalled++
+		}
+		st := g.step("1% stalled", fixed, perPublish, cfg.duration)
+		// then a longer stall, to see whether server memory stays bounded
+		st2 := g.step("stalled more", fixed, perPublish, cfg.duration)
+		res.Stalled = &st
+		res.Steps = append(res.Steps, base, st, st2)
+		res.Notes = append(res.Notes, fmt.Sprintf("%d clients stalled; server RSS %d → %d → %d bytes", stalled, base.RSS, st.RSS, st2.RSS))
+	}
+	if churn != nil {
+		churn.stop()
+		res.ChurnConnects, res.ChurnErrors = churn.ok.Load(), churn.errs.Load()
+	}
+	g.drain(5 * time.Second)
+	sn := g.snap()
+	res.Expected = g.expected.Load()
+	res.Received = sn.received
+	res.Lost = int64(res.Expected) - int64(sn.received)
+	res.Reordered = sn.reordered
+	res.UnexpectedCloses = g.unexpectedClose.Load()
+	for _, st := range res.Steps {
+		if !st.Valid {
+			res.Valid = false
+		}
+	}
+	if res.Reordered > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("%d deliveries out of order", res.Reordered))
+	}
+}
+
+// drain waits until every expected delivery arrived or nothing arrives for a while.
+func (g *gen) drain(max time.Duration) {
+	deadline := time.Now().Add(max)
+	last := g.snapReceived()
+	still := time.Now()
+	for time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		r := g.snapReceived()
+		if r >= g.expected.Load() {
+			return
+		}
+		if r != last {
+			last, still = r, time.Now()
+		} else if time.Since(still) > 500*time.Millisecond {
+			return
+		}
+	}
+}
+
+func (g *gen) snapReceived() uint64 {
+	var n uint64
+	for i := range g.shards {
+		n += g.shards[i].received.Load()
+	}
+	return n
+}
+
+func (g *gen) allDeliveries() uint64 {
+	var n uint64
+	for i := range g.shards {
+		n += g.shards[i].received.Load() + g.shards[i].unmeasured.Load()
+	}
+	return n
+}
+
+// step publishes at rate deliveries/s for a warm-up plus dur, and measures the window.
+func (g *gen) step(label string, rate, perPublish float64, dur time.Duration) stepResult {
+	warm := dur / 4
+	if warm < 300*time.Millisecond {
+		warm = 300 * time.Millisecond
+	}
+	pubRate := rate / perPublish
+	burst := int(pubRate/8000) + 1 // a few writes per millisecond at most from the client
+	pb := startProgress(g.cfg.quiet, label, int(dur/time.Millisecond))
+	pb.setExtra(fmt.Sprintf("offered %.0f/s", rate))
+
+	start := time.Now()
+	end := start.Add(warm + dur)
+	var sentMsgs atomic.Int64
+	var sentDeliv atomic.Uint64
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		type batch struct {
+			r   *roomState
+			buf []byte
+		}
+		batches := map[*roomState]*batch{}
+		var touched []*batch
+		var k int64
+		body := make([]byte, 0, g.cfg.msgBytes+64)
+		for {
+			now := time.Now()
+			if now.After(end) {
+				return
+			}
+			due := int64(now.Sub(start).Seconds() * pubRate)
+			for ; k < due; k++ {
+				r := g.rooms[(k/int64(burst))%int64(len(g.rooms))]
+				if r.pub == nil || r.pub.closed.Load() {
+					continue
+				}
+				b := batches[r]
+				if b == nil {
+					b = &batch{r: r}
+					batches[r] = b
+				}
+				if len(b.buf) == 0 {
+					touched = append(touched, b)
+				}
+				r.seq++
+				sched := start.UnixNano() + int64(float64(k)/pubRate*1e9)
+				body = append(body[:0], r.pre...)
+				body = appendContent(body, sched, r.seq, g.cfg.msgBytes)
+				body = append(body, r.suf...)
+				b.buf = appendFrame(b.buf, 1, body)
+				a := r.active.Load()
+				g.expected.Add(uint64(a))
+				sentDeliv.Add(uint64(a))
+				sentMsgs.Add(1)
+			}
+			for _, b := range touched {
+				b.r.pub.write(b.buf)
+				b.buf = b.buf[:0]
+			}
+			touched = touched[:0]
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	time.Sleep(warm)
+	p0 := readProc(g.cfg.pid)
+	s0 := g.snap()
+	a0 := g.allDeliveries()
+	c0 := selfCPU()
+	d0 := sentDeliv.Load()
+	t0 := time.Now()
+	for time.Now().Before(end) {
+		time.Sleep(100 * time.Millisecond)
+		pb.done.Store(int64(time.Since(t0) / time.Millisecond))
+	}
+	p1 := readProc(g.cfg.pid)
+	s1 := g.snap()
+	a1 := g.allDeliveries()
+	c1 := selfCPU()
+	d1 := sentDeliv.Load()
+	el := time.Since(t0).Seconds()
+	<-stopped
+	pb.stop()
+	qs, mx := quantiles(s0, s1, 0.5, 0.99, 0.999)
+	st := stepResult{Offered: rate, Sent: float64(d1-d0) / el, Delivered: float64(a1-a0) / el,
+		P50: qs[0], P99: qs[1], P999: qs[2], Max: mx, RSS: p1.rss}
+	st.ServerCPUSec = float64(p1.cpuTicks-p0.cpuTicks) / clockTick
+	if a1 > a0 {
+		st.CoreSecPerMillion = st.ServerCPUSec / float64(a1-a0) * 1e6
+		st.SyscallsPerDelivery = float64(p1.syscw-p0.syscw) / float64(a1-a0)
+	}
+	st.ClientCPU = (c1 - c0) / el / ncpu()
+	st.Valid = st.ClientCPU < 0.9
+	g.drain(3 * time.Second)
+	return st
+}
+
+// churner connects and disconnects extra clients at a steady rate during traffic.
+type churner struct {
+	ok, errs atomic.Int64
+	quit     chan struct{}
+	wg       sync.WaitGroup
+}
+
+func (g *gen) startChurn(base, nrooms int, roomName func(int) string) *churner {
+	ch := &churner{quit: make(chan struct{})}
+	every := time.Duration(float64(time.Second) / g.cfg.churnRate)
+	ch.wg.Add(1)
+	go func() {
+		defer ch.wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		k := 0
+		for {
+			select {
+			case <-ch.quit:
+				return
+			case <-t.C:
+			}
+			k++
+			i := base + k
+			ch.wg.Add(1)
+			go func() {
+				defer ch.wg.Done()
+				room := roomName(rand.IntN(nrooms))
+				c, err := g.connect(context.Background(), i, "churn"+strconv.Itoa(i))
+				if err == nil {
+					if err = g.join(c, room); err != nil {
+						c.close()
+					}
+				}
+				if err != nil {
+					ch.errs.Add(1)
+					return
+				}
+				ch.ok.Add(1)
+				select {
+				case <-time.After(time.Second):
+				case <-ch.quit:
+				}
+				c.close()
+			}()
+		}
+	}()
+	return ch
+}
+
+func (ch *churner) stop() {
+	close(ch.quit)
+	ch.wg.Wait()
+}
+
+// runIdle measures the server's memory per idle connection at each checkpoint, after a
+// GC, and again after every connection sent and received one message.
+func (g *gen) runIdle(res *result) {
+	cps := []int{}
+	for _, c := range g.cfg.checkpoints {
+		if c <= g.cfg.conns {
+			cps = append(cps, c)
+		}
+	}
+	if len(cps) == 0 || cps[len(cps)-1] != g.cfg.conns {
+		cps = append(cps, g.cfg.conns)
+	}
+	res.RoomSize = 1
+	gcOK := g.serverGC()
+	time.Sleep(300 * time.Millisecond)
+	base := readProc(g.cfg.pid)
+	baseRT := g.serverRuntime()
+	if !gcOK {
+		res.Notes = append(res.Notes, "server exposes no GC trigger: memory measured without a forced GC")
+	}
+	lo := 0
+	var total time.Duration
+	setup := func(i int) (string, string) { return "u" + strconv.Itoa(i), "i" + strconv.Itoa(i) }
+	for _, cp := range cps {
+		d, errs, fe := g.connectRange(fmt.Sprintf("idle %d", cp), lo, cp, g.cfg.connectConc, setup)
+		total += d
+		res.ConnectErrors += errs
+		if fe != "" && res.FirstError == "" {
+			res.FirstError = fe
+		}
+		lo = cp
+		row := idleRow{Conns: cp, GC: gcOK}
+		measure := func() (float64, float64, int64) {
+			g.serverGC()
+			time.Sleep(500 * time.Millisecond)
+			p := readProc(g.cfg.pid)
+			rt := g.serverRuntime()
+			hs := -1.0
+			if rt.heapStack >= 0 && baseRT.heapStack >= 0 {
+				hs = float64(rt.heapStack-baseRT.heapStack) / float64(cp)
+			}
+			return (float64(p.rss) - float64(base.rss)) / float64(cp), hs, rt.goroutines
+		}
+		row.RSSPerConn, row.HeapStackPerConn, row.Goroutines = measure()
+		g.oneMessageEach(cp)
+		row.RSSPerConnAfterMsg, row.HeapStackPerConnAfter, row.GoroutinesAfterMsg = measure()
+		res.Idle = append(res.Idle, row)
+	}
+	res.ConnectSec = total.Seconds()
+	res.ConnectRate = float64(g.cfg.conns) / total.Seconds()
+	if res.ConnectErrors > 0 {
+		res.Valid = false
+		res.Notes = append(res.Notes, fmt.Sprintf("%d connections failed: %s", res.ConnectErrors, res.FirstError))
+	}
+}
+
+// oneMessageEach makes each of the first n clients publish one message to its own room
+// and waits until every echo arrived.
+func (g *gen) oneMessageEach(n int) {
+	before := g.snapReceived()
+	want := uint64(0)
+	pb := startProgress(g.cfg.quiet, "1 msg each", n)
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for w := 0; w < 32; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var buf []byte
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				c := g.clients[i]
+				if c == nil {
+					continue
+				}
+				c.measured.Store(true)
+				c.lastSeq = 0
+				pre, suf := g.pubParts("i"+strconv.Itoa(i), false)
+				body := append(append([]byte(nil), pre...), appendContent(nil, time.Now().UnixNano(), 1, g.cfg.msgBytes)...)
+				body = append(body, suf...)
+				buf = appendFrame(buf[:0], 1, body)
+				c.write(buf)
+			}
+		}()
+	}
+	wg.Wait()
+	for i := 0; i < n; i++ {
+		if g.clients[i] != nil {
+			want++
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		got := g.snapReceived() - before
+		pb.done.Store(int64(got))
+		if got >= want {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	pb.stop()
+}
+
+// runStorm opens every connection at once and times until the last handshake completes.
+func (g *gen) runStorm(res *result) {
+	n := g.cfg.conns
+	g.clients = make([]*client, n)
+	pb := startProgress(g.cfg.quiet, "storm", n)
+	gate := make(chan struct{})
+	var wg sync.WaitGroup
+	var errs atomic.Int64
+	var firstErr atomic.Pointer[string]
+	var lastDone atomic.Int64
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-gate
+			c, err := g.connect(context.Background(), i, "u"+strconv.Itoa(i))
+			if err != nil {
+				errs.Add(1)
+				s := err.Error()
+				firstErr.CompareAndSwap(nil, &s)
+			} else {
+				g.clients[i] = c
+				now := time.Now().UnixNano()
+				for {
+					l := lastDone.Load()
+					if now <= l || lastDone.CompareAndSwap(l, now) {
+						break
+					}
+				}
+			}
+			pb.done.Add(1)
+		}()
+	}
+	time.Sleep(200 * time.Millisecond) // let every goroutine reach the gate
+	start := time.Now()
+	close(gate)
+	wg.Wait()
+	pb.stop()
+	d := time.Duration(lastDone.Load() - start.UnixNano())
+	res.ConnectSec = d.Seconds()
+	res.ConnectErrors = errs.Load()
+	if p := firstErr.Load(); p != nil {
+		res.FirstError = *p
+	}
+	res.ConnectRate = float64(int64(n)-res.ConnectErrors) / d.Seconds()
+	if res.ConnectErrors > 0 {
+		res.Valid = false
+		res.Notes = append(res.Notes, fmt.Sprintf("%d connections failed: %s", res.ConnectErrors, res.FirstError))
+	}
+	time.Sleep(500 * time.Millisecond)
+}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"math/bits"
+	"sync/atomic"
+)
+
+// histogram is a log-linear latency histogram in microseconds: 16 linear sub-buckets per
+// power of two (≤ 6.25 % error), lock-free so reader goroutines can share a shard.
+type histogram struct {
+	b [64 * 16]atomic.Uint64
+}
+
+func bucketOf(ns int64) int {
+	us := uint64(0)
+	if ns > 0 {
+		us = uint64(ns / 1000)
+	}
+	if us < 16 {
+		return int(us)
+	}
+	e := bits.Len64(us) - 5 // us >> e lies in [16, 32)
+	return (e+1)*16 + int(us>>e) - 16
+}
+
+// bucketValue is the upper bound of bucket i in microseconds.
+func bucketValue(i int) float64 {
+	if i < 16 {
+		return float64(i + 1)
+	}
+	e := i/16 - 1
+	m := i%16 + 16
+	return float64(uint64(m+1) << e)
+}
+
+func (h *histogram) record(ns int64) {
+	i := bucketOf(ns)
+	if i >= len(h.b) {
+		i = len(h.b) - 1
+	}
+	h.b[i].Add(1)
+}
+
+// snapshot is a plain copy of counts for diffing two moments.
+type snapshot struct {
+	counts     []uint64
+	received   uint64
+	reordered  uint64
+	unmeasured uint64
+}
+
+type shard struct {
+	received   atomic.Uint64
+	reordered  atomic.Uint64
+	unmeasured atomic.Uint64
+	hist       histogram
+	_          [64]byte
+}
+
+const nShards = 32
+
+func (g *gen) shard(id int) *shard { return &g.shards[id%nShards] }
+
+func (g *gen) snap() snapshot {
+	s := snapshot{counts: make([]uint64, 64*16)}
+	for i := range g.shards {
+		sh := &g.shards[i]
+		s.received += sh.received.Load()
+		s.reordered += sh.reordered.Load()
+		s.unmeasured += sh.unmeasured.Load()
+		for j := range s.counts {
+			s.counts[j] += sh.hist.b[j].Load()
+		}
+	}
+	return s
+}
+
+// quantiles of the deliveries between a and b, in milliseconds.
+func quantiles(a, b snapshot, qs ...float64) (out []float64, maxMs float64) {
+	var total uint64
+	d := make([]uint64, len(b.counts))
+	for i := range d {
+		d[i] = b.counts[i] - a.counts[i]
+		total += d[i]
+		if d[i] > 0 {
+			maxMs = bucketValue(i) / 1000
+		}
+	}
+	out = make([]float64, len(qs))
+	if total == 0 {
+		return out, 0
+	}
+	for k, q := range qs {
+		target := uint64(q*float64(total) + 0.5)
+		if target < 1 {
+			target = 1
+		}
+		var acc uint64
+		for i, c := range d {
+			acc += c
+			if acc >= target {
+				out[k] = bucketValue(i) / 1000
+				break
+			}
+		}
+	}
+	return out, maxMs
+}
