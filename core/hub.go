@@ -154,7 +154,7 @@ func (h *Hub) closeConn(c *conn, code uint16, reason string, out *Outbox) {
 // removeConn takes c out of every room (announcing users who left), its user and the hub.
 func (h *Hub) removeConn(c *conn, out *Outbox) {
 	for len(c.rooms) > 0 {
-		h.leave(c, len(c.rooms)-1, out)
+		h.leave(c, 0, out) // in join order, so departures are announced in that order
 	}
 	u := c.user
 	u.removeConn(c)

@@ -4,13 +4,13 @@ import "github.com/switchboard-ws/switchboard/core/proto"
 
 // Texts of the error frames the hub sends (static: an error costs no allocation).
 const (
-	msgRateLimited   = "rate limit exceeded: message dropped"
-	msgNotMember     = "not a member of this room"
-	msgUserOffline   = "user is not online"
-	msgForbidden     = "client broadcast is disabled on this server"
-	msgTooManyRooms  = "this connection is in too many rooms"
-	msgTooLarge      = "content is larger than the server accepts"
-	msgHistoryGap    = "history no longer reaches back to since: some messages are lost"
+	msgRateLimited  = "rate limit exceeded: message dropped"
+	msgNotMember    = "not a member of this room"
+	msgUserOffline  = "user is not online"
+	msgForbidden    = "client broadcast is disabled on this server"
+	msgTooManyRooms = "this connection is in too many rooms"
+	msgTooLarge     = "content is larger than the server accepts"
+	msgHistoryGap   = "history no longer reaches back to since: some messages are lost"
 )
 
 // frame applies one client message from c: rate limit, parse, then the request.
