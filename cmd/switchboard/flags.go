@@ -1,0 +1,257 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/switchboard-ws/switchboard/adapters/auth"
+)
+
+// config is every setting of PROTOCOL.md §1, as parsed.
+type config struct {
+	Addr                 string
+	Transport            string
+	MaxConns             int
+	MaxPerUser           int
+	MaxRoomsPerConn      int
+	MaxMessageBytes      int
+	SendQueueBytes       int
+	Rate                 float64
+	Burst                int
+	PingInterval         time.Duration
+	IdleTimeout          time.Duration
+	Auth                 string
+	JWTSecret            string
+	AdminToken           string
+	AllowClientBroadcast bool
+	History              int
+	NATS                 string
+	NodeID               string
+	AllowedOrigins       string
+}
+
+// flagInfo is what --help and the README say about one flag beyond the flag package:
+// the value's name and, where the real default depends on the machine, how to describe it.
+type flagInfo struct {
+	name    string
+	arg     string // placeholder in --help, e.g. HOST:PORT
+	docDflt string // default as documented when it is not a constant
+}
+
+// flagOrder lists the flags in the order of PROTOCOL.md §1 (the flag package sorts).
+var flagOrder = []flagInfo{
+	{name: "addr", arg: "HOST:PORT"},
+	{name: "transport", arg: "NAME", docDflt: "`epoll` on Linux, else `goroutine`"},
+	{name: "max-conns", arg: "N"},
+	{name: "max-per-user", arg: "N"},
+	{name: "max-rooms-per-conn", arg: "N"},
+	{name: "max-message-bytes", arg: "BYTES"},
+	{name: "send-queue-bytes", arg: "BYTES"},
+	{name: "rate", arg: "PER_SECOND"},
+	{name: "burst", arg: "N"},
+	{name: "ping-interval", arg: "DURATION"},
+	{name: "idle-timeout", arg: "DURATION"},
+	{name: "auth", arg: "MODE"},
+	{name: "jwt-secret", arg: "KEY"},
+	{name: "admin-token", arg: "TOKEN"},
+	{name: "allow-client-broadcast", arg: "BOOL"},
+	{name: "history", arg: "N"},
+	{name: "nats", arg: "URL"},
+	{name: "node-id", arg: "NAME", docDflt: "host name + pid"},
+	{name: "allowed-origins", arg: "PATTERNS"},
+}
+
+func defaultTransport() string {
+	if runtime.GOOS == "linux" {
+		return "epoll"
+	}
+	return "goroutine"
+}
+
+// newFlagSet binds every flag to cfg with its default.
+func newFlagSet(cfg *config) *flag.FlagSet {
+	fs := flag.NewFlagSet("switchboard", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are reported by run as one line; --help by usage
+	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen address (:0 picks a free port; the chosen one is printed)")
+	fs.StringVar(&cfg.Transport, "transport", defaultTransport(), "epoll: no goroutine or buffer per idle connection (Linux); goroutine: portable net/http")
+	fs.IntVar(&cfg.MaxConns, "max-conns", 10000, "connections over this are closed 4003 Server at capacity")
+	fs.IntVar(&cfg.MaxPerUser, "max-per-user", 5, "a user's connection over this closes the user's oldest one (4000)")
+	fs.IntVar(&cfg.MaxRoomsPerConn, "max-rooms-per-conn", 100, "a join over this gets error limit_exceeded")
+	fs.IntVar(&cfg.MaxMessageBytes, "max-message-bytes", 65536, "a frame or reassembled message over this closes 1009")
+	fs.IntVar(&cfg.SendQueueBytes, "send-queue-bytes", 1048576, "a connection with more unsent bytes is closed 4008 Slow consumer")
+	fs.Float64Var(&cfg.Rate, "rate", 50, "messages per second per connection (token bucket); excess gets rate_limited")
+	fs.IntVar(&cfg.Burst, "burst", 100, "token bucket size for --rate")
+	fs.DurationVar(&cfg.PingInterval, "ping-interval", 25*time.Second, "how often the server pings each connection")
+	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 60*time.Second, "a connection silent this long is closed 1001")
+	fs.StringVar(&cfg.Auth, "auth", "none", "none: user from /ws?user=ID or /ws/ID (guest id when absent); jwt: HS256 ?token=, user = sub")
+	fs.StringVar(&cfg.JWTSecret, "jwt-secret", "", "HS256 key for --auth jwt (required with it)")
+	fs.StringVar(&cfg.AdminToken, "admin-token", "", "when set, /api/* needs Authorization: Bearer TOKEN; when empty, loopback clients only")
+	fs.BoolVar(&cfg.AllowClientBroadcast, "allow-client-broadcast", true, "whether clients may send broadcast")
+	fs.IntVar(&cfg.History, "history", 100, "chat messages kept per room for recovery (0: none)")
+	fs.StringVar(&cfg.NATS, "nats", "", "NATS URL: join a cluster of switchboard nodes")
+	fs.StringVar(&cfg.NodeID, "node-id", "", "this node's name in a cluster")
+	fs.StringVar(&cfg.AllowedOrigins, "allowed-origins", "", "comma-separated browser Origin patterns allowed besides the same host, e.g. https://*.example.com")
+	return fs
+}
+
+// envName is the environment variable of a flag: SWITCHBOARD_MAX_CONNS for max-conns.
+func envName(flagName string) string {
+	return "SWITCHBOARD_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parseConfig reads args, then the environment for every flag the command line left
+// unset, then checks the values. flag.ErrHelp means usage was written to stdout.
+func parseConfig(args []string, env func(string) string, stdout io.Writer) (config, error) {
+	var cfg config
+	fs := newFlagSet(&cfg)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage(fs, stdout)
+			return cfg, err
+		}
+		return cfg, errors.New(dashDash(err.Error()))
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q (flags only; see --help)", fs.Arg(0))
+	}
+	onCommandLine := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { onCommandLine[f.Name] = true })
+	for _, fi := range flagOrder {
+		if onCommandLine[fi.name] {
+			continue
+		}
+		v := env(envName(fi.name))
+		if v == "" {
+			continue
+		}
+		if err := fs.Set(fi.name, v); err != nil {
+			return cfg, fmt.Errorf("invalid value %q for --%s (from %s): %v", v, fi.name, envName(fi.name), err)
+		}
+	}
+	if err := cfg.check(); err != nil {
+		return cfg, err
+	}
+	if cfg.NodeID == "" {
+		host, err := os.Hostname()
+		if err != nil || host == "" {
+			host = "switchboard"
+		}
+		cfg.NodeID = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	return cfg, nil
+}
+
+// dashDash rewrites the flag package's "-name" to the "--name" this program documents.
+func dashDash(msg string) string {
+	msg = strings.Replace(msg, "for flag -", "for --", 1)
+	msg = strings.Replace(msg, "\" for -", "\" for --", 1) // booleans: `invalid boolean value "x" for -name`
+	msg = strings.Replace(msg, "flag provided but not defined: -", "unknown flag --", 1)
+	msg = strings.Replace(msg, "flag needs an argument: -", "missing value for --", 1)
+	return msg
+}
+
+// check validates values the flag package accepts but the server cannot use. Each
+// error names its flag.
+func (c *config) check() error {
+	positive := []struct {
+		name string
+		v    int
+	}{
+		{"max-conns", c.MaxConns}, {"max-per-user", c.MaxPerUser},
+		{"max-rooms-per-conn", c.MaxRoomsPerConn}, {"max-message-bytes", c.MaxMessageBytes},
+		{"send-queue-bytes", c.SendQueueBytes}, {"burst", c.Burst},
+	}
+	for _, p := range positive {
+		if p.v < 1 {
+			return fmt.Errorf("invalid value %d for --%s: must be at least 1", p.v, p.name)
+		}
+	}
+	if c.History < 0 {
+		return fmt.Errorf("invalid value %d for --history: must be 0 or more", c.History)
+	}
+	if !(c.Rate > 0) || c.Rate > 1e9 {
+		return fmt.Errorf("invalid value %v for --rate: must be a positive number of messages per second", c.Rate)
+	}
+	if c.PingInterval <= 0 {
+		return fmt.Errorf("invalid value %v for --ping-interval: must be positive", c.PingInterval)
+	}
+	if c.IdleTimeout <= 0 {
+		return fmt.Errorf("invalid value %v for --idle-timeout: must be positive", c.IdleTimeout)
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("invalid value %q for --addr: want HOST:PORT or :PORT", c.Addr)
+	}
+	switch c.Transport {
+	case "goroutine":
+	case "epoll":
+		if runtime.GOOS != "linux" {
+			return fmt.Errorf("invalid value %q for --transport: epoll needs Linux; use goroutine", c.Transport)
+		}
+	default:
+		return fmt.Errorf("invalid value %q for --transport: want epoll or goroutine", c.Transport)
+	}
+	if _, err := auth.ParseMode(c.Auth); err != nil {
+		return fmt.Errorf("invalid value %q for --auth: want none or jwt", c.Auth)
+	}
+	if c.Auth == string(auth.ModeJWT) && c.JWTSecret == "" {
+		return errors.New("--auth jwt needs --jwt-secret (or SWITCHBOARD_JWT_SECRET)")
+	}
+	return nil
+}
+
+// usage writes --help: every flag with its default and environment variable.
+func usage(fs *flag.FlagSet, w io.Writer) {
+	fmt.Fprint(w, `Switchboard: a WebSocket server for rooms, private messages, broadcast and presence.
+
+Usage: switchboard [flags]
+
+Each flag can also be set with the environment variable shown; the command line wins.
+
+`)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, fi := range flagOrder {
+		f := fs.Lookup(fi.name)
+		fmt.Fprintf(tw, "  --%s %s\t%s (default %s)\t$%s\n", f.Name, fi.arg, f.Usage, shownDefault(f, fi), envName(f.Name))
+	}
+	tw.Flush()
+}
+
+// shownDefault is the default as --help prints it: the real value, or its description
+// when computed at start (the node id).
+func shownDefault(f *flag.Flag, fi flagInfo) string {
+	if f.DefValue == "" {
+		if fi.docDflt != "" {
+			return strings.ReplaceAll(fi.docDflt, "`", "")
+		}
+		return `""`
+	}
+	return f.DefValue
+}
+
+// markdownFlags renders the flags table of README.md.
+func markdownFlags() string {
+	var cfg config
+	fs := newFlagSet(&cfg)
+	var b strings.Builder
+	b.WriteString("| flag | environment | default | meaning |\n|---|---|---|---|\n")
+	for _, fi := range flagOrder {
+		f := fs.Lookup(fi.name)
+		dflt := "`" + f.DefValue + "`"
+		switch {
+		case fi.docDflt != "":
+			dflt = fi.docDflt
+		case f.DefValue == "":
+			dflt = "empty"
+		}
+		fmt.Fprintf(&b, "| `--%s` | `%s` | %s | %s |\n", f.Name, envName(f.Name), dflt, strings.ReplaceAll(f.Usage, "|", `\|`))
+	}
+	return b.String()
+}

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/switchboard-ws/switchboard/adapters/admin"
+	"github.com/switchboard-ws/switchboard/adapters/auth"
+	"github.com/switchboard-ws/switchboard/adapters/epoll"
+	"github.com/switchboard-ws/switchboard/adapters/metrics"
+	"github.com/switchboard-ws/switchboard/adapters/nethttp"
+	"github.com/switchboard-ws/switchboard/adapters/node"
+	"github.com/switchboard-ws/switchboard/core"
+	"github.com/switchboard-ws/switchboard/web"
+)
+
+// Timeouts of the HTTP side that are not flags.
+const (
+	handshakeTimeout = 10 * time.Second
+	shutdownTimeout  = 10 * time.Second
+)
+
+// run is the whole program: it parses args and env, serves until SIGINT or SIGTERM and
+// returns the exit code (0 after a clean shutdown, 1 when serving failed, 2 for bad
+// flags).
+func run(args []string, env func(string) string, stdout, stderr io.Writer) int {
+	cfg, err := parseConfig(args, env, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "switchboard: "+err.Error())
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	if err := serve(ctx, cfg, logger, stdout); err != nil {
+		var fe *flagError
+		if errors.As(err, &fe) {
+			fmt.Fprintln(stderr, "switchboard: "+err.Error())
+			return 2
+		}
+		logger.Error("switchboard stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// flagError is a setting found unusable only while wiring (exit code 2).
+type flagError struct{ msg string }
+
+func (e *flagError) Error() string { return e.msg }
+
+// server is the wired program: the node, its transport and the HTTP routes.
+type server struct {
+	node      *node.Node
+	handler   http.Handler
+	closeWS   func() // releases the transport (the epoll poller); nil for goroutine
+	stopping  atomic.Bool
+	logger    *slog.Logger
+	transport string
+}
+
+// newServer builds the node and every route from cfg.
+func newServer(cfg config, logger *slog.Logger) (*server, error) {
+	if cfg.NATS != "" {
+		// Accepted so scripts can pass it, refused until the cluster adapter is wired:
+		// silently serving as a lone node would break every cluster guarantee.
+		return nil, &flagError{"--nats: clustering is not available in this build yet; start without --nats"}
+	}
+	authn, err := auth.New(auth.Config{
+		Mode:           auth.Mode(cfg.Auth),
+		Secret:         []byte(cfg.JWTSecret),
+		AllowedOrigins: auth.SplitOrigins(cfg.AllowedOrigins),
+	})
+	if err != nil {
+		return nil, &flagError{"--auth: " + err.Error()}
+	}
+	m := metrics.New()
+	n := node.New(node.Options{
+		Core: core.Config{
+			NodeID:               cfg.NodeID,
+			MaxConns:             cfg.MaxConns,
+			MaxPerUser:           cfg.MaxPerUser,
+			MaxRoomsPerConn:      cfg.MaxRoomsPerConn,
+			MaxMessageBytes:      cfg.MaxMessageBytes,
+			Rate:                 cfg.Rate,
+			Burst:                cfg.Burst,
+			AllowClientBroadcast: cfg.AllowClientBroadcast,
+			History:              cfg.History,
+			MaxListed:            1000,
+		},
+		SendQueueBytes:   cfg.SendQueueBytes,
+		MaxMessageBytes:  cfg.MaxMessageBytes,
+		PingInterval:     cfg.PingInterval,
+		IdleTimeout:      cfg.IdleTimeout,
+		HandshakeTimeout: handshakeTimeout,
+		Identify:         identify(authn),
+		Metrics:          m,
+		Logger:           logger,
+	})
+	s := &server{node: n, logger: logger, transport: cfg.Transport}
+
+	var ws http.Handler
+	switch cfg.Transport {
+	case "epoll":
+		t, err := epoll.New(n)
+		if err != nil {
+			_ = n.Shutdown(context.Background())
+			return nil, fmt.Errorf("--transport epoll: %w", err)
+		}
+		ws, s.closeWS = t, func() { t.Close() }
+	default:
+		ws = nethttp.New(n)
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/ws", ws)
+	mux.Handle("/ws/{user}", ws)
+	mux.Handle("/api/", admin.New(n, admin.Options{Token: cfg.AdminToken, Logger: logger}))
+	mux.Handle("GET /metrics", m.Handler())
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.Handle("/", web.Handler())
+	s.handler = mux
+	return s, nil
+}
+
+// identify adapts the authenticator to node.Options.Identify.
+func identify(a *auth.Authenticator) func(*http.Request) (string, error) {
+	return func(r *http.Request) (string, error) {
+		user, herr := a.Identify(r)
+		if herr != nil {
+			return "", &node.HTTPError{Status: herr.Status, Code: herr.Code, Message: herr.Message}
+		}
+		return user, nil
+	}
+}
+
+// healthz answers 200 ok while the node serves, 503 once shutdown began (so a load
+// balancer stops sending new clients).
+func (s *server) healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if s.stopping.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, "stopping\n")
+		return
+	}
+	io.WriteString(w, "ok\n")
+}
+
+// serve listens on cfg.Addr, prints the address, and serves until ctx ends; then it
+// stops accepting, closes every WebSocket 1001 through the node, and drains HTTP.
+func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writer) error {
+	s, err := newServer(cfg, logger)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		s.shutdownNode()
+		return fmt.Errorf("--addr %s: %w", cfg.Addr, err)
+	}
+	httpSrv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: handshakeTimeout,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- httpSrv.Serve(ln) }()
+
+	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
+	logger.Info("switchboard serving", "addr", ln.Addr().String(), "transport", cfg.Transport,
+		"node_id", cfg.NodeID, "auth", cfg.Auth, "max_conns", cfg.MaxConns)
+
+	select {
+	case <-ctx.Done():
+	case err := <-served: // the listener failed on its own
+		s.shutdownNode()
+		return fmt.Errorf("serving: %w", err)
+	}
+
+	logger.Info("switchboard shutting down")
+	s.stopping.Store(true)
+	// Stop accepting first, so nobody connects after the node said goodbye.
+	ln.Close()
+	s.shutdownNode()
+	shCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := httpSrv.Shutdown(shCtx); err != nil {
+		logger.Warn("http drain incomplete", "err", err)
+		httpSrv.Close()
+	}
+	<-served
+	logger.Info("switchboard stopped")
+	return nil
+}
+
+// shutdownNode closes every connection 1001 "Server shutting down" and releases the
+// transport.
+func (s *server) shutdownNode() {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := s.node.Shutdown(ctx); err != nil {
+		s.logger.Warn("node shutdown incomplete", "err", err)
+	}
+	if s.closeWS != nil {
+		s.closeWS()
+	}
+}
