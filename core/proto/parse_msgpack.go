@@ -26,6 +26,8 @@ func (r *Request) parseMsgpack(payload []byte, fs *fields) *Error {
 			if err != nil {
 				return r.fail(BadRequest, msgNotMsgpack)
 			}
+		case msgp.InvalidType: // the map promised more pairs than the payload holds
+			return r.fail(BadRequest, msgNotMsgpack)
 		default:
 			return r.fail(BadRequest, msgBadKey)
 		}
