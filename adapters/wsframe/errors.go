@@ -1,0 +1,31 @@
+package wsframe
+
+import (
+	"strconv"
+
+	"github.com/gobwas/ws"
+)
+
+// CloseError ends a connection's stream of frames: either the peer sent a close frame
+// (FromPeer; Code is its code, 1005 when it named none, to be echoed), or the peer broke
+// a rule and the server closes with Code (PROTOCOL.md §5).
+type CloseError struct {
+	Code     ws.StatusCode
+	Reason   string // the peer's reason when FromPeer, else what went wrong (for logs)
+	FromPeer bool
+}
+
+func (e *CloseError) Error() string {
+	if e.FromPeer {
+		return "websocket: peer closed " + strconv.Itoa(int(e.Code)) + " " + e.Reason
+	}
+	return "websocket: close " + strconv.Itoa(int(e.Code)) + ": " + e.Reason
+}
+
+// The violations, shared values so that failing a connection allocates nothing.
+var (
+	errProtocol    = &CloseError{Code: ws.StatusProtocolError, Reason: "protocol error"}
+	errUnsupported = &CloseError{Code: ws.StatusUnsupportedData, Reason: "frame type does not match the subprotocol"}
+	errInvalidUTF8 = &CloseError{Code: ws.StatusInvalidFramePayloadData, Reason: "invalid UTF-8"}
+	errTooBig      = &CloseError{Code: ws.StatusMessageTooBig, Reason: "message too big"}
+)
