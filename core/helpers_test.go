@@ -1,7 +1,6 @@
 package core
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -31,21 +30,14 @@ func defaultConfig() Config {
 	}
 }
 
-// renderMessage returns m as a client of format f reads it, as one line of JSON.
+// renderMessage returns m as a client of format f reads it, as one line of JSON (a
+// MessagePack frame decoded by proto.ToJSON, its timestamp as in JSON).
 func renderMessage(m *proto.Message, f proto.Format) (string, error) {
-	payload := m.Payload(f)
-	if f == proto.JSON {
-		if !json.Valid(payload) {
-			return "", fmt.Errorf("invalid JSON frame %q", payload)
-		}
-		return string(payload), nil
+	js, err := proto.ToJSON(f, m.Payload(f))
+	if err != nil {
+		return "", fmt.Errorf("%v frame %q does not decode: %v", f, m.Payload(f), err)
 	}
-	var buf bytes.Buffer
-	rest, err := msgp.UnmarshalAsJSON(&buf, payload)
-	if err != nil || len(rest) > 0 {
-		return "", fmt.Errorf("invalid MessagePack frame %x: %v", payload, err)
-	}
-	return buf.String(), nil
+	return string(js), nil
 }
 
 // jsonToMsgpack re-encodes one JSON value as MessagePack, keeping the key order, so a
@@ -145,6 +137,10 @@ func checkOutbox(h *Hub, out *Outbox, from int) error {
 			for f := proto.Format(0); f < proto.NumFormats; f++ {
 				if _, err := renderMessage(a.Msg, f); err != nil {
 					return fmt.Errorf("action %d: %v", i, err)
+				}
+				// FIN and the opcode: text for JSON, binary for MessagePack.
+				if want := [...]byte{proto.JSON: 0x81, proto.Msgpack: 0x82}[f]; a.Msg.Frame(f)[0] != want {
+					return fmt.Errorf("action %d: %v frame starts %#x", i, f, a.Msg.Frame(f)[0])
 				}
 			}
 			seen := map[ConnID]bool{}
