@@ -28,13 +28,13 @@ const (
 
 type config struct {
 	system, base, hostport, path, proto, scenario string
-	pid, conns, roomSize, msgBytes, srcIPs          int
-	connectConc, maxSteps, usersPerRoom            int
-	rate, startRate, stepFactor, slowFrac          float64
-	churnRate                                      float64
-	duration                                       time.Duration
-	checkpoints                                    []int
-	lat50, quiet                                   bool
+	pid, conns, roomSize, msgBytes, srcIPs        int
+	connectConc, maxSteps, usersPerRoom           int
+	rate, startRate, stepFactor, slowFrac         float64
+	churnRate                                     float64
+	duration                                      time.Duration
+	checkpoints                                   []int
+	lat50, quiet                                  bool
 }
 
 func main() {

@@ -64,10 +64,7 @@ func (g *gen) dial(ctx context.Context, i int, user string) (*client, error) {
 		return nil, err
 	}
 	nc := c0.(*net.TCPConn)
-	path := g.cfg.path
-	if g.cfg.proto != protoCentrifuge {
-		path += "?user=" + user
-	}
+	path := g.cfg.path + "?user=" + user
 	req := "GET " + path + " HTTP/1.1\r\nHost: " + g.cfg.hostport +
 		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + wsKey +
 		"\r\nSec-WebSocket-Version: 13\r\n\r\n"

@@ -1,0 +1,59 @@
+// Command melody is the olahol/melody peer: melody's session hub (a read and a write
+// goroutine per session, a buffered outbox per session) with rooms kept in a roster; a
+// room message is encoded once and queued with Session.Write to each member. It speaks
+// bench/peers/internal/chatwire and never writes to a socket itself.
+package main
+
+import (
+	"net/http"
+
+	"github.com/olahol/melody"
+	"github.com/switchboard-ws/switchboard/bench/peers/internal/chatwire"
+	"github.com/switchboard-ws/switchboard/bench/peers/internal/peerhost"
+	"github.com/switchboard-ws/switchboard/bench/peers/internal/roster"
+)
+
+func main() {
+	ln := peerhost.Listen()
+	m := melody.New()
+	m.Config.MaxMessageSize = 65536
+	rs := roster.New[*melody.Session]()
+	send := func(s *melody.Session, b []byte) { s.Write(b) }
+	userOf := func(s *melody.Session) string { return s.MustGet("user").(string) }
+
+	m.HandleConnect(func(s *melody.Session) { rs.Connect(userOf(s), s) })
+	m.HandleDisconnect(func(s *melody.Session) { rs.Disconnect(userOf(s), s) })
+	m.HandleMessage(func(s *melody.Session, b []byte) {
+		req, err := chatwire.Decode(b)
+		if err != nil {
+			s.Write(chatwire.Error("bad_request", err.Error()))
+			return
+		}
+		switch req.Type {
+		case "join":
+			rs.Join(req.Room, s)
+			if req.ID != "" {
+				s.Write(chatwire.Ack(req.ID))
+			}
+		case "chat":
+			user := userOf(s)
+			ok := rs.Publish(req.Room, s, func(off uint64) []byte {
+				return chatwire.Chat(req.Room, user, req.Content, off)
+			}, send)
+			if !ok {
+				s.Write(chatwire.Error("not_member", "join the room first"))
+			}
+		case "private":
+			rs.Private(req.To, chatwire.Private(userOf(s), req.To, req.Content), send)
+		default:
+			s.Write(chatwire.Error("unknown_type", req.Type))
+		}
+	})
+
+	mux := http.NewServeMux()
+	peerhost.Mount(mux)
+	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
+		m.HandleRequestWithKeys(w, r, map[string]any{"user": r.URL.Query().Get("user")})
+	})
+	http.Serve(ln, mux)
+}
