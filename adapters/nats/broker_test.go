@@ -1,0 +1,318 @@
+package natsbroker
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func chatsOf(got []Inbound, room string) []Inbound {
+	var out []Inbound
+	for _, in := range got {
+		if in.Kind == KindChat && in.Room == room {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+func TestChatOneOrderOnEveryNode(t *testing.T) {
+	ns := startNATS(t)
+	const room, per = "team.ops:1", 40 // a '.' in the name must survive the subject mapping
+	nodes := []*testNode{connectNode(t, ns, "a", 100), connectNode(t, ns, "b", 100), connectNode(t, ns, "c", 100)}
+	for i, n := range nodes {
+		n.ConnOpened(fmt.Sprint("u", i), uint64(i+1), time.Now().UnixNano())
+		n.RoomCount(room, fmt.Sprint("u", i), 1)
+	}
+	for _, n := range nodes { // every node has seen every other node's room presence
+		n.in.waitFor(t, "presence", func(got []Inbound) bool { return len(only(got, KindRoomPresence)) == 2 })
+	}
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range per {
+				n.PublishChat(room, fmt.Sprint("u", i), fmt.Appendf(nil, "%d-%d", i, k), time.Now(), 0)
+			}
+		}()
+	}
+	wg.Wait()
+	var orders [][]string
+	for _, n := range nodes {
+		got := n.in.waitFor(t, "all chats", func(got []Inbound) bool { return len(chatsOf(got, room)) == 3*per })
+		var order []string
+		last := uint64(0)
+		for _, c := range chatsOf(got, room) {
+			if c.Offset <= last {
+				t.Fatalf("offset %d after %d", c.Offset, last)
+			}
+			last = c.Offset
+			order = append(order, fmt.Sprintf("%d:%s:%s", c.Offset, c.Sender, c.Content))
+		}
+		orders = append(orders, order)
+	}
+	for i := 1; i < len(orders); i++ {
+		if d := cmp.Diff(orders[0], orders[i]); d != "" {
+			t.Fatalf("node %d saw another order (-a +other):\n%s", i, d)
+		}
+	}
+	// each sender's chats keep their order
+	for i := range nodes {
+		k := 0
+		for _, c := range chatsOf(nodes[0].in.waitFor(t, "", func([]Inbound) bool { return true }), room) {
+			if c.Sender == fmt.Sprint("u", i) {
+				if want := fmt.Sprintf("%d-%d", i, k); string(c.Content) != want {
+					t.Fatalf("sender u%d: got %q, want %q", i, c.Content, want)
+				}
+				k++
+			}
+		}
+	}
+}
+
+func TestPublishedAnswersWithOffset(t *testing.T) {
+	ns := startNATS(t)
+	a := connectNode(t, ns, "a", 10)
+	a.PublishChat("r", "server", []byte("x"), time.Now(), 7)
+	a.PublishChat("r", "server", []byte("y"), time.Now(), 8)
+	got := a.in.waitFor(t, "acks", func(got []Inbound) bool { return len(only(got, KindPublished)) == 2 })
+	acks := only(got, KindPublished)
+	if acks[0].Ref != 7 || acks[1].Ref != 8 || acks[0].Offset == 0 || acks[1].Offset <= acks[0].Offset || acks[0].Err != nil {
+		t.Fatalf("acks %+v", acks)
+	}
+	if len(chatsOf(got, "r")) != 0 {
+		t.Fatal("a node without connections in the room got its chats")
+	}
+}
+
+func recoverOn(t *testing.T, n *testNode, conn uint64, room string, since uint64) Inbound {
+	t.Helper()
+	n.Recover(conn, room, since)
+	got := n.in.waitFor(t, "recovered", func(got []Inbound) bool {
+		for _, in := range got {
+			if in.Kind == KindRecovered && in.Conn == conn {
+				return true
+			}
+		}
+		return false
+	})
+	for _, in := range got {
+		if in.Kind == KindRecovered && in.Conn == conn {
+			return in
+		}
+	}
+	panic("unreachable")
+}
+
+func contents(chats []Chat) []string {
+	out := []string{}
+	for _, c := range chats {
+		out = append(out, string(c.Content))
+	}
+	return out
+}
+
+func TestRecoverOnAnotherNodeReportsOnlyTrueGaps(t *testing.T) {
+	ns := startNATS(t)
+	const history = 5
+	a := connectNode(t, ns, "a", history)
+	b := connectNode(t, ns, "b", history)
+	a.ConnOpened("ann", 1, time.Now().UnixNano())
+	a.RoomCount("r", "ann", 1)
+	for i := 1; i <= 13; i++ {
+		a.PublishChat("r", "ann", fmt.Append(nil, i), time.Now(), 0)
+		a.PublishChat("other", "ann", []byte("noise"), time.Now(), 0) // offsets of r are not contiguous
+	}
+	got := a.in.waitFor(t, "chats", func(got []Inbound) bool { return len(chatsOf(got, "r")) == 13 })
+	offs := map[int]uint64{0: 0}
+	for i, c := range chatsOf(got, "r") {
+		offs[i+1] = c.Offset
+	}
+	for _, tc := range []struct {
+		since int
+		want  []string
+		gap   bool
+	}{
+		{13, []string{}, false},
+		{10, []string{"11", "12", "13"}, false},
+		{8, []string{"9", "10", "11", "12", "13"}, false}, // exactly history after since
+		{7, []string{"9", "10", "11", "12", "13"}, true},  // chat 8 is beyond the history
+		{0, []string{"9", "10", "11", "12", "13"}, true},
+	} {
+		rec := recoverOn(t, b, uint64(100+tc.since), "r", offs[tc.since])
+		if rec.Err != nil || rec.Gap != tc.gap || !cmp.Equal(contents(rec.Chats), tc.want) {
+			t.Errorf("since chat %d: gap %v chats %v err %v; want gap %v chats %v", tc.since, rec.Gap, contents(rec.Chats), rec.Err, tc.gap, tc.want)
+		}
+		if rec.Offset != offs[13] {
+			t.Errorf("since chat %d: covered up to %d, want %d", tc.since, rec.Offset, offs[13])
+		}
+	}
+	// a room never used: nothing, no gap
+	if rec := recoverOn(t, b, 999, "empty", 0); rec.Gap || len(rec.Chats) != 0 || rec.Err != nil {
+		t.Fatalf("empty room: %+v", rec)
+	}
+}
+
+func TestPresenceAcrossNodesAndExpiry(t *testing.T) {
+	ns := startNATS(t)
+	a := connectNode(t, ns, "a", 10)
+	b := connectNode(t, ns, "b", 10)
+	a.ConnOpened("ann", 1, 111)
+	a.ConnOpened("ann", 2, 222)
+	a.RoomCount("lobby", "ann", 2)
+	a.ConnClosed("ann", 2)
+	a.RoomCount("lobby", "ann", 1)
+	b.in.waitFor(t, "ann on b", func(got []Inbound) bool {
+		rp := only(got, KindRoomPresence)
+		return len(rp) > 0 && rp[len(rp)-1].Count == 1
+	})
+	// a node that starts later learns the state from a snapshot
+	c := connectNode(t, ns, "c", 10)
+	got := c.in.waitFor(t, "snapshot on c", func(got []Inbound) bool {
+		return len(only(got, KindConn)) == 1 && len(only(got, KindRoomPresence)) == 1
+	})
+	if cn := only(got, KindConn)[0]; cn.Node != "a" || cn.User != "ann" || cn.Conn != 1 || cn.Order != 111 || !cn.Open {
+		t.Fatalf("conn on c: %+v", cn)
+	}
+	if rp := only(got, KindRoomPresence)[0]; rp.Node != "a" || rp.Room != "lobby" || rp.User != "ann" || rp.Count != 1 {
+		t.Fatalf("room presence on c: %+v", rp)
+	}
+	// a dies without a word: the others drop it once, after the expiry
+	a.kill()
+	for _, n := range []*testNode{b, c} {
+		got := n.in.waitFor(t, "a gone", func(got []Inbound) bool { return len(only(got, KindNodeGone)) > 0 })
+		gone := only(got, KindNodeGone)
+		if len(gone) != 1 || gone[0].Node != "a" {
+			t.Fatalf("gone: %+v", gone)
+		}
+		rp := only(got, KindRoomPresence)
+		if last := rp[len(rp)-1]; last.Count != 0 || last.User != "ann" {
+			t.Fatalf("ann still in lobby: %+v", last)
+		}
+		conns := only(got, KindConn)
+		if last := conns[len(conns)-1]; last.Open || last.Conn != 1 {
+			t.Fatalf("ann's conn still open: %+v", last)
+		}
+	}
+	// b shuts down cleanly: c drops it at once (bye), with nothing to announce
+	b.ConnOpened("bob", 5, 1)
+	c.in.waitFor(t, "bob", func(got []Inbound) bool { return len(only(got, KindConn)) == 3 })
+	b.Close()
+	got = c.in.waitFor(t, "b gone", func(got []Inbound) bool { return len(only(got, KindNodeGone)) == 2 })
+	if conns := only(got, KindConn); conns[len(conns)-1].User != "bob" || conns[len(conns)-1].Open {
+		t.Fatalf("bob not closed: %+v", conns[len(conns)-1])
+	}
+}
+
+func TestPrivateBroadcastSystemKick(t *testing.T) {
+	ns := startNATS(t)
+	a := connectNode(t, ns, "a", 10)
+	b := connectNode(t, ns, "b", 10)
+	c := connectNode(t, ns, "c", 10)
+	b.ConnOpened("ann", 1, 1)
+	c.ConnOpened("bob", 1, 1)
+	a.ConnOpened("bob", 2, 2)
+	for _, n := range []*testNode{a, b, c} {
+		n.in.waitFor(t, "conns", func(got []Inbound) bool { return len(only(got, KindConn)) >= 1 })
+	}
+	a.Private("bob", "ann", []byte("hi ann"), time.Now())
+	a.Broadcast("bob", []byte("all"), "ann", time.Now())
+	a.System("lobby", []byte("notice"), time.Now())
+	a.Kick("ann")
+	want := map[*testNode][]string{
+		b: {"private ann copy=false", "broadcast exclude=ann", "system lobby", "kick ann"},
+		c: {"private bob copy=true", "broadcast exclude=ann", "system lobby"},
+	}
+	for n, w := range want {
+		got := n.in.waitFor(t, "notices", func(got []Inbound) bool { return len(only(got, KindSystem)) == 1 })
+		if len(w) == 4 {
+			got = n.in.waitFor(t, "kick", func(got []Inbound) bool { return len(only(got, KindKick)) == 1 })
+		}
+		var seen []string
+		for _, in := range got {
+			switch in.Kind {
+			case KindPrivate:
+				if in.Sender != "bob" || in.To != "ann" || string(in.Content) != "hi ann" || in.Node != "a" {
+					t.Fatalf("private %+v", in)
+				}
+				who := in.To
+				if in.Copy {
+					who = in.Sender
+				}
+				seen = append(seen, fmt.Sprintf("private %s copy=%v", who, in.Copy))
+			case KindBroadcast:
+				seen = append(seen, "broadcast exclude="+in.Exclude)
+			case KindSystem:
+				seen = append(seen, "system "+in.Room)
+			case KindKick:
+				seen = append(seen, "kick "+in.User)
+			}
+		}
+		if d := cmp.Diff(w, seen); d != "" {
+			t.Errorf("%s (-want +got):\n%s", n.NodeID(), d)
+		}
+	}
+	// the origin delivers its own share itself: nothing comes back to a
+	if got := a.in.waitFor(t, "", func([]Inbound) bool { return true }); len(only(got, KindPrivate))+len(only(got, KindBroadcast)) != 0 {
+		t.Fatalf("a got its own notices back: %s", summary(got))
+	}
+}
+
+func TestNATSRestartLosesNothingPublishedAfter(t *testing.T) {
+	ns := startNATS(t)
+	a := connectNode(t, ns, "a", 100)
+	b := connectNode(t, ns, "b", 100)
+	for i, n := range []*testNode{a, b} {
+		n.ConnOpened("u", uint64(i+1), 1)
+		n.RoomCount("r", "u", 1)
+	}
+	a.in.waitFor(t, "b in r", func(got []Inbound) bool { return len(only(got, KindRoomPresence)) == 1 })
+	for i := range 10 {
+		a.PublishChat("r", "u", fmt.Append(nil, "before", i), time.Now(), 0)
+	}
+	for _, n := range []*testNode{a, b} {
+		n.in.waitFor(t, "before", func(got []Inbound) bool { return len(chatsOf(got, "r")) == 10 })
+	}
+	ns.stop()
+	for _, n := range []*testNode{a, b} {
+		n.in.waitFor(t, "degraded", func(got []Inbound) bool {
+			l := only(got, KindLink)
+			return len(l) > 0 && l[len(l)-1].Degraded
+		})
+		if !n.Degraded() {
+			t.Fatal("not degraded while NATS is down")
+		}
+	}
+	ns.start()
+	for _, n := range []*testNode{a, b} {
+		n.in.waitFor(t, "link back", func(got []Inbound) bool {
+			l := only(got, KindLink)
+			return !l[len(l)-1].Degraded
+		})
+	}
+	for i := range 10 {
+		b.PublishChat("r", "u", fmt.Append(nil, "after", i), time.Now(), 0)
+	}
+	for _, n := range []*testNode{a, b} {
+		got := n.in.waitFor(t, "after", func(got []Inbound) bool { return len(chatsOf(got, "r")) == 20 })
+		last := uint64(0)
+		for i, c := range chatsOf(got, "r") {
+			want := fmt.Sprint("before", i)
+			if i >= 10 {
+				want = fmt.Sprint("after", i-10)
+			}
+			if string(c.Content) != want || c.Offset <= last {
+				t.Fatalf("%s chat %d: %q at %d (last %d)", n.NodeID(), i, c.Content, c.Offset, last)
+			}
+			last = c.Offset
+		}
+	}
+	// presence survived: no node was expired across the restart
+	if gone := only(a.in.waitFor(t, "", func([]Inbound) bool { return true }), KindNodeGone); len(gone) != 0 {
+		t.Fatalf("a expired %+v", gone)
+	}
+}

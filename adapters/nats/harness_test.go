@@ -1,0 +1,140 @@
+package natsbroker
+
+import (
+	"fmt"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+const waitLong = 15 * time.Second // only to avoid hangs; never a performance claim
+
+// natsServer is an embedded NATS server with JetStream in a temp dir, restartable on the
+// same port and store.
+type natsServer struct {
+	t    *testing.T
+	dir  string
+	port int
+	srv  *server.Server
+}
+
+func startNATS(t *testing.T) *natsServer {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	ns := &natsServer{t: t, dir: t.TempDir(), port: port}
+	ns.start()
+	t.Cleanup(ns.stop)
+	return ns
+}
+
+func (ns *natsServer) start() {
+	ns.t.Helper()
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: ns.port, JetStream: true,
+		StoreDir: ns.dir, NoLog: true, NoSigs: true})
+	if err != nil {
+		ns.t.Fatal(err)
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(waitLong) {
+		ns.t.Fatal("nats server not ready")
+	}
+	ns.srv = srv
+}
+
+func (ns *natsServer) stop() {
+	if ns.srv != nil {
+		ns.srv.Shutdown()
+		ns.srv.WaitForShutdown()
+		ns.srv = nil
+	}
+}
+
+func (ns *natsServer) url() string { return fmt.Sprintf("nats://127.0.0.1:%d", ns.port) }
+
+// inbox collects what a broker delivers.
+type inbox struct {
+	mu   sync.Mutex
+	got  []Inbound
+	cond chan struct{}
+}
+
+func newInbox() *inbox { return &inbox{cond: make(chan struct{}, 1)} }
+
+func (ib *inbox) deliver(in Inbound) {
+	ib.mu.Lock()
+	ib.got = append(ib.got, in)
+	ib.mu.Unlock()
+	select {
+	case ib.cond <- struct{}{}:
+	default:
+	}
+}
+
+// waitFor returns the inbounds so far once pred holds for them, or fails.
+func (ib *inbox) waitFor(t *testing.T, what string, pred func([]Inbound) bool) []Inbound {
+	t.Helper()
+	deadline := time.After(waitLong)
+	for {
+		ib.mu.Lock()
+		got := append([]Inbound(nil), ib.got...)
+		ib.mu.Unlock()
+		if pred(got) {
+			return got
+		}
+		select {
+		case <-ib.cond:
+		case <-time.After(20 * time.Millisecond):
+		case <-deadline:
+			t.Fatalf("timed out waiting for %s; got %d inbounds: %s", what, len(got), summary(got))
+		}
+	}
+}
+
+func summary(got []Inbound) string {
+	s := ""
+	for i, in := range got {
+		if i == 40 {
+			return s + " …"
+		}
+		s += fmt.Sprintf(" %s{%s %s %s %q %d}", in.Kind, in.Node, in.Room, in.User, in.Content, in.Offset)
+	}
+	return s
+}
+
+func only(got []Inbound, k Kind) []Inbound {
+	var out []Inbound
+	for _, in := range got {
+		if in.Kind == k {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+type testNode struct {
+	*Broker
+	in *inbox
+}
+
+func connectNode(t *testing.T, ns *natsServer, name string, history int, extra ...nats.Option) *testNode {
+	t.Helper()
+	ib := newInbox()
+	b, err := Connect(Options{URL: ns.url(), NodeID: name, History: history,
+		Heartbeat: 100 * time.Millisecond, Expiry: time.Second, RequestTimeout: 2 * time.Second, NATS: extra}, ib.deliver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	n := &testNode{b, ib}
+	ib.waitFor(t, name+" link up", func([]Inbound) bool { return !b.Degraded() })
+	return n
+}
