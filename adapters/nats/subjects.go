@@ -6,14 +6,14 @@ import "strings"
 // names, which NATS reads as a token separator, so '.' is written as '%' (a character no
 // valid name contains, so the mapping is one-to-one).
 const (
-	roomPrefix     = "sb.room."   // chat published into the room stream (stored, sequenced)
-	livePrefix     = "sb.live."   // the stream republishes each stored chat here, with its sequence
-	userPrefix     = "sb.user."   // private copies and kicks for one user's connections
-	broadcastSubj  = "sb.all"     // broadcast and system notices, every node listens
-	presenceSubj   = "sb.pres"    // presence batches and heartbeats, every node listens
-	helloSubj      = "sb.hello"   // a node that (re)starts asks every node for a heartbeat now
-	snapshotPrefix = "sb.snap."   // request/reply: one node's full presence
-	streamName     = "SB_ROOMS"   // the JetStream stream over roomPrefix+">"
+	roomPrefix     = "sb.room." // chat published into the room stream (stored, sequenced)
+	livePrefix     = "sb.live." // the stream republishes each stored chat here, with its sequence
+	userPrefix     = "sb.user." // private copies and kicks for one user's connections
+	broadcastSubj  = "sb.all"   // broadcast and system notices, every node listens
+	presenceSubj   = "sb.pres"  // presence batches and heartbeats, every node listens
+	helloSubj      = "sb.hello" // a node that (re)starts asks every node for a heartbeat now
+	snapshotPrefix = "sb.snap." // request/reply: one node's full presence
+	streamName     = "SB_ROOMS" // the JetStream stream over roomPrefix+">"
 	directGetSubj  = "$JS.API.DIRECT.GET." + streamName
 )
 

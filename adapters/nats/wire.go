@@ -82,12 +82,12 @@ func (m *wireMsg) decode(b []byte) error {
 
 // presenceOp is one change of a node's local presence.
 type presenceOp struct {
-	Op    string `json:"op"`           // "c" connection opened, "d" closed, "r" room count
-	User  string `json:"u"`            //
-	Conn  uint64 `json:"c,omitempty"`  // "c", "d"
-	Order int64  `json:"o,omitempty"`  // "c": when it connected (unix ns on its node)
-	Room  string `json:"r,omitempty"`  // "r"
-	Count int    `json:"n,omitempty"`  // "r": the user's connections in the room on that node; 0: left
+	Op    string `json:"op"`          // "c" connection opened, "d" closed, "r" room count
+	User  string `json:"u"`           //
+	Conn  uint64 `json:"c,omitempty"` // "c", "d"
+	Order int64  `json:"o,omitempty"` // "c": when it connected (unix ns on its node)
+	Room  string `json:"r,omitempty"` // "r"
+	Count int    `json:"n,omitempty"` // "r": the user's connections in the room on that node; 0: left
 }
 
 // presenceBatch is what a node publishes on presenceSubj: its changes since the last
