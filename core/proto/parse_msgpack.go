@@ -97,13 +97,13 @@ var errTooDeep error = tooDeepError{}
 // skipMsgpack steps over one value. msgp.Skip alone would recurse up to 100000 levels;
 // nested maps and arrays are walked here so nesting stays within maxDepth.
 func skipMsgpack(b []byte, depth int) ([]byte, error) {
-	if depth >= maxDepth {
-		return b, errTooDeep
-	}
 	var n uint32
 	var err error
 	switch msgp.NextType(b) {
 	case msgp.MapType:
+		if depth >= maxDepth {
+			return b, errTooDeep
+		}
 		if n, b, err = msgp.ReadMapHeaderBytes(b); err != nil {
 			return b, err
 		}
@@ -117,6 +117,9 @@ func skipMsgpack(b []byte, depth int) ([]byte, error) {
 		}
 		return b, nil
 	case msgp.ArrayType:
+		if depth >= maxDepth {
+			return b, errTooDeep
+		}
 		if n, b, err = msgp.ReadArrayHeaderBytes(b); err != nil {
 			return b, err
 		}
