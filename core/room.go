@@ -2,6 +2,7 @@ package core
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/switchboard-ws/switchboard/core/proto"
 )
@@ -11,17 +12,23 @@ import (
 type room struct {
 	name    string
 	members connList
-	// presence counts each present user's connections in the room. It is read and
-	// written only through addPresence, removePresence and the member listings, so that
-	// presence from other nodes can be counted in the same place.
-	presence map[string]int32
+	// presence lists the present users, sorted, each with its number of connections in
+	// the room: member lists come out sorted without sorting, and a room costs no map.
+	// It is read and written only through addPresence, removePresence, users and
+	// appendUsers, so that presence from other nodes can be counted in the same place.
+	presence []presence
 	offset   uint64 // offset of the last chat message; the next one gets offset+1
 	history  history
 }
 
+type presence struct {
+	user  string
+	conns int32
+}
+
 // createRoom makes an empty room and indexes it; the caller adds the first member.
 func (h *Hub) createRoom(name string) *room {
-	r := &room{name: name, presence: make(map[string]int32, 1)}
+	r := &room{name: name}
 	h.rooms[name] = r
 	h.roomNames.dirty = true
 	return r
@@ -34,23 +41,35 @@ func (h *Hub) deleteRoom(r *room) {
 	h.roomNames.dirty = true
 }
 
+func (r *room) findPresence(user string) (int, bool) {
+	return slices.BinarySearchFunc(r.presence, user, func(p presence, u string) int {
+		return strings.Compare(p.user, u)
+	})
+}
+
 // addPresence counts one more connection of user in r and reports whether it is the
 // user's first, i.e. whether the user just joined.
 func (r *room) addPresence(user string) (first bool) {
-	n := r.presence[user]
-	r.presence[user] = n + 1
-	return n == 0
+	i, found := r.findPresence(user)
+	if found {
+		r.presence[i].conns++
+		return false
+	}
+	r.presence = slices.Insert(r.presence, i, presence{user: user, conns: 1})
+	return true
 }
 
 // removePresence counts one connection of user less in r and reports whether it was the
 // user's last, i.e. whether the user just left.
 func (r *room) removePresence(user string) (last bool) {
-	n := r.presence[user] - 1
-	if n > 0 {
-		r.presence[user] = n
+	i, found := r.findPresence(user)
+	if !found {
+		panic("core: removePresence of a user not present") // a broken invariant
+	}
+	if r.presence[i].conns--; r.presence[i].conns > 0 {
 		return false
 	}
-	delete(r.presence, user)
+	r.presence = slices.Delete(r.presence, i, i+1)
 	return true
 }
 
@@ -59,11 +78,9 @@ func (r *room) users() int { return len(r.presence) }
 
 // appendUsers appends r's present users, sorted, to dst.
 func (r *room) appendUsers(dst []string) []string {
-	start := len(dst)
-	for u := range r.presence {
-		dst = append(dst, u)
+	for _, p := range r.presence {
+		dst = append(dst, p.user)
 	}
-	slices.Sort(dst[start:])
 	return dst
 }
 

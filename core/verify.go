@@ -99,9 +99,12 @@ func (h *Hub) Verify() error {
 		if len(count) != len(r.presence) {
 			return fmt.Errorf("room %q: presence has %d users, members %d", name, len(r.presence), len(count))
 		}
-		for u, n := range count {
-			if r.presence[u] != n {
-				return fmt.Errorf("room %q: presence of %q is %d, members hold %d", name, u, r.presence[u], n)
+		for i, p := range r.presence {
+			if count[p.user] != p.conns {
+				return fmt.Errorf("room %q: presence of %q is %d, members hold %d", name, p.user, p.conns, count[p.user])
+			}
+			if i > 0 && r.presence[i-1].user >= p.user {
+				return fmt.Errorf("room %q: presence not sorted at %q", name, p.user)
 			}
 		}
 		n := r.history.len()

@@ -1,0 +1,100 @@
+package core
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/switchboard-ws/switchboard/core/proto"
+)
+
+// benchConfig has no rate limit: benchmark time does not advance.
+func benchConfig() Config {
+	cfg := defaultConfig()
+	cfg.Rate, cfg.MaxConns, cfg.MaxRoomsPerConn = 0, 0, 0
+	return cfg
+}
+
+// benchHub connects n users (u0…) with one connection each (ids 1…n) and, when room is
+// set, has every one of them join it.
+func benchHub(tb testing.TB, n int, room string) *Hub {
+	h := New(benchConfig())
+	var out Outbox
+	join := []byte(`{"type":"join","room":"` + room + `"}`)
+	for i := 1; i <= n; i++ {
+		must(tb, h.Step(Event{Kind: EventConnect, Now: start, Conn: ConnID(i), User: fmt.Sprintf("u%d", i-1)}, &out))
+		if room != "" {
+			must(tb, h.Step(Event{Kind: EventFrame, Now: start, Conn: ConnID(i), Payload: join}, &out))
+		}
+		out.Reset()
+	}
+	return h
+}
+
+// stepAndEncode is one op of the hot-path benchmarks: Step, encode each delivered
+// message once (as the transport will), Reset.
+func stepAndEncode(tb testing.TB, h *Hub, ev Event, out *Outbox) {
+	if err := h.Step(ev, out); err != nil {
+		tb.Fatal(err)
+	}
+	for i := range out.Actions {
+		if m := out.Actions[i].Msg; m != nil {
+			m.Frame(proto.JSON)
+		}
+	}
+	out.Reset()
+}
+
+var chatPayload = []byte(`{"type":"chat","room":"lobby","content":"hello, this is a chat message of about a hundred bytes, as in the fan-out benchmark."}`)
+
+func BenchmarkRoomChat(b *testing.B) {
+	for _, n := range []int{10, 100, 1000, 10000} {
+		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
+			h := benchHub(b, n, "lobby")
+			var out Outbox
+			ev := Event{Kind: EventFrame, Now: start, Conn: 1, Payload: chatPayload}
+			b.ReportAllocs()
+			for b.Loop() {
+				stepAndEncode(b, h, ev, &out)
+			}
+		})
+	}
+}
+
+func BenchmarkPrivate(b *testing.B) {
+	h := benchHub(b, 100, "")
+	var out Outbox
+	// u1 has a second tab, so the message goes to two connections.
+	must(b, h.Step(Event{Kind: EventConnect, Now: start, Conn: 1000, User: "u1"}, &out))
+	out.Reset()
+	ev := Event{Kind: EventFrame, Now: start, Conn: 1, Payload: []byte(`{"type":"private","to":"u1","content":"a private word","id":"42"}`)}
+	b.ReportAllocs()
+	for b.Loop() {
+		stepAndEncode(b, h, ev, &out)
+	}
+}
+
+func BenchmarkBroadcast(b *testing.B) {
+	h := benchHub(b, 1000, "")
+	var out Outbox
+	ev := Event{Kind: EventFrame, Now: start, Conn: 1, Payload: []byte(`{"type":"broadcast","content":"to everyone"}`)}
+	b.ReportAllocs()
+	for b.Loop() {
+		stepAndEncode(b, h, ev, &out)
+	}
+}
+
+// BenchmarkJoinLeave joins and leaves a room of 100 users: two presence changes, each
+// announced to the room (user_joined carries the sorted member list).
+func BenchmarkJoinLeave(b *testing.B) {
+	h := benchHub(b, 100, "lobby")
+	var out Outbox
+	must(b, h.Step(Event{Kind: EventConnect, Now: start, Conn: 1000, User: "newcomer"}, &out))
+	out.Reset()
+	join := Event{Kind: EventFrame, Now: start, Conn: 1000, Payload: []byte(`{"type":"join","room":"lobby"}`)}
+	leave := Event{Kind: EventFrame, Now: start, Conn: 1000, Payload: []byte(`{"type":"leave","room":"lobby"}`)}
+	b.ReportAllocs()
+	for b.Loop() {
+		stepAndEncode(b, h, join, &out)
+		stepAndEncode(b, h, leave, &out)
+	}
+}
