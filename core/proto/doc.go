@@ -2,6 +2,10 @@
 // requests from JSON and MessagePack payloads, and encoding server messages once per
 // subprotocol into bytes shared by every recipient.
 //
+// Besides Parse and Message it offers ValidRoom and ValidUser (the name rules, shared
+// with the handshake and the admin API), and ToJSON and DecodeMessage, which read server
+// messages back for transcripts, tests, Go clients and the wasm playground.
+//
 // It must never do I/O, never keep global mutable state beyond its message pool, and
 // never panic on input: a bad payload is an *Error carrying the protocol's error code.
 //

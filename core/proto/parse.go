@@ -5,8 +5,8 @@ package proto
 //
 // On failure the returned *Error carries the code and a sentence naming the field; it
 // points into r and is valid until r is parsed into again. When the message had a valid
-// `id`, r.ID/r.HasID and the Error's ID are set even though a later field failed, so the
-// error can echo the id. Parse never panics and, once r's scratch has grown to the
+// `id`, r.ID/r.HasID and the Error's ID are set even though a later field (or the
+// syntax after the id) failed, so the error can echo the id. Parse never panics and, once r's scratch has grown to the
 // largest payload seen, allocates nothing.
 func Parse(f Format, payload []byte, r *Request) *Error {
 	scratch := r.scratch[:0]
@@ -22,6 +22,11 @@ func Parse(f Format, payload []byte, r *Request) *Error {
 		return r.fail(BadRequest, msgBadFormat)
 	}
 	if err != nil {
+		// A payload that breaks off after a valid id still gets its error correlated.
+		if fs.id.kind == kindString && len(fs.id.str) <= maxIDLen {
+			r.ID, r.HasID = fs.id.str, true
+			err.ID = r.ID
+		}
 		return err
 	}
 	return r.apply(&fs)

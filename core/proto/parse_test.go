@@ -196,7 +196,8 @@ func TestParseJSONOnly(t *testing.T) {
 		{"deep nesting within limit", `{"type":"ping","x":` + strings.Repeat("[", 62) + strings.Repeat("]", 62) + `}`, parsed{Type: "ping"}},
 		{"too deep", `{"type":"ping","x":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`, bad(msgTooDeep)},
 		{"too deep unclosed", `{"x":` + strings.Repeat(`{"a":`, 100000), bad(msgTooDeep)},
-		{"id kept when syntax fails later is not promised", `{"id":"a","type":`, bad(msgNotJSON)},
+		{"id echoed when the syntax fails after it", `{"id":"a","type":`, badID("a", msgNotJSON)},
+		{"no id echoed when the syntax fails inside it", `{"id":"a\q"}`, bad(msgNotJSON)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -242,6 +243,7 @@ func TestParseMsgpackOnly(t *testing.T) {
 		{"too deep", mpMap(mpStr("type"), mpStr("ping"), mpStr("x"), deep), bad(msgTooDeep)},
 		{"too deep in known key", mpMap(mpStr("type"), mpStr("ping"), mpStr("room"), deep), bad(msgTooDeep)},
 		{"truncated skipped value", mpMap(mpStr("type"), mpStr("ping"), mpStr("x"), mpStr("abcdef")[:3]), bad(msgNotMsgpack)},
+		{"id echoed when the map breaks off", mpMap(mpStr("id"), mpStr("m"), mpStr("type"), mpStr("ping"))[:9], badID("m", msgNotMsgpack)},
 		{"truncated string value", mpMap(mpStr("type"), mpStr("broadcast"), mpStr("content"), mpStr("abcdef")[:3]), bad(msgNotMsgpack)},
 	}
 	for _, tc := range cases {
