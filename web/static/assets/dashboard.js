@@ -1,0 +1,232 @@
+// The dashboard: polls /api/stats, /api/rooms, /api/users and /metrics once a second.
+import { CLOSE_CODES } from "/switchboard.js";
+
+const $ = (id) => document.getElementById(id);
+const HISTORY = 120; // points per chart: two minutes at one per second
+const series = { conns: [], rateIn: [], rateOut: [] };
+let token = sessionStorage.getItem("switchboard.adminToken") || "";
+let last = null; // previous metrics sample: { t, received, delivered }
+let apiBlocked = false;
+
+const fmt = new Intl.NumberFormat();
+const num = (v) => (v === undefined || Number.isNaN(v) ? "–" : fmt.format(Math.round(v)));
+const rate = (v) => (v === undefined ? "–" : v < 10 ? v.toFixed(1) : fmt.format(Math.round(v)));
+function bytes(n) {
+  if (!(n >= 0)) return "–";
+  const u = ["B", "KiB", "MiB", "GiB"];
+  let i = 0;
+  while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+  return `${n.toFixed(n < 10 && i ? 1 : 0)} ${u[i]}`;
+}
+
+async function api(path, init = {}) {
+  const headers = { ...(init.headers || {}) };
+  if (token) headers.Authorization = "Bearer " + token;
+  const res = await fetch(path, { cache: "no-store", ...init, headers });
+  if (!res.ok) {
+    const body = await res.json().catch(() => ({}));
+    const err = new Error(body.message || `${path}: ${res.status}`);
+    if (res.status === 401 || res.status === 403) err.status = res.status;
+    throw err;
+  }
+  return res.json();
+}
+
+/** Parses the Prometheus text format into name → [{ labels, value }]. */
+function parseMetrics(text) {
+  const out = new Map();
+  for (const line of text.split("\n")) {
+    if (!line || line.startsWith("#")) continue;
+    const m = line.match(/^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})?\s+(\S+)/);
+    if (!m) continue;
+    const labels = {};
+    for (const l of (m[3] || "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2];
+    if (!out.has(m[1])) out.set(m[1], []);
+    out.get(m[1]).push({ labels, value: Number(m[4]) });
+  }
+  return out;
+}
+const one = (metrics, name) => metrics.get(name)?.[0]?.value;
+
+function push(arr, v) {
+  arr.push(v);
+  if (arr.length > HISTORY) arr.shift();
+}
+
+function draw(canvas, lines) {
+  const dpr = window.devicePixelRatio || 1;
+  const w = canvas.clientWidth, h = canvas.clientHeight;
+  if (canvas.width !== w * dpr) { canvas.width = w * dpr; canvas.height = h * dpr; }
+  const ctx = canvas.getContext("2d");
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, w, h);
+  const max = Math.max(1, ...lines.flatMap((l) => l.data)) * 1.15;
+  ctx.strokeStyle = "#e2e5eb";
+  ctx.fillStyle = "#6b7385";
+  ctx.font = "11px system-ui, sans-serif";
+  ctx.lineWidth = 1;
+  for (const f of [0, 0.5, 1]) {
+    const y = Math.round(h - 16 - (h - 24) * f) + 0.5;
+    ctx.beginPath(); ctx.moveTo(0, y); ctx.lineTo(w, y); ctx.stroke();
+    ctx.fillText(rate((max / 1.15) * f), 4, y - 3);
+  }
+  for (const { data, color } of lines) {
+    if (data.length < 2) continue;
+    ctx.strokeStyle = color;
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    data.forEach((v, i) => {
+      const x = w - (data.length - 1 - i) * (w / (HISTORY - 1));
+      const y = h - 16 - (h - 24) * (v / max);
+      i ? ctx.lineTo(x, y) : ctx.moveTo(x, y);
+    });
+    ctx.stroke();
+  }
+}
+
+function setStatus(stateName, text) {
+  const s = $("status");
+  s.dataset.state = stateName;
+  s.textContent = text;
+}
+
+function showTokenForm(err) {
+  apiBlocked = true;
+  $("token-form").hidden = false;
+  $("token-why").textContent = err.status === 403
+    ? "The admin API answers only loopback clients unless the server runs with --admin-token. Enter that token:"
+    : "The admin API needs the server's --admin-token:";
+}
+
+function row(cells, cls = "") {
+  const tr = document.createElement("tr");
+  if (cls) tr.className = cls;
+  for (const [text, c] of cells) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    if (c) td.className = c;
+    tr.append(td);
+  }
+  return tr;
+}
+
+async function tick() {
+  const now = performance.now();
+  const [statsR, roomsR, usersR, metricsR] = await Promise.allSettled([
+    api("/api/stats"), api("/api/rooms"), api("/api/users"),
+    fetch("/metrics", { cache: "no-store" }).then((r) => (r.ok ? r.text() : Promise.reject(new Error("metrics " + r.status)))),
+  ]);
+
+  const blocked = [statsR, roomsR, usersR].find((r) => r.status === "rejected" && r.reason.status);
+  if (blocked) showTokenForm(blocked.reason);
+  else if (statsR.status === "fulfilled") { apiBlocked = false; $("token-form").hidden = true; }
+
+  if (metricsR.status === "rejected" && statsR.status === "rejected") {
+    setStatus("closed", "Server unreachable");
+    return;
+  }
+  setStatus("open", "Live · every second");
+
+  let metrics = new Map();
+  if (metricsR.status === "fulfilled") metrics = parseMetrics(metricsR.value);
+  const stats = statsR.status === "fulfilled" ? statsR.value : null;
+
+  const conns = stats ? stats.total_connections : one(metrics, "switchboard_connections");
+  const rooms = stats ? stats.rooms : one(metrics, "switchboard_rooms");
+  $("stat-connections").textContent = num(conns);
+  $("stat-rooms").textContent = num(rooms);
+  $("stat-users").textContent = stats ? num(stats.unique_users) : "–";
+  $("conns-per-user").textContent = stats && stats.unique_users ? `${(stats.total_connections / stats.unique_users).toFixed(2)} connections per user` : "";
+  if (stats) {
+    $("node").textContent = "node " + stats.node_id;
+    $("capacity").textContent = `of ${num(stats.max_connections)} max`;
+    $("capacity-bar").style.width = Math.min(100, (100 * stats.total_connections) / stats.max_connections) + "%";
+  }
+
+  const received = one(metrics, "switchboard_messages_received_total");
+  const delivered = one(metrics, "switchboard_messages_delivered_total");
+  let rin, rout;
+  if (last && received !== undefined) {
+    const dt = (now - last.t) / 1000;
+    rin = Math.max(0, (received - last.received) / dt);
+    rout = Math.max(0, (delivered - last.delivered) / dt);
+  }
+  if (received !== undefined) last = { t: now, received, delivered };
+  $("stat-rate-in").textContent = rate(rin);
+  $("stat-rate-out").textContent = rate(rout);
+  $("total-in").textContent = received !== undefined ? `${num(received)} total` : "";
+  $("total-out").textContent = delivered !== undefined ? `${num(delivered)} total` : "";
+  $("stat-memory").textContent = bytes(one(metrics, "process_resident_memory_bytes")) + " RSS";
+  const g = one(metrics, "go_goroutines");
+  $("stat-goroutines").textContent = g !== undefined ? `${num(g)} goroutines` : "";
+
+  push(series.conns, conns ?? 0);
+  push(series.rateIn, rin ?? 0);
+  push(series.rateOut, rout ?? 0);
+  draw($("chart-conns"), [{ data: series.conns, color: "#3056d3" }]);
+  draw($("chart-rate"), [{ data: series.rateOut, color: "#2fb35a" }, { data: series.rateIn, color: "#3056d3" }]);
+
+  if (roomsR.status === "fulfilled") {
+    const list = [...roomsR.value.rooms].sort((a, b) => b.members - a.members || a.name.localeCompare(b.name));
+    const shown = list.slice(0, 50);
+    $("rooms-table").replaceChildren(...(shown.length ? shown.map((r) => row([[r.name], [num(r.members), "num"]]))
+      : [row([["no rooms yet"], [""]], "empty-row")]));
+    $("rooms-more").textContent = list.length > shown.length ? `and ${num(list.length - shown.length)} more` : "";
+    $("largest-room").textContent = list[0] ? `largest: ${list[0].name} (${list[0].members})` : "";
+  }
+  if (usersR.status === "fulfilled") {
+    const users = usersR.value.users.slice(0, 200);
+    $("users-list").replaceChildren(...users.map((u) => {
+      const li = document.createElement("li");
+      li.textContent = u;
+      return li;
+    }));
+    $("users-total").textContent = usersR.value.total > users.length ? `${users.length} of ${num(usersR.value.total)}` : "";
+  }
+
+  const closes = (metrics.get("switchboard_closes_total") || []).filter((c) => c.value > 0)
+    .sort((a, b) => b.value - a.value);
+  $("closes-table").replaceChildren(...(closes.length
+    ? closes.map((c) => row([[c.labels.code], [CLOSE_CODES[c.labels.code] || ""], [num(c.value), "num"]]))
+    : [row([["none yet"], [""], [""]], "empty-row")]));
+}
+
+function toast(text, kind = "") {
+  const t = document.createElement("div");
+  t.className = "toast " + kind;
+  t.textContent = text;
+  $("toasts").append(t);
+  setTimeout(() => t.remove(), 4000);
+}
+
+$("token-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  token = $("token-input").value.trim();
+  sessionStorage.setItem("switchboard.adminToken", token);
+  tick();
+});
+
+$("notice-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const content = $("notice-input").value;
+  const room = $("notice-room").value.trim();
+  try {
+    const body = room ? { content, room } : { content };
+    const res = await api("/api/system", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    toast(`Notice delivered to ${res.delivered} connection${res.delivered === 1 ? "" : "s"}`, "info");
+    $("notice-input").value = "";
+  } catch (err) {
+    toast("Notice not sent: " + err.message, "bad");
+  }
+});
+
+let running = false;
+async function loop() {
+  if (!running) {
+    running = true;
+    try { await tick(); } catch (err) { setStatus("closed", String(err.message || err)); }
+    running = false;
+  }
+}
+loop();
+setInterval(loop, 1000);
