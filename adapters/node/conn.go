@@ -1,0 +1,342 @@
+package node
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/gobwas/ws"
+
+	"github.com/switchboard-ws/switchboard/adapters/wsframe"
+	"github.com/switchboard-ws/switchboard/core"
+	"github.com/switchboard-ws/switchboard/core/proto"
+)
+
+// Link is the transport's half of a connection: what the node asks of it. Both methods
+// are called without the connection's lock held and must not block.
+type Link interface {
+	// Wake says frames (or the close frame) were queued: Pull and write them soon.
+	Wake()
+	// Abort closes the socket now, whatever is still queued (a closing connection that
+	// outstayed its grace, or a shutdown out of time). The transport then calls Finished.
+	Abort()
+}
+
+// Close codes the node itself decides (PROTOCOL.md §5).
+const (
+	CloseGoingAway    = 1001
+	CloseAbnormal     = 1006 // no close frame: the socket broke (never sent on the wire)
+	CloseSlowConsumer = 4008
+
+	ReasonShutdown     = "Server shutting down"
+	ReasonIdle         = "Idle timeout"
+	ReasonSlowConsumer = "Slow consumer"
+)
+
+const (
+	stateOpen    int32 = iota
+	stateClosing       // the close frame is queued (or the socket broke): nothing more is queued
+	stateDone          // Finished: the socket is closed and the queue released
+)
+
+// Conn is one WebSocket connection as the node sees it: identity, and the send queue
+// that the owner goroutine fills and the transport's writer drains.
+type Conn struct {
+	ID     core.ConnID
+	User   string
+	Format proto.Format
+
+	n    *Node
+	link Link
+
+	state    atomic.Int32
+	lastSeen atomic.Int64 // the node's coarse clock at the last byte received
+
+	mu        sync.Mutex
+	q         *frameList // queued, not yet pulled; nil when empty
+	unsent    int        // bytes queued or pulled but not yet written
+	closeCode uint16     // the code sent (or seen, for a peer's close)
+
+	// Owned by the node's goroutine.
+	tracked  bool  // in Node.conns: the hub knows it
+	dirty    bool  // in Node.dirty: to be woken after this round
+	lastPing int64 // coarse clock of the last ping queued
+	deadline int64 // closing: when Abort is due
+	aborted  bool
+}
+
+// frame is one queued frame: a message's shared bytes (msg retained while queued), or a
+// control frame of this connection's own (msg nil).
+type frame struct {
+	msg *proto.Message
+	b   []byte
+}
+
+// frameList is a pooled slice of frames, so that an idle connection holds none.
+type frameList struct{ f []frame }
+
+var frameLists = sync.Pool{New: func() any { return &frameList{f: make([]frame, 0, 16)} }}
+
+func putFrameList(l *frameList) {
+	for i := range l.f {
+		l.f[i] = frame{}
+	}
+	l.f = l.f[:0]
+	if cap(l.f) <= 4096 {
+		frameLists.Put(l)
+	}
+}
+
+// Batch is what a transport's writer holds of one connection's queue: frames pulled and
+// not yet completely written. Its zero value is empty; it belongs to one writer at a time.
+type Batch struct {
+	list *frameList
+	off  int // bytes of list.f[0] already written
+}
+
+// Empty reports whether everything pulled was written.
+func (b *Batch) Empty() bool { return b.list == nil }
+
+// Buffers appends the unwritten bytes, frame by frame, to dst (at most max slices) for
+// one vectored write.
+func (b *Batch) Buffers(dst [][]byte, max int) [][]byte {
+	if b.list == nil {
+		return dst
+	}
+	for i, f := range b.list.f {
+		if len(dst) >= max {
+			break
+		}
+		if i == 0 {
+			dst = append(dst, f.b[b.off:])
+		} else {
+			dst = append(dst, f.b)
+		}
+	}
+	return dst
+}
+
+// Pull moves everything queued for c onto b and reports whether the close frame is among
+// what has been pulled so far: once b is written empty after Pull said so, the close
+// frame is on the wire (or, after Lost, there is none) and the socket may be closed.
+func (c *Conn) Pull(b *Batch) (closing bool) {
+	c.mu.Lock()
+	if q := c.q; q != nil {
+		c.q = nil
+		if b.list == nil {
+			b.list = q
+		} else {
+			b.list.f = append(b.list.f, q.f...)
+			putFrameList(q)
+		}
+	}
+	closing = c.state.Load() != stateOpen
+	c.mu.Unlock()
+	return closing
+}
+
+// Written records that the first n bytes of b's Buffers were written, releasing the
+// frames that are now completely on the wire.
+func (c *Conn) Written(b *Batch, n int) {
+	if n <= 0 || b.list == nil {
+		return
+	}
+	done := n
+	f := b.list.f
+	i := 0
+	for ; i < len(f); i++ {
+		rest := len(f[i].b) - b.off
+		if n < rest {
+			b.off += n
+			n = 0
+			break
+		}
+		n -= rest
+		b.off = 0
+		if f[i].msg != nil {
+			f[i].msg.Release()
+		}
+		f[i] = frame{}
+	}
+	if i == len(f) {
+		putFrameList(b.list)
+		b.list = nil
+	} else if i > 0 {
+		b.list.f = f[:copy(f, f[i:])]
+		clear(f[len(b.list.f):])
+	}
+	c.mu.Lock()
+	c.unsent -= done - n
+	c.mu.Unlock()
+	c.n.queued.Add(-int64(done - n))
+}
+
+// Seen records that the peer sent something (it is not idle).
+func (c *Conn) Seen() { c.lastSeen.Store(c.n.clock.Load()) }
+
+// Open reports whether c still accepts messages (no close has begun).
+func (c *Conn) Open() bool { return c.state.Load() == stateOpen }
+
+// Receive hands one complete message from the peer to the hub. The payload is copied;
+// the caller may reuse it. Messages arriving after a close began are dropped.
+func (c *Conn) Receive(payload []byte) {
+	if c.state.Load() != stateOpen {
+		return
+	}
+	c.n.inbox.postFrame(c, payload)
+}
+
+// Pong queues a pong carrying payload (the answer to the peer's ping).
+func (c *Conn) Pong(payload []byte) {
+	c.control(wsframe.AppendFrame(make([]byte, 0, 2+len(payload)), ws.OpPong, payload))
+}
+
+// Close begins closing c from the transport's side: the peer broke a rule (code from
+// wsframe) or sent a close frame (its code, echoed). The close frame is queued after what
+// is already queued; the hub is told the connection is gone.
+func (c *Conn) Close(code uint16, reason string) {
+	if c.beginClose(code, reason, true) {
+		c.link.Wake()
+		c.n.inbox.post(event{kind: evGone, c: c, code: code})
+	}
+}
+
+// Lost says the socket broke (EOF, reset) with no close handshake: nothing more can be
+// sent. The transport closes it and calls Finished.
+func (c *Conn) Lost() {
+	if c.beginClose(CloseAbnormal, "", false) {
+		c.n.inbox.post(event{kind: evGone, c: c, code: CloseAbnormal})
+	}
+}
+
+// Finished says the transport closed the socket: everything still queued, and b (the
+// writer's batch, may be nil), is released. Call it exactly once per connection.
+func (c *Conn) Finished(b *Batch) {
+	c.mu.Lock()
+	c.state.Store(stateDone)
+	if c.closeCode == 0 {
+		c.closeCode = CloseAbnormal
+	}
+	q := c.q
+	c.q = nil
+	dropped := c.unsent
+	c.unsent = 0
+	c.mu.Unlock()
+	releaseList(q)
+	if b != nil {
+		releaseList(b.list)
+		b.list, b.off = nil, 0
+	}
+	c.n.queued.Add(-int64(dropped))
+	c.n.inbox.post(event{kind: evFinished, c: c})
+}
+
+func releaseList(l *frameList) {
+	if l == nil {
+		return
+	}
+	for _, f := range l.f {
+		if f.msg != nil {
+			f.msg.Release()
+		}
+	}
+	putFrameList(l)
+}
+
+// beginClose moves c to closing, queueing a close frame when withFrame; it reports
+// whether this call did it (false: a close had already begun).
+func (c *Conn) beginClose(code uint16, reason string, withFrame bool) bool {
+	c.mu.Lock()
+	if c.state.Load() != stateOpen {
+		c.mu.Unlock()
+		return false
+	}
+	c.state.Store(stateClosing)
+	c.closeCode = code
+	if withFrame {
+		b := wsframe.AppendClose(nil, ws.StatusCode(code), reason)
+		c.appendLocked(frame{b: b})
+	}
+	c.mu.Unlock()
+	return true
+}
+
+// control queues a frame of c's own, under the same byte limit as messages.
+func (c *Conn) control(b []byte) {
+	switch c.enqueue(frame{b: b}) {
+	case enqueued, started:
+		c.link.Wake()
+	case overLimit:
+		c.link.Wake()
+		c.n.inbox.post(event{kind: evGone, c: c, code: CloseSlowConsumer})
+	}
+}
+
+type enqueueResult uint8
+
+const (
+	dropped   enqueueResult = iota // c is closing: nothing queued
+	enqueued                       // queued (message retained) behind frames not yet written
+	started                        // queued on an empty queue: wake the writer now
+	overLimit                      // over SendQueueBytes: the queue was dropped, c is closing 4008
+)
+
+// enqueue queues f unless that would put c over its byte limit, in which case the
+// unpulled queue is dropped and the 4008 close frame queued instead (a frame partly
+// written stays in the writer's batch and is finished first, so framing stays intact).
+func (c *Conn) enqueue(f frame) enqueueResult {
+	c.mu.Lock()
+	if c.state.Load() != stateOpen {
+		c.mu.Unlock()
+		return dropped
+	}
+	if c.unsent+len(f.b) > c.n.opts.SendQueueBytes {
+		var freed int
+		if q := c.q; q != nil {
+			c.q = nil
+			for _, g := range q.f {
+				freed += len(g.b)
+			}
+			releaseList(q)
+		}
+		c.unsent -= freed
+		c.n.queued.Add(-int64(freed))
+		c.state.Store(stateClosing)
+		c.closeCode = CloseSlowConsumer
+		c.appendLocked(frame{b: wsframe.AppendClose(nil, CloseSlowConsumer, ReasonSlowConsumer)})
+		c.mu.Unlock()
+		c.n.slow.Add(1)
+		return overLimit
+	}
+	if f.msg != nil {
+		f.msg.Retain()
+	}
+	idle := c.unsent == 0
+	c.appendLocked(f)
+	c.mu.Unlock()
+	if idle {
+		return started
+	}
+	return enqueued
+}
+
+func (c *Conn) appendLocked(f frame) {
+	if c.q == nil {
+		c.q = frameLists.Get().(*frameList)
+	}
+	c.q.f = append(c.q.f, f)
+	c.unsent += len(f.b)
+	c.n.queued.Add(int64(len(f.b)))
+	for {
+		peak := c.n.peakConn.Load()
+		if int64(c.unsent) <= peak || c.n.peakConn.CompareAndSwap(peak, int64(c.unsent)) {
+			break
+		}
+	}
+}
+
+// CloseCode is the code c was closed with (sent, or the peer's), 0 while open.
+func (c *Conn) CloseCode() uint16 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closeCode
+}

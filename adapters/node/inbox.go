@@ -1,0 +1,100 @@
+package node
+
+import (
+	"sync"
+
+	"github.com/switchboard-ws/switchboard/core"
+)
+
+// maxInboxBytes bounds the payload bytes waiting for the owner goroutine: a reader that
+// finds the inbox this full waits (backpressure onto its sockets) until the owner drains
+// it. Control events (connect, gone, finished, admin) never wait.
+const maxInboxBytes = 16 << 20
+
+type eventKind uint8
+
+const (
+	evConnect  eventKind = iota // c was attached
+	evFrame                     // c sent payload arena[off:off+n]
+	evGone                      // c is closing from the transport's side with code
+	evFinished                  // c's socket is closed
+	evAdmin                     // an operator request; its reply goes to reply
+	evShutdown                  // close everything 1001 and stop accepting
+	evAbortAll                  // shutdown out of time: abort every socket
+)
+
+type event struct {
+	kind  eventKind
+	c     *Conn
+	off   int
+	n     int
+	code  uint16
+	admin core.AdminRequest
+	reply chan core.AdminReply
+}
+
+// inbox is the batch queue from transports to the owner goroutine: producers append
+// under a mutex (payloads copied into one arena), the owner swaps the whole batch out at
+// once, so the steady state allocates nothing and the lock is held for a copy only.
+type inbox struct {
+	mu      sync.Mutex
+	space   sync.Cond // signalled when the owner took a batch
+	events  []event
+	arena   []byte
+	closed  bool
+	waiting int
+	wake    chan struct{} // one pending signal: "there is a batch"
+}
+
+func (b *inbox) init() {
+	b.space.L = &b.mu
+	b.wake = make(chan struct{}, 1)
+}
+
+func (b *inbox) post(ev event) {
+	b.mu.Lock()
+	b.events = append(b.events, ev)
+	b.mu.Unlock()
+	b.signal()
+}
+
+func (b *inbox) postFrame(c *Conn, payload []byte) {
+	b.mu.Lock()
+	for len(b.arena) > maxInboxBytes && !b.closed {
+		b.waiting++
+		b.space.Wait()
+		b.waiting--
+	}
+	off := len(b.arena)
+	b.arena = append(b.arena, payload...)
+	b.events = append(b.events, event{kind: evFrame, c: c, off: off, n: len(payload)})
+	b.mu.Unlock()
+	b.signal()
+}
+
+func (b *inbox) signal() {
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take swaps the pending batch with the owner's spare (emptied) slices.
+func (b *inbox) take(events []event, arena []byte) ([]event, []byte) {
+	b.mu.Lock()
+	events, b.events = b.events, events[:0]
+	arena, b.arena = b.arena, arena[:0]
+	if b.waiting > 0 {
+		b.space.Broadcast()
+	}
+	b.mu.Unlock()
+	return events, arena
+}
+
+// close releases readers waiting for space (the owner is gone).
+func (b *inbox) close() {
+	b.mu.Lock()
+	b.closed = true
+	b.space.Broadcast()
+	b.mu.Unlock()
+}

@@ -1,0 +1,479 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchboard-ws/switchboard/adapters/wsframe"
+	"github.com/switchboard-ws/switchboard/core"
+	"github.com/switchboard-ws/switchboard/core/proto"
+)
+
+// ErrShuttingDown refuses new connections (Attach) and admin requests after Shutdown.
+var ErrShuttingDown = errors.New("node: shutting down")
+
+// Node owns a core.Hub on one goroutine (started by New, stopped by Shutdown) and
+// routes its actions to the connections transports attach.
+type Node struct {
+	opts Options
+	hub  *core.Hub
+
+	inbox     inbox
+	nextID    atomic.Uint64
+	nextRef   atomic.Uint64
+	guests    atomic.Uint64
+	accepting atomic.Bool
+	clock     atomic.Int64 // coarse now (UnixNano), refreshed every sweep and batch
+
+	queued   atomic.Int64 // bytes queued on every connection, not yet written
+	peakConn atomic.Int64 // the most bytes ever queued on one connection
+	slow     atomic.Int64 // connections closed 4008
+	live     atomic.Int64 // attached and not yet Finished
+
+	// Owned by the owner goroutine.
+	conns    map[core.ConnID]*Conn
+	closing  []*Conn
+	dirty    []*Conn
+	waiters  map[uint64]chan core.AdminReply
+	pending  []event // transport-side closes discovered while draining (slow consumers)
+	out      core.Outbox
+	frames   [proto.NumFormats][]byte
+	draining bool          // Shutdown began
+	drained  chan struct{} // closed when draining and no connection is left
+
+	stop     chan struct{}
+	stopOnce sync.Once
+	done     chan struct{}
+}
+
+// New returns a running node with opts (defaults applied).
+func New(opts Options) *Node {
+	opts.applyDefaults()
+	n := &Node{
+		opts:    opts,
+		hub:     core.New(opts.Core),
+		conns:   make(map[core.ConnID]*Conn),
+		waiters: make(map[uint64]chan core.AdminReply),
+		drained: make(chan struct{}),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	n.inbox.init()
+	n.accepting.Store(true)
+	n.clock.Store(time.Now().UnixNano())
+	go n.run()
+	return n
+}
+
+// Options returns the node's options with defaults applied.
+func (n *Node) Options() Options { return n.opts }
+
+// Identify runs Options.Identify, or the default (?user=, the {user} path value, else a
+// fresh guest-N) when it is nil.
+func (n *Node) Identify(r *http.Request) (string, error) {
+	if n.opts.Identify != nil {
+		return n.opts.Identify(r)
+	}
+	user := r.URL.Query().Get("user")
+	if user == "" {
+		user = r.PathValue("user")
+	}
+	if user == "" {
+		return "guest-" + strconv.FormatUint(n.guests.Add(1), 10), nil
+	}
+	if !proto.ValidUser([]byte(user)) {
+		return "", &HTTPError{Status: http.StatusBadRequest, Code: "bad_request", Message: "invalid user id"}
+	}
+	return user, nil
+}
+
+// Accepting reports whether the node takes new connections (false once Shutdown began).
+func (n *Node) Accepting() bool { return n.accepting.Load() }
+
+// Attach registers an upgraded connection of user speaking f; link is how the node
+// reaches the transport. The connection's first frame (connected, or a close at
+// capacity) follows through link. It fails with ErrShuttingDown after Shutdown began.
+func (n *Node) Attach(user string, f proto.Format, link Link) (*Conn, error) {
+	if !n.accepting.Load() {
+		return nil, ErrShuttingDown
+	}
+	c := &Conn{ID: core.ConnID(n.nextID.Add(1)), User: user, Format: f, n: n, link: link}
+	c.lastSeen.Store(n.clock.Load())
+	n.live.Add(1)
+	n.inbox.post(event{kind: evConnect, c: c})
+	return c, nil
+}
+
+// Stats are the node's transport-side counters.
+type Stats struct {
+	Live          int64 // connections attached and not yet finished
+	QueuedBytes   int64 // bytes queued on all connections and not yet written
+	PeakConnQueue int64 // the most bytes ever queued on one connection (≤ SendQueueBytes)
+	SlowConsumers int64 // connections closed 4008
+}
+
+// Stats returns the node's counters; safe from any goroutine.
+func (n *Node) Stats() Stats {
+	return Stats{Live: n.live.Load(), QueuedBytes: n.queued.Load(), PeakConnQueue: n.peakConn.Load(), SlowConsumers: n.slow.Load()}
+}
+
+// Admin runs an operator request on the owner goroutine and returns the hub's reply.
+func (n *Node) Admin(ctx context.Context, req core.AdminRequest) (core.AdminReply, error) {
+	if !n.accepting.Load() {
+		return core.AdminReply{}, ErrShuttingDown
+	}
+	req.Ref = n.nextRef.Add(1)
+	reply := make(chan core.AdminReply, 1)
+	n.inbox.post(event{kind: evAdmin, admin: req, reply: reply})
+	select {
+	case r := <-reply:
+		return r, nil
+	case <-ctx.Done():
+		return core.AdminReply{}, ctx.Err()
+	case <-n.done:
+		return core.AdminReply{}, ErrShuttingDown
+	}
+}
+
+// Shutdown stops accepting, closes every connection 1001 "Server shutting down" (what
+// was queued, then the close frame), waits until the transports finished every socket,
+// and stops the owner goroutine. When ctx ends first, the remaining sockets are aborted.
+func (n *Node) Shutdown(ctx context.Context) error {
+	n.accepting.Store(false)
+	n.inbox.post(event{kind: evShutdown})
+	var err error
+	select {
+	case <-n.drained:
+	case <-n.done:
+	case <-ctx.Done():
+		err = ctx.Err()
+		n.inbox.post(event{kind: evAbortAll})
+		select {
+		case <-n.drained:
+		case <-n.done:
+		}
+	}
+	n.stopOnce.Do(func() { close(n.stop) })
+	<-n.done
+	return err
+}
+
+// run is the owner goroutine: the only one that touches the hub.
+func (n *Node) run() {
+	defer close(n.done)
+	defer n.inbox.close()
+	tick := time.NewTicker(n.sweepEvery())
+	defer tick.Stop()
+	var events []event
+	var arena []byte
+	for {
+		select {
+		case <-n.inbox.wake:
+			events, arena = n.inbox.take(events, arena)
+			n.clock.Store(time.Now().UnixNano())
+			for i := range events {
+				n.apply(&events[i], arena)
+				events[i] = event{}
+			}
+			n.flush()
+		case now := <-tick.C:
+			n.sweep(now)
+			n.flush()
+		case <-n.stop:
+			return
+		}
+	}
+}
+
+// sweepEvery is how often pings, idle timeouts and close deadlines are checked: a
+// fraction of the shortest timer, so none is late by more than that.
+func (n *Node) sweepEvery() time.Duration {
+	d := time.Second
+	for _, t := range []time.Duration{n.opts.PingInterval, n.opts.IdleTimeout} {
+		if t > 0 && t/4 < d {
+			d = t / 4
+		}
+	}
+	return max(d, 5*time.Millisecond)
+}
+
+func (n *Node) apply(ev *event, arena []byte) {
+	c := ev.c
+	switch ev.kind {
+	case evConnect:
+		n.opts.Metrics.ConnOpened()
+		c.tracked = true
+		n.conns[c.ID] = c
+		if n.draining {
+			n.shutdownConn(c)
+			return
+		}
+		n.step(core.Event{Kind: core.EventConnect, Conn: c.ID, User: c.User, Format: c.Format})
+	case evFrame:
+		if c.tracked {
+			n.opts.Metrics.Received()
+			n.step(core.Event{Kind: core.EventFrame, Conn: c.ID, Payload: arena[ev.off : ev.off+ev.n]})
+		}
+	case evGone:
+		n.forget(c, true)
+		n.addClosing(c)
+	case evFinished:
+		n.forget(c, true)
+		if i := slices.Index(n.closing, c); i >= 0 {
+			n.closing = slices.Delete(n.closing, i, i+1)
+		}
+		n.live.Add(-1)
+		n.checkDrained()
+	case evAdmin:
+		if ev.reply != nil {
+			n.waiters[ev.admin.Ref] = ev.reply
+		}
+		n.step(core.Event{Kind: core.EventAdmin, Admin: ev.admin})
+	case evShutdown:
+		if !n.draining {
+			n.draining = true
+			for _, c := range n.conns {
+				n.shutdownConn(c)
+			}
+		}
+		n.checkDrained()
+	case evAbortAll:
+		for _, c := range slices.Clone(n.closing) {
+			n.abort(c)
+		}
+		for _, c := range n.conns {
+			n.abort(c)
+		}
+	}
+}
+
+func (n *Node) checkDrained() {
+	if n.draining && n.live.Load() == 0 {
+		select {
+		case <-n.drained:
+		default:
+			close(n.drained)
+		}
+	}
+}
+
+// step applies one event to the hub and routes what it produced.
+func (n *Node) step(ev core.Event) {
+	ev.Now = time.Now()
+	if err := n.hub.Step(ev, &n.out); err != nil {
+		n.opts.Logger.Debug("hub refused event", "kind", ev.Kind, "conn", ev.Conn, "err", err)
+		if ev.Kind == core.EventConnect {
+			// The hub refused the identity: the connection cannot be served.
+			if c := n.conns[ev.Conn]; c != nil {
+				c.tracked = false
+				delete(n.conns, ev.Conn)
+				n.beginCloseUntracked(c, 1008, "Invalid user")
+			}
+		}
+	}
+	n.route()
+	n.settle()
+}
+
+// settle tells the hub about the slow consumers found while routing; stepping them may
+// produce more actions (user_left), routed in turn.
+func (n *Node) settle() {
+	for len(n.pending) > 0 {
+		ev := n.pending[0]
+		n.pending = n.pending[1:]
+		n.forget(ev.c, true)
+		n.addClosing(ev.c)
+	}
+	n.pending = n.pending[:0]
+}
+
+// route drains the outbox into the connections' send queues.
+func (n *Node) route() {
+	for i := range n.out.Actions {
+		a := &n.out.Actions[i]
+		switch a.Kind {
+		case core.ActionDeliver:
+			n.deliver(a.Msg, a.Targets)
+		case core.ActionClose:
+			if c := n.conns[a.Conn]; c != nil {
+				c.tracked = false
+				delete(n.conns, a.Conn)
+				n.beginCloseUntracked(c, a.Code, a.Reason)
+			}
+		case core.ActionAdminReply:
+			n.reply(a.Reply)
+		}
+	}
+	n.out.Reset()
+}
+
+// deliver queues m on every target: one frame per format in use, built once, shared.
+func (n *Node) deliver(m *proto.Message, targets []core.ConnID) {
+	n.frames = [proto.NumFormats][]byte{}
+	count := 0
+	for _, id := range targets {
+		c := n.conns[id]
+		if c == nil {
+			continue
+		}
+		b := n.frames[c.Format]
+		if b == nil {
+			b = m.Frame(c.Format)
+			n.frames[c.Format] = b
+		}
+		switch c.enqueue(frame{msg: m, b: b}) {
+		case started:
+			// The writer had nothing: start it now, in parallel with this round, rather
+			// than at its end; what follows is coalesced behind it.
+			c.link.Wake()
+			count++
+			n.markDirty(c)
+		case enqueued:
+			count++
+			n.markDirty(c)
+		case overLimit:
+			n.markDirty(c)
+			n.pending = append(n.pending, event{kind: evGone, c: c, code: CloseSlowConsumer})
+		}
+	}
+	n.frames = [proto.NumFormats][]byte{}
+	n.opts.Metrics.Delivered(count)
+}
+
+func (n *Node) reply(r *core.AdminReply) {
+	if r == nil {
+		return
+	}
+	if r.Ref == 0 {
+		n.opts.Metrics.Rooms(r.Stats.Rooms)
+		return
+	}
+	ch := n.waiters[r.Ref]
+	if ch == nil {
+		return
+	}
+	delete(n.waiters, r.Ref)
+	cp := *r
+	cp.Users = slices.Clone(r.Users)
+	cp.Rooms = slices.Clone(r.Rooms)
+	cp.Members = slices.Clone(r.Members)
+	ch <- cp
+}
+
+// beginClose closes a connection the hub still knows: the close frame is queued, the
+// hub is told it is gone.
+func (n *Node) beginClose(c *Conn, code uint16, reason string) {
+	if c.beginClose(code, reason, true) {
+		n.markDirty(c)
+	}
+	n.forget(c, true)
+	n.addClosing(c)
+}
+
+// shutdownConn closes c 1001 without stepping the hub, which is going away with the
+// node (telling it would route a user_left per connection to connections also closing).
+func (n *Node) shutdownConn(c *Conn) {
+	if c.beginClose(CloseGoingAway, ReasonShutdown, true) {
+		n.markDirty(c)
+	}
+	n.forget(c, false)
+	n.addClosing(c)
+}
+
+// beginCloseUntracked closes a connection the hub has already forgotten.
+func (n *Node) beginCloseUntracked(c *Conn, code uint16, reason string) {
+	if c.beginClose(code, reason, true) {
+		n.markDirty(c)
+	}
+	n.opts.Metrics.ConnClosed(c.CloseCode())
+	n.addClosing(c)
+}
+
+// forget removes c from the hub (telling it when tellHub) and counts its close, once.
+func (n *Node) forget(c *Conn, tellHub bool) {
+	if !c.tracked {
+		return
+	}
+	c.tracked = false
+	delete(n.conns, c.ID)
+	n.opts.Metrics.ConnClosed(c.CloseCode())
+	if tellHub {
+		n.step(core.Event{Kind: core.EventDisconnect, Conn: c.ID, Code: c.CloseCode()})
+	}
+}
+
+// addClosing starts c's grace period: Abort is due if it is not finished by then.
+func (n *Node) addClosing(c *Conn) {
+	if c.deadline != 0 || c.state.Load() == stateDone {
+		return
+	}
+	c.deadline = n.clock.Load() + int64(closeGrace)
+	n.closing = append(n.closing, c)
+}
+
+func (n *Node) abort(c *Conn) {
+	if !c.aborted && c.state.Load() != stateDone {
+		c.aborted = true
+		c.link.Abort()
+	}
+}
+
+func (n *Node) markDirty(c *Conn) {
+	if !c.dirty {
+		c.dirty = true
+		n.dirty = append(n.dirty, c)
+	}
+}
+
+// flush wakes every connection that got frames this round, once each.
+func (n *Node) flush() {
+	for i, c := range n.dirty {
+		c.dirty = false
+		c.link.Wake()
+		n.dirty[i] = nil
+	}
+	n.dirty = n.dirty[:0]
+}
+
+// sweep is the periodic pass: the hub's clock, pings, idle timeouts, close deadlines.
+func (n *Node) sweep(now time.Time) {
+	t := now.UnixNano()
+	n.clock.Store(t)
+	n.step(core.Event{Kind: core.EventTick})
+	ping, idle := int64(n.opts.PingInterval), int64(n.opts.IdleTimeout)
+	for _, c := range n.conns {
+		if idle > 0 && t-c.lastSeen.Load() >= idle {
+			n.beginClose(c, CloseGoingAway, ReasonIdle)
+			continue
+		}
+		if ping > 0 && t-c.lastPing >= ping {
+			if c.lastPing == 0 {
+				c.lastPing = t // the first ping comes one interval after connecting
+				continue
+			}
+			c.lastPing = t
+			switch c.enqueue(frame{b: wsframe.Ping}) {
+			case enqueued, started:
+				n.markDirty(c)
+			case overLimit:
+				n.markDirty(c)
+				n.pending = append(n.pending, event{kind: evGone, c: c, code: CloseSlowConsumer})
+			}
+		}
+	}
+	n.settle()
+	for _, c := range n.closing {
+		if t >= c.deadline {
+			n.abort(c)
+		}
+	}
+	if _, ok := n.opts.Metrics.(nopMetrics); !ok {
+		n.step(core.Event{Kind: core.EventAdmin, Admin: core.AdminRequest{Op: core.AdminStats}})
+	}
+}

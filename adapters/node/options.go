@@ -1,0 +1,94 @@
+package node
+
+import (
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/switchboard-ws/switchboard/core"
+)
+
+// Options configure a Node. Zero durations and sizes take the defaults of PROTOCOL.md §1;
+// a negative PingInterval or IdleTimeout turns that timer off.
+type Options struct {
+	Core             core.Config
+	SendQueueBytes   int           // unsent bytes over this: close 4008 "Slow consumer"
+	MaxMessageBytes  int           // frame / reassembled message over this: close 1009
+	PingInterval     time.Duration // server pings this often
+	IdleTimeout      time.Duration // silent this long: close 1001 "Idle timeout"
+	HandshakeTimeout time.Duration // the upgrade must be done within this
+	// Identify decides the user of a WebSocket handshake (auth, Origin). A non-nil error
+	// is a *HTTPError; the transport answers it as JSON {"error":Code,"message":Message}
+	// with Status and never upgrades. When nil, the user is ?user=, else the {user} path
+	// value, else a fresh guest-N.
+	Identify func(r *http.Request) (user string, err error)
+	Metrics  Metrics      // may be nil
+	Logger   *slog.Logger // may be nil
+}
+
+// Defaults of PROTOCOL.md §1.
+const (
+	DefaultSendQueueBytes   = 1 << 20
+	DefaultMaxMessageBytes  = 65536
+	DefaultPingInterval     = 25 * time.Second
+	DefaultIdleTimeout      = 60 * time.Second
+	DefaultHandshakeTimeout = 10 * time.Second
+
+	// closeGrace is how long a closing connection may take to take its close frame
+	// (and to answer it) before its socket is closed regardless.
+	closeGrace = 5 * time.Second
+)
+
+func (o *Options) applyDefaults() {
+	if o.SendQueueBytes <= 0 {
+		o.SendQueueBytes = DefaultSendQueueBytes
+	}
+	if o.MaxMessageBytes <= 0 {
+		o.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if o.PingInterval == 0 {
+		o.PingInterval = DefaultPingInterval
+	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.HandshakeTimeout <= 0 {
+		o.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Metrics == nil {
+		o.Metrics = nopMetrics{}
+	}
+}
+
+// HTTPError refuses a WebSocket handshake: the transport answers it as JSON
+// {"error":Code,"message":Message} with Status and never upgrades.
+type HTTPError struct {
+	Status        int
+	Code, Message string
+}
+
+func (e *HTTPError) Error() string {
+	return strconv.Itoa(e.Status) + " " + e.Code + ": " + e.Message
+}
+
+// Metrics receives what the node counts (adapters/metrics exports it to Prometheus).
+// Its methods are called from the owner goroutine and must not block.
+type Metrics interface {
+	ConnOpened()
+	ConnClosed(code uint16)
+	Received()
+	Delivered(n int)
+	Rooms(n int)
+}
+
+type nopMetrics struct{}
+
+func (nopMetrics) ConnOpened()       {}
+func (nopMetrics) ConnClosed(uint16) {}
+func (nopMetrics) Received()         {}
+func (nopMetrics) Delivered(int)     {}
+func (nopMetrics) Rooms(int)         {}
