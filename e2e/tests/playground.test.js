@@ -130,3 +130,13 @@ test('the tour plays a scripted session', async () => {
   assert.deepEqual(shape(bob).slice(-2), ['out leave', 'close']);
   await page.screenshot({ path: artifactPath('playground.png'), fullPage: true });
 });
+
+test('without hub.wasm the page says how to build it', async () => {
+  const p = await browser.newPage();
+  await p.route('**/playground/hub.wasm', r => r.fulfill({ status: 404, body: 'not found' }));
+  await p.goto(`${server.url}/playground/`);
+  await p.locator('[data-testid=unavailable]').waitFor({ timeout: 15000 });
+  assert.match(await p.textContent('[data-testid=unavailable]'), /hub\.wasm is missing \(HTTP 404\)[\s\S]*make playground/);
+  assert.equal(await p.getAttribute('[data-testid=status]', 'data-state'), 'error');
+  await p.close();
+});

@@ -25,11 +25,11 @@ async function loadHub() {
   try {
     await loadScript('/playground/wasm_exec.js');
   } catch {
-    throw new Error('wasm_exec.js is missing: build the playground with `make playground` (or `make run`, `make build`), then reload.');
+    throw new Error('/playground/wasm_exec.js is missing.');
   }
   const res = await fetch('/playground/hub.wasm');
   if (!res.ok) {
-    throw new Error(`hub.wasm is missing (HTTP ${res.status}): build it with \`make playground\` (or \`make run\`, \`make build\`), then restart the server.`);
+    throw new Error(`/playground/hub.wasm is missing (HTTP ${res.status}).`);
   }
   const go = new Go();
   const ready = new Promise(resolve => { globalThis.switchboardReady = resolve; });
@@ -348,7 +348,9 @@ async function main() {
   try {
     api = await loadHub();
   } catch (err) {
-    setStatus('error', err.message);
+    setStatus('error', 'hub.wasm not running');
+    $('#unavailable-why').textContent = err.message;
+    $('#unavailable').hidden = false;
     return;
   }
   setStatus('ready', `hub.wasm running · API v${api.version}`);
