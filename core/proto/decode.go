@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/tinylib/msgp/msgp"
 )
@@ -21,6 +22,9 @@ import (
 func ToJSON(f Format, payload []byte) ([]byte, error) {
 	switch f {
 	case JSON:
+		if !utf8.Valid(payload) {
+			return nil, errors.New("proto: message is not valid UTF-8")
+		}
 		var out bytes.Buffer
 		if err := json.Compact(&out, payload); err != nil {
 			return nil, err

@@ -354,6 +354,7 @@ func TestToJSONRejects(t *testing.T) {
 	}{
 		{JSON, []byte(`[1]`)},
 		{JSON, []byte(`{"a":`)},
+		{JSON, []byte("{\"a\":\"\xff\"}")},
 		{Msgpack, mpStr("x")},
 		{Msgpack, append(mpMap(mpStr("a"), mpStr("b")), 1)},
 		{Msgpack, mpMap(mpStr("a"), msgp.AppendFloat64(nil, math.NaN()))},
