@@ -17,4 +17,25 @@
 //		}
 //		out.Reset() // releases this step's messages; transports Retain what they queue
 //	}
+//
+// Rules the adapter relies on:
+//
+//   - Actions come in the order things happen: a request's effects, then its ack. Targets
+//     are in join order (rooms) or connect order (users, broadcast); lists in messages
+//     and replies are sorted. The same events always give the same actions.
+//   - A connection named in an ActionClose is already forgotten: do not report its
+//     EventDisconnect (Step would answer ErrUnknownConn). That includes a connection
+//     refused at capacity, which never got a `connected` frame.
+//   - A zero limit in Config means no limit; MaxListed defaults to DefaultMaxListed.
+//   - Room chat, private messages and broadcast allocate nothing in steady state:
+//     requests are parsed in place, messages come from proto's pool, targets from the
+//     outbox's arena.
+//
+// The specification is testdata/*.txt: transcripts of events and the exact actions they
+// produce (see transcript_test.go). Verify checks the hub's internal invariants; tests
+// and fuzzers call it after every step.
+//
+// Extension points for other nodes: every room message goes through deliverChat (kept
+// in history, then delivered), and room presence is counted only through addPresence
+// and removePresence, so remote messages and remote presence take the same paths.
 package core

@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/switchboard-ws/switchboard/core/proto"
@@ -96,5 +97,38 @@ func BenchmarkJoinLeave(b *testing.B) {
 	for b.Loop() {
 		stepAndEncode(b, h, join, &out)
 		stepAndEncode(b, h, leave, &out)
+	}
+}
+
+// BenchmarkConnMemory reports the hub's heap per connection (metric B/conn) for users
+// with one connection each, every one in one room of 100 — the shape of a large chat
+// deployment. It measures the core's state only, not the transport's.
+func BenchmarkConnMemory(b *testing.B) {
+	const n = 100_000
+	join := make([][]byte, n/100)
+	for i := range join {
+		join[i] = []byte(fmt.Sprintf(`{"type":"join","room":"room-%d"}`, i))
+	}
+	users := make([]string, n)
+	for i := range users {
+		users[i] = fmt.Sprintf("user-%d", i)
+	}
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		h := New(benchConfig())
+		var out Outbox
+		for i := range n {
+			must(b, h.Step(Event{Kind: EventConnect, Now: start, Conn: ConnID(i + 1), User: users[i]}, &out))
+			out.Reset()
+			must(b, h.Step(Event{Kind: EventFrame, Now: start, Conn: ConnID(i + 1), Payload: join[i%len(join)]}, &out))
+			out.Reset()
+		}
+		out = Outbox{}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/conn")
+		runtime.KeepAlive(h)
 	}
 }
