@@ -267,3 +267,29 @@ func toMsgpack(out []byte, v any) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// FuzzToJSON: the reader of server messages never panics on any bytes, and what it
+// returns is one valid JSON object, which it returns unchanged when read again as JSON.
+func FuzzToJSON(f *testing.F) {
+	for mt := 0; mt < proto.NumMessageTypes; mt++ {
+		m := proto.NewMessage(proto.MessageType(mt))
+		m.Room, m.UserID, m.Sender, m.Time = "lobby", "ann", "ann", time.UnixMilli(1795892400123)
+		m.Members, m.Content = []string{"ann"}, append(m.Content[:0], "hi"...)
+		f.Add(append([]byte(nil), m.Payload(proto.Msgpack)...))
+		m.Release()
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, format := range []proto.Format{proto.JSON, proto.Msgpack} {
+			js, err := proto.ToJSON(format, data)
+			if err != nil {
+				continue
+			}
+			if !json.Valid(js) || !utf8.Valid(js) || js[0] != '{' {
+				t.Fatalf("ToJSON(%s, % x) = %q: not a JSON object", format, data, js)
+			}
+			if again, err := proto.ToJSON(proto.JSON, js); err != nil || !bytes.Equal(again, js) {
+				t.Fatalf("ToJSON is not stable on its own output %q: %q, %v", js, again, err)
+			}
+		}
+	})
+}
