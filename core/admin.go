@@ -10,6 +10,9 @@ func (h *Hub) admin(req *AdminRequest, out *Outbox) {
 		out.reply(rep)
 		return
 	}
+	if h.cfg.Cluster && h.clusterAdmin(req, rep, out) {
+		return
+	}
 	switch req.Op {
 	case AdminStats:
 		rep.Stats = Stats{

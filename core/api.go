@@ -21,6 +21,9 @@ type Config struct {
 	AllowClientBroadcast bool
 	History              int // chat messages kept per room for `since` recovery
 	MaxListed            int // cap of `rooms` in connected and `users` in online (1000)
+	// Cluster: this hub is one node of a cluster (cluster.go): chats are sequenced by the
+	// cluster, presence and limits count other nodes.
+	Cluster bool
 }
 
 // EventKind says what happened.
@@ -32,6 +35,7 @@ const (
 	EventDisconnect                  // Conn is gone; Code says why (the close code seen or sent)
 	EventTick                        // the clock moved to Now
 	EventAdmin                       // an operator request, Admin
+	EventCluster                     // another node or the cluster link reports Cluster (cluster.go)
 )
 
 // Event is one input to Hub.Step. Only the fields of its Kind are read.
@@ -45,6 +49,7 @@ type Event struct {
 	Payload []byte
 	Code    uint16
 	Admin   AdminRequest
+	Cluster *ClusterEvent
 }
 
 // ActionKind says what the adapter must do.
@@ -54,6 +59,7 @@ const (
 	ActionDeliver    ActionKind = iota // send Msg to every connection in Targets
 	ActionClose                        // close Conn with Code and Reason; the hub has already forgotten it
 	ActionAdminReply                   // answer the admin request Reply.Ref
+	ActionCluster                      // tell the other nodes Cluster (cluster.go)
 )
 
 // Action is one output of Hub.Step. Msg and Targets are valid until Outbox.Reset; an
@@ -66,6 +72,7 @@ type Action struct {
 	Code    uint16
 	Reason  string
 	Reply   *AdminReply
+	Cluster *ClusterAction
 }
 
 // AdminOp is an operator request of PROTOCOL.md §6.

@@ -38,6 +38,8 @@ type Hub struct {
 	userNames, roomNames sortedNames
 
 	req proto.Request // parsed in place for every frame, so parsing allocates nothing
+
+	cl cluster // the other nodes, in cluster mode (cluster.go)
 }
 
 // sortedNames caches the sorted keys of a map, rebuilt only after the map changed.
@@ -103,6 +105,12 @@ func (h *Hub) Step(ev Event, out *Outbox) error {
 	case EventAdmin:
 		h.now = ev.Now
 		h.admin(&ev.Admin, out)
+	case EventCluster:
+		if !h.cfg.Cluster || ev.Cluster == nil {
+			return ErrUnknownEvent
+		}
+		h.now = ev.Now
+		h.clusterEvent(ev.Cluster, out)
 	default:
 		return ErrUnknownEvent
 	}
@@ -133,6 +141,10 @@ func (h *Hub) connect(id ConnID, name string, f proto.Format, out *Outbox) {
 	m.Rooms = append(m.Rooms[:0], names[:min(len(names), h.cfg.MaxListed)]...)
 	out.deliverTo(m, id)
 
+	if h.cfg.Cluster {
+		h.clusterConnected(c, out) // announce, then the limit over every node
+		return
+	}
 	if limit := h.cfg.MaxPerUser; limit > 0 {
 		reason := ReasonTooMany
 		if limit == 1 {
@@ -168,12 +180,18 @@ func (h *Hub) removeConn(c *conn, out *Outbox) {
 		}
 	}
 	delete(h.conns, c.id)
+	if h.cfg.Cluster {
+		h.clusterDisconnected(c, out)
+	}
 }
 
 // join seats c in r and, when c is its user's first connection there, tells every
 // connection of the room (c's included) with the sorted member list.
 func (h *Hub) join(c *conn, r *room, out *Outbox) {
 	r.addMember(c)
+	if h.cfg.Cluster {
+		h.clusterRoomChanged(c, r, out) // before anyone can react to the join
+	}
 	if !r.addPresence(c.user.id) {
 		return
 	}
@@ -190,6 +208,9 @@ func (h *Hub) join(c *conn, r *room, out *Outbox) {
 func (h *Hub) leave(c *conn, i int, out *Outbox) {
 	r := c.rooms[i].room
 	r.removeMember(c, i)
+	if h.cfg.Cluster {
+		h.clusterRoomChanged(c, r, out)
+	}
 	if r.removePresence(c.user.id) && !r.empty() {
 		m := proto.NewMessage(proto.MsgUserLeft)
 		m.Room, m.UserID, m.Time = r.name, c.user.id, h.now
@@ -219,6 +240,10 @@ func (h *Hub) deliverChat(r *room, m *proto.Message, out *Outbox) int {
 // history_gap error when the history does not reach back to since+1 (or since is ahead
 // of the room, which happens when the room was deleted and created again).
 func (h *Hub) recover(c *conn, r *room, since uint64, out *Outbox) {
+	if h.cfg.Cluster {
+		h.clusterRecover(c, r, since, out) // the cluster's stream holds the history
+		return
+	}
 	n := r.history.len()
 	first := r.offset + 1 // the offset the oldest held message would need for no gap
 	if n > 0 {
@@ -245,6 +270,9 @@ func (h *Hub) sortedUsers() []string {
 		h.userNames.names = h.userNames.names[:0]
 		for name := range h.users {
 			h.userNames.names = append(h.userNames.names, name)
+		}
+		if h.cfg.Cluster {
+			h.userNames.names = h.clusterUsers(h.userNames.names)
 		}
 		slices.Sort(h.userNames.names)
 		h.userNames.dirty = false

@@ -105,6 +105,11 @@ func (h *Hub) reqChat(c *conn, req *proto.Request, out *Outbox) {
 		h.fail(c, proto.TooLarge, msgTooLarge, req, out)
 		return
 	}
+	if h.cfg.Cluster { // delivered here too when it comes back sequenced
+		h.publishChat(r, c.user.id, req.Content, 0, out)
+		h.ack(c, req, out)
+		return
+	}
 	m := proto.NewMessage(proto.MsgChat)
 	m.Room, m.Sender, m.Offset, m.Time = r.name, c.user.id, r.offset+1, h.now
 	m.Content = append(m.Content[:0], req.Content...)
@@ -115,6 +120,10 @@ func (h *Hub) reqChat(c *conn, req *proto.Request, out *Outbox) {
 func (h *Hub) reqPrivate(c *conn, req *proto.Request, out *Outbox) {
 	if h.tooLarge(req.Content) {
 		h.fail(c, proto.TooLarge, msgTooLarge, req, out)
+		return
+	}
+	if h.cfg.Cluster {
+		h.clusterPrivate(c, req, out)
 		return
 	}
 	to := h.users[string(req.To)]
@@ -159,6 +168,9 @@ func (h *Hub) reqBroadcast(c *conn, req *proto.Request, out *Outbox) {
 	m.Sender, m.Time = c.user.id, h.now
 	m.Content = append(m.Content[:0], req.Content...)
 	h.deliverAll(m, "", out)
+	if h.cfg.Cluster {
+		out.cluster(&ClusterAction{Op: ClusterBroadcast, Sender: c.user.id, Content: append([]byte(nil), req.Content...), Time: h.now})
+	}
 	h.ack(c, req, out)
 }
 

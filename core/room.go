@@ -84,8 +84,9 @@ func (r *room) appendUsers(dst []string) []string {
 	return dst
 }
 
-// empty reports whether no local connection is in r (it is then deleted).
-func (r *room) empty() bool { return r.members.live == 0 }
+// empty reports whether no local connection is in r and, in a cluster, nobody on another
+// node either (it is then deleted).
+func (r *room) empty() bool { return r.members.live == 0 && len(r.presence) == 0 }
 
 // addMember seats c in r.
 func (r *room) addMember(c *conn) {

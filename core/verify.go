@@ -93,6 +93,9 @@ func (h *Hub) Verify() error {
 			}
 			count[c.user.id]++
 		}
+		if h.cfg.Cluster {
+			h.remotePresenceCounts(name, count)
+		}
 		if live != r.members.live {
 			return fmt.Errorf("room %q counts %d live members, holds %d", name, r.members.live, live)
 		}
@@ -118,7 +121,7 @@ func (h *Hub) Verify() error {
 			}
 		}
 	}
-	if !h.userNames.dirty && !slices.Equal(h.userNames.names, sortedKeys(h.users)) {
+	if !h.userNames.dirty && !h.cfg.Cluster && !slices.Equal(h.userNames.names, sortedKeys(h.users)) {
 		return fmt.Errorf("sorted user cache is stale")
 	}
 	if !h.roomNames.dirty && !slices.Equal(h.roomNames.names, sortedKeys(h.rooms)) {

@@ -1,0 +1,402 @@
+package core
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/switchboard-ws/switchboard/core/proto"
+)
+
+// bus stands in for the cluster link (adapters/nats) in memory: it carries every hub's
+// ActionCluster to the other hubs as EventCluster, in order, and sequences room chats
+// with one counter, as JetStream does. It lets the core's cluster rules be tested without
+// NATS, deterministically.
+type bus struct {
+	t       *testing.T
+	hubs    map[string]*Hub
+	names   []string
+	queue   []queued
+	seq     uint64
+	log     map[string][]ClusterChat // every chat ever sequenced, per room
+	history int
+	now     time.Time
+
+	got     map[string][]string // "node/conn" → what it received, rendered
+	closes  map[string]string   // "node/conn" → "code reason"
+	replies []*AdminReply
+}
+
+type queued struct {
+	node string
+	ev   ClusterEvent
+}
+
+func newBus(t *testing.T, cfg Config, names ...string) *bus {
+	b := &bus{t: t, hubs: map[string]*Hub{}, names: names, log: map[string][]ClusterChat{},
+		history: cfg.History, now: start, got: map[string][]string{}, closes: map[string]string{}}
+	for _, n := range names {
+		c := cfg
+		c.NodeID, c.Cluster = n, true
+		b.hubs[n] = New(c)
+	}
+	return b
+}
+
+var timestamp = regexp.MustCompile(`,"timestamp":"[^"]*"`)
+
+// step applies ev to node's hub at the bus clock (one millisecond later each time, so
+// connection order is well defined) and routes its actions; settle must follow.
+func (b *bus) step(node string, ev Event) {
+	b.t.Helper()
+	b.now = b.now.Add(time.Millisecond)
+	ev.Now = b.now
+	h := b.hubs[node]
+	var out Outbox
+	if err := h.Step(ev, &out); err != nil {
+		b.t.Fatalf("%s: step %v: %v", node, ev.Kind, err)
+	}
+	if err := h.Verify(); err != nil {
+		b.t.Fatalf("%s: after %v: %v", node, ev.Kind, err)
+	}
+	for _, a := range out.Actions {
+		switch a.Kind {
+		case ActionDeliver:
+			s, err := renderMessage(a.Msg, proto.JSON)
+			if err != nil {
+				b.t.Fatal(err)
+			}
+			s = timestamp.ReplaceAllString(s, "")
+			for _, id := range a.Targets {
+				key := fmt.Sprintf("%s/%d", node, id)
+				b.got[key] = append(b.got[key], s)
+			}
+		case ActionClose:
+			b.closes[fmt.Sprintf("%s/%d", node, a.Conn)] = fmt.Sprintf("%d %s", a.Code, a.Reason)
+		case ActionAdminReply:
+			cp := *a.Reply
+			b.replies = append(b.replies, &cp)
+		case ActionCluster:
+			b.carry(node, a.Cluster)
+		}
+	}
+	out.Reset()
+}
+
+// carry turns one hub's cluster action into the events other hubs see.
+func (b *bus) carry(from string, a *ClusterAction) {
+	others := func(ev ClusterEvent) {
+		ev.Node = from
+		for _, n := range b.names {
+			if n != from {
+				b.queue = append(b.queue, queued{n, ev})
+			}
+		}
+	}
+	switch a.Op {
+	case ClusterPublish:
+		b.seq++
+		b.log[a.Room] = append(b.log[a.Room], ClusterChat{Sender: a.Sender, Content: a.Content, Offset: b.seq, Time: a.Time})
+		for _, n := range b.names { // the publisher's own hub too: it delivers the sequenced chat
+			b.queue = append(b.queue, queued{n, ClusterEvent{Kind: RemoteChat, Node: from, Room: a.Room, Sender: a.Sender, Content: a.Content, Offset: b.seq, Time: a.Time}})
+		}
+		if a.Ref != 0 {
+			b.queue = append(b.queue, queued{from, ClusterEvent{Kind: RemotePublished, Ref: a.Ref, Offset: b.seq}})
+		}
+	case ClusterPrivate:
+		others(ClusterEvent{Kind: RemotePrivate, Sender: a.Sender, To: a.To, Content: a.Content, Time: a.Time})
+		if !a.NoCopy && a.Sender != a.To {
+			others(ClusterEvent{Kind: RemotePrivate, Sender: a.Sender, To: a.To, Copy: true, Content: a.Content, Time: a.Time})
+		}
+	case ClusterBroadcast:
+		others(ClusterEvent{Kind: RemoteBroadcast, Sender: a.Sender, Exclude: a.Exclude, Content: a.Content, Time: a.Time})
+	case ClusterSystem:
+		others(ClusterEvent{Kind: RemoteSystem, Room: a.Room, Content: a.Content, Time: a.Time})
+	case ClusterKick:
+		others(ClusterEvent{Kind: RemoteKick, User: a.User})
+	case ClusterConnOpened:
+		others(ClusterEvent{Kind: RemoteConn, User: a.User, Conn: a.Conn, Order: a.Order, Open: true})
+	case ClusterConnClosed:
+		others(ClusterEvent{Kind: RemoteConn, User: a.User, Conn: a.Conn})
+	case ClusterRoomCount:
+		others(ClusterEvent{Kind: RemoteRoomPresence, Room: a.Room, User: a.User, Count: a.Count})
+	case ClusterRecover:
+		// answered when dequeued, from the log as it is then (History+1 kept, as the stream)
+		b.queue = append(b.queue, queued{from, ClusterEvent{Kind: RemoteRecovered, Room: a.Room, Conn: a.Conn, Offset: a.Since}})
+	}
+}
+
+// settle delivers everything queued, including what the deliveries cause.
+func (b *bus) settle() {
+	for len(b.queue) > 0 {
+		q := b.queue[0]
+		b.queue = b.queue[1:]
+		if q.ev.Kind == RemoteRecovered {
+			since := q.ev.Offset
+			var after []ClusterChat
+			for _, c := range b.log[q.ev.Room] {
+				if c.Offset > since {
+					after = append(after, c)
+				}
+			}
+			if len(after) > b.history {
+				q.ev.Gap, after = true, after[len(after)-b.history:]
+			}
+			q.ev.Chats = after
+			if n := len(b.log[q.ev.Room]); n > 0 {
+				q.ev.Offset = max(since, b.log[q.ev.Room][n-1].Offset)
+			}
+		}
+		ev := q.ev
+		b.step(q.node, Event{Kind: EventCluster, Cluster: &ev})
+	}
+}
+
+func (b *bus) connect(node string, id ConnID, user string) {
+	b.step(node, Event{Kind: EventConnect, Conn: id, User: user, Format: proto.JSON})
+	b.settle()
+}
+
+func (b *bus) send(node string, id ConnID, payload string) {
+	b.step(node, Event{Kind: EventFrame, Conn: id, Payload: []byte(payload)})
+	b.settle()
+}
+
+func (b *bus) disconnect(node string, id ConnID) {
+	b.step(node, Event{Kind: EventDisconnect, Conn: id, Code: 1000})
+	b.settle()
+}
+
+func (b *bus) admin(node string, req AdminRequest) *AdminReply {
+	b.t.Helper()
+	n := len(b.replies)
+	b.step(node, Event{Kind: EventAdmin, Admin: req})
+	b.settle()
+	if len(b.replies) != n+1 {
+		b.t.Fatalf("admin %v: %d replies", req.Op, len(b.replies)-n)
+	}
+	return b.replies[n]
+}
+
+// take returns and forgets what node/conn received, dropping the connected greeting.
+func (b *bus) take(node string, id ConnID) []string {
+	key := fmt.Sprintf("%s/%d", node, id)
+	got := b.got[key]
+	delete(b.got, key)
+	out := []string{}
+	for _, s := range got {
+		if !strings.HasPrefix(s, `{"type":"connected"`) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (b *bus) expect(node string, id ConnID, want ...string) {
+	b.t.Helper()
+	if want == nil {
+		want = []string{}
+	}
+	if d := cmp.Diff(want, b.take(node, id)); d != "" {
+		b.t.Errorf("%s/%d received (-want +got):\n%s", node, id, d)
+	}
+}
+
+func TestClusterRoomAcrossNodes(t *testing.T) {
+	b := newBus(t, defaultConfig(), "a", "b")
+	b.connect("a", 1, "ann")
+	b.connect("b", 1, "bob")
+	b.send("a", 1, `{"type":"join","room":"r"}`)
+	b.expect("a", 1, `{"type":"user_joined","room":"r","user_id":"ann","members":["ann"]}`)
+	b.send("b", 1, `{"type":"join","room":"r"}`)
+	b.expect("b", 1, `{"type":"user_joined","room":"r","user_id":"bob","members":["ann","bob"]}`)
+	b.expect("a", 1, `{"type":"user_joined","room":"r","user_id":"bob","members":["ann","bob"]}`)
+
+	b.send("a", 1, `{"type":"chat","room":"r","content":"hi","id":"1"}`)
+	b.send("b", 1, `{"type":"chat","room":"r","content":"yo"}`)
+	b.expect("a", 1, `{"type":"ack","id":"1"}`,
+		`{"type":"chat","room":"r","sender":"ann","content":"hi","offset":1}`,
+		`{"type":"chat","room":"r","sender":"bob","content":"yo","offset":2}`)
+	b.expect("b", 1, `{"type":"chat","room":"r","sender":"ann","content":"hi","offset":1}`,
+		`{"type":"chat","room":"r","sender":"bob","content":"yo","offset":2}`)
+
+	b.send("b", 1, `{"type":"members","room":"r"}`)
+	b.send("b", 1, `{"type":"online"}`)
+	b.expect("b", 1, `{"type":"members","room":"r","members":["ann","bob"]}`, `{"type":"online","users":["ann","bob"],"total":2}`)
+
+	// a second tab of ann on b is no news; her last tab leaving is
+	b.connect("b", 2, "ann")
+	b.send("b", 2, `{"type":"join","room":"r"}`)
+	b.expect("b", 2)
+	b.expect("b", 1)
+	b.expect("a", 1)
+	b.disconnect("a", 1)
+	b.expect("b", 1)
+	b.disconnect("b", 2)
+	b.expect("b", 1, `{"type":"user_left","room":"r","user_id":"ann"}`)
+
+	if rep := b.admin("a", AdminRequest{Op: AdminRooms}); !cmp.Equal(rep.Rooms, []RoomInfo{{Name: "r", Members: 1}}) {
+		t.Fatalf("rooms on a (bob is on b): %+v", rep.Rooms)
+	}
+	b.disconnect("b", 1)
+	if rep := b.admin("a", AdminRequest{Op: AdminRooms}); len(rep.Rooms) != 0 {
+		t.Fatalf("room outlived everyone: %+v", rep.Rooms)
+	}
+}
+
+func TestClusterPerUserLimitClosesOldestAnywhere(t *testing.T) {
+	cfg := defaultConfig()
+	cfg.MaxPerUser = 2
+	b := newBus(t, cfg, "a", "b", "c")
+	b.connect("a", 1, "ann")
+	b.connect("b", 1, "ann")
+	b.connect("c", 1, "ann")
+	if d := cmp.Diff(map[string]string{"a/1": "4000 Too many connections"}, b.closes); d != "" {
+		t.Fatalf("closes (-want +got):\n%s", d)
+	}
+	b.connect("a", 2, "ann")
+	if got := b.closes["b/1"]; got != "4000 Too many connections" {
+		t.Fatalf("b/1: %q; closes %v", got, b.closes)
+	}
+	rep := b.admin("c", AdminRequest{Op: AdminStats})
+	if rep.Stats.TotalConnections != 2 || rep.Stats.UniqueUsers != 1 || rep.Stats.NodeID != "c" {
+		t.Fatalf("stats %+v", rep.Stats)
+	}
+
+	cfg.MaxPerUser = 1
+	b = newBus(t, cfg, "a", "b")
+	b.connect("a", 1, "bob")
+	b.connect("b", 7, "bob")
+	if got := b.closes["a/1"]; got != "4000 Replaced by new connection" || len(b.closes) != 1 {
+		t.Fatalf("closes %v", b.closes)
+	}
+}
+
+func TestClusterPrivateBroadcastAndKick(t *testing.T) {
+	b := newBus(t, defaultConfig(), "a", "b", "c")
+	b.connect("a", 1, "ann")
+	b.connect("a", 2, "ann")
+	b.connect("b", 1, "bob")
+	b.connect("c", 1, "ann")
+	b.send("a", 1, `{"type":"private","to":"bob","content":"psst"}`)
+	want := `{"type":"private","sender":"ann","to":"bob","content":"psst"}`
+	b.expect("b", 1, want)
+	b.expect("a", 2, want) // the sender's other tabs, wherever they are
+	b.expect("c", 1, want)
+	b.expect("a", 1)
+	b.send("b", 1, `{"type":"private","to":"nobody","content":"x","id":"9"}`)
+	b.expect("b", 1, `{"type":"error","code":"user_offline","message":"user is not online","id":"9"}`)
+
+	b.send("b", 1, `{"type":"broadcast","content":"all"}`)
+	for _, k := range []struct {
+		n  string
+		id ConnID
+	}{{"a", 1}, {"a", 2}, {"b", 1}, {"c", 1}} {
+		b.expect(k.n, k.id, `{"type":"broadcast","sender":"bob","content":"all"}`)
+	}
+	if rep := b.admin("b", AdminRequest{Op: AdminSendUser, User: "ann", Content: "hello"}); rep.Delivered != 3 {
+		t.Fatalf("send delivered %d", rep.Delivered)
+	}
+	b.expect("c", 1, `{"type":"private","sender":"server","to":"ann","content":"hello"}`)
+	b.expect("a", 1, `{"type":"private","sender":"server","to":"ann","content":"hello"}`)
+	b.take("a", 2)
+	if rep := b.admin("b", AdminRequest{Op: AdminBroadcast, Content: "x", Exclude: "ann"}); rep.Delivered != 1 {
+		t.Fatalf("broadcast delivered %d", rep.Delivered)
+	}
+	b.expect("a", 1)
+	if rep := b.admin("b", AdminRequest{Op: AdminDisconnect, User: "ann"}); rep.Closed != 3 {
+		t.Fatalf("kick closed %d", rep.Closed)
+	}
+	if d := cmp.Diff(map[string]string{"a/1": "4009 Kicked", "a/2": "4009 Kicked", "c/1": "4009 Kicked"}, b.closes); d != "" {
+		t.Fatalf("closes (-want +got):\n%s", d)
+	}
+	if rep := b.admin("b", AdminRequest{Op: AdminUsers}); !slices.Equal(rep.Users, []string{"bob"}) {
+		t.Fatalf("users %v", rep.Users)
+	}
+}
+
+func TestClusterRecoveryOnAnotherNode(t *testing.T) {
+	cfg := defaultConfig()
+	cfg.History = 3
+	b := newBus(t, cfg, "a", "b")
+	b.connect("a", 1, "ann")
+	b.send("a", 1, `{"type":"join","room":"r"}`)
+	for i := 1; i <= 4; i++ {
+		b.send("a", 1, fmt.Sprintf(`{"type":"chat","room":"r","content":"%d"}`, i))
+	}
+	b.take("a", 1)
+	// bob comes back on b with offset 2: chats 3 and 4, no gap
+	b.connect("b", 1, "bob")
+	b.send("b", 1, `{"type":"join","room":"r","since":2}`)
+	b.expect("b", 1, `{"type":"user_joined","room":"r","user_id":"bob","members":["ann","bob"]}`,
+		`{"type":"chat","room":"r","sender":"ann","content":"3","offset":3}`,
+		`{"type":"chat","room":"r","sender":"ann","content":"4","offset":4}`)
+	// cat asks from 0: chat 1 is beyond the history
+	b.connect("b", 2, "cat")
+	b.send("b", 2, `{"type":"join","room":"r","since":0}`)
+	got := b.take("b", 2)
+	if len(got) != 5 || !strings.Contains(got[1], `"code":"history_gap"`) || !strings.Contains(got[2], `"offset":2`) {
+		t.Fatalf("cat: %q", got)
+	}
+	b.take("a", 1)
+	b.take("b", 1)
+
+	// a chat sequenced while dan's recovery is out reaches dan once, in order
+	b.connect("b", 3, "dan")
+	b.step("b", Event{Kind: EventFrame, Conn: 3, Payload: []byte(`{"type":"join","room":"r","since":4}`)})
+	b.step("a", Event{Kind: EventFrame, Conn: 1, Payload: []byte(`{"type":"chat","room":"r","content":"5"}`)})
+	b.settle()
+	b.send("a", 1, `{"type":"chat","room":"r","content":"6"}`)
+	b.expect("b", 3, `{"type":"user_joined","room":"r","user_id":"dan","members":["ann","bob","cat","dan"]}`,
+		`{"type":"chat","room":"r","sender":"ann","content":"5","offset":5}`,
+		`{"type":"chat","room":"r","sender":"ann","content":"6","offset":6}`)
+	b.expect("b", 1, `{"type":"user_joined","room":"r","user_id":"dan","members":["ann","bob","cat","dan"]}`,
+		`{"type":"chat","room":"r","sender":"ann","content":"5","offset":5}`,
+		`{"type":"chat","room":"r","sender":"ann","content":"6","offset":6}`)
+}
+
+func TestClusterAdminPublishWaitsForItsOffset(t *testing.T) {
+	b := newBus(t, defaultConfig(), "a", "b")
+	b.connect("b", 1, "bob")
+	b.connect("b", 2, "bob")
+	b.send("b", 1, `{"type":"join","room":"r"}`)
+	b.send("b", 2, `{"type":"join","room":"r"}`)
+	b.take("b", 1)
+	b.take("b", 2)
+	rep := b.admin("a", AdminRequest{Op: AdminPublish, Room: "r", Content: "news", Ref: 5})
+	if rep.Status != 200 || rep.Delivered != 2 || rep.Offset != 1 || rep.Ref != 5 {
+		t.Fatalf("publish reply %+v", rep)
+	}
+	b.expect("b", 1, `{"type":"chat","room":"r","sender":"server","content":"news","offset":1}`)
+	if rep := b.admin("a", AdminRequest{Op: AdminPublish, Room: "nowhere", Content: "x", Ref: 6}); rep.Delivered != 0 || rep.Offset != 0 {
+		t.Fatalf("publish to no room %+v", rep)
+	}
+	if rep := b.admin("a", AdminRequest{Op: AdminSystem, Room: "r", Content: "sys"}); rep.Delivered != 2 {
+		t.Fatalf("system delivered %d", rep.Delivered)
+	}
+	b.expect("b", 2, `{"type":"chat","room":"r","sender":"server","content":"news","offset":1}`, `{"type":"system","content":"sys","room":"r"}`)
+}
+
+func TestClusterNodeGoneAnnouncesLeaves(t *testing.T) {
+	b := newBus(t, defaultConfig(), "a", "b")
+	b.connect("a", 1, "ann")
+	b.connect("b", 1, "bob")
+	b.send("a", 1, `{"type":"join","room":"r"}`)
+	b.send("b", 1, `{"type":"join","room":"r"}`)
+	b.take("a", 1)
+	// the link reports b's presence gone, as it does for a node that died
+	for _, ev := range []ClusterEvent{
+		{Kind: RemoteRoomPresence, Node: "b", Room: "r", User: "bob"},
+		{Kind: RemoteConn, Node: "b", User: "bob", Conn: 1},
+	} {
+		b.step("a", Event{Kind: EventCluster, Cluster: &ev})
+	}
+	b.expect("a", 1, `{"type":"user_left","room":"r","user_id":"bob"}`)
+	if rep := b.admin("a", AdminRequest{Op: AdminStats}); rep.Stats.TotalConnections != 1 || rep.Stats.UniqueUsers != 1 {
+		t.Fatalf("stats %+v", rep.Stats)
+	}
+}
