@@ -78,6 +78,7 @@ func (r *room) users() int { return len(r.presence) }
 
 // appendUsers appends r's present users, sorted, to dst.
 func (r *room) appendUsers(dst []string) []string {
+	dst = slices.Grow(dst, len(r.presence)) // one allocation at most
 	for _, p := range r.presence {
 		dst = append(dst, p.user)
 	}
