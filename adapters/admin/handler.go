@@ -116,7 +116,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, reply.Status, code, reply.Message)
 		return
 	}
-	writeJSON(w, http.StatusOK, render(rt.op, req, reply))
+	writeJSON(w, http.StatusOK, render(req, reply))
 }
 
 // allowed returns a non-zero status when the client may not use the API.
@@ -250,56 +250,16 @@ func (h *Handler) decodeBody(r *http.Request, req *core.AdminRequest) string {
 	return ""
 }
 
-// render is the JSON answer of a successful request, exactly as PROTOCOL.md §6 shows it.
-func render(op core.AdminOp, req core.AdminRequest, rep core.AdminReply) any {
-	switch op {
-	case core.AdminStats:
-		return rep.Stats
-	case core.AdminUsers:
-		users := nonNil(rep.Users)
-		return struct {
-			Users []string `json:"users"`
-			Total int      `json:"total"`
-		}{users, max(rep.Total, len(users))}
-	case core.AdminRooms:
-		rooms := rep.Rooms
-		if rooms == nil {
-			rooms = []core.RoomInfo{}
-		}
-		return struct {
-			Rooms []core.RoomInfo `json:"rooms"`
-			Total int             `json:"total"`
-		}{rooms, max(rep.Total, len(rooms))}
-	case core.AdminRoomMembers:
-		room := rep.Room
-		if room == "" {
-			room = req.Room
-		}
-		return struct {
-			Room    string   `json:"room"`
-			Members []string `json:"members"`
-		}{room, nonNil(rep.Members)}
-	case core.AdminPublish:
-		return struct {
-			Delivered int    `json:"delivered"`
-			Offset    uint64 `json:"offset"`
-		}{rep.Delivered, rep.Offset}
-	case core.AdminDisconnect:
-		return struct {
-			Closed int `json:"closed"`
-		}{rep.Closed}
-	default: // broadcast, send, system
-		return struct {
-			Delivered int `json:"delivered"`
-		}{rep.Delivered}
+// render is the JSON answer of a successful request, exactly as PROTOCOL.md §6 shows it:
+// core.AdminReply.Body is the one definition of those shapes; render only fills what an
+// Admin may leave implicit (the room asked for, a total equal to the list's length).
+func render(req core.AdminRequest, rep core.AdminReply) any {
+	rep.Op, rep.Status = req.Op, http.StatusOK
+	if rep.Room == "" {
+		rep.Room = req.Room
 	}
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
+	rep.Total = max(rep.Total, len(rep.Users), len(rep.Rooms))
+	return rep.Body()
 }
 
 type errorBody struct {
