@@ -21,16 +21,18 @@ const (
 	evAdmin                     // an operator request; its reply goes to reply
 	evShutdown                  // close everything 1001 and stop accepting
 	evAbortAll                  // shutdown out of time: abort every socket
+	evCluster                   // news from other nodes: cluster
 )
 
 type event struct {
-	kind  eventKind
-	c     *Conn
-	off   int
-	n     int
-	code  uint16
-	admin core.AdminRequest
-	reply chan core.AdminReply
+	kind    eventKind
+	c       *Conn
+	off     int
+	n       int
+	code    uint16
+	admin   core.AdminRequest
+	reply   chan core.AdminReply
+	cluster *core.ClusterEvent
 }
 
 // inbox is the batch queue from transports to the owner goroutine: producers append

@@ -68,6 +68,9 @@ func New(opts Options) *Node {
 	n.accepting.Store(true)
 	n.clock.Store(time.Now().UnixNano())
 	go n.run()
+	if opts.Cluster != nil {
+		opts.Cluster.Start(func(ev core.ClusterEvent) { n.inbox.post(event{kind: evCluster, cluster: &ev}) })
+	}
 	return n
 }
 
@@ -243,6 +246,8 @@ func (n *Node) apply(ev *event, arena []byte) {
 			}
 		}
 		n.checkDrained()
+	case evCluster:
+		n.step(core.Event{Kind: core.EventCluster, Cluster: ev.cluster})
 	case evAbortAll:
 		for _, c := range slices.Clone(n.closing) {
 			n.abort(c)
@@ -308,6 +313,8 @@ func (n *Node) route() {
 			}
 		case core.ActionAdminReply:
 			n.reply(a.Reply)
+		case core.ActionCluster:
+			n.opts.Cluster.Do(a.Cluster)
 		}
 	}
 	n.out.Reset()

@@ -25,6 +25,17 @@ type Options struct {
 	Identify func(r *http.Request) (user string, err error)
 	Metrics  Metrics      // may be nil
 	Logger   *slog.Logger // may be nil
+	// Cluster links the node to the other nodes of a cluster (adapters/nats); nil: a
+	// single node. Setting it turns on Core.Cluster.
+	Cluster Cluster
+}
+
+// Cluster carries the hub's cluster actions to other nodes and their news back.
+type Cluster interface {
+	// Start hands every cluster event to post (any goroutine, in order); New calls it once.
+	Start(post func(core.ClusterEvent))
+	// Do carries one action; called on the owner goroutine, it must not block.
+	Do(a *core.ClusterAction)
 }
 
 // Defaults of PROTOCOL.md §1.
@@ -61,6 +72,9 @@ func (o *Options) applyDefaults() {
 	}
 	if o.Metrics == nil {
 		o.Metrics = nopMetrics{}
+	}
+	if o.Cluster != nil {
+		o.Core.Cluster = true
 	}
 }
 
