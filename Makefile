@@ -64,3 +64,16 @@ fuzz:
 			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime=$(FUZZTIME) $$pkg; \
 		done; \
 	done
+
+# Fan-out benchmark (bench/README.md): every scenario against Switchboard (both transports)
+# and every peer in one interleaved run, 3 repeats, medians -> bench/results/. Needs taskset.
+bench:
+	$(GO) build -o bench/bin/switchboard ./cmd/switchboard
+	cd bench && $(GO) build -o bin/ ./loadgen ./run ./peers/gorilla ./peers/melody ./peers/gws ./peers/nbio ./peers/centrifuge ./peers/rawtcp
+	cd bench && ./bin/run --repeats 3
+
+# The same with small sizes and short steps (under 3 minutes).
+bench-quick:
+	$(GO) build -o bench/bin/switchboard ./cmd/switchboard
+	cd bench && $(GO) build -o bin/ ./loadgen ./run ./peers/gorilla ./peers/melody ./peers/gws ./peers/nbio ./peers/centrifuge ./peers/rawtcp
+	cd bench && ./bin/run --quick --repeats 3

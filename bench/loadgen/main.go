@@ -131,6 +131,7 @@ type stepResult struct {
 	SyscallsPerDelivery float64 `json:"syscalls_per_delivery"`
 	ClientCPU           float64 `json:"client_cpu_frac"`
 	RSS                 uint64  `json:"server_rss_bytes"`
+	Saturated           bool    `json:"saturated"`
 	Valid               bool    `json:"valid"`
 }
 

@@ -1,0 +1,266 @@
+// Command run is the bench driver: it runs every scenario against every system (both
+// Switchboard transports and every peer) in ONE interleaved run, repeats it, takes the
+// medians and writes bench/results/latest.json, the raw loadgen outputs, the PNG charts
+// and the results section of bench/README.md. It owns process orchestration only: the
+// measuring is loadgen's, and it never changes a server's code or flags beyond the
+// limits that would otherwise refuse the load.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// system is one server under test.
+type system struct {
+	name  string
+	bin   string
+	args  []string
+	proto string
+}
+
+func systems(bin string) []system {
+	sw := []string{"--max-conns", "100000", "--max-per-user", "100000", "--rate", "1000000", "--burst", "1000000"}
+	list := []system{
+		{name: "switchboard-epoll", bin: filepath.Join(bin, "switchboard"), args: append([]string{"--transport", "epoll"}, sw...)},
+		{name: "switchboard-goroutine", bin: filepath.Join(bin, "switchboard"), args: append([]string{"--transport", "goroutine"}, sw...)},
+		{name: "gorilla", bin: filepath.Join(bin, "gorilla")},
+		{name: "melody", bin: filepath.Join(bin, "melody")},
+		{name: "gws", bin: filepath.Join(bin, "gws")},
+		{name: "nbio", bin: filepath.Join(bin, "nbio")},
+		{name: "centrifuge", bin: filepath.Join(bin, "centrifuge"), proto: "centrifuge"},
+		{name: "rawtcp", bin: filepath.Join(bin, "rawtcp")},
+	}
+	return list
+}
+
+// job is one loadgen invocation, run once per system per repeat.
+type job struct {
+	scenario string
+	conns    int
+	roomSize int
+	msgBytes int
+	mode     string // efficiency (pinned) or wholebox
+	args     []string
+}
+
+func plan(quick bool) []job {
+	if quick {
+		step := []string{"--duration", "400ms", "--start-rate", "40000", "--step-factor", "2", "--max-steps", "7"}
+		return []job{
+			{scenario: "fanout", conns: 2000, roomSize: 1000, msgBytes: 100, mode: "efficiency", args: step},
+			{scenario: "idle", conns: 1000, roomSize: 1, msgBytes: 100, mode: "efficiency", args: []string{"--checkpoints", "1000"}},
+			{scenario: "storm", conns: 2000, mode: "efficiency"},
+		}
+	}
+	step := []string{"--duration", "2s", "--start-rate", "50000", "--step-factor", "1.6", "--max-steps", "10"}
+	var js []job
+	for _, rs := range []int{10, 100, 1000, 0} {
+		js = append(js, job{scenario: "fanout", conns: 10000, roomSize: rs, msgBytes: 100, mode: "efficiency", args: step})
+	}
+	for _, rs := range []int{100, 1000} {
+		js = append(js, job{scenario: "fanout", conns: 10000, roomSize: rs, msgBytes: 1024, mode: "efficiency", args: step})
+	}
+	js = append(js,
+		job{scenario: "fanout", conns: 10000, roomSize: 1000, msgBytes: 100, mode: "wholebox", args: step},
+		job{scenario: "private", conns: 10000, roomSize: 2, msgBytes: 100, mode: "efficiency",
+			args: []string{"--duration", "2s", "--start-rate", "10000", "--step-factor", "1.6", "--max-steps", "8"}},
+		job{scenario: "slow", conns: 10000, roomSize: 100, msgBytes: 100, mode: "efficiency", args: []string{"--rate", "50000", "--duration", "3s"}},
+		job{scenario: "churn", conns: 10000, roomSize: 100, msgBytes: 100, mode: "efficiency", args: []string{"--rate", "50000", "--duration", "3s", "--churn-rate", "200"}},
+		job{scenario: "storm", conns: 19900, mode: "efficiency"},
+		job{scenario: "idle", conns: 19900, roomSize: 1, msgBytes: 100, mode: "efficiency", args: []string{"--checkpoints", "1000,5000,10000,19900"}},
+	)
+	return js
+}
+
+func main() {
+	quick := flag.Bool("quick", false, "small sizes, short steps (under 3 minutes)")
+	repeats := flag.Int("repeats", 3, "repeats of the whole interleaved run")
+	binDir := flag.String("bin", "bin", "directory with loadgen, switchboard and the peer binaries")
+	outDir := flag.String("out", "results", "directory for latest.json, raw.json and the charts")
+	readme := flag.String("readme", "README.md", "README whose results section is rewritten")
+	only := flag.String("systems", "", "comma-separated subset of systems (default: all)")
+	scen := flag.String("scenarios", "", "comma-separated subset of scenarios (default: all)")
+	flag.Parse()
+
+	syss := systems(*binDir)
+	if *only != "" {
+		keep := map[string]bool{}
+		for _, s := range strings.Split(*only, ",") {
+			keep[s] = true
+		}
+		var f []system
+		for _, s := range syss {
+			if keep[s.name] {
+				f = append(f, s)
+			}
+		}
+		syss = f
+	}
+	jobs := plan(*quick)
+	if *scen != "" {
+		keep := map[string]bool{}
+		for _, s := range strings.Split(*scen, ",") {
+			keep[s] = true
+		}
+		var f []job
+		for _, j := range jobs {
+			if keep[j.scenario] {
+				f = append(f, j)
+			}
+		}
+		jobs = f
+	}
+	os.MkdirAll(*outDir, 0o755)
+	start := time.Now()
+	var raws []rawResult
+	total := *repeats * len(jobs) * len(syss)
+	done := 0
+	for r := 0; r < *repeats; r++ {
+		for _, j := range jobs {
+			// Interleave: rotate the system order each repeat so no system always runs
+			// first (warm caches) or last (a machine busier from the others).
+			for k := range syss {
+				s := syss[(k+r)%len(syss)]
+				done++
+				fmt.Fprintf(os.Stderr, "\n[%d/%d %5.0fs] %s %s conns=%d room=%d bytes=%d %s\n", done, total,
+					time.Since(start).Seconds(), s.name, j.scenario, j.conns, j.roomSize, j.msgBytes, j.mode)
+				out, err := runOne(*binDir, s, j)
+				if err != nil {
+					fmt.Fprintf(os.Stderr, "  %s: %v\n", s.name, err)
+					out = map[string]any{"error": err.Error()}
+				}
+				raws = append(raws, rawResult{System: s.name, Repeat: r, Mode: j.mode, Job: j.scenario, Result: out})
+			}
+		}
+	}
+	rows := medians(raws)
+	writeJSON(filepath.Join(*outDir, "latest.json"), rows)
+	writeJSON(filepath.Join(*outDir, "raw.json"), raws)
+	charts(*outDir, rows, raws)
+	cmdline := "make bench"
+	if *quick {
+		cmdline = "make bench-quick"
+	}
+	writeReadme(*readme, rows, cmdline, time.Since(start))
+	fmt.Fprintf(os.Stderr, "\ndone in %.0fs: %s\n", time.Since(start).Seconds(), filepath.Join(*outDir, "latest.json"))
+}
+
+type rawResult struct {
+	System string         `json:"system"`
+	Repeat int            `json:"repeat"`
+	Mode   string         `json:"mode"`
+	Job    string         `json:"job"`
+	Result map[string]any `json:"result"`
+}
+
+func writeJSON(path string, v any) {
+	b, _ := json.MarshalIndent(v, "", " ")
+	os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// runOne starts the server, runs loadgen against it and stops the server.
+func runOne(binDir string, s system, j job) (map[string]any, error) {
+	args := append([]string{"--addr", "127.0.0.1:0"}, s.args...)
+	var srv *exec.Cmd
+	if j.mode == "efficiency" {
+		srv = exec.Command("taskset", append([]string{"-c", "0", s.bin}, args...)...)
+		srv.Env = append(os.Environ(), "GOMAXPROCS=1")
+	} else {
+		srv = exec.Command(s.bin, args...)
+	}
+	stdout, _ := srv.StdoutPipe()
+	srv.Stderr = os.Stderr
+	if err := srv.Start(); err != nil {
+		return nil, err
+	}
+	defer stop(srv)
+	addr, err := waitListening(stdout, 15*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	go io.Copy(io.Discard, stdout)
+	lg := []string{"--system", s.name, "--url", "ws://" + addr + "/ws", "--pid", strconv.Itoa(srv.Process.Pid),
+		"--scenario", j.scenario, "--conns", strconv.Itoa(j.conns), "--room-size", strconv.Itoa(j.roomSize),
+		"--msg-bytes", strconv.Itoa(j.msgBytes)}
+	if s.proto != "" {
+		lg = append(lg, "--proto", s.proto)
+	}
+	lg = append(lg, j.args...)
+	var cl *exec.Cmd
+	loadgen := filepath.Join(binDir, "loadgen")
+	if j.mode == "efficiency" {
+		cl = exec.Command("taskset", append([]string{"-c", "1", loadgen}, lg...)...)
+	} else {
+		cl = exec.Command(loadgen, lg...)
+	}
+	var out bytes.Buffer
+	cl.Stdout = &out
+	cl.Stderr = os.Stderr
+	done := make(chan error, 1)
+	if err := cl.Start(); err != nil {
+		return nil, err
+	}
+	go func() { done <- cl.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return nil, fmt.Errorf("loadgen: %w", err)
+		}
+	case <-time.After(10 * time.Minute):
+		cl.Process.Kill()
+		return nil, fmt.Errorf("loadgen timed out")
+	}
+	var res map[string]any
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		return nil, fmt.Errorf("loadgen output: %w", err)
+	}
+	res["mode"] = j.mode
+	return res, nil
+}
+
+func waitListening(r io.Reader, d time.Duration) (string, error) {
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			if i := strings.Index(sc.Text(), "listening on http://"); i >= 0 {
+				found <- strings.TrimSpace(sc.Text()[i+len("listening on http://"):])
+				return
+			}
+		}
+		close(found)
+	}()
+	select {
+	case a, ok := <-found:
+		if !ok {
+			return "", fmt.Errorf("server exited before listening")
+		}
+		return a, nil
+	case <-time.After(d):
+		return "", fmt.Errorf("server did not print its address in %v", d)
+	}
+}
+
+func stop(c *exec.Cmd) {
+	c.Process.Signal(syscall.SIGTERM)
+	ch := make(chan struct{})
+	go func() { c.Wait(); close(ch) }()
+	select {
+	case <-ch:
+	case <-time.After(5 * time.Second):
+		c.Process.Kill()
+		<-ch
+	}
+}
