@@ -42,11 +42,17 @@ type Hub struct {
 	cl cluster // the other nodes, in cluster mode (cluster.go)
 }
 
-// sortedNames caches the sorted keys of a map, rebuilt only after the map changed.
+// sortedNames keeps the names of a map (users or rooms) sorted as they come and go, and
+// caches the whole list for the admin API, rebuilt (without sorting) after a change.
 type sortedNames struct {
+	set   nameSet
 	names []string
 	dirty bool
 }
+
+func (s *sortedNames) add(name string) { s.set.add(name); s.dirty = true }
+
+func (s *sortedNames) remove(name string) { s.set.remove(name); s.dirty = true }
 
 // New returns an empty hub. A limit of zero (MaxConns, MaxPerUser, MaxRoomsPerConn,
 // MaxMessageBytes, Rate) means no limit; MaxListed defaults to DefaultMaxListed.
@@ -128,7 +134,7 @@ func (h *Hub) connect(id ConnID, name string, f proto.Format, out *Outbox) {
 	if u == nil {
 		u = &user{id: name}
 		h.users[name] = u
-		h.userNames.dirty = true
+		h.userNames.add(name)
 	}
 	c := &conn{id: id, user: u, format: f, tokens: float64(h.burst()), last: h.now.UnixNano()}
 	c.slot = h.all.add(c)
@@ -137,8 +143,7 @@ func (h *Hub) connect(id ConnID, name string, f proto.Format, out *Outbox) {
 
 	m := proto.NewMessage(proto.MsgConnected)
 	m.UserID, m.ConnID, m.Time = u.id, uint64(id), h.now
-	names := h.sortedRooms()
-	m.Rooms = append(m.Rooms[:0], names[:min(len(names), h.cfg.MaxListed)]...)
+	m.Rooms = h.roomNames.set.appendFirst(m.Rooms[:0], h.cfg.MaxListed)
 	out.deliverTo(m, id)
 
 	if h.cfg.Cluster {
@@ -172,7 +177,7 @@ func (h *Hub) removeConn(c *conn, out *Outbox) {
 	u.removeConn(c)
 	if len(u.conns) == 0 {
 		delete(h.users, u.id)
-		h.userNames.dirty = true
+		h.userNames.remove(u.id)
 	}
 	if h.all.remove(c.slot) {
 		for i, x := range h.all.slots {
@@ -266,14 +271,16 @@ func (h *Hub) recover(c *conn, r *room, since uint64, out *Outbox) {
 
 // sortedUsers returns every user id, sorted; the slice is the hub's own.
 func (h *Hub) sortedUsers() []string {
-	if h.userNames.dirty {
+	if h.userNames.dirty && !h.cfg.Cluster {
+		h.userNames.names = h.userNames.set.appendFirst(h.userNames.names[:0], h.userNames.set.len())
+		h.userNames.dirty = false
+	}
+	if h.userNames.dirty { // with the users of other nodes
 		h.userNames.names = h.userNames.names[:0]
 		for name := range h.users {
 			h.userNames.names = append(h.userNames.names, name)
 		}
-		if h.cfg.Cluster {
-			h.userNames.names = h.clusterUsers(h.userNames.names)
-		}
+		h.userNames.names = h.clusterUsers(h.userNames.names)
 		slices.Sort(h.userNames.names)
 		h.userNames.dirty = false
 	}
@@ -283,11 +290,7 @@ func (h *Hub) sortedUsers() []string {
 // sortedRooms returns every room name, sorted; the slice is the hub's own.
 func (h *Hub) sortedRooms() []string {
 	if h.roomNames.dirty {
-		h.roomNames.names = h.roomNames.names[:0]
-		for name := range h.rooms {
-			h.roomNames.names = append(h.roomNames.names, name)
-		}
-		slices.Sort(h.roomNames.names)
+		h.roomNames.names = h.roomNames.set.appendFirst(h.roomNames.names[:0], h.roomNames.set.len())
 		h.roomNames.dirty = false
 	}
 	return h.roomNames.names

@@ -49,9 +49,14 @@ func (h *Hub) frame(c *conn, payload []byte, out *Outbox) {
 		h.ack(c, req, out)
 	case proto.ReqOnline:
 		m := proto.NewMessage(proto.MsgOnline)
-		names := h.sortedUsers()
-		m.Users = append(m.Users[:0], names[:min(len(names), h.cfg.MaxListed)]...)
-		m.Total = len(names)
+		if h.cfg.Cluster {
+			names := h.sortedUsers()
+			m.Users = append(m.Users[:0], names[:min(len(names), h.cfg.MaxListed)]...)
+			m.Total = len(names)
+		} else { // O(MaxListed), however many users there are
+			m.Users = h.userNames.set.appendFirst(m.Users[:0], h.cfg.MaxListed)
+			m.Total = h.userNames.set.len()
+		}
 		out.deliverTo(m, c.id)
 		h.ack(c, req, out)
 	case proto.ReqPing:

@@ -30,7 +30,7 @@ type presence struct {
 func (h *Hub) createRoom(name string) *room {
 	r := &room{name: name}
 	h.rooms[name] = r
-	h.roomNames.dirty = true
+	h.roomNames.add(name)
 	return r
 }
 
@@ -38,7 +38,7 @@ func (h *Hub) createRoom(name string) *room {
 func (h *Hub) deleteRoom(r *room) {
 	r.history.clear()
 	delete(h.rooms, r.name)
-	h.roomNames.dirty = true
+	h.roomNames.remove(r.name)
 }
 
 func (r *room) findPresence(user string) (int, bool) {

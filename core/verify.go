@@ -124,6 +124,12 @@ func (h *Hub) Verify() error {
 	if !h.userNames.dirty && !h.cfg.Cluster && !slices.Equal(h.userNames.names, sortedKeys(h.users)) {
 		return fmt.Errorf("sorted user cache is stale")
 	}
+	if users := h.userNames.set.appendFirst(nil, len(h.users)+1); !slices.Equal(users, sortedKeys(h.users)) {
+		return fmt.Errorf("sorted user set %v, users %v", users, sortedKeys(h.users))
+	}
+	if rooms := h.roomNames.set.appendFirst(nil, len(h.rooms)+1); !slices.Equal(rooms, sortedKeys(h.rooms)) {
+		return fmt.Errorf("sorted room set %v, rooms %v", rooms, sortedKeys(h.rooms))
+	}
 	if !h.roomNames.dirty && !slices.Equal(h.roomNames.names, sortedKeys(h.rooms)) {
 		return fmt.Errorf("sorted room cache is stale")
 	}
