@@ -76,7 +76,10 @@ const (
 // reference-counted: NewMessage returns one reference, Retain adds one, Release drops one,
 // and the last Release returns the message (and its buffers) to the pool.
 //
-// Only the fields of the message's Type are encoded (PROTOCOL.md §4). Frame is not safe
+// Only the fields of the message's Type are encoded (PROTOCOL.md §4). The last Release
+// keeps the capacity of Content, ID and the frame buffers (append into them: m.Content =
+// append(m.Content[:0], …)) but sets Members, Rooms and Users to nil, since those may be
+// slices their caller still owns. Frame is not safe
 // for concurrent use: the goroutine that owns the core fills every format it needs before
 // handing the message to other goroutines, which then only read the returned bytes.
 type Message struct {
