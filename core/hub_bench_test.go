@@ -132,3 +132,26 @@ func BenchmarkConnMemory(b *testing.B) {
 		runtime.KeepAlive(h)
 	}
 }
+
+// BenchmarkConnectAmidRoomChurn: 100,000 rooms exist and change between connects (a
+// room deleted, another created), then a connection comes and goes. Its `connected`
+// lists the first MaxListed rooms without sorting all of them.
+func BenchmarkConnectAmidRoomChurn(b *testing.B) {
+	h := New(benchConfig())
+	var out Outbox
+	for i := range 1000 {
+		must(b, h.Step(Event{Kind: EventConnect, Now: start, Conn: ConnID(i + 1), User: fmt.Sprintf("u%d", i)}, &out))
+		for j := range 100 {
+			must(b, h.Step(Event{Kind: EventFrame, Now: start, Conn: ConnID(i + 1), Payload: fmt.Appendf(nil, `{"type":"join","room":"room-%d-%d"}`, i, j)}, &out))
+		}
+		out.Reset()
+	}
+	leave, join := []byte(`{"type":"leave","room":"room-0-0"}`), []byte(`{"type":"join","room":"room-0-0"}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		stepAndEncode(b, h, Event{Kind: EventFrame, Now: start, Conn: 1, Payload: leave}, &out)
+		stepAndEncode(b, h, Event{Kind: EventFrame, Now: start, Conn: 1, Payload: join}, &out)
+		stepAndEncode(b, h, Event{Kind: EventConnect, Now: start, Conn: 5000, User: "visitor"}, &out)
+		stepAndEncode(b, h, Event{Kind: EventDisconnect, Now: start, Conn: 5000}, &out)
+	}
+}
