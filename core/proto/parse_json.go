@@ -268,6 +268,12 @@ func (d *jsonReader) str(keep bool) ([]byte, bool) {
 	d.pos++ // opening quote
 	start := d.pos
 	for d.pos < len(d.buf) {
+		for d.pos < len(d.buf) && !strStop[d.buf[d.pos]] { // the common case: plain ASCII
+			d.pos++
+		}
+		if d.pos >= len(d.buf) {
+			break
+		}
 		c := d.buf[d.pos]
 		switch {
 		case c == '"':
@@ -414,6 +420,14 @@ func (d *jsonReader) hex4() (rune, bool) {
 	d.pos += 4
 	return rn, true
 }
+
+// strStop[c]: byte c inside a string needs more than stepping over it.
+var strStop = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf
+	}
+	return t
+}()
 
 func utf16IsHigh(r rune) bool { return 0xD800 <= r && r < 0xDC00 }
 func utf16IsLow(r rune) bool  { return 0xDC00 <= r && r < 0xE000 }
