@@ -32,7 +32,7 @@ type config struct {
 	connectConc, maxSteps, usersPerRoom           int
 	rate, startRate, stepFactor, slowFrac         float64
 	churnRate                                     float64
-	duration                                      time.Duration
+	duration, warmup                              time.Duration
 	checkpoints                                   []int
 	lat50, quiet                                  bool
 }
@@ -54,6 +54,7 @@ func main() {
 	flag.Float64Var(&cfg.stepFactor, "step-factor", 1.6, "rate multiplier between steps")
 	flag.IntVar(&cfg.maxSteps, "max-steps", 14, "maximum saturation steps")
 	flag.DurationVar(&cfg.duration, "duration", 3*time.Second, "length of one measured step")
+	flag.DurationVar(&cfg.warmup, "warmup", 0, "unmeasured lead-in of each step (0: a quarter of --duration, at least 300ms)")
 	flag.IntVar(&cfg.srcIPs, "src-ips", 16, "spread source addresses over 127.0.0.2..2+n-1 (0: default)")
 	flag.IntVar(&cfg.connectConc, "connect-concurrency", 64, "parallel dials while setting up")
 	flag.StringVar(&checkpoints, "checkpoints", "1000,5000,10000,19900", "idle: connection counts to measure at")

@@ -308,9 +308,9 @@ func (g *gen) allDeliveries() uint64 {
 
 // step publishes at rate deliveries/s for a warm-up plus dur, and measures the window.
 func (g *gen) step(label string, rate, perPublish float64, dur time.Duration) stepResult {
-	warm := dur / 4
-	if warm < 300*time.Millisecond {
-		warm = 300 * time.Millisecond
+	warm := g.cfg.warmup
+	if warm <= 0 {
+		warm = max(dur/4, 300*time.Millisecond)
 	}
 	pubRate := rate / perPublish
 	burst := int(pubRate/8000) + 1 // a few writes per millisecond at most from the client
@@ -343,7 +343,8 @@ func (g *gen) step(label string, rate, perPublish float64, dur time.Duration) st
 			if now.UnixNano() >= endAt.Load() {
 				return
 			}
-			due := int64(now.Sub(start).Seconds() * pubRate)
+			// message k is due at start + k/pubRate (and stamped with that time)
+			due := int64(now.Sub(start).Seconds()*pubRate) + 1
 			if g.expected.Load() > g.snapReceived()+maxBacklog {
 				shed.Add(due - k)
 				k = due
