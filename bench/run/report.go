@@ -308,7 +308,7 @@ func writeReadme(path string, rows []row, cmd string, took time.Duration) {
 	s := string(old)
 	i, j := strings.Index(s, beginMark), strings.Index(s, endMark)
 	if i >= 0 && j > i {
-		s = s[:i] + sec + s[j+len(endMark)+1:]
+		s = s[:i] + sec + strings.TrimPrefix(s[j+len(endMark):], "\n")
 	} else {
 		if s == "" {
 			s = "# Switchboard benchmarks\n\n"
