@@ -351,12 +351,13 @@ func (b *Broker) onNotice(m *nats.Msg) {
 	b.deliver(in)
 }
 
-// Private sends a private message to the connections of to on other nodes and, as a
-// copy, to the sender's connections on other nodes. This node's share is the caller's.
-func (b *Broker) Private(from, to string, content []byte, at time.Time) {
+// Private sends a private message to the connections of to on other nodes and, when
+// copies is set, a copy to the sender's connections on other nodes (not for operator
+// messages, whose sender is no user). This node's share is the caller's.
+func (b *Broker) Private(from, to string, content []byte, at time.Time, copies bool) {
 	w := wireMsg{Kind: wirePrivate, Origin: b.opts.NodeID, Sender: from, To: to, Time: at, Content: content}
 	b.publish(userSubject(to), w.encode(nil))
-	if from != to {
+	if copies && from != to {
 		w.Copy = true
 		b.publish(userSubject(from), w.encode(nil))
 	}

@@ -219,7 +219,7 @@ func TestPrivateBroadcastSystemKick(t *testing.T) {
 	for _, n := range []*testNode{a, b, c} {
 		n.in.waitFor(t, "conns", func(got []Inbound) bool { return len(only(got, KindConn)) >= 1 })
 	}
-	a.Private("bob", "ann", []byte("hi ann"), time.Now())
+	a.Private("bob", "ann", []byte("hi ann"), time.Now(), true)
 	a.Broadcast("bob", []byte("all"), "ann", time.Now())
 	a.System("lobby", []byte("notice"), time.Now())
 	a.Kick("ann")

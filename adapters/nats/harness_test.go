@@ -138,3 +138,23 @@ func connectNode(t *testing.T, ns *natsServer, name string, history int, extra .
 	ib.waitFor(t, name+" link up", func([]Inbound) bool { return !b.Degraded() })
 	return n
 }
+
+// knownNodes is how many other nodes b has a synced presence view of.
+func (b *Broker) knownNodes() int {
+	ch := make(chan int, 1)
+	b.post(func() {
+		n := 0
+		for _, r := range b.remotes {
+			if r.synced {
+				n++
+			}
+		}
+		ch <- n
+	})
+	select {
+	case n := <-ch:
+		return n
+	case <-time.After(waitLong):
+		return -1
+	}
+}

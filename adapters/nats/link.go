@@ -1,0 +1,122 @@
+package natsbroker
+
+import (
+	"sync"
+
+	"github.com/switchboard-ws/switchboard/core"
+)
+
+// Link carries a node's core.ClusterAction to a Broker and the Broker's news back as
+// core.ClusterEvent: it is what node.Options.Cluster takes.
+//
+//	link, err := natsbroker.Dial(natsbroker.Options{URL: url, NodeID: id, History: 100})
+//	n := node.New(node.Options{Core: cfg, Cluster: link}) // New calls link.Start
+//	…
+//	n.Shutdown(ctx); link.Close()
+type Link struct {
+	*Broker
+
+	mu     sync.Mutex
+	post   func(core.ClusterEvent)
+	early  []core.ClusterEvent // what arrived before Start
+	closed bool
+}
+
+// Dial connects a Broker for a node; see Connect.
+func Dial(opts Options) (*Link, error) {
+	l := &Link{}
+	b, err := Connect(opts, l.deliver)
+	if err != nil {
+		return nil, err
+	}
+	l.Broker = b
+	return l, nil
+}
+
+// Start hands every cluster event, from now on and those that came before, to post. It
+// is called once, by node.New.
+func (l *Link) Start(post func(core.ClusterEvent)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.post = post
+	for _, ev := range l.early {
+		post(ev)
+	}
+	l.early = nil
+}
+
+func (l *Link) deliver(in Inbound) {
+	ev, ok := coreEvent(in)
+	if !ok {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.post == nil {
+		l.early = append(l.early, ev)
+		return
+	}
+	l.post(ev)
+}
+
+// Do carries out one cluster action of the hub. It never waits for the network.
+func (l *Link) Do(a *core.ClusterAction) {
+	switch a.Op {
+	case core.ClusterPublish:
+		l.PublishChat(a.Room, a.Sender, a.Content, a.Time, a.Ref)
+	case core.ClusterPrivate:
+		l.Private(a.Sender, a.To, a.Content, a.Time, !a.NoCopy)
+	case core.ClusterBroadcast:
+		l.Broadcast(a.Sender, a.Content, a.Exclude, a.Time)
+	case core.ClusterSystem:
+		l.System(a.Room, a.Content, a.Time)
+	case core.ClusterKick:
+		l.Kick(a.User)
+	case core.ClusterConnOpened:
+		l.ConnOpened(a.User, uint64(a.Conn), a.Order)
+	case core.ClusterConnClosed:
+		l.ConnClosed(a.User, uint64(a.Conn))
+	case core.ClusterRoomCount:
+		l.RoomCount(a.Room, a.User, a.Count)
+	case core.ClusterRecover:
+		l.Recover(uint64(a.Conn), a.Room, a.Since)
+	}
+}
+
+// coreEvent translates what the broker delivers into the hub's terms; link status and
+// node departures are the broker's own business (Degraded, logs).
+func coreEvent(in Inbound) (core.ClusterEvent, bool) {
+	ev := core.ClusterEvent{Node: in.Node, Room: in.Room, User: in.User, Sender: in.Sender, To: in.To,
+		Exclude: in.Exclude, Copy: in.Copy, Content: in.Content, Offset: in.Offset, Time: in.Time,
+		Conn: core.ConnID(in.Conn), Order: in.Order, Open: in.Open, Count: in.Count, Gap: in.Gap,
+		Ref: in.Ref, Failed: in.Err != nil}
+	switch in.Kind {
+	case KindChat:
+		ev.Kind = core.RemoteChat
+	case KindRoomGap:
+		ev.Kind = core.RemoteRoomGap
+	case KindPrivate:
+		ev.Kind = core.RemotePrivate
+	case KindBroadcast:
+		ev.Kind = core.RemoteBroadcast
+	case KindSystem:
+		ev.Kind = core.RemoteSystem
+	case KindKick:
+		ev.Kind = core.RemoteKick
+	case KindConn:
+		ev.Kind = core.RemoteConn
+	case KindRoomPresence:
+		ev.Kind = core.RemoteRoomPresence
+	case KindRecovered:
+		ev.Kind = core.RemoteRecovered
+		ev.Chats = make([]core.ClusterChat, len(in.Chats))
+		for i, c := range in.Chats {
+			ev.Chats[i] = core.ClusterChat{Sender: c.Sender, Content: c.Content, Offset: c.Offset, Time: c.Time}
+		}
+	case KindPublished:
+		ev.Kind = core.RemotePublished
+	default:
+		return ev, false
+	}
+	return ev, true
+}
