@@ -32,9 +32,10 @@ var listeningRE = regexp.MustCompile(`^listening on (http://\S+)$`)
 // instance is one running run().
 type instance struct {
 	t      *testing.T
-	url    string // http://127.0.0.1:PORT
-	wsURL  string // ws://127.0.0.1:PORT
-	done   chan int
+	url    string        // http://127.0.0.1:PORT
+	wsURL  string        // ws://127.0.0.1:PORT
+	exited chan struct{} // closed when run returned
+	code   int           // run's exit code, once exited is closed
 	stderr *syncBuffer
 	client *http.Client
 }
@@ -62,12 +63,12 @@ func (s *syncBuffer) String() string {
 func start(t *testing.T, args ...string) *instance {
 	t.Helper()
 	pr, pw := io.Pipe()
-	in := &instance{t: t, done: make(chan int, 1), stderr: &syncBuffer{}, client: &http.Client{Timeout: wait}}
+	in := &instance{t: t, exited: make(chan struct{}), stderr: &syncBuffer{}, client: &http.Client{Timeout: wait}}
 	args = append([]string{"--addr", "127.0.0.1:0"}, args...)
 	go func() {
-		code := run(args, func(string) string { return "" }, pw, in.stderr)
+		in.code = run(args, func(string) string { return "" }, pw, in.stderr)
 		pw.Close()
-		in.done <- code
+		close(in.exited)
 	}()
 	lines := make(chan string, 1)
 	go func() {
@@ -89,14 +90,14 @@ func start(t *testing.T, args ...string) *instance {
 		}
 		in.url = m[1]
 		in.wsURL = "ws" + strings.TrimPrefix(in.url, "http")
-	case code := <-in.done:
-		t.Fatalf("run exited %d before listening; stderr:\n%s", code, in.stderr.String())
+	case <-in.exited:
+		t.Fatalf("run exited %d before listening; stderr:\n%s", in.code, in.stderr.String())
 	case <-time.After(wait):
 		t.Fatal("no `listening on` line")
 	}
 	t.Cleanup(func() {
 		select {
-		case <-in.done:
+		case <-in.exited:
 		default:
 			in.stop()
 		}
@@ -106,14 +107,21 @@ func start(t *testing.T, args ...string) *instance {
 }
 
 // stop sends the process SIGTERM, as an operator would, and returns run's exit code.
+// (TestMain keeps a SIGTERM subscription of its own, so a signal that arrives when no
+// server listens is ignored instead of ending the test binary.)
 func (in *instance) stop() int {
 	in.t.Helper()
+	select {
+	case <-in.exited:
+		return in.code
+	default:
+	}
 	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
 		in.t.Fatal(err)
 	}
 	select {
-	case code := <-in.done:
-		return code
+	case <-in.exited:
+		return in.code
 	case <-time.After(2 * wait):
 		in.t.Fatalf("run did not return after SIGTERM; stderr:\n%s", in.stderr.String())
 		return -1
@@ -159,6 +167,23 @@ func (in *instance) expectJSON(method, path, body string, status int, want strin
 	wb, _ := json.Marshal(w)
 	if string(gb) != string(wb) {
 		in.t.Fatalf("%s %s:\n got %s\nwant %s", method, path, gb, wb)
+	}
+}
+
+// eventually polls GET path until ok(body) holds; generous deadline, no timing claim.
+func (in *instance) eventually(path string, ok func(string) bool) {
+	in.t.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		code, body := in.http("GET", path, "")
+		if code == 200 && ok(body+"\n") { // http trims; lines end in \n again
+
+			return
+		}
+		if time.Now().After(deadline) {
+			in.t.Fatalf("GET %s never satisfied the test; last answer %d:\n%s", path, code, body)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -383,13 +408,13 @@ func TestServe(t *testing.T) {
 				t.Fatalf("GET /api/broadcast: %d, want 405", code)
 			}
 
-			// /metrics: the Prometheus text with the names of §6.
-			code, body = in.http("GET", "/metrics", "")
-			if code != 200 {
-				t.Fatalf("/metrics: %d", code)
-			}
+			// /metrics: the Prometheus text with the names of §6. The room gauge follows
+			// the node's periodic sweep, so it is polled for.
+			in.eventually("/metrics", func(body string) bool {
+				return strings.Contains(body, "\nswitchboard_connections 4\n") && strings.Contains(body, "\nswitchboard_rooms 1\n")
+			})
+			_, body = in.http("GET", "/metrics", "")
 			for _, want := range []string{
-				"\nswitchboard_connections 4\n", "\nswitchboard_rooms 1\n",
 				"\nswitchboard_messages_received_total ", "\nswitchboard_messages_delivered_total ",
 				"\nswitchboard_closes_total{code=\"1000\"} ", "\ngo_goroutines ", "\nprocess_resident_memory_bytes ",
 			} {
@@ -419,7 +444,7 @@ func TestServe(t *testing.T) {
 
 func TestJWTAndAdminToken(t *testing.T) {
 	secret := "test-secret"
-	in := start(t, "--transport", "goroutine", "--auth", "jwt", "--jwt-secret", secret, "--admin-token", "ops-token")
+	in := start(t, "--auth", "jwt", "--jwt-secret", secret, "--admin-token", "ops-token")
 
 	_, resp, err := in.dial("/ws?user=ann", nil)
 	if err == nil || resp == nil || resp.StatusCode != 401 {
@@ -493,10 +518,10 @@ func (r *recorder) Write(b []byte) (int, error) {
 func (r *recorder) WriteHeader(code int) { r.code = code }
 
 func TestListenFailure(t *testing.T) {
-	in := start(t, "--transport", "goroutine")
+	in := start(t)
 	addr := strings.TrimPrefix(in.url, "http://")
 	var stderr syncBuffer
-	code := run([]string{"--addr", addr, "--transport", "goroutine"}, func(string) string { return "" }, io.Discard, &stderr)
+	code := run([]string{"--addr", addr}, func(string) string { return "" }, io.Discard, &stderr)
 	if code != 1 || !strings.Contains(stderr.String(), "address already in use") {
 		t.Fatalf("second server on %s: exit %d, stderr %q", addr, code, stderr.String())
 	}

@@ -66,12 +66,13 @@ function select(key) {
   state.current = key;
   const c = conv(key);
   c.unread = 0;
-  const title = c.kind === "room" ? "# " + c.name : c.kind === "dm" ? "@ " + c.name : "📣 Everyone";
+  const title = c.kind === "room" ? "# " + c.name : c.kind === "dm" ? "@ " + c.name : "Everyone";
   $("conversation-title").textContent = title;
   $("conversation-sub").textContent =
     c.kind === "room" ? "room" : c.kind === "dm" ? "direct messages" : "broadcasts and server notices";
   $("leave-room").hidden = c.kind !== "room";
   $("empty").hidden = true;
+  $("messages").hidden = false;
   const input = $("message-input");
   input.disabled = $("send").disabled = false;
   input.placeholder = c.kind === "room" ? `Message #${c.name}` : c.kind === "dm" ? `Message ${c.name}` : "Broadcast to everyone";
@@ -89,6 +90,7 @@ function showWelcome() {
   $("conversation-sub").textContent = "";
   $("leave-room").hidden = true;
   $("messages").replaceChildren();
+  $("messages").hidden = true;
   $("empty").hidden = false;
   $("message-input").disabled = $("send").disabled = true;
   $("message-input").placeholder = "Join a room first";
@@ -138,8 +140,8 @@ function renderSidebar() {
     return ja === jb ? a.localeCompare(b) : ja ? -1 : 1;
   });
   const all = conv(ALL);
-  const items = [el("li", { class: "everyone" + (state.current === ALL ? " active" : ""), dataset: { room: "" }, onclick: () => select(ALL) },
-    el("span", { class: "name" }, "📣 Everyone"), badge(all.unread))];
+  const items = [el("li", { class: "joined everyone" + (state.current === ALL ? " active" : ""), onclick: () => select(ALL),
+    title: "Broadcasts and server notices" }, el("span", { class: "name" }, "Everyone"), badge(all.unread))];
   for (const room of rooms) {
     const key = "room:" + room;
     const joined = state.joined.has(room);
