@@ -126,7 +126,7 @@ func TestBadValues(t *testing.T) {
 		{args: []string{"--no-such-flag"}, flag: "--no-such-flag"},
 		{args: []string{"--max-conns"}, flag: "--max-conns"},
 		{args: []string{"stray"}, flag: "stray"},
-		{args: []string{"--nats", "nats://127.0.0.1:4222"}, flag: "--nats"},
+		{args: []string{"--nats", "127.0.0.1:4222"}, flag: "--nats"},
 		{env: map[string]string{"SWITCHBOARD_MAX_CONNS": "lots"}, flag: "SWITCHBOARD_MAX_CONNS"},
 		{env: map[string]string{"SWITCHBOARD_IDLE_TIMEOUT": "0s"}, flag: "--idle-timeout"},
 		{env: map[string]string{"SWITCHBOARD_TRANSPORT": "threads"}, flag: "--transport"},

@@ -9,16 +9,20 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/switchboard-ws/switchboard/adapters/admin"
 	"github.com/switchboard-ws/switchboard/adapters/auth"
 	"github.com/switchboard-ws/switchboard/adapters/epoll"
 	"github.com/switchboard-ws/switchboard/adapters/metrics"
+	natsbroker "github.com/switchboard-ws/switchboard/adapters/nats"
 	"github.com/switchboard-ws/switchboard/adapters/nethttp"
 	"github.com/switchboard-ws/switchboard/adapters/node"
 	"github.com/switchboard-ws/switchboard/core"
@@ -71,15 +75,11 @@ type server struct {
 	stopping  atomic.Bool
 	logger    *slog.Logger
 	transport string
+	link      *natsbroker.Link // nil: a single node
 }
 
 // newServer builds the node and every route from cfg.
 func newServer(cfg config, logger *slog.Logger) (*server, error) {
-	if cfg.NATS != "" {
-		// Accepted so scripts can pass it, refused until the cluster adapter is wired:
-		// silently serving as a lone node would break every cluster guarantee.
-		return nil, &flagError{"--nats: clustering is not available in this build yet; start without --nats"}
-	}
 	authn, err := auth.New(auth.Config{
 		Mode:           auth.Mode(cfg.Auth),
 		Secret:         []byte(cfg.JWTSecret),
@@ -89,6 +89,29 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 		return nil, &flagError{"--auth: " + err.Error()}
 	}
 	m := metrics.New()
+	// --nats: this node joins a cluster (PROTOCOL.md §7). NATS being down is no error:
+	// the link retries, /healthz and switchboard_cluster_degraded say so meanwhile.
+	var cluster node.Cluster
+	var link *natsbroker.Link
+	if cfg.NATS != "" {
+		if u, err := url.Parse(cfg.NATS); err != nil || u.Host == "" {
+			return nil, &flagError{"--nats: want a URL like nats://127.0.0.1:4222, got " + strconv.Quote(cfg.NATS)}
+		}
+		link, err = natsbroker.Dial(natsbroker.Options{URL: cfg.NATS, NodeID: cfg.NodeID, History: cfg.History, Logger: logger})
+		if err != nil {
+			return nil, &flagError{"--nats: " + err.Error()}
+		}
+		cluster = link
+		m.Registry().MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "switchboard_cluster_degraded",
+			Help: "1 while this node's link to the cluster (NATS) is down, else 0.",
+		}, func() float64 {
+			if link.Degraded() {
+				return 1
+			}
+			return 0
+		}))
+	}
 	n := node.New(node.Options{
 		Core: core.Config{
 			NodeID:               cfg.NodeID,
@@ -110,8 +133,9 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 		Identify:         identify(authn),
 		Metrics:          m,
 		Logger:           logger,
+		Cluster:          cluster,
 	})
-	s := &server{node: n, logger: logger, transport: cfg.Transport}
+	s := &server{node: n, logger: logger, transport: cfg.Transport, link: link}
 
 	var ws http.Handler
 	switch cfg.Transport {
@@ -119,6 +143,9 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 		t, err := epoll.New(n)
 		if err != nil {
 			_ = n.Shutdown(context.Background())
+			if link != nil {
+				link.Close()
+			}
 			return nil, fmt.Errorf("--transport epoll: %w", err)
 		}
 		ws, s.closeWS = t, func() { t.Close() }
@@ -159,6 +186,10 @@ func (s *server) healthz(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	io.WriteString(w, "ok\n")
+	if s.link != nil && s.link.Degraded() {
+		// Still serving its own connections: 200, but say the cluster link is down.
+		io.WriteString(w, "cluster: degraded\n")
+	}
 }
 
 // serve listens on cfg.Addr, prints the address, and serves until ctx ends; then it
@@ -219,5 +250,8 @@ func (s *server) shutdownNode() {
 	}
 	if s.closeWS != nil {
 		s.closeWS()
+	}
+	if s.link != nil {
+		s.link.Close() // after the node announced its connections closed: then bye
 	}
 }
