@@ -264,7 +264,13 @@ export class Switchboard extends EventTarget {
           this._pending.delete(msg.id);
           p.reject(err);
         }
-        if (msg.code === "history_gap") this.dispatchEvent(new CustomEvent("gap", { detail: msg }));
+        if (msg.code === "history_gap") {
+          // Everything the server sends for this room from now on is newer than what it
+          // still holds, so nothing can repeat. Forgetting the offset also lets a room
+          // whose offsets restarted (a restarted server) be heard again.
+          this.lastOffset.delete(msg.room);
+          this.dispatchEvent(new CustomEvent("gap", { detail: msg }));
+        }
         break;
       }
     }

@@ -154,3 +154,25 @@ test("history_gap is reported as a gap event", async () => {
   assert.deepEqual(gaps, ["r"]);
   sb.close();
 });
+
+test("after a history_gap the room's offsets are accepted again (e.g. a restarted server)", async () => {
+  const sb = client();
+  const chats = [];
+  sb.on("chat", (m) => chats.push(m.offset));
+  sb.connect();
+  let ws = FakeSocket.all[0];
+  welcome(ws);
+  sb.join("r", { since: 0 });
+  ws.deliver({ type: "ack", id: ws.last().id });
+  ws.deliver({ type: "chat", room: "r", sender: "bob", content: "old", offset: 7 });
+  ws.drop(1001, "Server shutting down");
+  await tick(20);
+  ws = FakeSocket.all[1];
+  welcome(ws);
+  assert.equal(ws.last().since, 7);
+  ws.deliver({ type: "error", code: "history_gap", room: "r" });
+  ws.deliver({ type: "chat", room: "r", sender: "bob", content: "new epoch", offset: 1 });
+  ws.deliver({ type: "chat", room: "r", sender: "bob", content: "new epoch", offset: 2 });
+  assert.deepEqual(chats, [7, 1, 2]);
+  sb.close();
+});

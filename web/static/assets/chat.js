@@ -376,7 +376,7 @@ function connect(user, token) {
     state.members.set(m.room, new Set(m.members));
     if (state.current === "room:" + m.room) renderMembers();
   });
-  sb.on("gap", (m) => notice("room:" + m.room, "Some older messages are no longer held by the server."));
+  sb.on("gap", (m) => notice("room:" + m.room, "Some messages may be missing here: the server no longer holds them."));
   sb.on("error", (m) => {
     // Errors answering our own requests are shown where the request was made.
     if (m.id === undefined && m.code !== "history_gap") toast(`${m.code}: ${m.message}`, "bad");
