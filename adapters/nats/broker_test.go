@@ -316,3 +316,23 @@ func TestNATSRestartLosesNothingPublishedAfter(t *testing.T) {
 		t.Fatalf("a expired %+v", gone)
 	}
 }
+
+func TestLargePresenceTravelsInParts(t *testing.T) {
+	ns := startNATS(t)
+	a := connectNode(t, ns, "a", 10)
+	b := connectNode(t, ns, "b", 10)
+	const n = 2*opsPerMessage + 500 // more than two messages' worth, as batches and as a snapshot
+	for i := range n {
+		a.ConnOpened(fmt.Sprint("user-", i), uint64(i+1), int64(i))
+	}
+	b.in.waitFor(t, "batches on b", func(got []Inbound) bool { return len(only(got, KindConn)) == n })
+	c := connectNode(t, ns, "c", 10)
+	got := c.in.waitFor(t, "snapshot on c", func(got []Inbound) bool { return len(only(got, KindConn)) == n })
+	seen := map[uint64]bool{}
+	for _, in := range only(got, KindConn) {
+		if !in.Open || in.Node != "a" || seen[in.Conn] {
+			t.Fatalf("conn %+v (seen %v)", in, seen[in.Conn])
+		}
+		seen[in.Conn] = true
+	}
+}

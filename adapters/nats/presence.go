@@ -2,7 +2,9 @@ package natsbroker
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"time"
 
@@ -116,14 +118,19 @@ func (b *Broker) queueLocked(op presenceOp) {
 	}
 }
 
-// flushPresenceLocked publishes the pending changes as one batch.
+// opsPerMessage bounds the presence ops in one NATS message, far below NATS's default
+// 1 MB payload limit even with long names.
+const opsPerMessage = 2000
+
+// flushPresenceLocked publishes the pending changes, in batches of opsPerMessage.
 func (b *Broker) flushPresenceLocked() {
-	if len(b.local.pending) == 0 {
-		return
+	for ops := b.local.pending; len(ops) > 0; {
+		n := min(len(ops), opsPerMessage)
+		b.local.seq++
+		b.publishPresence(presenceSubj, presenceBatch{Node: b.opts.NodeID, Incarnation: b.incarnation,
+			Seq: b.local.seq, Ops: ops[:n]})
+		ops = ops[n:]
 	}
-	b.local.seq++
-	b.publishPresence(presenceSubj, presenceBatch{Node: b.opts.NodeID, Incarnation: b.incarnation,
-		Seq: b.local.seq, Ops: b.local.pending})
 	b.local.pending = nil
 }
 
@@ -140,23 +147,72 @@ func (b *Broker) publishPresence(subj string, batch presenceBatch) {
 	b.publish(subj, data)
 }
 
-// answerSnapshot replies to another node's request for this node's whole presence. It
-// runs on its own goroutine (a nats.go handler) and reads the local state under mu.
+// answerSnapshot replies to another node's request for this node's whole presence, in
+// parts of at most opsPerMessage ops (the last one says Last). It runs on its own
+// goroutine (a nats.go handler) and reads the local state under mu.
 func (b *Broker) answerSnapshot(m *nats.Msg) {
 	b.mu.Lock()
 	b.flushPresenceLocked() // the snapshot then matches seq exactly
-	snap := presenceSnapshot{Node: b.opts.NodeID, Incarnation: b.incarnation, Seq: b.local.seq,
-		Conns: make([]presenceOp, 0, len(b.local.conns)), Rooms: make([]presenceOp, 0, len(b.local.rooms))}
+	seq := b.local.seq
+	conns := make([]presenceOp, 0, len(b.local.conns))
 	for _, op := range b.local.conns {
-		snap.Conns = append(snap.Conns, op)
+		conns = append(conns, op)
 	}
+	rooms := make([]presenceOp, 0, len(b.local.rooms))
 	for k, n := range b.local.rooms {
-		snap.Rooms = append(snap.Rooms, presenceOp{Op: "r", User: k.user, Room: k.room, Count: n})
+		rooms = append(rooms, presenceOp{Op: "r", User: k.user, Room: k.room, Count: n})
 	}
 	b.mu.Unlock()
-	data, _ := json.Marshal(snap)
-	if err := m.Respond(data); err != nil {
-		b.log.Warn("snapshot reply failed", "err", err)
+	for part := 0; ; part++ {
+		snap := presenceSnapshot{Node: b.opts.NodeID, Incarnation: b.incarnation, Seq: seq, Part: part}
+		n := min(len(conns), opsPerMessage)
+		snap.Conns, conns = conns[:n], conns[n:]
+		n = min(len(rooms), opsPerMessage-n)
+		snap.Rooms, rooms = rooms[:n], rooms[n:]
+		snap.Last = len(conns) == 0 && len(rooms) == 0
+		data, _ := json.Marshal(snap)
+		if err := b.nc.Publish(m.Reply, data); err != nil {
+			b.log.Warn("snapshot reply failed", "err", err)
+			return
+		}
+		if snap.Last {
+			return
+		}
+	}
+}
+
+// fetchSnapshot asks node for its presence and reassembles the parts.
+func (b *Broker) fetchSnapshot(node string) (*presenceSnapshot, error) {
+	inbox := b.nc.NewRespInbox()
+	sub, err := b.nc.SubscribeSync(inbox)
+	if err != nil {
+		return nil, err
+	}
+	defer sub.Unsubscribe()
+	if err := b.nc.PublishRequest(snapSubject(node), inbox, nil); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.opts.RequestTimeout)
+	defer cancel()
+	var whole presenceSnapshot
+	for part := 0; ; part++ {
+		m, err := sub.NextMsgWithContext(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var snap presenceSnapshot
+		if err := json.Unmarshal(m.Data, &snap); err != nil {
+			return nil, err
+		}
+		if snap.Part != part || part > 0 && (snap.Seq != whole.Seq || snap.Incarnation != whole.Incarnation) {
+			return nil, errors.New("natsbroker: snapshot parts out of step")
+		}
+		whole.Node, whole.Incarnation, whole.Seq = snap.Node, snap.Incarnation, snap.Seq
+		whole.Conns = append(whole.Conns, snap.Conns...)
+		whole.Rooms = append(whole.Rooms, snap.Rooms...)
+		if snap.Last {
+			return &whole, nil
+		}
 	}
 }
 
@@ -226,12 +282,8 @@ func (b *Broker) requestSnapshot(r *remoteNode) {
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
-		m, err := b.nc.Request(snapSubject(name), nil, b.opts.RequestTimeout)
-		var snap presenceSnapshot
-		if err == nil {
-			err = json.Unmarshal(m.Data, &snap)
-		}
-		b.post(func() { b.applySnapshot(name, inc, &snap, err) })
+		snap, err := b.fetchSnapshot(name)
+		b.post(func() { b.applySnapshot(name, inc, snap, err) })
 	}()
 }
 

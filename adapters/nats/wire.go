@@ -108,4 +108,6 @@ type presenceSnapshot struct {
 	Seq         uint64       `json:"seq"`
 	Conns       []presenceOp `json:"conns"` // "c" ops
 	Rooms       []presenceOp `json:"rooms"` // "r" ops
+	Part        int          `json:"part"`  // a snapshot comes in parts, numbered from 0
+	Last        bool         `json:"last"`
 }
