@@ -12,8 +12,10 @@ before(async () => {
 });
 
 after(async () => {
+  const errors = browser?.pageErrors ?? [];
   await browser?.close();
   await server?.stop();
+  assert.deepEqual(errors, [], 'uncaught exceptions in the pages');
 });
 
 const T = { timeout: 15000 };

@@ -1,20 +1,26 @@
 // The JS client module (/switchboard.js) in a real browser against the real binary:
 // it reconnects after the server closes it and joins its rooms again; it does not come
-// back after an operator kicked it (4009 is final, as the module documents).
+// back after an operator kicked it (4009 is final, as the module documents, so the
+// reconnect is shown with a server shutdown: 1001 "Server shutting down").
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launchBrowser } from './harness.js';
 
 let server, browser;
 
+// The goroutine (net/http) transport here; the chat test runs the default, epoll.
+const transport = ['--transport', 'goroutine'];
+
 before(async () => {
-  server = await startServer();
+  server = await startServer(transport);
   browser = await launchBrowser();
 });
 
 after(async () => {
+  const errors = browser?.pageErrors ?? [];
   await browser?.close();
   await server?.stop();
+  assert.deepEqual(errors, [], 'uncaught exceptions in the pages');
 });
 
 // clientPage opens a same-origin page and starts a Switchboard client in it as user;
@@ -51,7 +57,7 @@ test('after the server closes it, the client reconnects and joins its rooms agai
   assert.equal(closed.reason, 'Server shutting down');
 
   // A new server on the same address: the client finds it by itself.
-  server = await startServer(['--addr', `127.0.0.1:${port}`]);
+  server = await startServer([...transport, '--addr', `127.0.0.1:${port}`]);
   await waitFor(ann, () => window.seen.frames.filter(f => f.type === 'connected').length === 2 && window.sb.state === 'open');
   // It joined lobby again without being asked: the new server counts it a member...
   await waitFor(ann, () => window.seen.frames.some((f, i) => i > 0 && f.type === 'user_joined' && f.user_id === 'ann'));

@@ -79,12 +79,19 @@ export async function launchBrowser() {
     args: chromiumArgs,
     viewport: { width: 1280, height: 860 },
   });
+  const pageErrors = [];
   return {
     context,
+    // pageErrors collects uncaught exceptions of every page: a test file's after hook
+    // asserts there were none, so a broken script fails the run even when the assertions
+    // it broke were not looking.
+    pageErrors,
     async newPage() {
       const page = await context.newPage();
-      // Browser-side errors fail loudly in the test output rather than silently.
-      page.on('pageerror', err => console.error(`[page error] ${err.message}`));
+      page.on('pageerror', err => {
+        pageErrors.push(`${page.url()}: ${err.message}`);
+        console.error(`[page error] ${page.url()}: ${err.message}`);
+      });
       return page;
     },
     async close() {

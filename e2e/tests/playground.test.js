@@ -10,13 +10,15 @@ before(async () => {
   server = await startServer();
   browser = await launchBrowser();
   page = await browser.newPage();
-  await page.goto(`${server.url}/playground/`);
+  await page.goto(`${server.url}/playground/?delay=20`);
   await page.waitForSelector('body[data-ready=true]', { timeout: 30000 });
 });
 
 after(async () => {
+  const errors = browser?.pageErrors ?? [];
   await browser?.close();
   await server?.stop();
+  assert.deepEqual(errors, [], 'uncaught exceptions in the pages');
 });
 
 const card = user => page.locator(`[data-testid=conn][data-user=${user}]`);

@@ -312,10 +312,12 @@ function sendAdmin(form) {
 }
 
 const pause = ms => new Promise(r => setTimeout(r, ms));
+// ?delay=MS sets the tour's pace (the e2e tests run it fast).
+const tourDelay = Number(new URLSearchParams(location.search).get('delay') ?? 350);
 
 // tour plays a short session that shows presence, room chat, private messages, acks,
 // errors and a close, slowly enough to follow.
-async function tour(delay = 350) {
+async function tour(delay = tourDelay) {
   if (!resetHub()) return;
   const ann = addClient('ann', 'json');
   await pause(delay);
