@@ -79,11 +79,16 @@ function resetHub() {
 
 // step sends one event to the hub and applies every action it returns.
 function step(event) {
-  event.now = now();
+  event.now ??= now();
   const text = api.step(hub, JSON.stringify(event));
   const res = JSON.parse(text);
   logStep(event, text);
-  for (const a of res.actions) apply(a);
+  stepAt = event.now; // lines logged for these actions carry the hub's time
+  try {
+    for (const a of res.actions) apply(a);
+  } finally {
+    stepAt = 0;
+  }
   return res;
 }
 
@@ -182,9 +187,10 @@ function markClosed(c, text) {
 function send(c, text) {
   text = text.trim();
   if (!text || !c.open) return;
-  const res = step({ kind: 'frame', conn: c.conn, data: text });
+  const at = now();
+  const res = step({ kind: 'frame', conn: c.conn, data: text, now: at });
   // A frame event renders its own actions; the outgoing line goes first in the log.
-  const li = frameLine(c, 'out', requestType(text), res.sent);
+  const li = frameLine(c, 'out', requestType(text), res.sent, at);
   const firstNew = [...c.log.children].find(el => el.dataset.step === String(stepCount));
   c.log.insertBefore(li, firstNew ?? null);
   scrollDown(c.log);
@@ -216,19 +222,20 @@ function otherUser(c) {
 // ---- logs -----------------------------------------------------------------------
 
 let stepCount = 0;
+let stepAt = 0;
 
-function stamp() {
-  return new Date(now()).toISOString().slice(11, 23);
+function stamp(at = stepAt || now()) {
+  return new Date(at).toISOString().slice(11, 23);
 }
 
-function frameLine(c, dir, type, frame) {
+function frameLine(c, dir, type, frame, at = stepAt || now()) {
   const li = document.createElement('li');
   li.className = dir;
   li.dataset.type = type;
   li.dataset.step = stepCount;
   const t = document.createElement('span');
   t.className = 't';
-  t.textContent = stamp();
+  t.textContent = stamp(at);
   const body = document.createElement('span');
   const arrow = document.createElement('span');
   arrow.className = 'dir';
