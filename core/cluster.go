@@ -106,6 +106,16 @@ type cluster struct {
 	rooms      map[nodeRoomUser]int32        // remote per-node presence counts
 	recovering map[connRoom]recovery         // local conns catching up a room
 	publishing map[uint64]*AdminReply        // admin publishes waiting for their offset
+	acks       map[uint64]pendingAck         // client chats with an id, acked once sequenced
+	lastRef    uint64
+}
+
+// chatRef marks the refs of client chats, apart from the admin refs the node chooses.
+const chatRef = 1 << 63
+
+type pendingAck struct {
+	conn ConnID
+	id   []byte
 }
 
 type nodeConn struct {
@@ -143,6 +153,7 @@ func (h *Hub) clusterInit() {
 		rooms:      map[nodeRoomUser]int32{},
 		recovering: map[connRoom]recovery{},
 		publishing: map[uint64]*AdminReply{},
+		acks:       map[uint64]pendingAck{},
 	}
 }
 
@@ -248,6 +259,19 @@ func (r *room) conns() int {
 func (h *Hub) publishChat(r *room, sender string, content []byte, ref uint64, out *Outbox) {
 	out.cluster(&ClusterAction{Op: ClusterPublish, Room: r.name, Sender: sender,
 		Content: append([]byte(nil), content...), Time: h.now, Ref: ref})
+}
+
+// clusterChat hands a client's chat to the cluster; it reaches the room's connections,
+// the sender's included, when it comes back sequenced, and its ack follows it, as on a
+// single node. A chat the cluster could not store in time is never acked.
+func (h *Hub) clusterChat(c *conn, r *room, req *proto.Request, out *Outbox) {
+	var ref uint64
+	if req.HasID {
+		h.cl.lastRef++
+		ref = chatRef | h.cl.lastRef
+		h.cl.acks[ref] = pendingAck{conn: c.id, id: append([]byte(nil), req.ID...)}
+	}
+	h.publishChat(r, c.user.id, req.Content, ref, out)
 }
 
 // clusterRecover asks the cluster for r's chats after since; live chats of r wait for c
@@ -425,6 +449,15 @@ func (h *Hub) clusterEvent(ev *ClusterEvent, out *Outbox) {
 	case RemoteRecovered:
 		h.remoteRecovered(ev, out)
 	case RemotePublished:
+		if pa, ok := h.cl.acks[ev.Ref]; ok {
+			delete(h.cl.acks, ev.Ref)
+			if h.conns[pa.conn] != nil && !ev.Failed {
+				m := proto.NewMessage(proto.MsgAck)
+				m.ID = append(m.ID[:0], pa.id...)
+				out.deliverTo(m, pa.conn)
+			}
+			return
+		}
 		rep := h.cl.publishing[ev.Ref]
 		if rep == nil {
 			return

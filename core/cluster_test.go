@@ -218,8 +218,8 @@ func TestClusterRoomAcrossNodes(t *testing.T) {
 
 	b.send("a", 1, `{"type":"chat","room":"r","content":"hi","id":"1"}`)
 	b.send("b", 1, `{"type":"chat","room":"r","content":"yo"}`)
-	b.expect("a", 1, `{"type":"ack","id":"1"}`,
-		`{"type":"chat","room":"r","sender":"ann","content":"hi","offset":1}`,
+	b.expect("a", 1, `{"type":"chat","room":"r","sender":"ann","content":"hi","offset":1}`,
+		`{"type":"ack","id":"1"}`, // after the chat, as on a single node
 		`{"type":"chat","room":"r","sender":"bob","content":"yo","offset":2}`)
 	b.expect("b", 1, `{"type":"chat","room":"r","sender":"ann","content":"hi","offset":1}`,
 		`{"type":"chat","room":"r","sender":"bob","content":"yo","offset":2}`)

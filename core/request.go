@@ -110,9 +110,8 @@ func (h *Hub) reqChat(c *conn, req *proto.Request, out *Outbox) {
 		h.fail(c, proto.TooLarge, msgTooLarge, req, out)
 		return
 	}
-	if h.cfg.Cluster { // delivered here too when it comes back sequenced
-		h.publishChat(r, c.user.id, req.Content, 0, out)
-		h.ack(c, req, out)
+	if h.cfg.Cluster { // delivered here too when it comes back sequenced, then acked
+		h.clusterChat(c, r, req, out)
 		return
 	}
 	m := proto.NewMessage(proto.MsgChat)
