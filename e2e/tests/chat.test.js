@@ -63,7 +63,7 @@ test('ann logs in through the dialog, bob through ?user=', async () => {
   await bob.goto(`${server.url}/?user=bob`);
   await bob.locator('[data-testid=status][data-state=open]').waitFor(T);
   assert.equal(await bob.textContent('[data-testid=me]'), 'bob');
-  await until(() => users(ann, 'online-list'), ['ann', 'bob'], "ann's online list");
+  await until(() => users(bob, 'online-list'), ['ann', 'bob'], "bob's online list");
 });
 
 test('both join lobby and see each other in the members list', async () => {
@@ -72,6 +72,8 @@ test('both join lobby and see each other in the members list', async () => {
   await join(bob, 'lobby');
   await until(() => users(ann, 'member-list'), ['ann', 'bob'], "ann's members");
   await until(() => users(bob, 'member-list'), ['ann', 'bob'], "bob's members");
+  // Presence changed with bob's join: ann's online list follows.
+  await until(() => users(ann, 'online-list'), ['ann', 'bob'], "ann's online list");
   assert.equal(await ann.textContent('[data-testid=member-count]'), '2');
   assert.match(await ann.textContent('[data-testid=conversation-title]'), /lobby/);
 });

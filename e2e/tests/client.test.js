@@ -60,7 +60,11 @@ test('after the server closes it, the client reconnects and joins its rooms agai
   server = await startServer([...transport, '--addr', `127.0.0.1:${port}`]);
   await waitFor(ann, () => window.seen.frames.filter(f => f.type === 'connected').length === 2 && window.sb.state === 'open');
   // It joined lobby again without being asked: the new server counts it a member...
-  await waitFor(ann, () => window.seen.frames.some((f, i) => i > 0 && f.type === 'user_joined' && f.user_id === 'ann'));
+  await waitFor(ann, () => {
+    const f = window.seen.frames;
+    const reconnected = f.findLastIndex(m => m.type === 'connected');
+    return f.slice(reconnected).some(m => m.type === 'user_joined' && m.room === 'lobby' && m.user_id === 'ann');
+  });
   const bob = await clientPage('bob');
   const members = await bob.evaluate(() => window.sb.members('lobby'));
   assert.deepEqual(members, ['ann']);
