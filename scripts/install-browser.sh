@@ -21,8 +21,10 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/lib/chromium/chromium ]; then
 	[ "$(id -u)" = 0 ] || fail "Chromium is missing: run 'sudo apt-get install chromium' (or this script as root)"
 	echo "install-browser.sh: installing Debian's chromium (one time, about a minute)…" >&2
 	log=$(mktemp)
-	if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core; } >"$log" 2>&1; then
+	# The lock timeout waits out another apt run (e.g. a machine's first-boot updates).
+	if ! { DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -qq &&
+		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
+			--no-install-recommends chromium fonts-dejavu-core; } >"$log" 2>&1; then
 		tail -20 "$log" >&2
 		rm -f "$log"
 		fail "apt-get could not install chromium (see the lines above)"
