@@ -100,7 +100,7 @@ type Result struct {
 }
 
 // ActionJSON is one action: deliver (type, targets, frames), close (conn, code,
-// reason) or admin_reply (reply).
+// reason) or admin_reply (ref, status and body: the admin API's JSON answer, §6).
 type ActionJSON struct {
 	Kind    string                `json:"kind"`
 	Type    string                `json:"type,omitempty"`
@@ -109,7 +109,9 @@ type ActionJSON struct {
 	Conn    core.ConnID           `json:"conn,omitempty"`
 	Code    uint16                `json:"code,omitempty"`
 	Reason  string                `json:"reason,omitempty"`
-	Reply   *core.AdminReply      `json:"reply,omitempty"`
+	Ref     uint64                `json:"ref,omitempty"`
+	Status  int                   `json:"status,omitempty"`
+	Body    any                   `json:"body,omitempty"`
 }
 
 // FrameJSON is one encoded payload: Text is the JSON a person reads (MessagePack
@@ -238,7 +240,7 @@ func (s *Session) render(a core.Action) ActionJSON {
 		delete(s.formats, a.Conn)
 		return ActionJSON{Kind: "close", Conn: a.Conn, Code: a.Code, Reason: a.Reason}
 	case core.ActionAdminReply:
-		return ActionJSON{Kind: "admin_reply", Reply: a.Reply}
+		return ActionJSON{Kind: "admin_reply", Ref: a.Reply.Ref, Status: a.Reply.Status, Body: a.Reply.Body()}
 	}
 	return ActionJSON{Kind: fmt.Sprintf("unknown(%d)", a.Kind)}
 }

@@ -125,7 +125,8 @@ func TestSessionReportsClosesAndForgetsClosedConns(t *testing.T) {
 	var kicked, replied bool
 	for _, a := range r.Actions {
 		kicked = kicked || (a.Kind == "close" && a.Conn == 2 && a.Code == 4009 && a.Reason == "Kicked")
-		replied = replied || (a.Kind == "admin_reply" && a.Reply.Ref == 7 && a.Reply.Closed == 1)
+		replied = replied || (a.Kind == "admin_reply" && a.Ref == 7 && a.Status == 200 &&
+			cmp.Equal(a.Body, map[string]any{"closed": float64(1)}))
 	}
 	if !kicked || !replied {
 		t.Errorf("admin disconnect: want close 2 4009 Kicked and a reply closed=1, got %+v", r.Actions)

@@ -113,7 +113,7 @@ test('the clock moves time in frames, and close actions end a connection', async
   assert.ok(await card('bob').locator('[data-testid=send]').isDisabled());
   const last = frames(await log('ann')).at(-1);
   assert.deepEqual([last.type, last.room, last.user_id], ['user_left', 'lobby', 'bob']);
-  assert.match(await page.textContent('[data-testid=admin-log]'), /"Closed":1/);
+  assert.match(await page.textContent('[data-testid=admin-log]'), /200 \{"closed":1\}/);
 
   // Reconnecting gives bob a new connection and a fresh `connected`.
   await card('bob').locator('[data-testid=reconnect]').click();

@@ -110,7 +110,7 @@ function apply(a) {
       break;
     }
     case 'admin_reply':
-      adminReply(a.reply);
+      adminReply(a);
       break;
   }
 }
@@ -294,9 +294,9 @@ function adminReply(r) {
   t.className = 't';
   t.textContent = stamp();
   const body = document.createElement('code');
-  body.textContent = JSON.stringify(r);
+  body.textContent = r.error ?? `${r.status} ${JSON.stringify(r.body)}`;
   li.append(t, body);
-  if (r.Status !== 200) li.className = 'problem';
+  if (r.status !== 200) li.className = 'problem';
   $('#admin-log').append(li);
   scrollDown($('#admin-log'));
 }
@@ -315,7 +315,7 @@ let adminRef = 1;
 function sendAdmin(form) {
   const f = Object.fromEntries(new FormData(form));
   const res = step({ kind: 'admin', op: f.op, ref: adminRef++, room: f.room, user: f.user, content: f.content });
-  if (res.error) adminReply({ Status: 0, Error: res.error });
+  if (res.error) adminReply({ error: res.error });
 }
 
 const pause = ms => new Promise(r => setTimeout(r, ms));
