@@ -29,6 +29,9 @@ func main() {
 		fmt.Fprintln(os.Stderr, "natsd: --addr: want HOST:PORT")
 		os.Exit(2)
 	}
+	if port == 0 {
+		port = server.RANDOM_PORT
+	}
 	if *store == "" {
 		if *store, err = os.MkdirTemp("", "natsd-"); err != nil {
 			fmt.Fprintln(os.Stderr, "natsd:", err)
