@@ -196,7 +196,9 @@ func (g *gen) run() *result {
 	res.HeapStack = rt.heapStack
 	res.RSSBytes = readProc(g.cfg.pid).rss
 	for _, c := range g.clients {
-		c.close()
+		if c != nil {
+			c.close()
+		}
 	}
 	res.SlowCloses = g.slowCloses.Load()
 	return res

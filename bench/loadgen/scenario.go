@@ -180,7 +180,7 @@ func (g *gen) runTraffic(res *result) {
 	if private {
 		perPublish = 1
 	}
-	time.Sleep(300 * time.Millisecond) // let join presence traffic settle
+	g.drainFrames(100*time.Millisecond, 2*time.Second) // let join presence traffic settle
 
 	var churn *churner
 	if cfg.scenario == "churn" {
@@ -630,4 +630,19 @@ func (g *gen) runStorm(res *result) {
 		res.Notes = append(res.Notes, fmt.Sprintf("%d connections failed: %s", res.ConnectErrors, res.FirstError))
 	}
 	time.Sleep(500 * time.Millisecond)
+}
+
+// drainFrames waits until the clients' sockets have been quiet for quiet (at most max):
+// the presence frames of a big join must not land in the first measured step.
+func (g *gen) drainFrames(quiet, max time.Duration) {
+	deadline := time.Now().Add(max)
+	last := readBytes.Load()
+	for time.Now().Before(deadline) {
+		time.Sleep(quiet)
+		n := readBytes.Load()
+		if n == last {
+			return
+		}
+		last = n
+	}
 }

@@ -36,6 +36,9 @@ type client struct {
 	g        *gen
 }
 
+// readBytes counts every byte read by every client (to tell when traffic has settled).
+var readBytes atomic.Uint64
+
 var readBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
 // wsKey is a fixed Sec-WebSocket-Key: the server must answer it, nobody checks it twice.
@@ -146,9 +149,9 @@ func (c *client) close() {
 func (c *client) readLoop() {
 	defer c.g.readersDone.Done()
 	if len(c.pending) > 0 {
-		p := c.pending
-		c.pending = nil
-		c.consume(p, time.Now().UnixNano())
+		// what the handshake reader over-read; a partial frame stays for the next read
+		rest := c.consume(c.pending, time.Now().UnixNano())
+		c.pending = c.pending[:copy(c.pending, rest)]
 	}
 	var n int
 	var rerr error
@@ -177,6 +180,7 @@ func (c *client) readLoop() {
 			return
 		}
 		now := time.Now().UnixNano()
+		readBytes.Add(uint64(n))
 		buf := (*bp)[:n]
 		if len(c.pending) > 0 {
 			c.pending = append(c.pending, buf...)
