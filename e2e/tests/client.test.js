@@ -24,13 +24,21 @@ after(async () => {
 });
 
 // clientPage opens a same-origin page and starts a Switchboard client in it as user;
-// window.seen records every status change and every frame.
-async function clientPage(user) {
+// window.seen records every status change and every frame. Setting window.offline makes
+// the page's WebSocket constructor fail, as a browser without a network would.
+async function clientPage(user, opts = {}, srv = server) {
   const page = await browser.newPage();
-  await page.goto(`${server.url}/healthz`);
-  await page.evaluate(async user => {
+  await page.goto(`${srv.url}/healthz`);
+  await page.evaluate(async ([user, opts]) => {
     const { Switchboard } = await import('/switchboard.js');
-    const sb = new Switchboard({ user, minDelay: 100, maxDelay: 400, heartbeat: 0 });
+    window.offline = false;
+    class GatedWebSocket extends WebSocket {
+      constructor(url, protocols) {
+        if (window.offline) throw new Error('offline');
+        super(url, protocols);
+      }
+    }
+    const sb = new Switchboard({ user, minDelay: 100, maxDelay: 400, heartbeat: 0, WebSocket: GatedWebSocket, ...opts });
     window.seen = { status: [], frames: [] };
     sb.on('status', s => window.seen.status.push(s));
     sb.on('message', m => window.seen.frames.push(m));
@@ -38,7 +46,7 @@ async function clientPage(user) {
     const open = new Promise(resolve => sb.on('connected', resolve));
     sb.connect();
     await open;
-  }, user);
+  }, [user, opts]);
   return page;
 }
 
@@ -92,4 +100,37 @@ test('after an operator kicks it (4009), the client stays closed', async () => {
   const users = await (await fetch(`${server.url}/api/users`)).json();
   assert.ok(!users.users.includes('eve'), `eve is still online: ${JSON.stringify(users)}`);
   await eve.close();
+});
+
+test('after an idle timeout, the client recovers the messages it missed (join with since)', async () => {
+  // A server that closes silent connections after 1.5 s and never pings.
+  const idle = await startServer([...transport, '--idle-timeout', '1500ms', '--ping-interval', '1h']);
+  try {
+    const ann = await clientPage('ann', {}, idle);                 // silent: no heartbeat
+    const bob = await clientPage('bob', { heartbeat: 200 }, idle); // kept alive by pings
+    await ann.evaluate(() => window.sb.join('lobby'));
+    await bob.evaluate(() => window.sb.join('lobby'));
+    await bob.evaluate(() => window.sb.chat('lobby', 'm1'));
+    await waitFor(ann, () => window.seen.frames.some(f => f.type === 'chat' && f.content === 'm1'));
+
+    // ann goes offline; the server closes her silent connection.
+    await ann.evaluate(() => { window.offline = true; });
+    await waitFor(ann, () => window.seen.status.some(s => s.code === 1001 && s.reason === 'Idle timeout'));
+    await bob.evaluate(async () => {
+      await window.sb.chat('lobby', 'm2');
+      await window.sb.chat('lobby', 'm3');
+    });
+
+    // Back online: she rejoins with since = 1 and gets m2 and m3, once each, in order.
+    await ann.evaluate(() => { window.offline = false; });
+    await waitFor(ann, () => window.seen.frames.filter(f => f.type === 'chat').length >= 3 && window.sb.state === 'open');
+    const chats = (await frames(ann, 'chat')).map(f => [f.offset, f.content]);
+    assert.deepEqual(chats, [[1, 'm1'], [2, 'm2'], [3, 'm3']]);
+    const rejoin = await ann.evaluate(() => window.sb.lastOffset.get('lobby'));
+    assert.equal(rejoin, 3);
+    await ann.close();
+    await bob.close();
+  } finally {
+    await idle.stop();
+  }
 });
