@@ -1,0 +1,97 @@
+package main
+
+import (
+	"strconv"
+	"testing"
+	"time"
+)
+
+// serverFrame is an unmasked text frame, as a server sends it.
+func serverFrame(p string) []byte {
+	n := len(p)
+	var b []byte
+	switch {
+	case n < 126:
+		b = []byte{0x81, byte(n)}
+	case n < 65536:
+		b = []byte{0x81, 126, byte(n >> 8), byte(n)}
+	default:
+		b = []byte{0x81, 127, 0, 0, 0, 0, byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}
+	}
+	return append(b, p...)
+}
+
+func chat(seq int, pad int) string {
+	c := string(appendContent(nil, time.Now().UnixNano(), uint64(seq), pad))
+	return `{"type":"chat","room":"r0","sender":"u","content":"` + c + `","offset":` + strconv.Itoa(seq) + `,"timestamp":"2026-11-27T19:00:00.123Z"}`
+}
+
+// The deliveries counted must not depend on how the bytes were split across reads.
+func TestConsumeSplitInvariance(t *testing.T) {
+	var stream []byte
+	const msgs = 40
+	for i := 1; i <= msgs; i++ {
+		stream = append(stream, serverFrame(chat(i, 100+i*50))...) // crosses the 126 and 16-bit lengths
+	}
+	stream = append(stream, serverFrame(`{"type":"user_joined","room":"r0"}`)...)
+	for _, chunk := range []int{1, 2, 3, 7, 64, 125, 4096, len(stream)} {
+		g := &gen{cfg: config{proto: protoSwitchboard}}
+		c := &client{id: 1, g: g, waitCh: make(chan struct{}, 1)}
+		c.measured.Store(true)
+		var pending []byte
+		for off := 0; off < len(stream); off += chunk {
+			end := min(off+chunk, len(stream))
+			buf := append(pending, stream[off:end]...)
+			rest := c.consume(buf, time.Now().UnixNano())
+			pending = append([]byte(nil), rest...)
+		}
+		sn := g.snap()
+		if sn.received != msgs || sn.reordered != 0 || len(pending) != 0 {
+			t.Errorf("chunk %d: received %d reordered %d leftover %d, want %d 0 0", chunk, sn.received, sn.reordered, len(pending), msgs)
+		}
+	}
+}
+
+func TestConsumeCountsReorder(t *testing.T) {
+	g := &gen{cfg: config{proto: protoSwitchboard}}
+	c := &client{id: 0, g: g, waitCh: make(chan struct{}, 1)}
+	c.measured.Store(true)
+	var b []byte
+	for _, s := range []int{1, 2, 4, 3, 5} {
+		b = append(b, serverFrame(chat(s, 10))...)
+	}
+	c.consume(b, time.Now().UnixNano())
+	if sn := g.snap(); sn.received != 5 || sn.reordered != 1 {
+		t.Fatalf("received %d reordered %d, want 5 1", sn.received, sn.reordered)
+	}
+}
+
+func TestAppendFrameMasksWithZeroKey(t *testing.T) {
+	for _, n := range []int{0, 125, 126, 65535, 65536} {
+		p := make([]byte, n)
+		f := appendFrame(nil, 1, p)
+		h := 2
+		switch {
+		case n >= 65536:
+			h = 10
+		case n >= 126:
+			h = 4
+		}
+		if f[0] != 0x81 || f[1]&0x80 == 0 || len(f) != h+4+n {
+			t.Fatalf("n=%d: header %x len %d", n, f[:2], len(f))
+		}
+	}
+}
+
+func TestQuantiles(t *testing.T) {
+	g := &gen{}
+	for i := 1; i <= 1000; i++ {
+		g.shard(i).hist.record(int64(i) * int64(time.Microsecond) * 10) // 10 µs .. 10 ms
+	}
+	a := snapshot{counts: make([]uint64, 64*16)}
+	qs, mx := quantiles(a, g.snap(), 0.5, 0.99)
+	within := func(got, want float64) bool { return got >= want && got <= want*1.07 }
+	if !within(qs[0], 5) || !within(qs[1], 9.9) || !within(mx, 10) {
+		t.Fatalf("p50 %.3f p99 %.3f max %.3f ms, want ≈5, ≈9.9, ≈10", qs[0], qs[1], mx)
+	}
+}
