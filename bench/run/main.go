@@ -55,8 +55,19 @@ type job struct {
 	args     []string
 }
 
-func plan(quick bool) []job {
-	if quick {
+func plan(name string) []job {
+	if name == "targets" {
+		// The full-size jobs the targets name, for a run of their own.
+		step := []string{"--duration", "1s", "--start-rate", "100000", "--step-factor", "1.6", "--max-steps", "10"}
+		return []job{
+			{scenario: "fanout", conns: 10000, roomSize: 1000, msgBytes: 100, mode: "efficiency", args: step},
+			{scenario: "fanout", conns: 10000, roomSize: 100, msgBytes: 100, mode: "efficiency", args: step},
+			{scenario: "slow", conns: 10000, roomSize: 100, msgBytes: 100, mode: "efficiency", args: []string{"--rate", "50000", "--duration", "2s"}},
+			{scenario: "storm", conns: 19900, mode: "efficiency"},
+			{scenario: "idle", conns: 19900, roomSize: 1, msgBytes: 100, mode: "efficiency", args: []string{"--checkpoints", "1000,5000,10000,19900"}},
+		}
+	}
+	if name == "quick" {
 		step := []string{"--duration", "300ms", "--warmup", "150ms", "--start-rate", "100000", "--step-factor", "2.5", "--max-steps", "5"}
 		return []job{
 			{scenario: "fanout", conns: 2000, roomSize: 1000, msgBytes: 100, mode: "efficiency", args: step},
@@ -84,7 +95,8 @@ func plan(quick bool) []job {
 }
 
 func main() {
-	quick := flag.Bool("quick", false, "small sizes, short steps (under 3 minutes)")
+	quick := flag.Bool("quick", false, "small sizes, short steps (under 3 minutes); same as --plan quick")
+	planName := flag.String("plan", "full", "full, quick or targets (the full-size jobs the issue's targets name)")
 	repeats := flag.Int("repeats", 3, "repeats of the whole interleaved run")
 	binDir := flag.String("bin", "bin", "directory with loadgen, switchboard and the peer binaries")
 	outDir := flag.String("out", "results", "directory for latest.json, raw.json and the charts")
@@ -107,7 +119,10 @@ func main() {
 		}
 		syss = f
 	}
-	jobs := plan(*quick)
+	if *quick {
+		*planName = "quick"
+	}
+	jobs := plan(*planName)
 	if *scen != "" {
 		keep := map[string]bool{}
 		for _, s := range strings.Split(*scen, ",") {
@@ -149,11 +164,31 @@ func main() {
 	writeJSON(filepath.Join(*outDir, "raw.json"), raws)
 	charts(*outDir, rows, raws)
 	cmdline := "make bench"
-	if *quick {
+	section := "results"
+	switch *planName {
+	case "quick":
 		cmdline = "make bench-quick"
+	case "targets":
+		cmdline = "cd bench && ./bin/run --plan targets --out results/targets"
+		section = "targets"
 	}
-	writeReadme(*readme, rows, cmdline, time.Since(start))
+	if *only != "" {
+		cmdline += " (systems: " + *only + ")"
+	}
+	cmdline = strings.Join(append([]string{cmdline}, flagNotes()...), " ")
+	writeReadme(*readme, section, *outDir, rows, cmdline, time.Since(start))
 	fmt.Fprintf(os.Stderr, "\ndone in %.0fs: %s\n", time.Since(start).Seconds(), filepath.Join(*outDir, "latest.json"))
+}
+
+// flagNotes lists the flags given beyond the plan's, for the README's command line.
+func flagNotes() []string {
+	var n []string
+	flag.Visit(func(f *flag.Flag) {
+		if f.Name == "repeats" {
+			n = append(n, "--repeats "+f.Value.String())
+		}
+	})
+	return n
 }
 
 type rawResult struct {

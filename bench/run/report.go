@@ -295,15 +295,13 @@ func table(rows []row) string {
 	return b.String()
 }
 
-const (
-	beginMark = "<!-- results:begin (written by bench/run) -->"
-	endMark   = "<!-- results:end -->"
-)
-
-// writeReadme replaces the results section of the README, keeping the rest.
-func writeReadme(path string, rows []row, cmd string, took time.Duration) {
-	sec := fmt.Sprintf("%s\n\nRun `%s` (took %.0f s), %s, UTC. Machine: %s.\nMedians over repeats; efficiency mode pins the server to core 0 with GOMAXPROCS=1 and the load generator to core 1; wholebox pins nothing.\n`p50`/`p99` are at 50 %% of the system's own saturation for fanout/private, at the fixed rate for slow/churn.\n\n%s\n![delivered by room size](results/fanout_by_room.png)\n![latency vs offered load](results/latency_vs_load.png)\n\n%s\n",
-		beginMark, cmd, took.Seconds(), time.Now().UTC().Format("2006-01-02 15:04"), machine(), table(rows), endMark)
+// writeReadme replaces one section (between its markers) of the README, keeping the rest.
+func writeReadme(path, section, outDir string, rows []row, cmd string, took time.Duration) {
+	beginMark := "<!-- " + section + ":begin (written by bench/run) -->"
+	endMark := "<!-- " + section + ":end -->"
+	rel := strings.TrimPrefix(outDir, "./")
+	sec := fmt.Sprintf("%s\n\nRun `%s` (took %.0f s), %s UTC. Machine: %s.\nMedians over repeats; efficiency mode pins the server to core 0 with GOMAXPROCS=1 and the load generator to core 1; wholebox pins nothing.\n`p50`/`p99` are at 50 %% of the system's own saturation for fanout/private, at the fixed rate for slow/churn. JSON: `%s/latest.json`.\n\n%s\n![delivered by room size](%s/fanout_by_room.png)\n![latency vs offered load](%s/latency_vs_load.png)\n\n%s\n",
+		beginMark, cmd, took.Seconds(), time.Now().UTC().Format("2006-01-02 15:04"), machine(), rel, table(rows), rel, rel, endMark)
 	old, _ := os.ReadFile(path)
 	s := string(old)
 	i, j := strings.Index(s, beginMark), strings.Index(s, endMark)
@@ -313,7 +311,7 @@ func writeReadme(path string, rows []row, cmd string, took time.Duration) {
 		if s == "" {
 			s = "# Switchboard benchmarks\n\n"
 		}
-		s += "\n## Results\n\n" + sec
+		s += "\n## " + section + "\n\n" + sec
 	}
 	os.WriteFile(path, []byte(s), 0o644)
 }
