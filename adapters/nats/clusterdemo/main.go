@@ -279,21 +279,24 @@ func run(c config) error {
 			}
 			held = append(held, ws)
 		}
-		deadline := time.Now().Add(30 * time.Second)
+		// the load's connections are gone once n0 counts exactly the parked ones
+		deadline := time.Now().Add(60 * time.Second)
 		for {
 			t, _ := stats(nodes[0].addr)
-			if t >= 100 || time.Now().After(deadline) {
+			if t == len(held) {
 				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("n0 counts %d connections, want the %d parked ones", t, len(held))
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
-		before, _ := stats(nodes[0].addr)
 		began := time.Now()
 		victim.cmd.Process.Kill()
 		victim.cmd.Wait()
 		for {
 			t, err := stats(nodes[0].addr)
-			if err == nil && t < before-99 {
+			if err == nil && t == 0 {
 				break
 			}
 			if time.Since(began) > 60*time.Second {
