@@ -131,6 +131,7 @@ type stepResult struct {
 	CoreSecPerMillion   float64 `json:"core_sec_per_million"`
 	SyscallsPerDelivery float64 `json:"syscalls_per_delivery"`
 	ClientCPU           float64 `json:"client_cpu_frac"`
+	SchedLagP99         float64 `json:"publisher_lag_p99_ms"` // how late the load generator sent (included in the latencies)
 	RSS                 uint64  `json:"server_rss_bytes"`
 	Saturated           bool    `json:"saturated"`
 	Valid               bool    `json:"valid"`

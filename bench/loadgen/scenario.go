@@ -328,6 +328,7 @@ func (g *gen) step(label string, rate, perPublish float64, dur time.Duration) st
 	// second of deliveries is owed are shed (and the step is marked saturated).
 	maxBacklog := uint64(rate*0.25) + 1000
 	stopped := make(chan struct{})
+	lag := &histogram{}
 	go func() {
 		defer close(stopped)
 		type batch struct {
@@ -348,6 +349,10 @@ func (g *gen) step(label string, rate, perPublish float64, dur time.Duration) st
 			if g.expected.Load() > g.snapReceived()+maxBacklog {
 				shed.Add(due - k)
 				k = due
+			}
+			if k < due {
+				// how late the first message of this round goes out
+				lag.record(now.Sub(start.Add(time.Duration(float64(k) / pubRate * 1e9))).Nanoseconds())
 			}
 			for ; k < due; k++ {
 				r := g.rooms[(k/int64(burst))%int64(len(g.rooms))]
@@ -378,7 +383,11 @@ func (g *gen) step(label string, rate, perPublish float64, dur time.Duration) st
 				b.buf = b.buf[:0]
 			}
 			touched = touched[:0]
-			time.Sleep(time.Millisecond)
+			// Sleep until the next message is due (at least 100 µs, so fast rates batch a
+			// little). How late rounds start is the load generator's own lateness: the step
+			// reports it beside the latencies it inflates.
+			next := start.Add(time.Duration(float64(k) / pubRate * 1e9))
+			time.Sleep(min(max(time.Until(next), 100*time.Microsecond), 5*time.Millisecond))
 		}
 	}()
 	for time.Since(start) < warm {
@@ -413,6 +422,8 @@ func (g *gen) step(label string, rate, perPublish float64, dur time.Duration) st
 		st.SyscallsPerDelivery = float64(p1.syscw-p0.syscw) / float64(a1-a0)
 	}
 	st.ClientCPU = (c1 - c0) / el / ncpu()
+	lagQ, _ := quantiles(snapshot{counts: make([]uint64, len(lag.b))}, lagSnap(lag), 0.99)
+	st.SchedLagP99 = lagQ[0]
 	st.Valid = st.ClientCPU < 0.9
 	st.Saturated = saturated
 	g.drain(15 * time.Second)
@@ -645,4 +656,12 @@ func (g *gen) drainFrames(quiet, max time.Duration) {
 		}
 		last = n
 	}
+}
+
+func lagSnap(h *histogram) snapshot {
+	s := snapshot{counts: make([]uint64, len(h.b))}
+	for i := range h.b {
+		s.counts[i] = h.b[i].Load()
+	}
+	return s
 }
