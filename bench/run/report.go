@@ -33,6 +33,7 @@ type row struct {
 	ConnectSec        *float64 `json:"connect_sec,omitempty"`
 	ConnectPerSec     *float64 `json:"connect_per_sec,omitempty"`
 	ClientCPU         *float64 `json:"client_cpu_frac,omitempty"`
+	PublisherLagP99   *float64 `json:"publisher_lag_p99_ms,omitempty"`
 	Lost              *float64 `json:"lost,omitempty"`
 	Reordered         *float64 `json:"reordered,omitempty"`
 	SlowConsumerClose *float64 `json:"slow_consumer_closes,omitempty"`
@@ -121,6 +122,7 @@ func samples(r rawResult) []row {
 		base.P50 = num(m, "stalled", "p50_ms")
 		base.P99 = num(m, "stalled", "p99_ms")
 		base.P99Baseline = num(m, "half_load", "p99_ms")
+		base.PublisherLagP99 = num(m, "stalled", "publisher_lag_p99_ms")
 		base.ClientCPU = num(m, "stalled", "client_cpu_frac")
 		return []row{base}
 	default: // fanout, private, churn
@@ -132,9 +134,11 @@ func samples(r rawResult) []row {
 		if num(m, "half_load", "p99_ms") != nil {
 			base.P50 = num(m, "half_load", "p50_ms")
 			base.P99 = num(m, "half_load", "p99_ms")
+			base.PublisherLagP99 = num(m, "half_load", "publisher_lag_p99_ms")
 		} else {
 			base.P50 = num(m, "saturation", "p50_ms")
 			base.P99 = num(m, "saturation", "p99_ms")
+			base.PublisherLagP99 = num(m, "saturation", "publisher_lag_p99_ms")
 		}
 		base.ConnectPerSec = num(m, "connect_per_sec")
 		return []row{base}
@@ -192,6 +196,7 @@ func medians(raws []rawResult) []row {
 			func(r *row) **float64 { return &r.ConnectPerSec }, func(r *row) **float64 { return &r.ClientCPU },
 			func(r *row) **float64 { return &r.Lost }, func(r *row) **float64 { return &r.Reordered },
 			func(r *row) **float64 { return &r.SlowConsumerClose },
+			func(r *row) **float64 { return &r.PublisherLagP99 },
 		}
 		for _, f := range fields {
 			var xs []*float64
@@ -267,6 +272,9 @@ func table(rows []row) string {
 		}
 		if r.Reordered != nil && *r.Reordered != 0 {
 			other = append(other, fmt.Sprintf("reordered %.0f", *r.Reordered))
+		}
+		if r.PublisherLagP99 != nil && *r.PublisherLagP99 >= 0.5 {
+			other = append(other, fmt.Sprintf("loadgen's own send lag p99 %.1f ms", *r.PublisherLagP99))
 		}
 		if r.ClientCPU != nil {
 			other = append(other, fmt.Sprintf("loadgen CPU %.0f%%", *r.ClientCPU*100))
