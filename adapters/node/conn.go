@@ -19,6 +19,11 @@ type Link interface {
 	// Abort closes the socket now, whatever is still queued (a closing connection that
 	// outstayed its grace, or a shutdown out of time). The transport then calls Finished.
 	Abort()
+	// TryFlush writes what is queued now, on the caller's goroutine, as far as the socket
+	// takes it without waiting; it returns at once when another goroutine is writing.
+	// The node calls it before judging a connection slow, so that only bytes the socket
+	// refused count against SendQueueBytes — not bytes a writer had no time to send yet.
+	TryFlush()
 }
 
 // Close codes the node itself decides (PROTOCOL.md §5).
@@ -288,6 +293,16 @@ func (c *Conn) enqueue(f frame) enqueueResult {
 	if c.state.Load() != stateOpen {
 		c.mu.Unlock()
 		return dropped
+	}
+	if c.unsent+len(f.b) > c.n.opts.SendQueueBytes {
+		// Maybe the writer just had no turn yet: let the socket take what it will.
+		c.mu.Unlock()
+		c.link.TryFlush()
+		c.mu.Lock()
+		if c.state.Load() != stateOpen {
+			c.mu.Unlock()
+			return dropped
+		}
 	}
 	if c.unsent+len(f.b) > c.n.opts.SendQueueBytes {
 		var freed int

@@ -100,8 +100,9 @@ func (n *Node) Identify(r *http.Request) (string, error) {
 func (n *Node) Accepting() bool { return n.accepting.Load() }
 
 // Attach registers an upgraded connection of user speaking f; link is how the node
-// reaches the transport. The connection's first frame (connected, or a close at
-// capacity) follows through link. It fails with ErrShuttingDown after Shutdown began.
+// reaches the transport. Nothing happens on it until the transport, having stored the
+// returned Conn where its link can see it, calls Start. It fails with ErrShuttingDown
+// after Shutdown began. The transport calls Finished for every attached Conn.
 func (n *Node) Attach(user string, f proto.Format, link Link) (*Conn, error) {
 	if !n.accepting.Load() {
 		return nil, ErrShuttingDown
@@ -109,9 +110,12 @@ func (n *Node) Attach(user string, f proto.Format, link Link) (*Conn, error) {
 	c := &Conn{ID: core.ConnID(n.nextID.Add(1)), User: user, Format: f, n: n, link: link}
 	c.lastSeen.Store(n.clock.Load())
 	n.live.Add(1)
-	n.inbox.post(event{kind: evConnect, c: c})
 	return c, nil
 }
+
+// Start hands an attached connection to the hub: its first frame (connected, or a close
+// at capacity) follows through its link.
+func (c *Conn) Start() { c.n.inbox.post(event{kind: evConnect, c: c}) }
 
 // Stats are the node's transport-side counters.
 type Stats struct {

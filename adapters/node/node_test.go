@@ -52,6 +52,8 @@ func (l *testLink) Wake() {
 	}
 }
 
+func (l *testLink) TryFlush() { l.Wake() }
+
 func (l *testLink) Abort() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -99,6 +101,7 @@ func attach(t *testing.T, n *Node, user string, f proto.Format) (*Conn, *testLin
 	}
 	l.c = c
 	l.mu.Unlock()
+	c.Start()
 	return c, l
 }
 

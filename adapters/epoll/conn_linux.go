@@ -1,0 +1,221 @@
+//go:build linux
+
+package epoll
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/switchboard-ws/switchboard/adapters/node"
+	"github.com/switchboard-ws/switchboard/adapters/wsframe"
+)
+
+const (
+	readEvents  = unix.EPOLLIN | unix.EPOLLRDHUP
+	writeEvents = readEvents | unix.EPOLLOUT
+	maxIovecs   = 1024 // IOV_MAX
+)
+
+// conn is one WebSocket connection of the epoll set. Between frames it holds no buffer:
+// its reader and batch keep pooled memory only while a frame is partial or unwritten.
+type conn struct {
+	t   *Transport
+	nc  *node.Conn
+	gen uint32 // tells this conn from an earlier one on the same fd number
+
+	reader     wsframe.Reader // the poller's alone
+	draining   atomic.Bool    // our close frame is out (SHUT_WR): waiting for the peer's close or EOF
+	peerClosed atomic.Bool    // the peer's close frame (or a violation) ended its stream
+	sched      atomic.Bool    // on the run queue
+
+	io       sync.Mutex // the descriptor's users: read, writev, epoll_ctl, close
+	fd       int        // -1 once closed
+	batch    node.Batch // frames pulled and not yet written
+	outArmed bool       // EPOLLOUT requested: the socket was full
+}
+
+// Wake implements node.Link: queue c for a write worker (once, until it runs).
+func (c *conn) Wake() {
+	if c.sched.CompareAndSwap(false, true) {
+		c.t.ready.push(c)
+	}
+}
+
+// Abort implements node.Link.
+func (c *conn) Abort() { c.finish() }
+
+// TryFlush implements node.Link: the same non-blocking flush a worker does, on the
+// caller's goroutine (the io lock is only ever held for a non-blocking system call).
+func (c *conn) TryFlush() {
+	w := writers.Get().(*writer)
+	c.flush(w)
+	writers.Put(w)
+}
+
+var writers = sync.Pool{New: func() any { return &writer{} }}
+
+// Message, Ping and Pong implement wsframe.Handler.
+func (c *conn) Message(p []byte) { c.nc.Receive(p) }
+func (c *conn) Ping(p []byte)    { c.nc.Pong(p) }
+func (c *conn) Pong([]byte)      {}
+
+// feed hands bytes read from the socket to the frame reader. While closing, data is
+// dropped (Receive refuses it) but frames are still decoded to spot the peer's close
+// frame: once both close frames crossed, the socket is closed without waiting for EOF.
+func (c *conn) feed(p []byte) {
+	c.nc.Seen()
+	if c.peerClosed.Load() {
+		return
+	}
+	err := c.reader.Feed(p, c)
+	if err == nil {
+		return
+	}
+	var ce *wsframe.CloseError
+	if errors.As(err, &ce) && c.nc.Open() {
+		c.nc.Close(uint16(ce.Code), "")
+	}
+	c.reader.Reset()
+	c.peerClosed.Store(true)
+	if c.draining.Load() {
+		c.finish()
+	}
+}
+
+// readable is the poller's turn on a readable (or hung-up) connection: one
+// non-blocking read into the poller's buffer; epoll reports it again if more is pending.
+func (c *conn) readable(buf []byte) {
+	c.io.Lock()
+	if c.fd < 0 {
+		c.io.Unlock()
+		return
+	}
+	n, err := unix.Read(c.fd, buf)
+	c.io.Unlock()
+	switch {
+	case n > 0:
+		c.feed(buf[:n])
+	case err == unix.EAGAIN || err == unix.EINTR:
+	default:
+		// EOF or a broken socket: after our close frame that is the end we waited for;
+		// before it, the peer vanished without a close handshake.
+		c.nc.Lost()
+		c.finish()
+	}
+}
+
+// writable is the poller's turn on EPOLLOUT: room in the socket again.
+func (c *conn) writable() {
+	c.io.Lock()
+	if c.fd >= 0 && c.outArmed {
+		c.outArmed = false
+		ev := unix.EpollEvent{Events: readEvents, Fd: int32(c.fd), Pad: int32(c.gen)}
+		unix.EpollCtl(c.t.epfd, unix.EPOLL_CTL_MOD, c.fd, &ev)
+	}
+	c.io.Unlock()
+	c.Wake()
+}
+
+// flush is a worker's turn: write everything queued with one writev (a few when more
+// arrives meanwhile), never waiting for the socket — when it is full, EPOLLOUT resumes.
+func (c *conn) flush(w *writer) {
+	c.io.Lock()
+	defer c.io.Unlock()
+	if c.fd < 0 || c.outArmed {
+		return // finished, or waiting for EPOLLOUT
+	}
+	for range 4 {
+		closing := c.nc.Pull(&c.batch)
+		if c.batch.Empty() {
+			if closing && !c.draining.Load() {
+				// The close frame is on the wire: stop sending, wait for the peer's EOF
+				// (or the node's grace) while discarding what it still sends.
+				c.draining.Store(true)
+				unix.Shutdown(c.fd, unix.SHUT_WR)
+				if c.peerClosed.Load() {
+					c.finishLocked() // both close frames crossed: done
+				}
+			}
+			return
+		}
+		w.bufs = c.batch.Buffers(w.bufs[:0], maxIovecs)
+		n, err := w.writev(c.fd)
+		if n > 0 {
+			c.nc.Written(&c.batch, n)
+		}
+		switch {
+		case err == unix.EAGAIN || err == nil && !c.batch.Empty():
+			c.armOut()
+			return
+		case err == unix.EINTR:
+		case err != nil:
+			c.nc.Lost()
+			c.finishLocked()
+			return
+		}
+	}
+	c.Wake() // more keeps coming: yield to other connections, come back later
+}
+
+func (c *conn) armOut() {
+	if c.outArmed {
+		return
+	}
+	c.outArmed = true
+	ev := unix.EpollEvent{Events: writeEvents, Fd: int32(c.fd), Pad: int32(c.gen)}
+	unix.EpollCtl(c.t.epfd, unix.EPOLL_CTL_MOD, c.fd, &ev)
+}
+
+// finish closes the socket (deregistered first, so a reused fd number never inherits
+// the registration) and tells the node, once.
+func (c *conn) finish() {
+	c.io.Lock()
+	c.finishLocked()
+	c.io.Unlock()
+}
+
+func (c *conn) finishLocked() {
+	if c.fd < 0 {
+		return
+	}
+	fd := c.fd
+	c.fd = -1
+	c.t.slots[fd].CompareAndSwap(c, nil)
+	unix.EpollCtl(c.t.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+	unix.Close(fd)
+	if c.nc != nil {
+		c.nc.Finished(&c.batch)
+	}
+}
+
+// writer is one worker's scratch space for vectored writes, reused for every flush.
+type writer struct {
+	bufs [][]byte
+	iov  []unix.Iovec
+}
+
+// writev writes w.bufs with one system call; unix.Writev would allocate its iovecs.
+func (w *writer) writev(fd int) (int, error) {
+	w.iov = w.iov[:0]
+	for _, b := range w.bufs {
+		if len(b) == 0 {
+			continue
+		}
+		v := unix.Iovec{Base: &b[0]}
+		v.SetLen(len(b))
+		w.iov = append(w.iov, v)
+	}
+	if len(w.iov) == 0 {
+		return 0, nil
+	}
+	n, _, errno := unix.Syscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&w.iov[0])), uintptr(len(w.iov)))
+	clear(w.iov) // drop the pointers into frames that may go back to their pool
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
+}
