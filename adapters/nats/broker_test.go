@@ -336,3 +336,40 @@ func TestLargePresenceTravelsInParts(t *testing.T) {
 		seen[in.Conn] = true
 	}
 }
+
+func TestCutLinkCatchesUpWithoutGapOrDuplicate(t *testing.T) {
+	ns := startNATS(t)
+	a := connectNode(t, ns, "a", 100)
+	b := connectNode(t, ns, "b", 100)
+	b.ConnOpened("u", 1, 1)
+	b.RoomCount("r", "u", 1)
+	a.in.waitFor(t, "b in r", func(got []Inbound) bool { return len(only(got, KindRoomPresence)) == 1 })
+	a.PublishChat("r", "a", []byte("0"), time.Now(), 0)
+	b.in.waitFor(t, "first", func(got []Inbound) bool { return len(chatsOf(got, "r")) == 1 })
+
+	id, err := b.nc.GetClientID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ns.srv.DisconnectClientByID(id); err != nil { // the server drops b's link
+		t.Fatal(err)
+	}
+	for i := 1; i <= 30; i++ { // some of these are stored while b is away
+		a.PublishChat("r", "a", fmt.Append(nil, i), time.Now(), 0)
+	}
+	got := b.in.waitFor(t, "all", func(got []Inbound) bool { return len(chatsOf(got, "r")) >= 31 })
+	time.Sleep(200 * time.Millisecond) // anything extra would be a duplicate
+	got = b.in.waitFor(t, "", func([]Inbound) bool { return true })
+	chats := chatsOf(got, "r")
+	if len(chats) != 31 {
+		t.Fatalf("b got %d chats: %s", len(chats), summary(chats))
+	}
+	for i, c := range chats {
+		if string(c.Content) != fmt.Sprint(i) || i > 0 && c.Offset <= chats[i-1].Offset {
+			t.Fatalf("chat %d: %q at %d", i, c.Content, c.Offset)
+		}
+	}
+	if gaps := only(got, KindRoomGap); len(gaps) != 0 {
+		t.Fatalf("gap reported though the stream holds everything: %+v", gaps)
+	}
+}
