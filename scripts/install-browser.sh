@@ -16,18 +16,29 @@ done
 
 fail() { echo "install-browser.sh: $*" >&2; exit 1; }
 
-if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/lib/chromium/chromium ]; then
-	command -v apt-get >/dev/null || fail "Chromium is missing and apt-get is not available: install Debian's chromium package (or a Chromium at /usr/lib/chromium/chromium) by hand"
-	[ "$(id -u)" = 0 ] || fail "Chromium is missing: run 'sudo apt-get install chromium' (or this script as root)"
-	echo "install-browser.sh: installing Debian's chromium (one time, about a minute)…" >&2
+# Debian's chromium, a text font and an emoji font (pages use emoji; without the font the
+# screenshots show boxes). dpkg-query answers from the local database: no network when
+# everything is there.
+packages="chromium fonts-dejavu-core fonts-noto-color-emoji"
+missing=""
+for p in $packages; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+if [ ! -x /usr/lib/chromium/chromium ] && [ -z "$missing" ]; then
+	missing=" chromium" # installed once, its binary gone since: reinstall
+fi
+if [ -n "$missing" ]; then
+	command -v apt-get >/dev/null || fail "missing:$missing, and apt-get is not available: install Chromium (at /usr/lib/chromium/chromium) by hand"
+	[ "$(id -u)" = 0 ] || fail "missing:$missing: run 'sudo apt-get install$missing' (or this script as root)"
+	echo "install-browser.sh: apt-get install$missing (one time, about 15 s)…" >&2
 	log=$(mktemp)
 	# The lock timeout waits out another apt run (e.g. a machine's first-boot updates).
 	if ! { DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -qq &&
 		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
-			--no-install-recommends chromium fonts-dejavu-core; } >"$log" 2>&1; then
+			--no-install-recommends --reinstall $missing; } >"$log" 2>&1; then
 		tail -20 "$log" >&2
 		rm -f "$log"
-		fail "apt-get could not install chromium (see the lines above)"
+		fail "apt-get could not install$missing (see the lines above)"
 	fi
 	rm -f "$log"
 	[ -x /usr/lib/chromium/chromium ] || fail "chromium was installed but /usr/lib/chromium/chromium is missing"
