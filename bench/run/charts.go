@@ -2,8 +2,10 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"sort"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -117,7 +119,10 @@ func latencyChart(dir string, raws []rawResult) error {
 	p.X.Label.Text = "offered deliveries per second"
 	p.Y.Label.Text = "p99 latency, ms (log)"
 	p.Y.Scale = plot.LogScale{}
-	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.Y.Tick.Marker = ticks125{}
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = ticks125{}
+	p.X.Label.Text = "offered deliveries per second (log)"
 	i := 0
 	for _, r := range raws {
 		if !pick(r, size) {
@@ -154,4 +159,30 @@ func latencyChart(dir string, raws []rawResult) error {
 	p.Legend.Top = true
 	p.Legend.Left = true
 	return p.Save(10*vg.Inch, 6*vg.Inch, dir+"/latency_vs_load.png")
+}
+
+// ticks125 marks 1, 2 and 5 of every decade on a log axis.
+type ticks125 struct{}
+
+func (ticks125) Ticks(min, max float64) []plot.Tick {
+	var t []plot.Tick
+	if min <= 0 {
+		min = 1e-3
+	}
+	for d := math.Pow(10, math.Floor(math.Log10(min))); d <= max; d *= 10 {
+		for _, m := range []float64{1, 2, 5} {
+			v := d * m
+			if v < min || v > max {
+				continue
+			}
+			label := strconv.FormatFloat(v, 'f', -1, 64)
+			if v >= 1e6 {
+				label = strconv.FormatFloat(v/1e6, 'f', -1, 64) + "M"
+			} else if v >= 1e3 {
+				label = strconv.FormatFloat(v/1e3, 'f', -1, 64) + "k"
+			}
+			t = append(t, plot.Tick{Value: v, Label: label})
+		}
+	}
+	return t
 }

@@ -103,7 +103,24 @@ func main() {
 	readme := flag.String("readme", "README.md", "README whose results section is rewritten")
 	only := flag.String("systems", "", "comma-separated subset of systems (default: all)")
 	scen := flag.String("scenarios", "", "comma-separated subset of scenarios (default: all)")
+	from := flag.String("from", "", "re-make latest.json, charts and README from this raw.json instead of running")
 	flag.Parse()
+	if *from != "" {
+		b, err := os.ReadFile(*from)
+		var raws []rawResult
+		if err == nil {
+			err = json.Unmarshal(b, &raws)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "run:", err)
+			os.Exit(1)
+		}
+		rows := medians(raws)
+		writeJSON(filepath.Join(*outDir, "latest.json"), rows)
+		charts(*outDir, rows, raws)
+		fmt.Fprintln(os.Stderr, "re-made", filepath.Join(*outDir, "latest.json"), "and the charts (README untouched)")
+		return
+	}
 
 	syss := systems(*binDir)
 	if *only != "" {
