@@ -2,11 +2,17 @@
 // into the page must show, per connection, exactly the frames the protocol promises.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, artifactPath } from './harness.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { startServer, launchBrowser, artifactPath, repoRoot } from './harness.js';
 
 let server, browser, page;
 
 before(async () => {
+  // The binary embeds web/static/playground/ as it is when built: hub.wasm must be there.
+  if (!existsSync(join(repoRoot, 'web/static/playground/hub.wasm'))) {
+    throw new Error('web/static/playground/hub.wasm is missing: run `make playground` first (`make test-browser` does)');
+  }
   server = await startServer();
   browser = await launchBrowser();
   page = await browser.newPage();
