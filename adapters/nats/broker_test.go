@@ -159,8 +159,8 @@ func TestRecoverOnAnotherNodeReportsOnlyTrueGaps(t *testing.T) {
 
 func TestPresenceAcrossNodesAndExpiry(t *testing.T) {
 	ns := startNATS(t)
-	a := connectNode(t, ns, "a", 10)
-	b := connectNode(t, ns, "b", 10)
+	a := connectNodeExpiry(t, ns, "a", 10, time.Second)
+	b := connectNodeExpiry(t, ns, "b", 10, time.Second)
 	a.ConnOpened("ann", 1, 111)
 	a.ConnOpened("ann", 2, 222)
 	a.RoomCount("lobby", "ann", 2)
@@ -171,7 +171,7 @@ func TestPresenceAcrossNodesAndExpiry(t *testing.T) {
 		return len(rp) > 0 && rp[len(rp)-1].Count == 1
 	})
 	// a node that starts later learns the state from a snapshot
-	c := connectNode(t, ns, "c", 10)
+	c := connectNodeExpiry(t, ns, "c", 10, time.Second)
 	got := c.in.waitFor(t, "snapshot on c", func(got []Inbound) bool {
 		return len(only(got, KindConn)) == 1 && len(only(got, KindRoomPresence)) == 1
 	})

@@ -37,10 +37,15 @@ func defaultCore() core.Config {
 
 func startCluster(t *testing.T, ns *natsServer, cfg core.Config, names ...string) []*clusterNode {
 	t.Helper()
+	return startClusterExpiry(t, ns, cfg, testExpiry, names...)
+}
+
+func startClusterExpiry(t *testing.T, ns *natsServer, cfg core.Config, expiry time.Duration, names ...string) []*clusterNode {
+	t.Helper()
 	var nodes []*clusterNode
 	for _, name := range names {
 		link, err := Dial(Options{URL: ns.url(), NodeID: name, History: cfg.History,
-			Heartbeat: 100 * time.Millisecond, Expiry: time.Second, RequestTimeout: 2 * time.Second})
+			Heartbeat: 100 * time.Millisecond, Expiry: expiry, RequestTimeout: 2 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -64,7 +69,7 @@ func startCluster(t *testing.T, ns *natsServer, cfg core.Config, names ...string
 	// heartbeat round is enough)
 	for _, cn := range nodes {
 		deadline := time.Now().Add(waitLong)
-		for !cn.link.Degraded() && cn.link.knownNodes() < len(nodes)-1 {
+		for cn.link.Degraded() || cn.link.knownNodes() < len(nodes)-1 {
 			if time.Now().After(deadline) {
 				t.Fatalf("%s knows %d nodes", cn.name, cn.link.knownNodes())
 			}
@@ -341,7 +346,7 @@ func TestClusterRecoveryOnAnotherNode(t *testing.T) {
 
 func TestClusterDeadNodeLeavesPresence(t *testing.T) {
 	ns := startNATS(t)
-	nodes := startCluster(t, ns, defaultCore(), "n0", "n1")
+	nodes := startClusterExpiry(t, ns, defaultCore(), time.Second, "n0", "n1")
 	ann, bob := dial(t, nodes[0], "ann"), dial(t, nodes[1], "bob")
 	ann.join("r")
 	bob.join("r")

@@ -125,11 +125,20 @@ type testNode struct {
 	in *inbox
 }
 
+// testExpiry is how long a silent node stays in presence in tests that do not kill one:
+// long enough that a test binary starved of CPU never expires a live node.
+const testExpiry = 5 * time.Second
+
 func connectNode(t *testing.T, ns *natsServer, name string, history int, extra ...nats.Option) *testNode {
+	t.Helper()
+	return connectNodeExpiry(t, ns, name, history, testExpiry, extra...)
+}
+
+func connectNodeExpiry(t *testing.T, ns *natsServer, name string, history int, expiry time.Duration, extra ...nats.Option) *testNode {
 	t.Helper()
 	ib := newInbox()
 	b, err := Connect(Options{URL: ns.url(), NodeID: name, History: history,
-		Heartbeat: 100 * time.Millisecond, Expiry: time.Second, RequestTimeout: 2 * time.Second, NATS: extra}, ib.deliver)
+		Heartbeat: 100 * time.Millisecond, Expiry: expiry, RequestTimeout: 2 * time.Second, NATS: extra}, ib.deliver)
 	if err != nil {
 		t.Fatal(err)
 	}
