@@ -3,6 +3,9 @@
 package epoll
 
 import (
+	"context"
+	"time"
+
 	"net/http"
 	"testing"
 
@@ -23,3 +26,9 @@ func newTransport(t *testing.T, n *node.Node) (http.Handler, func()) {
 }
 
 func TestTransport(t *testing.T) { transporttest.Run(t, newTransport) }
+
+func ctxShutdown(n *node.Node) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	n.Shutdown(ctx)
+}
