@@ -286,6 +286,18 @@ func TestClusterThreeNodesChatPresencePrivateBroadcast(t *testing.T) {
 		}
 	}
 
+	rep, err = nodes[0].node.Admin(context.Background(), core.AdminRequest{Op: core.AdminSendUser, User: "cat", Content: "to cat"})
+	if err != nil || rep.Status != 200 || rep.Delivered != 1 {
+		t.Fatalf("send %+v %v", rep, err)
+	}
+	if m := cat.next("private"); m["sender"] != "server" || m["content"] != "to cat" {
+		t.Fatalf("cat: %v", m)
+	}
+	rep, err = nodes[0].node.Admin(context.Background(), core.AdminRequest{Op: core.AdminSendUser, User: "nobody", Content: "x"})
+	if err != nil || rep.Status != 404 {
+		t.Fatalf("send to nobody %+v %v", rep, err)
+	}
+
 	// bob leaves: the others hear it once
 	bob.send(`{"type":"leave","room":"lobby"}`)
 	for _, c := range []*client{ann, cat} {
