@@ -42,6 +42,8 @@ type Broker struct {
 	incarnation int64
 	ackPrefix   string
 
+	life context.Context // ends when the broker closes: bounds every request
+	end  context.CancelFunc
 	in   chan *nats.Msg // every subscription but snapshot requests, in NATS order
 	work chan func()    // results of background requests, run by the dispatcher
 	kick chan struct{}  // presence ops are waiting to be published
@@ -108,6 +110,7 @@ func Connect(opts Options, deliver func(Inbound)) (*Broker, error) {
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
 	}
+	b.life, b.end = context.WithCancel(context.Background())
 	b.local.init()
 	b.needSetup.Store(true)
 	b.lastDegraded = true
@@ -191,6 +194,7 @@ func (b *Broker) kill() {
 
 func (b *Broker) stop() {
 	close(b.done)
+	b.end()
 	b.nc.Close()
 	b.wg.Wait()
 }
@@ -261,7 +265,7 @@ func (b *Broker) tickEvery() time.Duration {
 // setupStream creates or updates the room stream; it runs again after every reconnect,
 // since a restarted NATS server may have lost it.
 func (b *Broker) setupStream() {
-	ctx, cancel := context.WithTimeout(context.Background(), b.opts.RequestTimeout)
+	ctx, cancel := context.WithTimeout(b.life, b.opts.RequestTimeout)
 	defer cancel()
 	_, err := b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:              streamName,

@@ -192,7 +192,7 @@ func (b *Broker) fetchSnapshot(node string) (*presenceSnapshot, error) {
 	if err := b.nc.PublishRequest(snapSubject(node), inbox, nil); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), b.opts.RequestTimeout)
+	ctx, cancel := context.WithTimeout(b.life, b.opts.RequestTimeout)
 	defer cancel()
 	var whole presenceSnapshot
 	for part := 0; ; part++ {

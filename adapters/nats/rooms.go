@@ -149,7 +149,7 @@ func (b *Broker) catchUp(rs *roomSub, upTo uint64) {
 	if rs.last == 0 {
 		return // nothing delivered yet: nothing to continue from
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), b.opts.RequestTimeout)
+	ctx, cancel := context.WithTimeout(b.life, b.opts.RequestTimeout)
 	defer cancel()
 	chats, err := b.fetchRoom(ctx, rs.name, rs.last, b.opts.History+1)
 	if err != nil {
@@ -178,15 +178,8 @@ func (b *Broker) Recover(conn uint64, room string, since uint64) {
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), b.opts.RequestTimeout)
+		ctx, cancel := context.WithTimeout(b.life, b.opts.RequestTimeout)
 		defer cancel()
-		go func() {
-			select {
-			case <-b.done:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
 		chats, err := b.fetchRoom(ctx, room, since, b.opts.History+1)
 		b.post(func() { b.finishRecover(conn, room, since, chats, err) })
 	}()
@@ -211,7 +204,7 @@ func (b *Broker) finishRecover(conn uint64, room string, since uint64, chats []C
 		rs := b.rooms[room]
 		b.mu.Unlock()
 		if rs != nil && rs.last > newest {
-			ctx, cancel := context.WithTimeout(context.Background(), b.opts.RequestTimeout)
+			ctx, cancel := context.WithTimeout(b.life, b.opts.RequestTimeout)
 			more, err := b.fetchRoom(ctx, room, newest, int(rs.last-newest))
 			cancel()
 			if err != nil {
