@@ -26,8 +26,8 @@ type Handler struct{ node *node.Node }
 // New returns the WebSocket endpoint of n as an http.Handler.
 func New(n *node.Node) *Handler { return &Handler{node: n} }
 
-// ServeHTTP upgrades the request, then reads the connection on this goroutine until it
-// ends, while a second goroutine writes what the node queues.
+// ServeHTTP upgrades the request and starts the connection's reader and writer
+// goroutines.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hs, ok := h.node.Upgrade(w, r)
 	if !ok {
@@ -45,8 +45,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.nc = nc
 	nc.Start()
+	// Both loops get fresh goroutines and this one returns: the HTTP server's per-request
+	// state (its buffered reader and writer, the request) is dropped with it.
 	go c.writeLoop()
-	c.readLoop(hs.Buffered)
+	go c.readLoop(hs.Buffered)
 }
 
 // conn is one connection: the node's half (nc) and the socket.
