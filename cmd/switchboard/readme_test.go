@@ -1,8 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -36,5 +40,39 @@ func TestReadmeFlags(t *testing.T) {
 			return
 		}
 		t.Errorf("README.md flags table is stale; run go test ./cmd/switchboard -run TestReadmeFlags -update\nwant:\n%s", want)
+	}
+}
+
+// TestReadmeExampleBuilds type-checks README.md's embedding example against the current
+// packages: the snippet is laid over a package directory that exists only in a
+// `go build -overlay`, so nothing is written into the tree.
+func TestReadmeExampleBuilds(t *testing.T) {
+	b, err := os.ReadFile(readmePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "```go\n")
+	code, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("README.md has no ```go block")
+	}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "main.go")
+	if err := os.WriteFile(src, []byte(code), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pkgDir, err := filepath.Abs("readmeexample")
+	if err != nil {
+		t.Fatal(err)
+	}
+	overlay, _ := json.Marshal(map[string]map[string]string{"Replace": {filepath.Join(pkgDir, "main.go"): src}})
+	overlayPath := filepath.Join(dir, "overlay.json")
+	if err := os.WriteFile(overlayPath, overlay, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	out, err := exec.Command(goBin, "build", "-overlay", overlayPath, "-o", os.DevNull, "./readmeexample").CombinedOutput()
+	if err != nil {
+		t.Fatalf("README example does not build: %v\n%s", err, out)
 	}
 }
