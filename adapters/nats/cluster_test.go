@@ -381,6 +381,9 @@ func TestClusterNATSRestartMidTraffic(t *testing.T) {
 	ann, bob := dial(t, nodes[0], "ann"), dial(t, nodes[1], "bob")
 	ann.join("r")
 	bob.join("r")
+	// once n0 has heard of bob's join, n1's room subscription is in place at the server
+	// (n1 subscribes before it announces): from then on no chat of the room can miss bob
+	ann.waitMembers("r", "ann", "bob")
 	bob.waitMembers("r", "ann", "bob")
 	ann.send(`{"type":"chat","room":"r","content":"before"}`)
 	before := bob.next("chat", "user_joined")
