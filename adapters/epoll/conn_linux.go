@@ -166,6 +166,7 @@ func (c *conn) armOut() {
 		return
 	}
 	c.outArmed = true
+	c.nc.SocketFull()
 	ev := unix.EpollEvent{Events: writeEvents, Fd: int32(c.fd), Pad: int32(c.gen)}
 	unix.EpollCtl(c.t.epfd, unix.EPOLL_CTL_MOD, c.fd, &ev)
 }

@@ -3,6 +3,10 @@
 package epoll
 
 import (
+	"github.com/switchboard-ws/switchboard/core"
+	"runtime"
+	"strconv"
+
 	"context"
 	"time"
 
@@ -31,4 +35,20 @@ func ctxShutdown(n *node.Node) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	n.Shutdown(ctx)
+}
+
+// TestIdleConnectionsCostNoGoroutine: connections that say nothing add no goroutine.
+func TestIdleConnectionsCostNoGoroutine(t *testing.T) {
+	s := transporttest.Start(t, newTransport, node.Options{})
+	base := runtime.NumGoroutine()
+	for i := range 200 {
+		r := s.DialRaw("/ws?user=idle"+strconv.Itoa(i), nil, nil)
+		r.ReadJSON()
+	}
+	transporttest.WaitFor(t, "the HTTP goroutines of the handshakes to end", func() bool {
+		return runtime.NumGoroutine() <= base+2
+	})
+	if got := s.Admin(core.AdminRequest{Op: core.AdminStats}).Stats.TotalConnections; got != 200 {
+		t.Fatalf("%d connections", got)
+	}
 }

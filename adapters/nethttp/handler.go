@@ -160,6 +160,9 @@ func (c *conn) write() error {
 		defer c.wmu.Unlock()
 		full, err := c.writeSome(fd)
 		werr = err
+		if full {
+			c.nc.SocketFull()
+		}
 		return !full // full: the runtime waits until the socket is writable, then calls again
 	})
 	if err != nil {

@@ -175,6 +175,9 @@ func (c *Conn) Written(b *Batch, n int) {
 	c.n.queued.Add(-int64(done - n))
 }
 
+// SocketFull records that a write found the socket full (the transport waits for room).
+func (c *Conn) SocketFull() { c.n.full.Add(1) }
+
 // Seen records that the peer sent something (it is not idle).
 func (c *Conn) Seen() { c.lastSeen.Store(c.n.clock.Load()) }
 

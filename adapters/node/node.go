@@ -34,6 +34,7 @@ type Node struct {
 	queued   atomic.Int64 // bytes queued on every connection, not yet written
 	peakConn atomic.Int64 // the most bytes ever queued on one connection
 	slow     atomic.Int64 // connections closed 4008
+	full     atomic.Int64 // writes deferred because a socket was full
 	live     atomic.Int64 // attached and not yet Finished
 
 	// Owned by the owner goroutine.
@@ -123,11 +124,12 @@ type Stats struct {
 	QueuedBytes   int64 // bytes queued on all connections and not yet written
 	PeakConnQueue int64 // the most bytes ever queued on one connection (≤ SendQueueBytes)
 	SlowConsumers int64 // connections closed 4008
+	SocketFull    int64 // times a write found a socket full and waited for room
 }
 
 // Stats returns the node's counters; safe from any goroutine.
 func (n *Node) Stats() Stats {
-	return Stats{Live: n.live.Load(), QueuedBytes: n.queued.Load(), PeakConnQueue: n.peakConn.Load(), SlowConsumers: n.slow.Load()}
+	return Stats{Live: n.live.Load(), QueuedBytes: n.queued.Load(), PeakConnQueue: n.peakConn.Load(), SlowConsumers: n.slow.Load(), SocketFull: n.full.Load()}
 }
 
 // Admin runs an operator request on the owner goroutine and returns the hub's reply.

@@ -353,3 +353,39 @@ func TestFanoutSharesOneFramePerFormat(t *testing.T) {
 		l.mu.Unlock()
 	}
 }
+
+type countingMetrics struct {
+	mu                                 sync.Mutex
+	opened, received, delivered, rooms int
+	closed                             map[uint16]int
+}
+
+func (m *countingMetrics) ConnOpened() { m.mu.Lock(); m.opened++; m.mu.Unlock() }
+func (m *countingMetrics) ConnClosed(code uint16) {
+	m.mu.Lock()
+	m.closed[code]++
+	m.mu.Unlock()
+}
+func (m *countingMetrics) Received()       { m.mu.Lock(); m.received++; m.mu.Unlock() }
+func (m *countingMetrics) Delivered(n int) { m.mu.Lock(); m.delivered += n; m.mu.Unlock() }
+func (m *countingMetrics) Rooms(n int)     { m.mu.Lock(); m.rooms = n; m.mu.Unlock() }
+
+func TestMetrics(t *testing.T) {
+	m := &countingMetrics{closed: map[uint16]int{}}
+	n := New(Options{Metrics: m, PingInterval: 20 * time.Millisecond})
+	a, la := attach(t, n, "ann", proto.JSON)
+	_, lb := attach(t, n, "bob", proto.JSON)
+	a.Receive([]byte(`{"type":"join","room":"r"}`))
+	a.Receive([]byte(`{"type":"chat","room":"r","content":"x"}`))
+	waitFor(t, "chat", func() bool { return hasFrame(t, la, `"type":"chat"`) && len(lb.frames(t)) == 1 })
+	waitFor(t, "room gauge", func() bool { m.mu.Lock(); defer m.mu.Unlock(); return m.rooms == 1 })
+	a.Close(1000, "")
+	waitFor(t, "ann finished", la.isFinished)
+	shutdown(t, n)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	// Delivered: connected ×2, user_joined, chat.
+	if m.opened != 2 || m.received != 2 || m.delivered != 4 || m.closed[1000] != 1 || m.closed[1001] != 1 {
+		t.Fatalf("metrics %+v", m)
+	}
+}

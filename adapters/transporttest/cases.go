@@ -43,6 +43,7 @@ func Run(t *testing.T, newTransport Factory) {
 		{"HalfFrameStallBlocksNobody", testHalfFrame},
 		{"ShutdownCloses1001", testShutdown},
 		{"SlowConsumer4008", testSlowConsumer},
+		{"FullSocketResumes", testFullSocketResumes},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newTransport) })
@@ -456,4 +457,42 @@ func testSlowConsumer(t *testing.T, f Factory) {
 	<-readerDone
 	<-senderDone
 	t.Logf("%d messages sent; peak queue on one connection %d bytes (limit %d)", sent, st.PeakConnQueue, limit)
+}
+
+// testFullSocketResumes: a reader that pauses (its socket full, well under the queue
+// limit) gets everything, in order, once it reads again.
+func testFullSocketResumes(t *testing.T, f Factory) {
+	s := Start(t, f, node.Options{SendQueueBytes: 16 << 20})
+	paused := s.DialRaw("/ws?user=paused", ClientFrame(true, 0x1, []byte(`{"type":"join","room":"r"}`)), &net.Dialer{Control: smallReceiveBuffer})
+	paused.ReadJSON() // connected
+	paused.ReadJSON() // its user_joined
+	sender := s.Dial("/ws?user=sender")
+	Read(t, sender)
+	Send(t, sender, `{"type":"join","room":"r"}`)
+	ReadType(t, sender, "user_joined")
+	content := strings.Repeat("q", 4000)
+	messages := 0
+	// Send until the kernel's buffers are full and the server holds bytes back.
+	for messages < 100 || s.Node.Stats().SocketFull == 0 {
+		if messages > 5000 {
+			t.Fatal("the paused reader's socket never filled")
+		}
+		Send(t, sender, `{"type":"chat","room":"r","content":"`+content+`"}`)
+		ReadType(t, sender, "chat") // the sender keeps up; the paused reader does not read
+		messages++
+	}
+	last := 0.0
+	for got := 0; got < messages; {
+		m := paused.ReadJSON()
+		if m["type"] != "chat" {
+			continue
+		}
+		if off, _ := m["offset"].(float64); off <= last || m["content"] != content {
+			t.Fatalf("message %d out of order or damaged: offset %v after %v", got, m["offset"], last)
+		} else {
+			last = off
+		}
+		got++
+	}
+	WaitFor(t, "the queue to drain", func() bool { return s.Node.Stats().QueuedBytes == 0 })
 }
