@@ -30,6 +30,13 @@
 // subject) reveals any chat this node missed, which it then fetches with a batched direct
 // get before going on.
 //
+// Joins: a node subscribes a room's live subject before it announces the join, on the same
+// connection, so a chat sent by anyone who has heard of the join (user_joined) reaches
+// the joiner. A chat sequenced in the instant between the join and the NATS server taking
+// the subscription, by someone not yet aware of it, is concurrent with the join and may
+// not reach that node's joiners; a join with `since` has no such window (its history
+// fetch follows the subscription).
+//
 // History and gaps: the stream keeps History+1 chats per room (MaxMsgsPerSubject). A
 // recovery reads the chats after `since`; if all History+1 are after it, the chat right
 // after `since` may be gone and the oldest one held is beyond the History a single node
