@@ -7,7 +7,9 @@ import (
 	"io"
 	"net"
 	"os"
+	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -89,8 +91,9 @@ func newFlagSet(cfg *config) *flag.FlagSet {
 	fs.IntVar(&cfg.SendQueueBytes, "send-queue-bytes", 1048576, "a connection with more unsent bytes is closed 4008 Slow consumer")
 	fs.Float64Var(&cfg.Rate, "rate", 50, "messages per second per connection (token bucket); excess gets rate_limited")
 	fs.IntVar(&cfg.Burst, "burst", 100, "token bucket size for --rate")
-	fs.DurationVar(&cfg.PingInterval, "ping-interval", 25*time.Second, "how often the server pings each connection")
-	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 60*time.Second, "a connection silent this long is closed 1001")
+	cfg.PingInterval, cfg.IdleTimeout = 25*time.Second, 60*time.Second
+	fs.Var((*seconds)(&cfg.PingInterval), "ping-interval", "how often the server pings each connection")
+	fs.Var((*seconds)(&cfg.IdleTimeout), "idle-timeout", "a connection silent this long is closed 1001")
 	fs.StringVar(&cfg.Auth, "auth", "none", "none: user from /ws?user=ID or /ws/ID (guest id when absent); jwt: HS256 ?token=, user = sub")
 	fs.StringVar(&cfg.JWTSecret, "jwt-secret", "", "HS256 key for --auth jwt (required with it)")
 	fs.StringVar(&cfg.AdminToken, "admin-token", "", "when set, /api/* needs Authorization: Bearer TOKEN; when empty, loopback clients only")
@@ -100,6 +103,30 @@ func newFlagSet(cfg *config) *flag.FlagSet {
 	fs.StringVar(&cfg.NodeID, "node-id", "", "this node's name in a cluster")
 	fs.StringVar(&cfg.AllowedOrigins, "allowed-origins", "", "comma-separated browser Origin patterns allowed besides the same host, e.g. https://*.example.com")
 	return fs
+}
+
+// seconds is a time.Duration flag that prints whole seconds as "60s" (as PROTOCOL.md
+// writes the defaults) rather than Go's "1m0s"; it accepts any time.ParseDuration value.
+type seconds time.Duration
+
+func (d *seconds) String() string {
+	if d == nil {
+		return "0s"
+	}
+	v := time.Duration(*d)
+	if v%time.Second == 0 {
+		return strconv.FormatInt(int64(v/time.Second), 10) + "s"
+	}
+	return v.String()
+}
+
+func (d *seconds) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New("want a duration such as 25s or 2m")
+	}
+	*d = seconds(v)
+	return nil
 }
 
 // envName is the environment variable of a flag: SWITCHBOARD_MAX_CONNS for max-conns.
@@ -151,12 +178,14 @@ func parseConfig(args []string, env func(string) string, stdout io.Writer) (conf
 
 // dashDash rewrites the flag package's "-name" to the "--name" this program documents.
 func dashDash(msg string) string {
-	msg = strings.Replace(msg, "for flag -", "for --", 1)
-	msg = strings.Replace(msg, "\" for -", "\" for --", 1) // booleans: `invalid boolean value "x" for -name`
+	msg = flagNameRE.ReplaceAllString(msg, "for --$2")
 	msg = strings.Replace(msg, "flag provided but not defined: -", "unknown flag --", 1)
-	msg = strings.Replace(msg, "flag needs an argument: -", "missing value for --", 1)
-	return msg
+	return strings.Replace(msg, "flag needs an argument: -", "missing value for --", 1)
 }
+
+// flagNameRE finds the flag in `invalid value "x" for flag -name` and
+// `invalid boolean value "x" for -name`.
+var flagNameRE = regexp.MustCompile(`for (flag )?-([a-z])`)
 
 // check validates values the flag package accepts but the server cannot use. Each
 // error names its flag.

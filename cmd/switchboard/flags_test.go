@@ -147,6 +147,9 @@ func TestBadValues(t *testing.T) {
 			if !strings.Contains(msg, tt.flag) {
 				t.Errorf("message %q does not name %s", msg, tt.flag)
 			}
+			if strings.Contains(msg, "---") || strings.Contains(msg, " -"+strings.TrimLeft(tt.flag, "-")) {
+				t.Errorf("message %q spells the flag wrong", msg)
+			}
 			if stdout.Len() != 0 {
 				t.Errorf("stdout %q", stdout.String())
 			}

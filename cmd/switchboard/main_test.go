@@ -10,8 +10,8 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	// The end-to-end tests stop servers with a real SIGTERM. This subscription keeps the
+	// The end-to-end tests stop servers with a real SIGTERM or SIGINT. This subscription keeps the
 	// signal from killing the test binary should it ever arrive when no server listens.
-	signal.Notify(make(chan os.Signal, 1), syscall.SIGTERM)
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGTERM, syscall.SIGINT)
 	goleak.VerifyTestMain(m)
 }

@@ -111,12 +111,18 @@ func start(t *testing.T, args ...string) *instance {
 // server listens is ignored instead of ending the test binary.)
 func (in *instance) stop() int {
 	in.t.Helper()
+	return in.stopWith(syscall.SIGTERM)
+}
+
+// stopWith sends sig (SIGTERM or SIGINT) and returns run's exit code.
+func (in *instance) stopWith(sig syscall.Signal) int {
+	in.t.Helper()
 	select {
 	case <-in.exited:
 		return in.code
 	default:
 	}
-	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+	if err := syscall.Kill(os.Getpid(), sig); err != nil {
 		in.t.Fatal(err)
 	}
 	select {
@@ -525,7 +531,8 @@ func TestListenFailure(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr.String(), "address already in use") {
 		t.Fatalf("second server on %s: exit %d, stderr %q", addr, code, stderr.String())
 	}
-	if code := in.stop(); code != 0 {
+	// SIGINT (Ctrl-C) ends the first one as cleanly as SIGTERM.
+	if code := in.stopWith(syscall.SIGINT); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 }
