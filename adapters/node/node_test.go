@@ -138,7 +138,7 @@ func closeOf(t *testing.T, l *testLink) (uint16, string, bool) {
 	return 0, "", false
 }
 
-func shutdown(t *testing.T, n *Node) {
+func shutdown(t testing.TB, n *Node) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
