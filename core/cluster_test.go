@@ -17,7 +17,7 @@ import (
 // with one counter, as JetStream does. It lets the core's cluster rules be tested without
 // NATS, deterministically.
 type bus struct {
-	t       *testing.T
+	t       tb
 	hubs    map[string]*Hub
 	names   []string
 	queue   []queued
@@ -31,12 +31,22 @@ type bus struct {
 	replies []*AdminReply
 }
 
+// queued is one event on its way from one node (or "js", the sequencer) to another.
+// Between one sender and one receiver, order is kept, as NATS keeps it.
 type queued struct {
-	node string
-	ev   ClusterEvent
+	node, from string
+	ev         ClusterEvent
 }
 
-func newBus(t *testing.T, cfg Config, names ...string) *bus {
+// tb is what the bus needs of *testing.T and *rapid.T.
+type tb interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Errorf(format string, args ...any)
+}
+
+func newBus(t tb, cfg Config, names ...string) *bus {
 	b := &bus{t: t, hubs: map[string]*Hub{}, names: names, log: map[string][]ClusterChat{},
 		history: cfg.History, now: start, got: map[string][]string{}, closes: map[string]string{}}
 	for _, n := range names {
@@ -93,7 +103,7 @@ func (b *bus) carry(from string, a *ClusterAction) {
 		ev.Node = from
 		for _, n := range b.names {
 			if n != from {
-				b.queue = append(b.queue, queued{n, ev})
+				b.queue = append(b.queue, queued{n, from, ev})
 			}
 		}
 	}
@@ -102,10 +112,10 @@ func (b *bus) carry(from string, a *ClusterAction) {
 		b.seq++
 		b.log[a.Room] = append(b.log[a.Room], ClusterChat{Sender: a.Sender, Content: a.Content, Offset: b.seq, Time: a.Time})
 		for _, n := range b.names { // the publisher's own hub too: it delivers the sequenced chat
-			b.queue = append(b.queue, queued{n, ClusterEvent{Kind: RemoteChat, Node: from, Room: a.Room, Sender: a.Sender, Content: a.Content, Offset: b.seq, Time: a.Time}})
+			b.queue = append(b.queue, queued{n, "js", ClusterEvent{Kind: RemoteChat, Node: from, Room: a.Room, Sender: a.Sender, Content: a.Content, Offset: b.seq, Time: a.Time}})
 		}
 		if a.Ref != 0 {
-			b.queue = append(b.queue, queued{from, ClusterEvent{Kind: RemotePublished, Ref: a.Ref, Offset: b.seq}})
+			b.queue = append(b.queue, queued{from, "js", ClusterEvent{Kind: RemotePublished, Ref: a.Ref, Offset: b.seq}})
 		}
 	case ClusterPrivate:
 		others(ClusterEvent{Kind: RemotePrivate, Sender: a.Sender, To: a.To, Content: a.Content, Time: a.Time})
@@ -126,15 +136,38 @@ func (b *bus) carry(from string, a *ClusterAction) {
 		others(ClusterEvent{Kind: RemoteRoomPresence, Room: a.Room, User: a.User, Count: a.Count})
 	case ClusterRecover:
 		// answered when dequeued, from the log as it is then (History+1 kept, as the stream)
-		b.queue = append(b.queue, queued{from, ClusterEvent{Kind: RemoteRecovered, Room: a.Room, Conn: a.Conn, Offset: a.Since}})
+		b.queue = append(b.queue, queued{from, "js", ClusterEvent{Kind: RemoteRecovered, Room: a.Room, Conn: a.Conn, Offset: a.Since}})
 	}
 }
 
 // settle delivers everything queued, including what the deliveries cause.
 func (b *bus) settle() {
 	for len(b.queue) > 0 {
-		q := b.queue[0]
-		b.queue = b.queue[1:]
+		b.deliverAt(0)
+	}
+}
+
+// deliverable lists the queue positions that may go next: the first of each (sender,
+// receiver) pair.
+func (b *bus) deliverable() []int {
+	var idx []int
+	seen := map[[2]string]bool{}
+	for i, q := range b.queue {
+		k := [2]string{q.from, q.node}
+		if !seen[k] {
+			seen[k] = true
+			idx = append(idx, i)
+		}
+	}
+	return idx
+}
+
+// deliverAt delivers the queued event at position i.
+func (b *bus) deliverAt(i int) {
+	b.t.Helper()
+	{
+		q := b.queue[i]
+		b.queue = slices.Delete(b.queue, i, i+1)
 		if q.ev.Kind == RemoteRecovered {
 			since := q.ev.Offset
 			var after []ClusterChat
