@@ -3,20 +3,16 @@
 package epoll
 
 import (
-	"github.com/switchboard-ws/switchboard/core"
+	"net/http"
 	"runtime"
 	"strconv"
-
-	"context"
-	"time"
-
-	"net/http"
 	"testing"
 
 	"go.uber.org/goleak"
 
 	"github.com/switchboard-ws/switchboard/adapters/node"
 	"github.com/switchboard-ws/switchboard/adapters/transporttest"
+	"github.com/switchboard-ws/switchboard/core"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -30,12 +26,6 @@ func newTransport(t *testing.T, n *node.Node) (http.Handler, func()) {
 }
 
 func TestTransport(t *testing.T) { transporttest.Run(t, newTransport) }
-
-func ctxShutdown(n *node.Node) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	n.Shutdown(ctx)
-}
 
 // TestIdleConnectionsCostNoGoroutine: connections that say nothing add no goroutine.
 func TestIdleConnectionsCostNoGoroutine(t *testing.T) {

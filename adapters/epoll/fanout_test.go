@@ -3,207 +3,22 @@
 package epoll
 
 import (
-	"bufio"
-	"fmt"
-	"net"
 	"net/http"
-	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/switchboard-ws/switchboard/adapters/node"
 	"github.com/switchboard-ws/switchboard/adapters/transporttest"
 )
 
-// chatCounter counts the chat frames in a server byte stream, however it is split,
-// without allocating: a header, then the first bytes of the payload, then a skip.
-type chatCounter struct {
-	hdr    [10]byte
-	hn     int
-	prefix [14]byte
-	pn     int
-	left   int // payload bytes of the current frame still to come
-	inBody bool
-	chats  atomic.Int64
-}
-
-var chatPrefix = [14]byte([]byte(`{"type":"chat"`))
-
-func (c *chatCounter) feed(p []byte) {
-	for len(p) > 0 {
-		if !c.inBody {
-			c.hdr[c.hn] = p[0]
-			c.hn++
-			p = p[1:]
-			if c.hn < 2 {
-				continue
-			}
-			need := 2
-			switch c.hdr[1] & 0x7f {
-			case 126:
-				need = 4
-			case 127:
-				need = 10
-			}
-			if c.hn < need {
-				continue
-			}
-			switch need {
-			case 2:
-				c.left = int(c.hdr[1] & 0x7f)
-			case 4:
-				c.left = int(c.hdr[2])<<8 | int(c.hdr[3])
-			default:
-				c.left = 0
-				for _, b := range c.hdr[2:10] {
-					c.left = c.left<<8 | int(b)
-				}
-			}
-			c.hn, c.pn, c.inBody = 0, 0, true
-		}
-		k := min(len(p), c.left)
-		for _, b := range p[:k] {
-			if c.pn < len(c.prefix) {
-				c.prefix[c.pn] = b
-				c.pn++
-			}
-		}
-		p = p[k:]
-		c.left -= k
-		if c.left == 0 {
-			c.inBody = false
-			if c.pn == len(c.prefix) && c.prefix == chatPrefix {
-				c.chats.Add(1)
-			}
-		}
-	}
-}
-
-// rawClient opens a WebSocket by hand (no client library in the measured process's hot
-// path): the handshake, then plain reads into one fixed buffer.
-func rawClient(tb testing.TB, addr, user string, first []byte) (net.Conn, *bufio.Reader) {
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	req := "GET /ws?user=" + user + " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-	nc.Write(append([]byte(req), first...))
-	br := bufio.NewReader(nc)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
-		tb.Fatalf("handshake: %v", err)
-	}
-	return nc, br
-}
-
-// BenchmarkFanout measures the write path end to end over loopback: one chat message
-// in, delivered to every member of a room through the epoll transport. ns/op is per
-// message (all recipients); allocs/op counts the whole process (clients included, which
-// allocate nothing while reading).
+// BenchmarkFanout: the write path end to end (see transporttest.BenchFanout).
+//
+//	go test -run XXX -bench Fanout -benchmem ./adapters/epoll
 func BenchmarkFanout(b *testing.B) {
-	for _, members := range []int{10, 100} {
-		b.Run(strconv.Itoa(members), func(b *testing.B) { benchFanout(b, members) })
-	}
-}
-
-func benchFanout(b *testing.B, members int) {
-	n := node.New(node.Options{SendQueueBytes: 64 << 20, PingInterval: -1, IdleTimeout: -1})
-	tr, err := New(n)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := &http.Server{Handler: tr}
-	go srv.Serve(ln)
-
-	join := transporttest.ClientFrame(true, 0x1, []byte(`{"type":"join","room":"bench"}`))
-	counters := make([]*chatCounter, members)
-	var wg sync.WaitGroup
-	var conns []net.Conn
-	for i := range members {
-		nc, br := rawClient(b, ln.Addr().String(), fmt.Sprintf("m%d", i), join)
-		conns = append(conns, nc)
-		cc := &chatCounter{}
-		counters[i] = cc
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, 64<<10)
-			if k := br.Buffered(); k > 0 {
-				p, _ := br.Peek(k)
-				cc.feed(p)
-				br.Discard(k)
-			}
-			for {
-				k, err := nc.Read(buf)
-				cc.feed(buf[:k])
-				if err != nil {
-					return
-				}
-			}
-		}()
-	}
-	sender, _ := rawClient(b, ln.Addr().String(), "sender", join)
-	go func() { // the sender drains what it receives (its own echoes)
-		buf := make([]byte, 64<<10)
-		for {
-			if _, err := sender.Read(buf); err != nil {
-				return
-			}
+	transporttest.BenchFanout(b, func(tb testing.TB, n *node.Node) (http.Handler, func()) {
+		tr, err := New(n)
+		if err != nil {
+			tb.Fatal(err)
 		}
-	}()
-	chat := transporttest.ClientFrame(true, 0x1, []byte(`{"type":"chat","room":"bench","content":"hello, this is a benchmark message of some sixty bytes"}`))
-	base := make([]int64, members)
-	waitChats := func(want int64) {
-		deadline := time.Now().Add(60 * time.Second)
-		for i, c := range counters {
-			for c.chats.Load()-base[i] < want {
-				if time.Now().After(deadline) {
-					b.Fatalf("a member got %d of %d messages", c.chats.Load()-base[i], want)
-				}
-				time.Sleep(100 * time.Microsecond)
-			}
-		}
-	}
-	// Warm up until every member's join took effect (joins on different sockets are
-	// not ordered with the sender's chat), then note where each member's count stands.
-	for ready := false; !ready; {
-		sender.Write(chat)
-		time.Sleep(2 * time.Millisecond)
-		ready = true
-		for _, c := range counters {
-			ready = ready && c.chats.Load() > 0
-		}
-	}
-	time.Sleep(50 * time.Millisecond)
-	for i, c := range counters {
-		base[i] = c.chats.Load()
-	}
-
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		sender.Write(chat)
-		if i%256 == 255 {
-			waitChats(int64(i + 1 - 128)) // keep the backlog bounded
-		}
-	}
-	waitChats(int64(b.N))
-	b.StopTimer()
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*members), "ns/delivery")
-
-	for _, nc := range conns {
-		nc.Close()
-	}
-	sender.Close()
-	wg.Wait()
-	ctxShutdown(n)
-	tr.Close()
-	srv.Close()
+		return tr, func() { tr.Close() }
+	})
 }
