@@ -558,3 +558,83 @@ func contains(l []string, s string) bool {
 	}
 	return false
 }
+
+// TestLimitsFromFlags checks that each limit flag of PROTOCOL.md §1 reaches the server:
+// what a client sees when it crosses --max-per-user, --max-conns, --max-rooms-per-conn,
+// --allow-client-broadcast, --rate/--burst, --history and --max-message-bytes.
+func TestLimitsFromFlags(t *testing.T) {
+	for _, transport := range transports() {
+		t.Run(transport, func(t *testing.T) {
+			in := start(t, "--transport", transport, "--max-conns", "4", "--max-per-user", "1",
+				"--max-rooms-per-conn", "1", "--allow-client-broadcast=false", "--history", "2",
+				"--max-message-bytes", "200", "--rate", "0.001", "--burst", "6")
+
+			// --max-per-user 1: a second tab replaces the first.
+			ann1, _ := in.connect("/ws?user=ann")
+			ann, _ := in.connect("/ws?user=ann")
+			ann1.expectClose(4000, "Replaced by new connection")
+
+			// --max-conns 4: ann, u2, u3, u4 fill the server; u5 is accepted, then closed.
+			u2, _ := in.connect("/ws?user=u2")
+			_, _ = in.connect("/ws?user=u3")
+			u4, _ := in.connect("/ws?user=u4")
+			u5, _, err := in.dial("/ws?user=u5", nil)
+			if err != nil {
+				t.Fatalf("u5 handshake: %v", err)
+			}
+			t.Cleanup(func() { u5.c.CloseNow() })
+			u5.expectClose(4003, "Server at capacity")
+
+			// --max-rooms-per-conn 1, --allow-client-broadcast=false; six messages of
+			// burst, then rate_limited (--rate 0.001 refills nothing during the test).
+			ann.send(`{"type":"join","room":"r1","id":"1"}`)
+			if m := ann.expect("ack"); m["id"] != "1" {
+				t.Fatalf("join ack %v", m)
+			}
+			ann.send(`{"type":"join","room":"r2","id":"2"}`)
+			if m := ann.expect("error"); m["code"] != "limit_exceeded" || m["id"] != "2" {
+				t.Fatalf("second room: %v", m)
+			}
+			ann.send(`{"type":"broadcast","content":"all","id":"3"}`)
+			if m := ann.expect("error"); m["code"] != "forbidden" || m["id"] != "3" {
+				t.Fatalf("client broadcast: %v", m)
+			}
+			for i := 1; i <= 3; i++ {
+				ann.send(`{"type":"chat","room":"r1","content":"m"}`)
+				if m := ann.expect("chat"); m["offset"] != float64(i) {
+					t.Fatalf("chat %d: %v", i, m)
+				}
+			}
+			ann.send(`{"type":"ping","id":"7"}`)
+			if m := ann.expect("error"); m["code"] != "rate_limited" || m["id"] != "7" {
+				t.Fatalf("seventh message: %v", m)
+			}
+
+			// --history 2: offsets 1–3 were sent, only 2 and 3 are held.
+			u4.send(`{"type":"join","room":"r1","since":0}`)
+			if m := u4.expect("error"); m["code"] != "history_gap" || m["room"] != "r1" {
+				t.Fatalf("recovery from 0: %v", m)
+			}
+			for _, want := range []float64{2, 3} {
+				if m := u4.expect("chat"); m["offset"] != want {
+					t.Fatalf("replayed %v, want offset %v", m, want)
+				}
+			}
+
+			// --max-message-bytes 200: a bigger frame closes 1009.
+			u2.send(`{"type":"ping","pad":"` + strings.Repeat("x", 250) + `"}`)
+			u2.expectClose(websocket.StatusMessageTooBig, "")
+		})
+	}
+}
+
+// TestIdleTimeoutFromFlag: a client that sends nothing (not even pongs: it never reads)
+// for --idle-timeout is closed 1001 "Idle timeout".
+func TestIdleTimeoutFromFlag(t *testing.T) {
+	in := start(t, "--idle-timeout", "1s", "--ping-interval", "300ms")
+	quiet, _ := in.connect("/ws?user=quiet")
+	// Reading would answer the server's pings, so wait (without reading) until the
+	// server has let the connection go, then read what it said.
+	in.eventually("/api/stats", func(body string) bool { return strings.Contains(body, `"total_connections":0`) })
+	quiet.expectClose(websocket.StatusGoingAway, "Idle timeout")
+}
