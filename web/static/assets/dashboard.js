@@ -110,10 +110,15 @@ function row(cells, cls = "") {
   return tr;
 }
 
+let ticks = 0;
 async function tick() {
   const now = performance.now();
+  // While the admin API refuses us, ask it again only every 10 s (metrics still flow).
+  const askAPI = !apiBlocked || ticks++ % 10 === 0;
+  const skipped = Promise.reject(Object.assign(new Error("skipped"), { skipped: true }));
+  skipped.catch(() => {});
   const [statsR, roomsR, usersR, metricsR] = await Promise.allSettled([
-    api("/api/stats"), api("/api/rooms"), api("/api/users"),
+    askAPI ? api("/api/stats") : skipped, askAPI ? api("/api/rooms") : skipped, askAPI ? api("/api/users") : skipped,
     fetch("/metrics", { cache: "no-store" }).then((r) => (r.ok ? r.text() : Promise.reject(new Error("metrics " + r.status)))),
   ]);
 
@@ -121,7 +126,7 @@ async function tick() {
   if (blocked) showTokenForm(blocked.reason);
   else if (statsR.status === "fulfilled") { apiBlocked = false; $("token-form").hidden = true; }
 
-  if (metricsR.status === "rejected" && statsR.status === "rejected") {
+  if (metricsR.status === "rejected" && (statsR.status === "rejected" && !statsR.reason.skipped)) {
     setStatus("closed", "Server unreachable");
     return;
   }
@@ -156,9 +161,9 @@ async function tick() {
   $("stat-rate-out").textContent = rate(rout);
   $("total-in").textContent = received !== undefined ? `${num(received)} total` : "";
   $("total-out").textContent = delivered !== undefined ? `${num(delivered)} total` : "";
-  $("stat-memory").textContent = bytes(one(metrics, "process_resident_memory_bytes")) + " RSS";
+  $("stat-memory").textContent = bytes(one(metrics, "process_resident_memory_bytes"));
   const g = one(metrics, "go_goroutines");
-  $("stat-goroutines").textContent = g !== undefined ? `${num(g)} goroutines` : "";
+  $("stat-goroutines").textContent = g !== undefined ? `resident memory · ${num(g)} goroutines` : "resident memory";
 
   push(series.conns, conns ?? 0);
   push(series.rateIn, rin ?? 0);
@@ -203,7 +208,8 @@ $("token-form").addEventListener("submit", (e) => {
   e.preventDefault();
   token = $("token-input").value.trim();
   sessionStorage.setItem("switchboard.adminToken", token);
-  tick();
+  apiBlocked = false;
+  loop();
 });
 
 $("notice-form").addEventListener("submit", async (e) => {
