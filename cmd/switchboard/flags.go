@@ -215,8 +215,10 @@ func (c *config) check() error {
 	if c.IdleTimeout <= 0 {
 		return fmt.Errorf("invalid value %v for --idle-timeout: must be positive", c.IdleTimeout)
 	}
-	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("invalid value %q for --addr: want HOST:PORT or :PORT", c.Addr)
+	} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("invalid value %q for --addr: the port must be a number from 0 to 65535", c.Addr)
 	}
 	switch c.Transport {
 	case "goroutine":

@@ -119,6 +119,8 @@ func TestBadValues(t *testing.T) {
 		{args: []string{"--idle-timeout", "-5s"}, flag: "--idle-timeout"},
 		{args: []string{"--history", "-1"}, flag: "--history"},
 		{args: []string{"--addr", "8080"}, flag: "--addr"},
+		{args: []string{"--addr", "127.0.0.1:99999"}, flag: "--addr"},
+		{args: []string{"--addr", "127.0.0.1:http"}, flag: "--addr"},
 		{args: []string{"--transport", "threads"}, flag: "--transport"},
 		{args: []string{"--auth", "basic"}, flag: "--auth"},
 		{args: []string{"--auth", "jwt"}, flag: "--jwt-secret"},
