@@ -28,8 +28,9 @@ type conn struct {
 	gen uint32 // tells this conn from an earlier one on the same fd number
 
 	reader     wsframe.Reader // the poller's alone
+	broken     bool           // the poller's: the peer broke a rule, its bytes are discarded
 	draining   atomic.Bool    // our close frame is out (SHUT_WR): waiting for the peer's close or EOF
-	peerClosed atomic.Bool    // the peer's close frame (or a violation) ended its stream
+	peerClosed atomic.Bool    // the peer's close frame ended its stream
 	sched      atomic.Bool    // on the run queue
 
 	io       sync.Mutex // the descriptor's users: read, writev, epoll_ctl, close
@@ -68,7 +69,7 @@ func (c *conn) Pong([]byte)      {}
 // frame: once both close frames crossed, the socket is closed without waiting for EOF.
 func (c *conn) feed(p []byte) {
 	c.nc.Seen()
-	if c.peerClosed.Load() {
+	if c.peerClosed.Load() || c.broken {
 		return
 	}
 	err := c.reader.Feed(p, c)
@@ -76,10 +77,19 @@ func (c *conn) feed(p []byte) {
 		return
 	}
 	var ce *wsframe.CloseError
-	if errors.As(err, &ce) && c.nc.Open() {
+	if !errors.As(err, &ce) {
+		return
+	}
+	if c.nc.Open() {
 		c.nc.Close(uint16(ce.Code), "")
 	}
 	c.reader.Reset()
+	if !ce.FromPeer {
+		// A violation: the rest of the stream is noise. Keep reading it away until the
+		// peer's EOF (or the grace) so that closing does not reset our close frame away.
+		c.broken = true
+		return
+	}
 	c.peerClosed.Store(true)
 	if c.draining.Load() {
 		c.finish()

@@ -56,6 +56,7 @@ type conn struct {
 	raw        net.Conn
 	nc         *node.Conn
 	reader     wsframe.Reader
+	broken     bool       // the reader's: the peer broke a rule, its bytes are discarded
 	batch      node.Batch // the writer's
 	bufs       [][]byte   // the writer's scratch for vectored writes
 	wake       chan struct{}
@@ -95,20 +96,32 @@ func (c *conn) Message(p []byte) { c.nc.Receive(p) }
 func (c *conn) Ping(p []byte)    { c.nc.Pong(p) }
 func (c *conn) Pong([]byte)      {}
 
-// feed decodes bytes from the socket and reports whether the peer's stream ended (its
-// close frame, or a violation). While closing, data is dropped (Receive refuses it) but
+// feed decodes bytes from the socket and reports whether the peer's stream ended with
+// its close frame. While closing, data is dropped (Receive refuses it) but
 // frames are still decoded to spot the peer's close frame.
 func (c *conn) feed(p []byte) (ended bool) {
 	c.nc.Seen()
+	if c.broken {
+		return false
+	}
 	err := c.reader.Feed(p, c)
 	if err == nil {
 		return false
 	}
 	var ce *wsframe.CloseError
-	if errors.As(err, &ce) && c.nc.Open() {
+	if !errors.As(err, &ce) {
+		return false
+	}
+	if c.nc.Open() {
 		c.nc.Close(uint16(ce.Code), "")
 	}
 	c.reader.Reset()
+	if !ce.FromPeer {
+		// A violation: the rest of the stream is noise. Keep reading it away until the
+		// peer's EOF (or the grace) so that closing does not reset our close frame away.
+		c.broken = true
+		return false
+	}
 	return true
 }
 
@@ -129,7 +142,7 @@ func (c *conn) readLoop(buffered []byte) {
 		}
 	}
 	if ended {
-		// The peer's close frame (or violation) came: let our close frame go out
+		// The peer's close frame came: let our close frame (the echo) go out
 		// before the socket closes; the node's grace bounds the writer (Abort).
 		select {
 		case <-c.closeSent:
