@@ -638,3 +638,28 @@ func TestIdleTimeoutFromFlag(t *testing.T) {
 	in.eventually("/api/stats", func(body string) bool { return strings.Contains(body, `"total_connections":0`) })
 	quiet.expectClose(websocket.StatusGoingAway, "Idle timeout")
 }
+
+// TestAllowedOriginsFromFlag: --allowed-origins lets listed browser origins in; others
+// still get 403.
+func TestAllowedOriginsFromFlag(t *testing.T) {
+	in := start(t, "--allowed-origins", "https://*.example.com, http://localhost:3000")
+	for origin, ok := range map[string]bool{
+		"https://app.example.com": true,
+		"http://localhost:3000":   true,
+		"https://example.com":     false,
+		"https://evil.test":       false,
+	} {
+		cl, resp, err := in.dial("/ws?user=ann", http.Header{"Origin": {origin}})
+		if ok {
+			if err != nil {
+				t.Fatalf("Origin %s refused: %v", origin, err)
+			}
+			cl.expect("connected")
+			cl.c.Close(websocket.StatusNormalClosure, "")
+			continue
+		}
+		if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("Origin %s: err %v resp %v, want 403", origin, err, resp)
+		}
+	}
+}
