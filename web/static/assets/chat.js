@@ -192,17 +192,29 @@ function toast(text, kind = "") {
   setTimeout(() => t.remove(), 5000);
 }
 
+let countdown = 0;
 function setStatus(s) {
   const pill = $("status");
   pill.dataset.state = s.state;
+  clearInterval(countdown);
   let text;
   switch (s.state) {
     case "open": text = "Connected"; break;
     case "connecting": text = "Connecting…"; break;
     case "reconnecting":
-      text = s.retryIn !== undefined
-        ? `Reconnecting in ${Math.max(1, Math.round(s.retryIn / 1000))} s — ${describeClose(s.code, s.reason)}`
-        : `Reconnecting (attempt ${s.attempt})…`;
+      if (s.retryIn !== undefined) {
+        // Count the wait down so a person sees something is happening.
+        const due = Date.now() + s.retryIn;
+        const words = describeClose(s.code, s.reason);
+        const show = () => {
+          pill.textContent = `Reconnecting in ${Math.max(1, Math.ceil((due - Date.now()) / 1000))} s — ${words}`;
+        };
+        show();
+        countdown = setInterval(show, 500);
+        text = pill.textContent;
+      } else {
+        text = `Reconnecting (attempt ${s.attempt})…`;
+      }
       break;
     case "closed": text = "Disconnected — " + describeClose(s.code, s.reason); break;
     default: text = "Not connected";
