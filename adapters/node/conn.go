@@ -62,11 +62,12 @@ type Conn struct {
 	closeCode uint16     // the code sent (or seen, for a peer's close)
 
 	// Owned by the node's goroutine.
-	tracked  bool  // in Node.conns: the hub knows it
-	dirty    bool  // in Node.dirty: to be woken after this round
-	lastPing int64 // coarse clock of the last ping queued
-	deadline int64 // closing: when Abort is due
-	aborted  bool
+	tracked   bool  // in Node.conns: the hub knows it
+	dirty     bool  // in Node.dirty: to be woken after this round
+	lastPing  int64 // coarse clock of the last ping queued
+	deadline  int64 // closing: when Abort is due
+	closingAt int   // 1 + index in Node.closing; 0 when not there
+	aborted   bool
 }
 
 // frame is one queued frame: a message's shared bytes (msg retained while queued), or a

@@ -234,9 +234,7 @@ func (n *Node) apply(ev *event, arena []byte) {
 		n.addClosing(c)
 	case evFinished:
 		n.forget(c, true)
-		if i := slices.Index(n.closing, c); i >= 0 {
-			n.closing = slices.Delete(n.closing, i, i+1)
-		}
+		n.removeClosing(c)
 		n.live.Add(-1)
 		n.checkDrained()
 	case evAdmin:
@@ -428,6 +426,22 @@ func (n *Node) addClosing(c *Conn) {
 	}
 	c.deadline = n.clock.Load() + int64(closeGrace)
 	n.closing = append(n.closing, c)
+	c.closingAt = len(n.closing)
+}
+
+// removeClosing takes a finished c out of the closing list (swap with the last: O(1),
+// so a shutdown of many connections stays linear).
+func (n *Node) removeClosing(c *Conn) {
+	i := c.closingAt - 1
+	if i < 0 {
+		return
+	}
+	last := n.closing[len(n.closing)-1]
+	n.closing[i] = last
+	last.closingAt = i + 1
+	n.closing[len(n.closing)-1] = nil
+	n.closing = n.closing[:len(n.closing)-1]
+	c.closingAt = 0
 }
 
 func (n *Node) abort(c *Conn) {
