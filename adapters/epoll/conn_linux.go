@@ -158,7 +158,8 @@ func (c *conn) flush(w *writer) {
 			c.nc.Written(&c.batch, n)
 		}
 		switch {
-		case err == unix.EAGAIN || err == nil && !c.batch.Empty():
+		case err == unix.EAGAIN || err == nil && n < w.total:
+			// The socket took less than offered: it is full.
 			c.armOut()
 			return
 		case err == unix.EINTR:
@@ -205,17 +206,19 @@ func (c *conn) finishLocked() {
 
 // writer is one worker's scratch space for vectored writes, reused for every flush.
 type writer struct {
-	bufs [][]byte
-	iov  []unix.Iovec
+	bufs  [][]byte
+	iov   []unix.Iovec
+	total int // bytes offered to the last writev
 }
 
 // writev writes w.bufs with one system call; unix.Writev would allocate its iovecs.
 func (w *writer) writev(fd int) (int, error) {
-	w.iov = w.iov[:0]
+	w.iov, w.total = w.iov[:0], 0
 	for _, b := range w.bufs {
 		if len(b) == 0 {
 			continue
 		}
+		w.total += len(b)
 		v := unix.Iovec{Base: &b[0]}
 		v.SetLen(len(b))
 		w.iov = append(w.iov, v)
