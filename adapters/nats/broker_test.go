@@ -373,3 +373,26 @@ func TestCutLinkCatchesUpWithoutGapOrDuplicate(t *testing.T) {
 		t.Fatalf("gap reported though the stream holds everything: %+v", gaps)
 	}
 }
+
+func TestChatRightAfterAJoinReachesTheJoiner(t *testing.T) {
+	ns := startNATS(t)
+	a := connectNode(t, ns, "a", 10)
+	b := connectNode(t, ns, "b", 10)
+	const rooms = 60
+	for i := range rooms {
+		// b's subscription is still on its way to the server when a's chat is stored
+		room := fmt.Sprint("r", i)
+		b.RoomCount(room, "u", 1)
+		a.PublishChat(room, "a", []byte(room), time.Now(), 0)
+	}
+	got := b.in.waitFor(t, "every chat", func(got []Inbound) bool { return len(only(got, KindChat)) >= rooms })
+	time.Sleep(100 * time.Millisecond)
+	got = b.in.waitFor(t, "", func([]Inbound) bool { return true })
+	seen := map[string]bool{}
+	for _, c := range only(got, KindChat) {
+		if seen[c.Room] || string(c.Content) != c.Room {
+			t.Fatalf("chat %q in %s (twice: %v)", c.Content, c.Room, seen[c.Room])
+		}
+		seen[c.Room] = true
+	}
+}

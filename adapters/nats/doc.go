@@ -31,11 +31,11 @@
 // get before going on.
 //
 // Joins: a node subscribes a room's live subject before it announces the join, on the same
-// connection, so a chat sent by anyone who has heard of the join (user_joined) reaches
-// the joiner. A chat sequenced in the instant between the join and the NATS server taking
-// the subscription, by someone not yet aware of it, is concurrent with the join and may
-// not reach that node's joiners; a join with `since` has no such window (its history
-// fetch follows the subscription).
+// connection, so whoever hears of the join is heard by the joiner. A new subscription
+// still reaches the server a moment after the join: until a flush round trip confirms it,
+// live chats of the room are held, then chats the stream stored since the join (minus a
+// small clock allowance) that did not come live are delivered first. So every chat
+// stored after a join reaches the joiner, in order.
 //
 // History and gaps: the stream keeps History+1 chats per room (MaxMsgsPerSubject). A
 // recovery reads the chats after `since`; if all History+1 are after it, the chat right

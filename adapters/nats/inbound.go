@@ -83,4 +83,6 @@ type Chat struct {
 	Content []byte
 	Offset  uint64
 	Time    time.Time
+
+	stored time.Time // when the stream stored it (the NATS server's clock)
 }

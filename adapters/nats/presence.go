@@ -96,6 +96,13 @@ func (b *Broker) RoomCount(room, user string, n int) {
 		} else {
 			rs.sub = sub
 			b.bySub[sub] = rs
+			select {
+			case <-b.done:
+			default:
+				rs.fresh, rs.joined = true, time.Now()
+				b.wg.Add(1)
+				go b.checkJoinWindow(rs)
+			}
 		}
 		b.rooms[room] = rs
 	}

@@ -18,7 +18,17 @@ type roomSub struct {
 	members map[string]int // local connections per user
 	sub     *nats.Subscription
 	last    uint64
+
+	// A new subscription reaches the server a moment after the join it serves: chats the
+	// stream stored in between would never come live. Until the broker has checked that
+	// window (checkJoinWindow), live chats wait in held (dispatcher-owned, like last).
+	fresh  bool
+	joined time.Time
+	held   []*nats.Msg
 }
+
+// joinSkew widens the join window for clock differences between a node and NATS.
+const joinSkew = 20 * time.Millisecond
 
 // ErrPublish is the error of a chat that could not be stored before its retries ran out.
 var ErrPublish = errors.New("natsbroker: chat not stored")
@@ -125,6 +135,10 @@ func (b *Broker) onLive(m *nats.Msg) {
 	if rs == nil {
 		return // a subscription already closed
 	}
+	if rs.fresh {
+		rs.held = append(rs.held, m)
+		return
+	}
 	seq := headerUint(m, "Nats-Sequence")
 	if seq == 0 || seq <= rs.last {
 		return // a duplicate of what a catch-up already delivered
@@ -142,6 +156,66 @@ func (b *Broker) onLive(m *nats.Msg) {
 	}
 	rs.last = seq
 	b.deliver(Inbound{Kind: KindChat, Room: rs.name, Sender: w.Sender, Content: w.Content, Offset: seq, Time: w.Time, Node: w.Origin})
+}
+
+// checkJoinWindow runs once per new room subscription: when the server has it (a flush
+// round trip), chats stored since the join that the subscription may have missed are
+// read from the stream; finishJoinWindow delivers them before the held live ones.
+func (b *Broker) checkJoinWindow(rs *roomSub) {
+	defer b.wg.Done()
+	ctx, cancel := context.WithTimeout(b.life, b.opts.RequestTimeout)
+	defer cancel()
+	var chats []Chat
+	missed := false
+	err := b.nc.FlushWithContext(ctx)
+	if err == nil {
+		chats, err = b.fetchLast(ctx, rs.name)
+		since := rs.joined.Add(-joinSkew)
+		if err == nil && len(chats) == 1 && !chats[0].stored.Before(since) {
+			missed = true
+			chats, err = b.fetchStoredSince(ctx, rs.name, since, b.opts.History+1)
+		}
+	}
+	b.post(func() { b.finishJoinWindow(rs, chats, missed, err) })
+}
+
+// finishJoinWindow delivers the chats of the join window (missed), or only takes the
+// room's newest offset as where live delivery continues from, then the held live chats.
+func (b *Broker) finishJoinWindow(rs *roomSub, chats []Chat, missed bool, err error) {
+	if !rs.fresh {
+		return
+	}
+	rs.fresh = false
+	held := rs.held
+	rs.held = nil
+	b.mu.Lock()
+	current := b.rooms[rs.name] == rs
+	b.mu.Unlock()
+	if !current {
+		return // the room's last local connection left meanwhile
+	}
+	if err != nil {
+		b.log.Warn("join window check failed", "room", rs.name, "err", err)
+	}
+	// What came live is authoritative; the stream only fills in what lies before it.
+	firstLive := uint64(1<<64 - 1)
+	for _, m := range held {
+		if seq := headerUint(m, "Nats-Sequence"); seq != 0 {
+			firstLive = min(firstLive, seq)
+		}
+	}
+	for _, c := range chats {
+		if c.Offset <= rs.last || c.Offset >= firstLive {
+			continue
+		}
+		rs.last = c.Offset
+		if missed {
+			b.deliver(Inbound{Kind: KindChat, Room: c.Room, Sender: c.Sender, Content: c.Content, Offset: c.Offset, Time: c.Time})
+		}
+	}
+	for _, m := range held {
+		b.onLive(m)
+	}
 }
 
 // catchUp delivers the stored chats of rs after rs.last and before upTo (0: all).
@@ -236,14 +310,31 @@ func (b *Broker) fetchRoom(ctx context.Context, room string, after uint64, max i
 	if max <= 0 {
 		return nil, nil
 	}
+	return b.directGet(ctx, room, map[string]any{"seq": after + 1, "next_by_subj": roomSubject(room), "batch": max})
+}
+
+// fetchLast reads the newest stored chat of room (none: an empty slice).
+func (b *Broker) fetchLast(ctx context.Context, room string) ([]Chat, error) {
+	return b.directGet(ctx, room, map[string]any{"last_by_subj": roomSubject(room)})
+}
+
+// fetchStoredSince reads up to max chats of room that the stream stored at or after t.
+func (b *Broker) fetchStoredSince(ctx context.Context, room string, t time.Time, max int) ([]Chat, error) {
+	return b.directGet(ctx, room, map[string]any{"start_time": t.UTC(), "next_by_subj": roomSubject(room), "batch": max})
+}
+
+// directGet runs one direct get against the room stream: a batch (req has "batch",
+// answered by messages then an end-of-batch status) or a single message.
+func (b *Broker) directGet(ctx context.Context, room string, req map[string]any) ([]Chat, error) {
+	_, batch := req["batch"]
 	inbox := b.nc.NewRespInbox()
 	sub, err := b.nc.SubscribeSync(inbox)
 	if err != nil {
 		return nil, err
 	}
 	defer sub.Unsubscribe()
-	req, _ := json.Marshal(map[string]any{"seq": after + 1, "next_by_subj": roomSubject(room), "batch": max})
-	if err := b.nc.PublishRequest(directGetSubj, inbox, req); err != nil {
+	data, _ := json.Marshal(req)
+	if err := b.nc.PublishRequest(directGetSubj, inbox, data); err != nil {
 		return nil, err
 	}
 	var chats []Chat
@@ -265,9 +356,12 @@ func (b *Broker) fetchRoom(ctx context.Context, room string, after uint64, max i
 		}
 		var w wireMsg
 		seq := headerUint(m, "Nats-Sequence")
-		if err := w.decode(m.Data); err != nil || w.Kind != wireChat || seq == 0 {
-			continue
+		if err := w.decode(m.Data); err == nil && w.Kind == wireChat && seq != 0 {
+			stored, _ := time.Parse(time.RFC3339Nano, m.Header.Get("Nats-Time-Stamp"))
+			chats = append(chats, Chat{Room: room, Sender: w.Sender, Content: w.Content, Offset: seq, Time: w.Time, stored: stored})
 		}
-		chats = append(chats, Chat{Room: room, Sender: w.Sender, Content: w.Content, Offset: seq, Time: w.Time})
+		if !batch {
+			return chats, nil
+		}
 	}
 }
