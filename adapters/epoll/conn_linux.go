@@ -39,10 +39,12 @@ type conn struct {
 	outArmed bool       // EPOLLOUT requested: the socket was full
 }
 
-// Wake implements node.Link: queue c for a write worker (once, until it runs).
+// Wake implements node.Link: queue c for its write worker (once, until it runs). Each
+// connection has one worker, so there is no global lock on the write path and two
+// workers never contend for one connection.
 func (c *conn) Wake() {
 	if c.sched.CompareAndSwap(false, true) {
-		c.t.ready.push(c)
+		c.t.ready[c.gen%Workers].push(c)
 	}
 }
 

@@ -46,12 +46,12 @@ func (t *Transport) poll() {
 	}
 }
 
-// work is a write worker: it flushes the connections Wake queued, one at a time.
-func (t *Transport) work() {
+// work is a write worker: it flushes the connections Wake queued on q, one at a time.
+func (t *Transport) work(q *runQueue) {
 	defer t.wg.Done()
 	w := &writer{bufs: make([][]byte, 0, 64), iov: make([]unix.Iovec, 0, 64)}
 	for {
-		c := t.ready.pop()
+		c := q.pop()
 		if c == nil {
 			return
 		}
@@ -72,7 +72,7 @@ type runQueue struct {
 
 func (q *runQueue) init() {
 	q.cond.L = &q.mu
-	q.ring = make([]*conn, 256)
+	q.ring = make([]*conn, 64)
 }
 
 func (q *runQueue) push(c *conn) {

@@ -32,7 +32,7 @@ type Transport struct {
 	slots []atomic.Pointer[conn] // by fd number; nil when free
 	gen   atomic.Uint32
 
-	ready runQueue // connections with frames to write
+	ready [Workers]runQueue // per worker: connections with frames to write
 
 	mu     sync.Mutex // guards closed and the fds of Close
 	closed bool
@@ -61,11 +61,13 @@ func New(n *node.Node) (*Transport, error) {
 		return nil, fmt.Errorf("epoll: add eventfd: %w", err)
 	}
 	t := &Transport{node: n, epfd: epfd, wake: wake, slots: make([]atomic.Pointer[conn], slots)}
-	t.ready.init()
+	for i := range t.ready {
+		t.ready[i].init()
+	}
 	t.wg.Add(1 + Workers)
 	go t.poll()
-	for range Workers {
-		go t.work()
+	for i := range t.ready {
+		go t.work(&t.ready[i])
 	}
 	return t, nil
 }
@@ -169,7 +171,9 @@ func (t *Transport) Close() error {
 	t.mu.Unlock()
 	var one = [8]byte{1}
 	unix.Write(t.wake, one[:])
-	t.ready.close()
+	for i := range t.ready {
+		t.ready[i].close()
+	}
 	t.wg.Wait()
 	for i := range t.slots {
 		if c := t.slots[i].Load(); c != nil {
