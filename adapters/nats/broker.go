@@ -305,6 +305,14 @@ func (b *Broker) onReconnect() {
 	}
 	b.mu.Unlock()
 	for _, rs := range rooms {
+		if rs.last == 0 && !rs.fresh {
+			// nothing delivered yet, perhaps because the join's window check failed while
+			// NATS was away: check again, from the same join
+			rs.fresh = true
+			b.wg.Add(1)
+			go b.checkJoinWindow(rs)
+			continue
+		}
 		b.catchUp(rs, 0)
 	}
 	b.reportLink()
