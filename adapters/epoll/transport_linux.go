@@ -82,6 +82,12 @@ func (t *Transport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		node.WriteError(w, &node.HTTPError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: node.ReasonShutdown})
 		return
 	}
+	if r.TLS != nil {
+		// A TLS connection has no descriptor of plain WebSocket bytes to poll.
+		node.WriteError(w, &node.HTTPError{Status: http.StatusNotImplemented, Code: "unsupported",
+			Message: "the epoll transport serves plain TCP; terminate TLS in front of it or use the goroutine transport"})
+		return
+	}
 	hs, ok := t.node.Upgrade(w, r)
 	if !ok {
 		return
