@@ -285,6 +285,33 @@ func (cl *client) expectClose(code websocket.StatusCode, reason string) {
 	}
 }
 
+// closing reads cl in the background until its connection ends and returns that end,
+// so the client answers the server's close frame as a live peer would.
+func (cl *client) closing() <-chan error {
+	ch := make(chan error, 1)
+	go func() {
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*wait)
+			_, _, err := cl.c.Read(ctx)
+			cancel()
+			if err != nil {
+				ch <- err
+				return
+			}
+		}
+	}()
+	return ch
+}
+
+// checkClose checks that err is a close with code and reason.
+func checkClose(t *testing.T, name string, err error, code websocket.StatusCode, reason string) {
+	t.Helper()
+	var ce websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != code || ce.Reason != reason {
+		t.Errorf("%s: connection ended with %v, want close %d %q", name, err, code, reason)
+	}
+}
+
 func transports() []string {
 	if runtime.GOOS == "linux" {
 		return []string{"goroutine", "epoll"}
@@ -341,7 +368,7 @@ func TestServe(t *testing.T) {
 			if m := browser.expect("connected"); m["user_id"] != "carol" {
 				t.Fatalf("carol: %v", m)
 			}
-			_, guest := in.connect("/ws")
+			guestCl, guest := in.connect("/ws")
 			if u, _ := guest["user_id"].(string); !strings.HasPrefix(u, "guest-") {
 				t.Fatalf("guest connected as %v", guest)
 			}
@@ -436,11 +463,15 @@ func TestServe(t *testing.T) {
 				t.Fatalf("user_left: %v", m)
 			}
 
-			// SIGTERM: every client is closed 1001 and run returns 0.
+			// SIGTERM: every client is closed 1001 and run returns 0. The clients read
+			// meanwhile, so they answer the close frame as live peers do.
+			closings := map[string]<-chan error{"ann": ann.closing(), "carol": browser.closing(), "guest": guestCl.closing()}
 			if code := in.stop(); code != 0 {
 				t.Fatalf("exit code %d after SIGTERM; stderr:\n%s", code, in.stderr.String())
 			}
-			ann.expectClose(websocket.StatusGoingAway, "Server shutting down")
+			for name, ch := range closings {
+				checkClose(t, name, <-ch, websocket.StatusGoingAway, "Server shutting down")
+			}
 			if _, _, err := in.dial("/ws?user=late", nil); err == nil {
 				t.Fatal("a connection was accepted after shutdown")
 			}
@@ -476,7 +507,7 @@ func TestJWTAndAdminToken(t *testing.T) {
 			t.Fatalf("%s: err %v resp %v, want 401", name, err, resp)
 		}
 	}
-	_, hello := in.connect("/ws?token=" + sign(secret, jwt.MapClaims{"sub": "dora", "exp": time.Now().Add(time.Hour).Unix()}))
+	dora, hello := in.connect("/ws?token=" + sign(secret, jwt.MapClaims{"sub": "dora", "exp": time.Now().Add(time.Hour).Unix()}))
 	if hello["user_id"] != "dora" {
 		t.Fatalf("token user: %v", hello)
 	}
@@ -486,9 +517,11 @@ func TestJWTAndAdminToken(t *testing.T) {
 	if code != 200 || !strings.Contains(body2, `"dora"`) {
 		t.Fatalf("with token: %d %s", code, body2)
 	}
+	closed := dora.closing()
 	if code := in.stop(); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
+	checkClose(t, "dora", <-closed, websocket.StatusGoingAway, "Server shutting down")
 }
 
 func TestHealthzDuringShutdown(t *testing.T) {
