@@ -16,13 +16,13 @@ const waitLong = 15 * time.Second // only to avoid hangs; never a performance cl
 // natsServer is an embedded NATS server with JetStream in a temp dir, restartable on the
 // same port and store.
 type natsServer struct {
-	t    *testing.T
+	t    testing.TB
 	dir  string
 	port int
 	srv  *server.Server
 }
 
-func startNATS(t *testing.T) *natsServer {
+func startNATS(t testing.TB) *natsServer {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
