@@ -14,13 +14,14 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/switchboard-ws/switchboard/adapters/epoll"
 	"github.com/switchboard-ws/switchboard/adapters/nethttp"
 	"github.com/switchboard-ws/switchboard/adapters/node"
 	"github.com/switchboard-ws/switchboard/core"
 )
 
-// Three switchboard nodes in one process, each a node.Node behind the net/http
-// transport on 127.0.0.1:0, joined through one embedded NATS server; clients are real
+// Three switchboard nodes in one process, each a node.Node behind a transport (epoll for
+// the first, net/http for the others) on 127.0.0.1:0, joined through one embedded NATS server; clients are real
 // WebSocket clients. What is asserted is what those clients see.
 
 type clusterNode struct {
@@ -43,7 +44,7 @@ func startCluster(t *testing.T, ns *natsServer, cfg core.Config, names ...string
 func startClusterExpiry(t *testing.T, ns *natsServer, cfg core.Config, expiry time.Duration, names ...string) []*clusterNode {
 	t.Helper()
 	var nodes []*clusterNode
-	for _, name := range names {
+	for i, name := range names {
 		link, err := Dial(Options{URL: ns.url(), NodeID: name, History: cfg.History,
 			Heartbeat: 100 * time.Millisecond, Expiry: expiry, RequestTimeout: 2 * time.Second})
 		if err != nil {
@@ -52,8 +53,17 @@ func startClusterExpiry(t *testing.T, ns *natsServer, cfg core.Config, expiry ti
 		c := cfg
 		c.NodeID = name
 		n := node.New(node.Options{Core: c, Cluster: link})
+		// the first node serves through the epoll transport (where there is one), the
+		// others through net/http: a cluster does not care
+		var ws http.Handler = nethttp.New(n)
+		closeWS := func() {}
+		if i == 0 {
+			if tr, err := epoll.New(n); err == nil {
+				ws, closeWS = tr, func() { tr.Close() }
+			}
+		}
 		mux := http.NewServeMux()
-		mux.Handle("/ws", nethttp.New(n))
+		mux.Handle("/ws", ws)
 		srv := httptest.NewServer(mux)
 		cn := &clusterNode{name: name, link: link, node: n, srv: srv}
 		t.Cleanup(func() {
@@ -61,6 +71,7 @@ func startClusterExpiry(t *testing.T, ns *natsServer, cfg core.Config, expiry ti
 			defer cancel()
 			n.Shutdown(ctx)
 			srv.Close()
+			closeWS()
 			link.Close()
 		})
 		nodes = append(nodes, cn)
