@@ -1,0 +1,223 @@
+package core
+
+import "github.com/switchboard-ws/switchboard/core/proto"
+
+// clusterEvent applies what another node reported.
+func (h *Hub) clusterEvent(ev *ClusterEvent, out *Outbox) {
+	h.clusterInit()
+	switch ev.Kind {
+	case RemoteChat:
+		h.remoteChat(ev, out)
+	case RemoteRoomGap:
+		if r := h.rooms[ev.Room]; r != nil {
+			e := proto.NewMessage(proto.MsgError)
+			e.Code, e.Text, e.Room = proto.HistoryGap, msgHistoryGap, r.name
+			mark := out.mark()
+			r.addTargets(out)
+			out.deliver(e, mark)
+		}
+	case RemotePrivate:
+		name := ev.To
+		if ev.Copy {
+			name = ev.Sender
+		}
+		if u := h.users[name]; u != nil {
+			m := proto.NewMessage(proto.MsgPrivate)
+			m.Sender, m.To, m.Time = ev.Sender, ev.To, ev.Time
+			m.Content = append(m.Content[:0], ev.Content...)
+			h.deliverPrivate(m, u, nil, out)
+		}
+	case RemoteBroadcast:
+		m := proto.NewMessage(proto.MsgBroadcast)
+		m.Sender, m.Time = ev.Sender, ev.Time
+		m.Content = append(m.Content[:0], ev.Content...)
+		h.deliverAll(m, ev.Exclude, out)
+	case RemoteSystem:
+		m := proto.NewMessage(proto.MsgSystem)
+		m.Time = ev.Time
+		m.Content = append(m.Content[:0], ev.Content...)
+		if ev.Room == "" {
+			h.deliverAll(m, "", out)
+		} else if r := h.rooms[ev.Room]; r != nil {
+			m.Room = r.name
+			mark := out.mark()
+			r.addTargets(out)
+			out.deliver(m, mark)
+		} else {
+			m.Release()
+		}
+	case RemoteKick:
+		if u := h.users[ev.User]; u != nil {
+			for len(u.conns) > 0 {
+				h.closeConn(u.conns[0], CloseKicked, ReasonKicked, out)
+			}
+		}
+	case RemoteConn:
+		h.remoteConn(ev, out)
+	case RemoteRoomPresence:
+		h.remotePresence(ev, out)
+	case RemoteRecovered:
+		h.remoteRecovered(ev, out)
+	case RemotePublished:
+		if pa, ok := h.cl.acks[ev.Ref]; ok {
+			delete(h.cl.acks, ev.Ref)
+			if h.conns[pa.conn] != nil && !ev.Failed {
+				m := proto.NewMessage(proto.MsgAck)
+				m.ID = append(m.ID[:0], pa.id...)
+				out.deliverTo(m, pa.conn)
+			}
+			return
+		}
+		rep := h.cl.publishing[ev.Ref]
+		if rep == nil {
+			return
+		}
+		delete(h.cl.publishing, ev.Ref)
+		if ev.Failed {
+			rep.Status, rep.Error, rep.Message, rep.Delivered = 503, "unavailable", "the cluster did not store the message", 0
+		} else {
+			rep.Offset = ev.Offset
+		}
+		out.reply(rep)
+	}
+}
+
+// remoteChat delivers a sequenced chat to the room's local members, except those still
+// catching up (they get it with their recovered chats).
+func (h *Hub) remoteChat(ev *ClusterEvent, out *Outbox) {
+	r := h.rooms[ev.Room]
+	if r == nil || r.members.live == 0 {
+		return
+	}
+	if ev.Offset > r.offset {
+		r.offset = ev.Offset
+	}
+	m := proto.NewMessage(proto.MsgChat)
+	m.Room, m.Sender, m.Offset, m.Time = r.name, ev.Sender, ev.Offset, ev.Time
+	m.Content = append(m.Content[:0], ev.Content...)
+	mark := out.mark()
+	for _, c := range r.members.slots {
+		if c == nil {
+			continue
+		}
+		if len(h.cl.recovering) > 0 {
+			key := connRoom{c.id, r.name}
+			if rec, ok := h.cl.recovering[key]; ok {
+				if rec.pending || ev.Offset <= rec.bound {
+					continue
+				}
+				delete(h.cl.recovering, key)
+			}
+		}
+		out.addTarget(c.id)
+	}
+	out.deliver(m, mark)
+}
+
+func (h *Hub) remoteRecovered(ev *ClusterEvent, out *Outbox) {
+	key := connRoom{ev.Conn, ev.Room}
+	rec, ok := h.cl.recovering[key]
+	c := h.conns[ev.Conn]
+	if !ok || !rec.pending || c == nil {
+		return // the conn left the room (or is gone) meanwhile
+	}
+	if ev.Gap {
+		e := proto.NewMessage(proto.MsgError)
+		e.Code, e.Text, e.Room = proto.HistoryGap, msgHistoryGap, ev.Room
+		out.deliverTo(e, c.id)
+	}
+	for _, ch := range ev.Chats {
+		m := proto.NewMessage(proto.MsgChat)
+		m.Room, m.Sender, m.Offset, m.Time = ev.Room, ch.Sender, ch.Offset, ch.Time
+		m.Content = append(m.Content[:0], ch.Content...)
+		out.deliverTo(m, c.id)
+	}
+	h.cl.recovering[key] = recovery{bound: ev.Offset}
+}
+
+func (h *Hub) remoteConn(ev *ClusterEvent, out *Outbox) {
+	k := nodeConn{ev.Node, ev.Conn}
+	if ev.Open {
+		if _, dup := h.cl.conns[k]; dup {
+			return
+		}
+		h.cl.conns[k] = remoteConn{user: ev.User, order: ev.Order}
+		uc := h.cl.userConns[ev.User]
+		if uc == nil {
+			uc = map[nodeConn]int64{}
+			h.cl.userConns[ev.User] = uc
+			h.userNames.dirty = true
+		}
+		uc[k] = ev.Order
+		h.clusterLimit(ev.User, out)
+		return
+	}
+	rc, ok := h.cl.conns[k]
+	if !ok {
+		return
+	}
+	delete(h.cl.conns, k)
+	if uc := h.cl.userConns[rc.user]; uc != nil {
+		delete(uc, k)
+		if len(uc) == 0 {
+			delete(h.cl.userConns, rc.user)
+			h.userNames.dirty = true
+		}
+	}
+}
+
+// remotePresence moves the presence another node reports for (Room, User) into the
+// room's presence, announcing a user's first arrival and last departure cluster-wide.
+func (h *Hub) remotePresence(ev *ClusterEvent, out *Outbox) {
+	if !validRoom(ev.Room) || !validUser(ev.User) {
+		return
+	}
+	k := nodeRoomUser{ev.Node, ev.Room, ev.User}
+	old, now := h.cl.rooms[k], int32(max(ev.Count, 0))
+	if old == now {
+		return
+	}
+	if now > 0 {
+		h.cl.rooms[k] = now
+	} else {
+		delete(h.cl.rooms, k)
+	}
+	r := h.rooms[ev.Room]
+	if r == nil {
+		if now < old {
+			return
+		}
+		r = h.createRoom(ev.Room)
+	}
+	for i := old; i < now; i++ {
+		if r.addPresence(ev.User) {
+			m := proto.NewMessage(proto.MsgUserJoined)
+			m.Room, m.UserID, m.Time = r.name, ev.User, h.now
+			m.Members = r.appendUsers(m.Members[:0])
+			mark := out.mark()
+			r.addTargets(out)
+			out.deliver(m, mark)
+		}
+	}
+	for i := now; i < old; i++ {
+		if r.removePresence(ev.User) {
+			m := proto.NewMessage(proto.MsgUserLeft)
+			m.Room, m.UserID, m.Time = r.name, ev.User, h.now
+			mark := out.mark()
+			r.addTargets(out)
+			out.deliver(m, mark)
+		}
+	}
+	if r.empty() {
+		h.deleteRoom(r)
+	}
+}
+
+// remotePresenceCounts adds other nodes' presence in room to count (Verify).
+func (h *Hub) remotePresenceCounts(room string, count map[string]int32) {
+	for k, n := range h.cl.rooms {
+		if k.room == room {
+			count[k.user] += n
+		}
+	}
+}
