@@ -21,7 +21,7 @@ type Config struct {
 	AllowClientBroadcast bool
 	History              int // chat messages kept per room for `since` recovery
 	MaxListed            int // cap of `rooms` in connected and `users` in online (1000)
-	// Cluster: this hub is one node of a cluster (cluster.go): chats are sequenced by the
+	// Cluster: this hub is one node of a cluster (cluster_api.go): chats are sequenced by the
 	// cluster, presence and limits count other nodes.
 	Cluster bool
 }
@@ -35,7 +35,7 @@ const (
 	EventDisconnect                  // Conn is gone; Code says why (the close code seen or sent)
 	EventTick                        // the clock moved to Now
 	EventAdmin                       // an operator request, Admin
-	EventCluster                     // another node or the cluster link reports Cluster (cluster.go)
+	EventCluster                     // another node or the cluster link reports Cluster (cluster_api.go)
 )
 
 // Event is one input to Hub.Step. Only the fields of its Kind are read.
@@ -59,7 +59,7 @@ const (
 	ActionDeliver    ActionKind = iota // send Msg to every connection in Targets
 	ActionClose                        // close Conn with Code and Reason; the hub has already forgotten it
 	ActionAdminReply                   // answer the admin request Reply.Ref
-	ActionCluster                      // tell the other nodes Cluster (cluster.go)
+	ActionCluster                      // tell the other nodes Cluster (cluster_api.go)
 )
 
 // Action is one output of Hub.Step. Msg and Targets are valid until Outbox.Reset; an
