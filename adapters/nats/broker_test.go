@@ -396,3 +396,29 @@ func TestChatRightAfterAJoinReachesTheJoiner(t *testing.T) {
 		seen[c.Room] = true
 	}
 }
+
+func TestRoomSubscriptionEndsWithTheLastLocalMember(t *testing.T) {
+	ns := startNATS(t)
+	a := connectNode(t, ns, "a", 10)
+	b := connectNode(t, ns, "b", 10)
+	b.RoomCount("r", "u", 2)
+	b.RoomCount("other", "u", 1)
+	a.PublishChat("r", "a", []byte("1"), time.Now(), 0)
+	b.in.waitFor(t, "first", func(got []Inbound) bool { return len(chatsOf(got, "r")) == 1 })
+	b.RoomCount("r", "u", 1) // one connection left: still subscribed
+	a.PublishChat("r", "a", []byte("2"), time.Now(), 0)
+	b.in.waitFor(t, "second", func(got []Inbound) bool { return len(chatsOf(got, "r")) == 2 })
+	b.RoomCount("r", "u", 0)
+	b.mu.Lock()
+	subs := len(b.bySub)
+	b.mu.Unlock()
+	if subs != 1 {
+		t.Fatalf("%d room subscriptions, want only other's", subs)
+	}
+	a.PublishChat("r", "a", []byte("3"), time.Now(), 0)
+	a.PublishChat("other", "a", []byte("barrier"), time.Now(), 0) // stored after 3
+	got := b.in.waitFor(t, "barrier", func(got []Inbound) bool { return len(chatsOf(got, "other")) == 1 })
+	if n := len(chatsOf(got, "r")); n != 2 {
+		t.Fatalf("b got %d chats of r after its last member left", n)
+	}
+}
