@@ -134,6 +134,8 @@ async function tick() {
 
   let metrics = new Map();
   if (metricsR.status === "fulfilled") metrics = parseMetrics(metricsR.value);
+  // A node started with --nats exports switchboard_cluster_degraded: 1 while its link is down.
+  if (one(metrics, "switchboard_cluster_degraded") === 1) setStatus("reconnecting", "Live · cluster link down");
   const stats = statsR.status === "fulfilled" ? statsR.value : null;
 
   const conns = stats ? stats.total_connections : one(metrics, "switchboard_connections");
