@@ -86,6 +86,7 @@ func TestNATSFlagJoinsACluster(t *testing.T) {
 		t.Fatalf("ann: %s", m)
 	}
 
+	var clusterHeader string
 	get := func(path string) string {
 		resp, err := http.Get(bases[0] + path)
 		if err != nil {
@@ -96,10 +97,11 @@ func TestNATSFlagJoinsACluster(t *testing.T) {
 		if resp.StatusCode != 200 {
 			t.Fatalf("%s: %d", path, resp.StatusCode)
 		}
+		clusterHeader = resp.Header.Get("X-Switchboard-Cluster")
 		return string(b)
 	}
-	if h := get("/healthz"); h != "ok\n" {
-		t.Fatalf("/healthz %q", h)
+	if h := get("/healthz"); h != "ok" || clusterHeader != "" {
+		t.Fatalf("/healthz %q, X-Switchboard-Cluster %q", h, clusterHeader)
 	}
 	if m := get("/metrics"); !strings.Contains(m, "switchboard_cluster_degraded 0") {
 		t.Fatal("no switchboard_cluster_degraded 0 in /metrics")
@@ -107,7 +109,7 @@ func TestNATSFlagJoinsACluster(t *testing.T) {
 	ns.Shutdown()
 	ns.WaitForShutdown()
 	deadline := time.Now().Add(15 * time.Second)
-	for !strings.Contains(get("/healthz"), "cluster: degraded") {
+	for get("/healthz") != "ok" || clusterHeader != "degraded" {
 		if time.Now().After(deadline) {
 			t.Fatal("/healthz never said degraded")
 		}

@@ -185,11 +185,12 @@ func (s *server) healthz(w http.ResponseWriter, _ *http.Request) {
 		io.WriteString(w, "stopping\n")
 		return
 	}
-	io.WriteString(w, "ok\n")
+	// The body is exactly "ok" (PROTOCOL.md §6); a node cut off from its cluster still
+	// serves its own connections, so it stays 200 and says so in a header.
 	if s.link != nil && s.link.Degraded() {
-		// Still serving its own connections: 200, but say the cluster link is down.
-		io.WriteString(w, "cluster: degraded\n")
+		w.Header().Set("X-Switchboard-Cluster", "degraded")
 	}
+	io.WriteString(w, "ok")
 }
 
 // serve listens on cfg.Addr, prints the address, and serves until ctx ends; then it

@@ -531,7 +531,7 @@ func TestHealthzDuringShutdown(t *testing.T) {
 		stopping bool
 		code     int
 		body     string
-	}{{false, 200, "ok\n"}, {true, 503, "stopping\n"}} {
+	}{{false, 200, "ok"}, {true, 503, "stopping\n"}} {
 		s.stopping.Store(tc.stopping)
 		w := &recorder{header: http.Header{}}
 		s.healthz(w, nil)
