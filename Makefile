@@ -54,8 +54,8 @@ test-browser: playground
 	@scripts/install-browser.sh --npm
 	cd e2e && GO="$(GO)" node --test --test-concurrency=1 tests/
 
-# Runs every fuzz target in turn for FUZZTIME each: all `func FuzzX` in ./fuzz, the core and the adapters (wsframe's frame reader)
-# core's test files, found by grep so new targets join without editing this file.
+# Runs every fuzz target in turn for FUZZTIME each: all `func FuzzX` in the test files of
+# ./fuzz, ./core and ./adapters, found by grep so new targets join without editing this file.
 fuzz:
 	@set -e; for file in $$(grep -l '^func Fuzz' $$(find fuzz core adapters -name '*_test.go')); do \
 		pkg=./$$(dirname $$file); \
