@@ -624,7 +624,7 @@ func (g *gen) runStorm(res *result) {
 			pb.done.Add(1)
 		}()
 	}
-	time.Sleep(200 * time.Millisecond) // let every goroutine reach the gate
+	time.Sleep(100 * time.Millisecond) // let every goroutine reach the gate
 	start := time.Now()
 	close(gate)
 	wg.Wait()
@@ -640,7 +640,7 @@ func (g *gen) runStorm(res *result) {
 		res.Valid = false
 		res.Notes = append(res.Notes, fmt.Sprintf("%d connections failed: %s", res.ConnectErrors, res.FirstError))
 	}
-	time.Sleep(500 * time.Millisecond)
+	time.Sleep(200 * time.Millisecond) // the server settles before its RSS is read
 }
 
 // drainFrames waits until the clients' sockets have been quiet for quiet (at most max):

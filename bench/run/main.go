@@ -68,7 +68,7 @@ func plan(name string) []job {
 		}
 	}
 	if name == "quick" {
-		step := []string{"--duration", "300ms", "--warmup", "150ms", "--start-rate", "100000", "--step-factor", "2.5", "--max-steps", "5"}
+		step := []string{"--duration", "300ms", "--warmup", "150ms", "--start-rate", "150000", "--step-factor", "3", "--max-steps", "4"}
 		return []job{
 			{scenario: "fanout", conns: 2000, roomSize: 1000, msgBytes: 100, mode: "efficiency", args: step},
 			{scenario: "idle", conns: 1000, roomSize: 1, msgBytes: 100, mode: "efficiency", args: []string{"--checkpoints", "1000"}},
