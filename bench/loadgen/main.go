@@ -27,14 +27,14 @@ const (
 )
 
 type config struct {
-	system, base, hostport, path, proto, scenario string
-	pid, conns, roomSize, msgBytes, srcIPs        int
-	connectConc, maxSteps, usersPerRoom           int
-	rate, startRate, stepFactor, slowFrac         float64
-	churnRate                                     float64
-	duration, warmup                              time.Duration
-	checkpoints                                   []int
-	lat50, quiet                                  bool
+	system, base, hostport, path, proto, scenario, gcURL string
+	pid, conns, roomSize, msgBytes, srcIPs               int
+	connectConc, maxSteps, usersPerRoom                  int
+	rate, startRate, stepFactor, slowFrac                float64
+	churnRate                                            float64
+	duration, warmup                                     time.Duration
+	checkpoints                                          []int
+	lat50, quiet                                         bool
 }
 
 func main() {
@@ -62,6 +62,7 @@ func main() {
 	flag.Float64Var(&cfg.churnRate, "churn-rate", 200, "churn: connects (and disconnects) per second")
 	flag.BoolVar(&cfg.lat50, "lat50", true, "fanout/private: after the saturation search, measure latency at 50 % of it")
 	flag.BoolVar(&cfg.quiet, "quiet", false, "no progress bar")
+	flag.StringVar(&cfg.gcURL, "gc-url", "", "URL that makes the server collect garbage (default: its /debug/pprof/heap?gc=1, then /metrics?gc=1)")
 	flag.Parse()
 
 	u, err := url.Parse(rawURL)

@@ -126,14 +126,18 @@ func (g *gen) serverRuntime() runtimeStats {
 func (g *gen) serverGC() bool {
 	cl := &http.Client{Timeout: 10 * time.Second}
 	ok := false
-	for _, u := range []string{"/debug/pprof/heap?gc=1", "/metrics?gc=1"} {
-		resp, err := cl.Get(g.cfg.base + u)
+	urls := []string{g.cfg.base + "/debug/pprof/heap?gc=1", g.cfg.base + "/metrics?gc=1"}
+	if g.cfg.gcURL != "" {
+		urls = []string{g.cfg.gcURL}
+	}
+	for _, u := range urls {
+		resp, err := cl.Get(u)
 		if err != nil {
 			continue
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode == 200 && (strings.HasPrefix(u, "/debug") || resp.Header.Get("X-GC") == "done") {
+		if resp.StatusCode == 200 && (strings.Contains(u, "/debug/pprof/") || resp.Header.Get("X-GC") == "done") {
 			ok = true
 			break
 		}
