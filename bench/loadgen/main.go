@@ -32,7 +32,7 @@ type config struct {
 	connectConc, maxSteps, usersPerRoom                  int
 	rate, startRate, stepFactor, slowFrac                float64
 	churnRate                                            float64
-	duration, warmup                                     time.Duration
+	duration, warmup, hold                               time.Duration
 	checkpoints                                          []int
 	lat50, quiet                                         bool
 }
@@ -62,6 +62,7 @@ func main() {
 	flag.Float64Var(&cfg.churnRate, "churn-rate", 200, "churn: connects (and disconnects) per second")
 	flag.BoolVar(&cfg.lat50, "lat50", true, "fanout/private: after the saturation search, measure latency at 50 % of it")
 	flag.BoolVar(&cfg.quiet, "quiet", false, "no progress bar")
+	flag.DurationVar(&cfg.hold, "hold", 0, "keep the connections open this long after measuring (to profile the server)")
 	flag.StringVar(&cfg.gcURL, "gc-url", "", "URL that makes the server collect garbage (default: its /debug/pprof/heap?gc=1, then /metrics?gc=1)")
 	flag.Parse()
 
@@ -197,6 +198,7 @@ func (g *gen) run() *result {
 	res.Goroutines = rt.goroutines
 	res.HeapStack = rt.heapStack
 	res.RSSBytes = readProc(g.cfg.pid).rss
+	time.Sleep(g.cfg.hold)
 	for _, c := range g.clients {
 		if c != nil {
 			c.close()
