@@ -497,7 +497,7 @@ func (g *gen) runIdle(res *result) {
 	if len(cps) == 0 || cps[len(cps)-1] != g.cfg.conns {
 		cps = append(cps, g.cfg.conns)
 	}
-	res.RoomSize = 1
+	res.RoomSize = 0 // no rooms: see setup
 	gcOK := g.serverGC()
 	time.Sleep(300 * time.Millisecond)
 	base := readProc(g.cfg.pid)
@@ -507,7 +507,15 @@ func (g *gen) runIdle(res *result) {
 	}
 	lo := 0
 	var total time.Duration
-	setup := func(i int) (string, string) { return "u" + strconv.Itoa(i), "i" + strconv.Itoa(i) }
+	// One user per connection, no rooms (a room and its history per connection would be
+	// counted as connection overhead); centrifuge subscribes each to its own channel,
+	// where its one message will go.
+	setup := func(i int) (string, string) {
+		if g.cfg.proto == protoCentrifuge {
+			return "u" + strconv.Itoa(i), "p" + strconv.Itoa(i)
+		}
+		return "u" + strconv.Itoa(i), ""
+	}
 	for _, cp := range cps {
 		d, errs, fe := g.connectRange(fmt.Sprintf("idle %d", cp), lo, cp, g.cfg.connectConc, setup)
 		total += d
@@ -541,8 +549,8 @@ func (g *gen) runIdle(res *result) {
 	}
 }
 
-// oneMessageEach makes each of the first n clients publish one message to its own room
-// and waits until every echo arrived.
+// oneMessageEach makes each of the first n clients send one private message to its own
+// user and waits until every one arrived.
 func (g *gen) oneMessageEach(n int) {
 	before := g.snapReceived()
 	want := uint64(0)
@@ -565,7 +573,12 @@ func (g *gen) oneMessageEach(n int) {
 				}
 				c.measured.Store(true)
 				c.lastSeq = 0
-				pre, suf := g.pubParts("i"+strconv.Itoa(i), false)
+				// a private message to its own user: one frame in and one out per connection
+				to := "u" + strconv.Itoa(i)
+				if g.cfg.proto == protoCentrifuge {
+					to = "p" + strconv.Itoa(i)
+				}
+				pre, suf := g.pubParts(to, true)
 				body := append(append([]byte(nil), pre...), appendContent(nil, time.Now().UnixNano(), 1, g.cfg.msgBytes)...)
 				body = append(body, suf...)
 				buf = appendFrame(buf[:0], 1, body)

@@ -64,14 +64,14 @@ func plan(name string) []job {
 			{scenario: "fanout", conns: 10000, roomSize: 100, msgBytes: 100, mode: "efficiency", args: step},
 			{scenario: "slow", conns: 10000, roomSize: 100, msgBytes: 100, mode: "efficiency", args: []string{"--rate", "50000", "--duration", "2s"}},
 			{scenario: "storm", conns: 19900, mode: "efficiency"},
-			{scenario: "idle", conns: 19900, roomSize: 1, msgBytes: 100, mode: "efficiency", args: []string{"--checkpoints", "1000,5000,10000,19900"}},
+			{scenario: "idle", conns: 19900, msgBytes: 100, mode: "efficiency", args: []string{"--checkpoints", "1000,5000,10000,19900"}},
 		}
 	}
 	if name == "quick" {
 		step := []string{"--duration", "300ms", "--warmup", "150ms", "--start-rate", "150000", "--step-factor", "3", "--max-steps", "4"}
 		return []job{
 			{scenario: "fanout", conns: 2000, roomSize: 1000, msgBytes: 100, mode: "efficiency", args: step},
-			{scenario: "idle", conns: 1000, roomSize: 1, msgBytes: 100, mode: "efficiency", args: []string{"--checkpoints", "1000"}},
+			{scenario: "idle", conns: 1000, msgBytes: 100, mode: "efficiency", args: []string{"--checkpoints", "1000"}},
 			{scenario: "storm", conns: 2000, mode: "efficiency"},
 		}
 	}
@@ -89,7 +89,7 @@ func plan(name string) []job {
 		job{scenario: "slow", conns: 10000, roomSize: 100, msgBytes: 100, mode: "efficiency", args: []string{"--rate", "50000", "--duration", "2s"}},
 		job{scenario: "churn", conns: 10000, roomSize: 100, msgBytes: 100, mode: "efficiency", args: []string{"--rate", "50000", "--duration", "3s", "--churn-rate", "200"}},
 		job{scenario: "storm", conns: 19900, mode: "efficiency"},
-		job{scenario: "idle", conns: 19900, roomSize: 1, msgBytes: 100, mode: "efficiency", args: []string{"--checkpoints", "1000,5000,10000,19900"}},
+		job{scenario: "idle", conns: 19900, msgBytes: 100, mode: "efficiency", args: []string{"--checkpoints", "1000,5000,10000,19900"}},
 	)
 	return js
 }
