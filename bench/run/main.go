@@ -103,7 +103,9 @@ func main() {
 	readme := flag.String("readme", "README.md", "README whose results section is rewritten")
 	only := flag.String("systems", "", "comma-separated subset of systems (default: all)")
 	scen := flag.String("scenarios", "", "comma-separated subset of scenarios (default: all)")
-	from := flag.String("from", "", "re-make latest.json, charts and README from this raw.json instead of running")
+	from := flag.String("from", "", "re-make latest.json and charts from this raw.json instead of running")
+	section := flag.String("section", "", "with --from: also rewrite this README section (results or targets)")
+	cmdNote := flag.String("cmd", "", "with --from and --section: the command that produced raw.json")
 	flag.Parse()
 	if *from != "" {
 		b, err := os.ReadFile(*from)
@@ -118,7 +120,10 @@ func main() {
 		rows := medians(raws)
 		writeJSON(filepath.Join(*outDir, "latest.json"), rows)
 		charts(*outDir, rows, raws)
-		fmt.Fprintln(os.Stderr, "re-made", filepath.Join(*outDir, "latest.json"), "and the charts (README untouched)")
+		if *section != "" {
+			writeReadme(*readme, *section, *outDir, rows, *cmdNote, 0)
+		}
+		fmt.Fprintln(os.Stderr, "re-made", filepath.Join(*outDir, "latest.json"), "and the charts")
 		return
 	}
 
@@ -181,19 +186,19 @@ func main() {
 	writeJSON(filepath.Join(*outDir, "raw.json"), raws)
 	charts(*outDir, rows, raws)
 	cmdline := "make bench"
-	section := "results"
+	sec := "results"
 	switch *planName {
 	case "quick":
 		cmdline = "make bench-quick"
 	case "targets":
 		cmdline = "cd bench && ./bin/run --plan targets --out results/targets"
-		section = "targets"
+		sec = "targets"
 	}
 	if *only != "" {
 		cmdline += " (systems: " + *only + ")"
 	}
 	cmdline = strings.Join(append([]string{cmdline}, flagNotes()...), " ")
-	writeReadme(*readme, section, *outDir, rows, cmdline, time.Since(start))
+	writeReadme(*readme, sec, *outDir, rows, cmdline, time.Since(start))
 	fmt.Fprintf(os.Stderr, "\ndone in %.0fs: %s\n", time.Since(start).Seconds(), filepath.Join(*outDir, "latest.json"))
 }
 

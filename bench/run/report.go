@@ -279,6 +279,10 @@ func table(rows []row) string {
 		if r.ClientCPU != nil {
 			other = append(other, fmt.Sprintf("loadgen CPU %.0f%%", *r.ClientCPU*100))
 		}
+		if r.DeliveredPerSec != nil && r.CoreSecPerMillion != nil && r.Mode == "efficiency" {
+			// the server's own core: near 100 % means it, not loadgen, set the pace
+			other = append(other, fmt.Sprintf("server core busy %.0f%%", *r.DeliveredPerSec**r.CoreSecPerMillion/1e4))
+		}
 		if !r.Valid {
 			other = append(other, "**INVALID**")
 		}
@@ -308,8 +312,12 @@ func writeReadme(path, section, outDir string, rows []row, cmd string, took time
 	beginMark := "<!-- " + section + ":begin (written by bench/run) -->"
 	endMark := "<!-- " + section + ":end -->"
 	rel := strings.TrimPrefix(outDir, "./")
-	sec := fmt.Sprintf("%s\n\nRun `%s` (took %.0f s), %s UTC. Machine: %s.\nMedians over repeats; efficiency mode pins the server to core 0 with GOMAXPROCS=1 and the load generator to core 1; wholebox pins nothing.\n`p50`/`p99` are at 50 %% of the system's own saturation for fanout/private, at the fixed rate for slow/churn. JSON: `%s/latest.json`.\n\n%s\n![delivered by room size](%s/fanout_by_room.png)\n![latency vs offered load](%s/latency_vs_load.png)\n\n%s\n",
-		beginMark, cmd, took.Seconds(), time.Now().UTC().Format("2006-01-02 15:04"), machine(), rel, table(rows), rel, rel, endMark)
+	when := fmt.Sprintf("took %.0f s, %s UTC", took.Seconds(), time.Now().UTC().Format("2006-01-02 15:04"))
+	if took == 0 {
+		when = "tables re-made from its raw.json with `bin/run --from`"
+	}
+	sec := fmt.Sprintf("%s\n\nRun `%s` (%s). Machine: %s.\nMedians over repeats; efficiency mode pins the server to core 0 with GOMAXPROCS=1 and the load generator to core 1; wholebox pins nothing.\n`p50`/`p99` are at 50 %% of the system's own saturation for fanout/private, at the fixed rate for slow/churn. JSON: `%s/latest.json`.\n\n%s\n![delivered by room size](%s/fanout_by_room.png)\n![latency vs offered load](%s/latency_vs_load.png)\n\n%s\n",
+		beginMark, cmd, when, machine(), rel, table(rows), rel, rel, endMark)
 	old, _ := os.ReadFile(path)
 	s := string(old)
 	i, j := strings.Index(s, beginMark), strings.Index(s, endMark)
