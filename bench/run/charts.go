@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"image/color"
 	"math"
 	"os"
 	"sort"
@@ -23,6 +24,15 @@ func charts(dir string, rows []row, raws []rawResult) {
 		fmt.Fprintln(os.Stderr, "chart:", err)
 	}
 }
+
+// palette gives each of the eight systems its own colour (plotutil's has seven).
+var palette = []color.Color{
+	color.RGBA{0xd6, 0x27, 0x28, 0xff}, color.RGBA{0xff, 0x7f, 0x0e, 0xff}, color.RGBA{0x2c, 0xa0, 0x2c, 0xff},
+	color.RGBA{0x1f, 0x77, 0xb4, 0xff}, color.RGBA{0x94, 0x67, 0xbd, 0xff}, color.RGBA{0x8c, 0x56, 0x4b, 0xff},
+	color.RGBA{0xe3, 0x77, 0xc2, 0xff}, color.RGBA{0x7f, 0x7f, 0x7f, 0xff},
+}
+
+func colorOf(i int) color.Color { return palette[i%len(palette)] }
 
 func systemOrder(rows []row) []string {
 	var names []string
@@ -72,7 +82,7 @@ func roomChart(dir string, rows []row) error {
 		if err != nil {
 			return err
 		}
-		bars.Color = plotutil.Color(i)
+		bars.Color = colorOf(i)
 		bars.LineStyle.Width = 0
 		bars.Offset = w * vg.Length(float64(i)-float64(len(names)-1)/2)
 		p.Add(bars)
@@ -149,8 +159,8 @@ func latencyChart(dir string, raws []rawResult) error {
 		if err != nil {
 			return err
 		}
-		line.Color = plotutil.Color(i)
-		points.Color = plotutil.Color(i)
+		line.Color = colorOf(i)
+		points.Color = colorOf(i)
 		points.Shape = plotutil.Shape(i)
 		p.Add(line, points)
 		p.Legend.Add(r.System, line, points)
