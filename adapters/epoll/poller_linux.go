@@ -19,10 +19,7 @@ func (t *Transport) poll() {
 	events := make([]unix.EpollEvent, 512)
 	buf := make([]byte, readBufferSize)
 	for {
-		n, err := unix.EpollWait(t.epfd, events, -1)
-		if err == unix.EINTR {
-			continue // Go's preemption signals interrupt the wait
-		}
+		n, err := t.wait(events)
 		if err != nil {
 			t.node.Options().Logger.Error("epoll: wait failed; transport stops reading", "err", err)
 			return
@@ -44,6 +41,28 @@ func (t *Transport) poll() {
 			}
 		}
 	}
+}
+
+// wait fills events with the ready connections. While there are none the goroutine
+// parks in Go's netpoller on the epoll fd, which is readable while the set has events:
+// a blocking EpollWait would pin an OS thread that, under GOMAXPROCS=1, the node and the
+// write workers need (measured in bench/: p99 47 ms against 12 ms with two Ps).
+func (t *Transport) wait(events []unix.EpollEvent) (int, error) {
+	var n int
+	var werr error
+	err := t.epollConn.Read(func(fd uintptr) bool {
+		for {
+			n, werr = unix.EpollWait(int(fd), events, 0)
+			if werr != unix.EINTR { // Go's preemption signals interrupt the call
+				break
+			}
+		}
+		return werr != nil || n > 0 // false: nothing ready, park until the fd is readable
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, werr
 }
 
 // work is a write worker: it flushes the connections Wake queued on q, one at a time.

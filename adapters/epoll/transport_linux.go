@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -28,6 +29,10 @@ type Transport struct {
 	node *node.Node
 	epfd int
 	wake int // eventfd in the epoll set: Close interrupts EpollWait through it
+	// epoll is epfd as a pollable file: the poller parks in Go's netpoller until the
+	// set has events, instead of in a blocking EpollWait that would hold an OS thread.
+	epoll     *os.File
+	epollConn syscall.RawConn
 
 	slots []atomic.Pointer[conn] // by fd number; nil when free
 	gen   atomic.Uint32
@@ -60,7 +65,21 @@ func New(n *node.Node) (*Transport, error) {
 		unix.Close(wake)
 		return nil, fmt.Errorf("epoll: add eventfd: %w", err)
 	}
-	t := &Transport{node: n, epfd: epfd, wake: wake, slots: make([]atomic.Pointer[conn], slots)}
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(epfd)
+		unix.Close(wake)
+		return nil, fmt.Errorf("epoll: nonblocking epoll fd: %w", err)
+	}
+	// A non-blocking fd makes os.NewFile register it with Go's netpoller.
+	epoll := os.NewFile(uintptr(epfd), "epoll")
+	epollConn, err := epoll.SyscallConn()
+	if err != nil {
+		epoll.Close()
+		unix.Close(wake)
+		return nil, fmt.Errorf("epoll: raw conn: %w", err)
+	}
+	t := &Transport{node: n, epfd: epfd, wake: wake, epoll: epoll, epollConn: epollConn,
+		slots: make([]atomic.Pointer[conn], slots)}
 	for i := range t.ready {
 		t.ready[i].init()
 	}
@@ -188,7 +207,7 @@ func (t *Transport) Close() error {
 		}
 	}
 	unix.Close(t.wake)
-	return unix.Close(t.epfd)
+	return t.epoll.Close()
 }
 
 // writeClose writes a close frame straight to a socket nobody else knows yet.
