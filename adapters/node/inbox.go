@@ -81,8 +81,23 @@ func (b *inbox) signal() {
 	}
 }
 
-// take swaps the pending batch with the owner's spare (emptied) slices.
+// Spare batches larger than this are given back to the garbage collector once a small
+// batch shows the burst that grew them is over: a connect storm of 20,000 grows them to
+// megabytes that an idle server would otherwise keep for good.
+const (
+	keepEvents     = 1024
+	keepArenaBytes = 256 << 10
+)
+
+// take swaps the pending batch with the owner's spare slices (the batch it just
+// processed, emptied here).
 func (b *inbox) take(events []event, arena []byte) ([]event, []byte) {
+	if cap(events) > keepEvents && len(events) < cap(events)/8 {
+		events = nil
+	}
+	if cap(arena) > keepArenaBytes && len(arena) < cap(arena)/8 {
+		arena = nil
+	}
 	b.mu.Lock()
 	events, b.events = b.events, events[:0]
 	arena, b.arena = b.arena, arena[:0]
