@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/gobwas/ws"
 
 	"github.com/switchboard-ws/switchboard/adapters/node"
+	"github.com/switchboard-ws/switchboard/adapters/wsframe/wsframetest"
 	"github.com/switchboard-ws/switchboard/core"
 	"github.com/switchboard-ws/switchboard/core/proto"
 )
@@ -123,7 +125,7 @@ func testUnmasked(t *testing.T, f Factory) {
 	s := Start(t, f, node.Options{})
 	r := s.DialRaw("/ws?user=u", nil, nil)
 	r.ReadJSON()
-	r.Write(RawFrame(true, 0x1, false, []byte(`{"type":"ping"}`)))
+	r.Write(wsframetest.Raw(true, 0, ws.OpText, false, []byte(`{"type":"ping"}`)))
 	r.ExpectClose(1002, "-")
 }
 

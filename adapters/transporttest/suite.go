@@ -28,8 +28,10 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/gobwas/ws"
 
 	"github.com/switchboard-ws/switchboard/adapters/node"
+	"github.com/switchboard-ws/switchboard/adapters/wsframe/wsframetest"
 	"github.com/switchboard-ws/switchboard/core"
 )
 
@@ -351,37 +353,7 @@ func (r *Raw) ReadJSON() map[string]any {
 
 // ClientFrame builds a masked client frame.
 func ClientFrame(fin bool, op byte, payload []byte) []byte {
-	return RawFrame(fin, op, true, payload)
-}
-
-// RawFrame builds any frame, masked or not.
-func RawFrame(fin bool, op byte, masked bool, payload []byte) []byte {
-	b0 := op
-	if fin {
-		b0 |= 0x80
-	}
-	var mbit byte
-	if masked {
-		mbit = 0x80
-	}
-	out := []byte{b0}
-	switch n := len(payload); {
-	case n < 126:
-		out = append(out, mbit|byte(n))
-	case n <= 0xffff:
-		out = append(out, mbit|126, byte(n>>8), byte(n))
-	default:
-		out = append(out, mbit|127, 0, 0, 0, 0, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-	}
-	if !masked {
-		return append(out, payload...)
-	}
-	mask := [4]byte{0xa1, 0xb2, 0xc3, 0xd4}
-	out = append(out, mask[:]...)
-	for i, b := range payload {
-		out = append(out, b^mask[i%4])
-	}
-	return out
+	return wsframetest.Client(fin, ws.OpCode(op), payload)
 }
 
 func ioReadFull(br *bufio.Reader, p []byte) (int, error) {

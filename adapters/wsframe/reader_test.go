@@ -10,42 +10,15 @@ import (
 
 	"github.com/gobwas/ws"
 
+	"github.com/switchboard-ws/switchboard/adapters/wsframe/wsframetest"
 	"github.com/switchboard-ws/switchboard/core/proto"
 )
 
-// clientFrame builds a masked client frame as a browser would send it.
-func clientFrame(fin bool, op ws.OpCode, payload []byte) []byte {
-	return rawFrame(fin, 0, op, true, payload)
-}
-
-// rawFrame builds any frame, including the ones no client should send.
-func rawFrame(fin bool, rsv byte, op ws.OpCode, masked bool, payload []byte) []byte {
-	b0 := byte(op) | rsv<<4
-	if fin {
-		b0 |= 0x80
-	}
-	var mbit byte
-	if masked {
-		mbit = 0x80
-	}
-	out := []byte{b0}
-	switch n := len(payload); {
-	case n < 126:
-		out = append(out, mbit|byte(n))
-	case n <= 0xffff:
-		out = append(out, mbit|126, byte(n>>8), byte(n))
-	default:
-		out = append(out, mbit|127)
-		out = binary.BigEndian.AppendUint64(out, uint64(n))
-	}
-	p := append([]byte(nil), payload...)
-	if masked {
-		mask := [4]byte{0x12, 0x34, 0x56, 0x78}
-		out = append(out, mask[:]...)
-		ws.Cipher(p, mask, 0)
-	}
-	return append(out, p...)
-}
+// clientFrame and rawFrame are the shared test frame builders, under local names.
+var (
+	clientFrame = wsframetest.Client
+	rawFrame    = wsframetest.Raw
+)
 
 func closePayload(code uint16, reason string) []byte {
 	return append(binary.BigEndian.AppendUint16(nil, code), reason...)
