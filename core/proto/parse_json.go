@@ -58,15 +58,8 @@ func (d *jsonReader) ws() {
 // object reads an object at d.pos; with fs non-nil (the top level) known keys are
 // collected, otherwise every value is skipped.
 func (d *jsonReader) object(depth int, fs *fields) bool {
-	if depth >= maxDepth {
-		d.bad = msgTooDeep
-		return false
-	}
-	d.pos++ // '{'
-	d.ws()
-	if d.pos < len(d.buf) && d.buf[d.pos] == '}' {
-		d.pos++
-		return true
+	if empty, ok := d.open(depth, '}'); empty || !ok {
+		return ok
 	}
 	for {
 		if d.pos >= len(d.buf) || d.buf[d.pos] != '"' {
@@ -91,53 +84,59 @@ func (d *jsonReader) object(depth int, fs *fields) bool {
 		if !d.value(depth+1, slot) {
 			return false
 		}
-		d.ws()
-		if d.pos >= len(d.buf) {
-			return false
-		}
-		switch d.buf[d.pos] {
-		case ',':
-			d.pos++
-			d.ws()
-		case '}':
-			d.pos++
-			return true
-		default:
-			return false
+		if done, ok := d.next('}'); done || !ok {
+			return ok
 		}
 	}
 }
 
 func (d *jsonReader) array(depth int) bool {
-	if depth >= maxDepth {
-		d.bad = msgTooDeep
-		return false
-	}
-	d.pos++ // '['
-	d.ws()
-	if d.pos < len(d.buf) && d.buf[d.pos] == ']' {
-		d.pos++
-		return true
+	if empty, ok := d.open(depth, ']'); empty || !ok {
+		return ok
 	}
 	for {
 		if !d.value(depth+1, nil) {
 			return false
 		}
-		d.ws()
-		if d.pos >= len(d.buf) {
-			return false
-		}
-		switch d.buf[d.pos] {
-		case ',':
-			d.pos++
-			d.ws()
-		case ']':
-			d.pos++
-			return true
-		default:
-			return false
+		if done, ok := d.next(']'); done || !ok {
+			return ok
 		}
 	}
+}
+
+// open steps over the '{' or '[' at d.pos, refusing nesting deeper than maxDepth, and
+// reports whether the container is empty (its closer consumed too).
+func (d *jsonReader) open(depth int, closer byte) (empty, ok bool) {
+	if depth >= maxDepth {
+		d.bad = msgTooDeep
+		return false, false
+	}
+	d.pos++
+	d.ws()
+	if d.pos < len(d.buf) && d.buf[d.pos] == closer {
+		d.pos++
+		return true, true
+	}
+	return false, true
+}
+
+// next steps over what follows a member or element: a ',' (more to come) or closer
+// (done); anything else is malformed.
+func (d *jsonReader) next(closer byte) (done, ok bool) {
+	d.ws()
+	if d.pos >= len(d.buf) {
+		return false, false
+	}
+	switch d.buf[d.pos] {
+	case ',':
+		d.pos++
+		d.ws()
+		return false, true
+	case closer:
+		d.pos++
+		return true, true
+	}
+	return false, false
 }
 
 // value reads any value at d.pos; with slot non-nil it records what it was.
