@@ -158,6 +158,10 @@ func checkOutbox(h *Hub, out *Outbox, from int) error {
 				}
 			}
 		case ActionClose:
+		case ActionStore:
+			if !h.cfg.Durable || a.Room == "" || a.Epoch == "" || a.Store == StoreAppend && (a.Msg == nil || a.Msg.Refs() < 1) {
+				return fmt.Errorf("action %d: store %d of %q (epoch %q) without a store, room, epoch or message", i, a.Store, a.Room, a.Epoch)
+			}
 		case ActionAdminReply:
 			if a.Reply == nil {
 				return fmt.Errorf("action %d: admin reply without reply", i)

@@ -39,6 +39,14 @@ type Hub struct {
 
 	req proto.Request // parsed in place for every frame, so parsing allocates nothing
 
+	// Streams (stream.go): every room's stream, also of rooms without members.
+	streams             map[string]*stream
+	active              activeList
+	idleExpiry, idleAge streamHeap
+	heldBytes           int64  // what Config.HistoryMemory bounds
+	epochs              uint64 // epochs begun, for unique epoch names
+	dedupe              dedupe // chat ids of the DedupeWindow (dedupe.go)
+
 	cl cluster // the other nodes, in cluster mode (cluster.go)
 }
 
@@ -63,12 +71,16 @@ func New(cfg Config) *Hub {
 	if cfg.History < 0 {
 		cfg.History = 0
 	}
-	return &Hub{
-		cfg:   cfg,
-		conns: make(map[ConnID]*conn),
-		users: make(map[string]*user),
-		rooms: make(map[string]*room),
+	h := &Hub{
+		cfg:     cfg,
+		conns:   make(map[ConnID]*conn),
+		users:   make(map[string]*user),
+		rooms:   make(map[string]*room),
+		streams: make(map[string]*stream),
 	}
+	h.idleExpiry, h.idleAge = newIdleHeaps()
+	h.dedupe.init()
+	return h
 }
 
 // Config returns the hub's configuration, with defaults applied.
@@ -106,8 +118,15 @@ func (h *Hub) Step(ev Event, out *Outbox) error {
 		h.now = ev.Now
 		h.removeConn(c, out)
 	case EventTick:
-		// Nothing expires on a single node yet; cluster presence expiry will.
 		h.now = ev.Now
+		h.expireStreams(out)
+		h.dedupe.expire(h.now.UnixNano(), h.cfg.DedupeWindow)
+	case EventRestore:
+		if ev.Restore == nil {
+			return ErrUnknownEvent
+		}
+		h.now = ev.Now
+		return h.restore(ev.Restore)
 	case EventAdmin:
 		h.now = ev.Now
 		h.admin(&ev.Admin, out)
@@ -191,7 +210,8 @@ func (h *Hub) removeConn(c *conn, out *Outbox) {
 }
 
 // join seats c in r and, when c is its user's first connection there, tells every
-// connection of the room (c's included) with the sorted member list.
+// connection of the room (c's included) with the sorted member list. joined (§10.1) and
+// any replay are sent by the caller first.
 func (h *Hub) join(c *conn, r *room, out *Outbox) {
 	r.addMember(c)
 	if h.cfg.Cluster {
@@ -224,49 +244,22 @@ func (h *Hub) leave(c *conn, i int, out *Outbox) {
 		out.deliver(m, mark)
 	}
 	if r.empty() {
-		h.deleteRoom(r)
+		h.deleteRoom(r, out)
 	}
 }
 
-// deliverChat is the one path of a room message (a client's chat, an admin publish, and
-// later a sequenced message from the cluster): kept in history, then delivered to every
-// member connection. m.Offset is set; the outbox takes over the caller's reference.
+// deliverChat is the one path of a room message (a client's chat, an admin publish):
+// sequenced into the room's stream (its offset set, a copy held), then delivered to
+// every member connection. The outbox takes over the caller's reference on m.
 func (h *Hub) deliverChat(r *room, m *proto.Message, out *Outbox) int {
-	if m.Offset > r.offset {
-		r.offset = m.Offset
+	s := r.s
+	if s == nil { // the stream was dropped for the budget: a new epoch begins
+		s = h.attach(r)
 	}
-	r.history.push(m, h.cfg.History)
+	h.append(s, m, out)
 	mark := out.mark()
 	r.addTargets(out)
 	return out.deliver(m, mark)
-}
-
-// recover sends c the held chat messages of r after offset since, preceded by a
-// history_gap error when the history does not reach back to since+1 (or since is ahead
-// of the room, which happens when the room was deleted and created again).
-func (h *Hub) recover(c *conn, r *room, since uint64, out *Outbox) {
-	if h.cfg.Cluster {
-		h.clusterRecover(c, r, since, out) // the cluster's stream holds the history
-		return
-	}
-	n := r.history.len()
-	first := r.offset + 1 // the offset the oldest held message would need for no gap
-	if n > 0 {
-		first = r.history.at(0).Offset
-	}
-	gap := since > r.offset || (since < r.offset && first > since+1)
-	if gap {
-		e := proto.NewMessage(proto.MsgError)
-		e.Code, e.Text, e.Room = proto.HistoryGap, msgHistoryGap, r.name
-		out.deliverTo(e, c.id)
-	}
-	for i := 0; i < n; i++ {
-		m := r.history.at(i)
-		if m.Offset > since || since > r.offset {
-			m.Retain()
-			out.deliverTo(m, c.id)
-		}
-	}
 }
 
 // sortedUsers returns every user id, sorted; the slice is the hub's own.

@@ -37,6 +37,8 @@ func (h *Hub) frame(c *conn, payload []byte, out *Outbox) {
 		h.reqPrivate(c, req, out)
 	case proto.ReqBroadcast:
 		h.reqBroadcast(c, req, out)
+	case proto.ReqEvent:
+		h.reqEvent(c, req, out)
 	case proto.ReqMembers:
 		m := proto.NewMessage(proto.MsgMembers)
 		m.Room = string(req.Room) // allocates; members is not a hot path
@@ -80,10 +82,12 @@ func (h *Hub) reqJoin(c *conn, req *proto.Request, out *Outbox) {
 	if r == nil {
 		r = h.createRoom(string(req.Room))
 	}
-	h.join(c, r, out)
-	if req.HasSince {
-		h.recover(c, r, req.Since, out)
+	if h.cfg.Cluster {
+		h.clusterJoin(c, r, req, out)
+		return
 	}
+	h.sendJoined(c, r, req, out) // joined, history_gap, replay: before user_joined
+	h.join(c, r, out)
 	h.ack(c, req, out)
 }
 
@@ -114,10 +118,44 @@ func (h *Hub) reqChat(c *conn, req *proto.Request, out *Outbox) {
 		h.clusterChat(c, r, req, out)
 		return
 	}
+	if req.HasID {
+		if offset, seen := h.dedupe.seen(c.user.id, r.name, req.ID); seen {
+			h.ackOffset(c, req, offset, out) // a resend: not stored or delivered again
+			return
+		}
+	}
 	m := proto.NewMessage(proto.MsgChat)
-	m.Room, m.Sender, m.Offset, m.Time = r.name, c.user.id, r.offset+1, h.now
+	m.Room, m.Sender, m.Time = r.name, c.user.id, h.now
 	m.Content = append(m.Content[:0], req.Content...)
-	h.deliverChat(r, m, out)
+	h.deliverChat(r, m, out) // sets m.Offset; m stays valid until the outbox's Reset
+	if req.HasID {
+		h.dedupe.remember(c.user.id, r.name, req.ID, m.Offset, h.now.UnixNano(), h.cfg.DedupeWindow)
+	}
+	h.ackOffset(c, req, m.Offset, out)
+}
+
+// reqEvent sends an ephemeral event to the room's other connections (PROTOCOL.md §10.3):
+// no offset, never stored or replayed.
+func (h *Hub) reqEvent(c *conn, req *proto.Request, out *Outbox) {
+	r := h.rooms[string(req.Room)]
+	if r == nil || c.roomIndex(r) < 0 {
+		h.fail(c, proto.NotMember, msgNotMember, req, out)
+		return
+	}
+	if h.tooLarge(req.Content) {
+		h.fail(c, proto.TooLarge, msgTooLarge, req, out)
+		return
+	}
+	m := proto.NewMessage(proto.MsgEvent)
+	m.Room, m.Sender, m.Time = r.name, c.user.id, h.now
+	m.Event = append(m.Event[:0], req.Event...)
+	m.Content = append(m.Content[:0], req.Content...)
+	mark := out.mark()
+	r.addTargetsExcept(c, out)
+	out.deliver(m, mark)
+	if h.cfg.Cluster {
+		h.clusterRoomEvent(c, r, req, out)
+	}
 	h.ack(c, req, out)
 }
 
@@ -200,6 +238,17 @@ func (h *Hub) ack(c *conn, req *proto.Request, out *Outbox) {
 	}
 	m := proto.NewMessage(proto.MsgAck)
 	m.ID = append(m.ID[:0], req.ID...)
+	out.deliverTo(m, c.id)
+}
+
+// ackOffset confirms a chat that carried an id with the offset it got (§10.4).
+func (h *Hub) ackOffset(c *conn, req *proto.Request, offset uint64, out *Outbox) {
+	if !req.HasID {
+		return
+	}
+	m := proto.NewMessage(proto.MsgAck)
+	m.ID = append(m.ID[:0], req.ID...)
+	m.Offset, m.HasOffset = offset, true
 	out.deliverTo(m, c.id)
 }
 

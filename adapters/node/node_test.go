@@ -384,8 +384,8 @@ func TestMetrics(t *testing.T) {
 	shutdown(t, n)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	// Delivered: connected ×2, user_joined, chat.
-	if m.opened != 2 || m.received != 2 || m.delivered != 4 || m.closed[1000] != 1 || m.closed[1001] != 1 {
+	// Delivered: connected ×2, joined, user_joined, chat.
+	if m.opened != 2 || m.received != 2 || m.delivered != 5 || m.closed[1000] != 1 || m.closed[1001] != 1 {
 		t.Fatalf("metrics %+v", m)
 	}
 }

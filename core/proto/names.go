@@ -34,6 +34,7 @@ var requestTypeNames = [...]string{
 	ReqMembers:   "members",
 	ReqOnline:    "online",
 	ReqPing:      "ping",
+	ReqEvent:     "event",
 }
 
 // String returns the request type as it appears on the wire, e.g. "join".
@@ -64,6 +65,8 @@ func requestTypeOf(b []byte) RequestType {
 		return ReqOnline
 	case "ping":
 		return ReqPing
+	case "event":
+		return ReqEvent
 	}
 	return ReqUnknown
 }
@@ -81,6 +84,8 @@ var messageTypeNames = [...]string{
 	MsgPong:       "pong",
 	MsgAck:        "ack",
 	MsgError:      "error",
+	MsgJoined:     "joined",
+	MsgEvent:      "event",
 }
 
 // NumMessageTypes is the number of server → client message types.
