@@ -53,7 +53,8 @@ type Node struct {
 	done     chan struct{}
 }
 
-// New returns a running node with opts (defaults applied).
+// New returns a running node with opts (defaults applied), its hub holding the streams
+// of opts.Restore.
 func New(opts Options) *Node {
 	opts.applyDefaults()
 	n := &Node{
@@ -65,6 +66,14 @@ func New(opts Options) *Node {
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
+	now := time.Now()
+	for i := range opts.Restore {
+		if err := n.hub.Step(core.Event{Kind: core.EventRestore, Now: now, Restore: &opts.Restore[i]}, &n.out); err != nil {
+			opts.Logger.Warn("stream not restored", "room", opts.Restore[i].Room, "err", err)
+		}
+	}
+	n.out.Reset()
+	n.opts.Restore = nil // the hub has them now
 	n.inbox.init()
 	n.accepting.Store(true)
 	n.clock.Store(time.Now().UnixNano())
@@ -302,8 +311,19 @@ func (n *Node) settle() {
 	n.pending = n.pending[:0]
 }
 
-// route drains the outbox into the connections' send queues.
+// route drains the outbox into the connections' send queues, after the store has
+// written what the step asks it to keep (so no ack goes out before its chat is written).
 func (n *Node) route() {
+	if n.opts.Store != nil {
+		for i := range n.out.Actions {
+			if n.out.Actions[i].Kind == core.ActionStore {
+				if err := n.opts.Store.Write(n.out.Actions); err != nil {
+					n.opts.Logger.Error("store write failed: held messages may not survive a restart", "err", err)
+				}
+				break
+			}
+		}
+	}
 	for i := range n.out.Actions {
 		a := &n.out.Actions[i]
 		switch a.Kind {
