@@ -177,10 +177,11 @@ func (r *room) conns() int {
 	return n
 }
 
-// publishChat hands a room chat to the cluster to be sequenced.
-func (h *Hub) publishChat(r *room, sender string, content []byte, ref uint64, out *Outbox) {
+// publishChat hands a room chat to the cluster to be sequenced. dedupe, when set, names
+// the chat for the cluster's own duplicate detection (PROTOCOL.md §10.4, on any node).
+func (h *Hub) publishChat(r *room, sender string, content []byte, ref uint64, dedupe string, out *Outbox) {
 	out.cluster(&ClusterAction{Op: ClusterPublish, Room: r.name, Sender: sender,
-		Content: append([]byte(nil), content...), Time: h.now, Ref: ref})
+		Content: append([]byte(nil), content...), Time: h.now, Ref: ref, DedupeID: dedupe})
 }
 
 // clusterChat hands a client's chat to the cluster; it reaches the room's connections,
@@ -193,7 +194,11 @@ func (h *Hub) clusterChat(c *conn, r *room, req *proto.Request, out *Outbox) {
 		ref = chatRef | h.cl.lastRef
 		h.cl.acks[ref] = pendingAck{conn: c.id, id: append([]byte(nil), req.ID...)}
 	}
-	h.publishChat(r, c.user.id, req.Content, ref, out)
+	var dedupe string
+	if req.HasID && h.cfg.DedupeWindow > 0 {
+		dedupe = c.user.id + "\x00" + r.name + "\x00" + string(req.ID)
+	}
+	h.publishChat(r, c.user.id, req.Content, ref, dedupe, out)
 }
 
 // clusterJoin is a join in cluster mode. Without since, joined carries the offset this
@@ -291,7 +296,7 @@ func (h *Hub) clusterAdmin(req *AdminRequest, rep *AdminReply, out *Outbox) bool
 		}
 		rep.Delivered = r.conns()
 		h.cl.publishing[req.Ref] = rep
-		h.publishChat(r, ServerSender, content(), req.Ref, out)
+		h.publishChat(r, ServerSender, content(), req.Ref, "", out)
 		return true // answered when the offset comes back (RemotePublished)
 	case AdminSendUser:
 		if h.onlineCount(req.User) == 0 {

@@ -96,4 +96,8 @@ type ClusterAction struct {
 	Since   uint64
 	Ref     uint64
 	Event   string // ClusterRoomEvent: the event's name
+	// DedupeID (ClusterPublish) names a client chat with an id (user, room, id joined by
+	// NUL): a second publish with the same DedupeID within Config.DedupeWindow must not be
+	// stored or delivered again, and its RemotePublished carries the first one's Offset.
+	DedupeID string
 }
