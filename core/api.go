@@ -30,7 +30,7 @@ type Config struct {
 type EventKind uint8
 
 const (
-	EventConnect    EventKind = iota // Conn arrived as User speaking Format
+	EventConnect    EventKind = iota // Conn arrived as Identity speaking Format
 	EventFrame                       // Conn sent one complete message, Payload
 	EventDisconnect                  // Conn is gone; Code says why (the close code seen or sent)
 	EventTick                        // the clock moved to Now
@@ -41,15 +41,15 @@ const (
 // Event is one input to Hub.Step. Only the fields of its Kind are read.
 // Payload is read during Step only; the caller may reuse it afterwards.
 type Event struct {
-	Kind    EventKind
-	Now     time.Time
-	Conn    ConnID
-	User    string
-	Format  proto.Format
-	Payload []byte
-	Code    uint16
-	Admin   AdminRequest
-	Cluster *ClusterEvent
+	Kind     EventKind
+	Now      time.Time
+	Conn     ConnID
+	Identity Identity // EventConnect: who Conn is and what its token grants
+	Format   proto.Format
+	Payload  []byte
+	Code     uint16
+	Admin    AdminRequest
+	Cluster  *ClusterEvent
 }
 
 // ActionKind says what the adapter must do.

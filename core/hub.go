@@ -83,14 +83,14 @@ func (h *Hub) Step(ev Event, out *Outbox) error {
 		if _, dup := h.conns[ev.Conn]; dup {
 			return ErrDuplicateConn
 		}
-		if !validUser(ev.User) {
+		if !validUser(ev.Identity.User) {
 			return ErrInvalidUser
 		}
 		if ev.Format >= proto.NumFormats {
 			return ErrUnknownFormat
 		}
 		h.now = ev.Now
-		h.connect(ev.Conn, ev.User, ev.Format, out)
+		h.connect(ev.Conn, &ev.Identity, ev.Format, out)
 	case EventFrame:
 		c := h.conns[ev.Conn]
 		if c == nil {
@@ -125,7 +125,8 @@ func (h *Hub) Step(ev Event, out *Outbox) error {
 
 // connect admits a connection (or refuses it at capacity), greets it, and enforces the
 // per-user limit by closing the user's oldest connections.
-func (h *Hub) connect(id ConnID, name string, f proto.Format, out *Outbox) {
+func (h *Hub) connect(id ConnID, ident *Identity, f proto.Format, out *Outbox) {
+	name := ident.User
 	if h.cfg.MaxConns > 0 && len(h.conns) >= h.cfg.MaxConns {
 		out.close(id, CloseCapacity, ReasonAtCapacity)
 		return

@@ -123,7 +123,7 @@ func (s *transcript) run(t *testing.T, td *datadriven.TestData) string {
 		}
 		id := s.conn(name)
 		s.formats[id] = f
-		s.step(t, &b, Event{Kind: EventConnect, Conn: id, User: user, Format: f})
+		s.step(t, &b, Event{Kind: EventConnect, Conn: id, Identity: Identity{User: user}, Format: f})
 	case "recv":
 		id := s.conn(td.CmdArgs[0].Key)
 		for _, line := range strings.Split(td.Input, "\n") {
