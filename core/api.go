@@ -21,6 +21,9 @@ type Config struct {
 	AllowClientBroadcast bool
 	History              int // chat messages kept per room for `since` recovery
 	MaxListed            int // cap of `rooms` in connected and `users` in online (1000)
+	// Namespaces are the access rules per namespace (PROTOCOL.md §8, access.go); nil or
+	// empty: every room public, as in v1.
+	Namespaces map[string]Namespace
 	// Cluster: this hub is one node of a cluster (cluster_api.go): chats are sequenced by the
 	// cluster, presence and limits count other nodes.
 	Cluster bool
@@ -36,6 +39,7 @@ const (
 	EventTick                        // the clock moved to Now
 	EventAdmin                       // an operator request, Admin
 	EventCluster                     // another node or the cluster link reports Cluster (cluster_api.go)
+	EventAnswer                      // the adapter answers an Ask with Answer (ask.go)
 )
 
 // Event is one input to Hub.Step. Only the fields of its Kind are read.
@@ -50,6 +54,7 @@ type Event struct {
 	Code     uint16
 	Admin    AdminRequest
 	Cluster  *ClusterEvent
+	Answer   *Answer
 }
 
 // ActionKind says what the adapter must do.
@@ -60,6 +65,7 @@ const (
 	ActionClose                        // close Conn with Code and Reason; the hub has already forgotten it
 	ActionAdminReply                   // answer the admin request Reply.Ref
 	ActionCluster                      // tell the other nodes Cluster (cluster_api.go)
+	ActionAsk                          // find out Ask and step the EventAnswer (ask.go)
 )
 
 // Action is one output of Hub.Step. Msg and Targets are valid until Outbox.Reset; an
@@ -73,6 +79,7 @@ type Action struct {
 	Reason  string
 	Reply   *AdminReply
 	Cluster *ClusterAction
+	Ask     *Ask
 }
 
 // AdminOp is an operator request of PROTOCOL.md §6.
@@ -88,6 +95,8 @@ const (
 	AdminSendUser                   // POST /api/users/{User}/send {Content}
 	AdminDisconnect                 // POST /api/users/{User}/disconnect
 	AdminSystem                     // POST /api/system {Content, Room}
+	AdminJoinRoom                   // POST /api/users/{User}/rooms/{Room} (PROTOCOL.md §8.3)
+	AdminLeaveRoom                  // DELETE /api/users/{User}/rooms/{Room}
 )
 
 // AdminRequest is an operator request; Ref is echoed in the reply.
@@ -132,4 +141,6 @@ type AdminReply struct {
 	Delivered int
 	Offset    uint64
 	Closed    int
+	Joined    int // AdminJoinRoom: connections that joined
+	Left      int // AdminLeaveRoom: connections taken out
 }

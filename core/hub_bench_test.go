@@ -155,3 +155,54 @@ func BenchmarkConnectAmidRoomChurn(b *testing.B) {
 		stepAndEncode(b, h, Event{Kind: EventDisconnect, Now: start, Conn: 5000}, &out)
 	}
 }
+
+// grantHub is benchHub under access rules: namespace team needs grants to join and to
+// publish, and each of the n users holds ten patterns, the last one matching team:1:*.
+func grantHub(tb testing.TB, n int) (*Hub, Identity) {
+	cfg := benchConfig()
+	cfg.Namespaces = map[string]Namespace{"team": {Join: JoinGrant, Publish: PublishGrant}, "": {}}
+	h := New(cfg)
+	id := Identity{Publish: []string{"team:1:lobby"}}
+	for i := range 9 {
+		id.Rooms = append(id.Rooms, fmt.Sprintf("team:%d:other:*", i+2))
+	}
+	id.Rooms = append(id.Rooms, "team:1:*")
+	var out Outbox
+	join := []byte(`{"type":"join","room":"team:1:lobby"}`)
+	for i := 1; i <= n; i++ {
+		id.User = fmt.Sprintf("u%d", i-1)
+		must(tb, h.Step(Event{Kind: EventConnect, Now: start, Conn: ConnID(i), Identity: id}, &out))
+		must(tb, h.Step(Event{Kind: EventFrame, Now: start, Conn: ConnID(i), Payload: join}, &out))
+		out.Reset()
+	}
+	return h, id
+}
+
+// BenchmarkJoinWithGrant is BenchmarkJoinLeave where the join is decided by a grant:
+// the namespace lookup and ten patterns matched, the cost of PROTOCOL.md §8's check.
+func BenchmarkJoinWithGrant(b *testing.B) {
+	h, id := grantHub(b, 100)
+	var out Outbox
+	id.User = "newcomer"
+	must(b, h.Step(Event{Kind: EventConnect, Now: start, Conn: 1000, Identity: id}, &out))
+	out.Reset()
+	join := Event{Kind: EventFrame, Now: start, Conn: 1000, Payload: []byte(`{"type":"join","room":"team:1:lobby"}`)}
+	leave := Event{Kind: EventFrame, Now: start, Conn: 1000, Payload: []byte(`{"type":"leave","room":"team:1:lobby"}`)}
+	b.ReportAllocs()
+	for b.Loop() {
+		stepAndEncode(b, h, join, &out)
+		stepAndEncode(b, h, leave, &out)
+	}
+}
+
+// BenchmarkRoomChatWithGrant is BenchmarkRoomChat in a publish: grant room: the sender's
+// publish grant is matched on every message, still without allocating.
+func BenchmarkRoomChatWithGrant(b *testing.B) {
+	h, _ := grantHub(b, 100)
+	var out Outbox
+	ev := Event{Kind: EventFrame, Now: start, Conn: 1, Payload: []byte(`{"type":"chat","room":"team:1:lobby","content":"hello, this is a chat message of about a hundred bytes, as in the fan-out benchmark."}`)}
+	b.ReportAllocs()
+	for b.Loop() {
+		stepAndEncode(b, h, ev, &out)
+	}
+}

@@ -11,10 +11,15 @@ const (
 	msgTooManyRooms = "this connection is in too many rooms"
 	msgTooLarge     = "content is larger than the server accepts"
 	msgHistoryGap   = "history no longer reaches back to since: some messages are lost"
+	msgIdentified   = "this connection is already identified: send refresh for a new token"
 )
 
 // frame applies one client message from c: rate limit, parse, then the request.
 func (h *Hub) frame(c *conn, payload []byte, out *Outbox) {
+	if h.hold(c, payload, out) {
+		return
+	}
+	h.raw = payload
 	req := &h.req
 	perr := proto.Parse(c.format, payload, req)
 	if !h.allow(c, h.now.UnixNano()) {
@@ -38,6 +43,9 @@ func (h *Hub) frame(c *conn, payload []byte, out *Outbox) {
 	case proto.ReqBroadcast:
 		h.reqBroadcast(c, req, out)
 	case proto.ReqMembers:
+		if h.hidesMembers(c, req, out) {
+			break
+		}
 		m := proto.NewMessage(proto.MsgMembers)
 		m.Room = string(req.Room) // allocates; members is not a hot path
 		m.Members = m.Members[:0]
@@ -62,12 +70,20 @@ func (h *Hub) frame(c *conn, payload []byte, out *Outbox) {
 	case proto.ReqPing:
 		out.deliverTo(proto.NewMessage(proto.MsgPong), c.id)
 		h.ack(c, req, out)
+	case proto.ReqRefresh:
+		h.reqRefresh(c, req, out)
+	case proto.ReqAuth:
+		h.fail(c, proto.BadRequest, msgIdentified, req, out)
 	default:
 		h.fail(c, proto.UnknownType, "unknown type", req, out)
 	}
 }
 
 func (h *Hub) reqJoin(c *conn, req *proto.Request, out *Outbox) {
+	via, ok := h.mayJoin(c, req, out) // before the room exists: a refused join creates none
+	if !ok {
+		return
+	}
 	r := h.rooms[string(req.Room)]
 	if r != nil && c.roomIndex(r) >= 0 {
 		h.ack(c, req, out) // joining again changes nothing
@@ -81,6 +97,7 @@ func (h *Hub) reqJoin(c *conn, req *proto.Request, out *Outbox) {
 		r = h.createRoom(string(req.Room))
 	}
 	h.join(c, r, out)
+	c.rooms[len(c.rooms)-1].via = via
 	if req.HasSince {
 		h.recover(c, r, req.Since, out)
 	}
@@ -104,6 +121,9 @@ func (h *Hub) reqChat(c *conn, req *proto.Request, out *Outbox) {
 	r := h.rooms[string(req.Room)]
 	if r == nil || c.roomIndex(r) < 0 {
 		h.fail(c, proto.NotMember, msgNotMember, req, out)
+		return
+	}
+	if !h.mayPublish(c, r, sendChat, req, out) {
 		return
 	}
 	if h.tooLarge(req.Content) {

@@ -19,6 +19,7 @@ type room struct {
 	presence []presence
 	offset   uint64 // offset of the last chat message; the next one gets offset+1
 	history  history
+	ns       *Namespace // its namespace's rules (access.go); nil: v1's
 }
 
 type presence struct {
@@ -29,6 +30,7 @@ type presence struct {
 // createRoom makes an empty room and indexes it; the caller adds the first member.
 func (h *Hub) createRoom(name string) *room {
 	r := &room{name: name}
+	r.ns, _ = h.namespace(name)
 	h.rooms[name] = r
 	h.roomNames.add(name)
 	return r

@@ -31,6 +31,8 @@ const (
 	ReqMembers
 	ReqOnline
 	ReqPing
+	ReqAuth    // the token of a connection not yet identified (PROTOCOL.md §8.2)
+	ReqRefresh // a new token for an identified connection
 )
 
 // Request is one parsed client message. Its byte fields alias the payload (or the
@@ -46,6 +48,7 @@ type Request struct {
 	Content  []byte
 	Since    uint64
 	HasSince bool
+	Token    []byte // join (a room token, optional), auth and refresh (required)
 	// HasContent tells a missing `content` from an empty one.
 	HasContent bool
 
@@ -69,6 +72,7 @@ const (
 	MsgPong
 	MsgAck
 	MsgError
+	MsgLeft // the server took the connection out of a room (PROTOCOL.md §8)
 )
 
 // Message is one server → client message. The core fills its fields; Frame encodes it
@@ -84,7 +88,7 @@ const (
 // handing the message to other goroutines, which then only read the returned bytes.
 type Message struct {
 	Type    MessageType
-	Room    string    // user_joined, user_left, chat, members, optional for system and error (history_gap)
+	Room    string    // user_joined, user_left, chat, members, left, optional for system and error (history_gap)
 	UserID  string    // connected, user_joined, user_left
 	ConnID  uint64    // connected (encoded as a decimal string)
 	Sender  string    // chat, private, broadcast
@@ -93,7 +97,7 @@ type Message struct {
 	ID      []byte    // ack, optional for error; owned by the message, reused
 	HasID   bool      // error: send `id` even when it is "" (an error includes `id` when HasID or ID is non-empty)
 	Code    Code      // error
-	Text    string    // error's `message`
+	Text    string    // error's `message`, left's `reason`
 	Members []string  // user_joined, members (always encoded, [] when empty)
 	Rooms   []string  // connected (always encoded)
 	Users   []string  // online (always encoded)

@@ -14,6 +14,8 @@ var codeNames = [...]string{
 	LimitExceeded: "limit_exceeded",
 	TooLarge:      "too_large",
 	HistoryGap:    "history_gap",
+	Unauthorized:  "unauthorized",
+	Unavailable:   "unavailable",
 }
 
 // String returns the code as it appears on the wire, e.g. "bad_request".
@@ -34,6 +36,8 @@ var requestTypeNames = [...]string{
 	ReqMembers:   "members",
 	ReqOnline:    "online",
 	ReqPing:      "ping",
+	ReqAuth:      "auth",
+	ReqRefresh:   "refresh",
 }
 
 // String returns the request type as it appears on the wire, e.g. "join".
@@ -64,6 +68,10 @@ func requestTypeOf(b []byte) RequestType {
 		return ReqOnline
 	case "ping":
 		return ReqPing
+	case "auth":
+		return ReqAuth
+	case "refresh":
+		return ReqRefresh
 	}
 	return ReqUnknown
 }
@@ -81,6 +89,7 @@ var messageTypeNames = [...]string{
 	MsgPong:       "pong",
 	MsgAck:        "ack",
 	MsgError:      "error",
+	MsgLeft:       "left",
 }
 
 // NumMessageTypes is the number of server → client message types.

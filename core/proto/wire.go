@@ -87,6 +87,12 @@ type wireAck struct {
 	ID   string `msg:"id"`
 }
 
+type wireLeft struct {
+	Type   string `msg:"type"`
+	Room   string `msg:"room"`
+	Reason string `msg:"reason"`
+}
+
 type wireError struct {
 	Type    string  `msg:"type"`
 	Code    string  `msg:"code"`
