@@ -10,6 +10,11 @@ func (h *Hub) admin(req *AdminRequest, out *Outbox) {
 		out.reply(rep)
 		return
 	}
+	if h.undeclared(req.Room) {
+		rep.Status, rep.Error, rep.Message = 404, "not_found", msgUndeclared
+		out.reply(rep)
+		return
+	}
 	if h.cfg.Cluster && h.clusterAdmin(req, rep, out) {
 		return
 	}
@@ -78,6 +83,17 @@ func (h *Hub) admin(req *AdminRequest, out *Outbox) {
 				rep.Closed++
 			}
 		}
+	case AdminJoinRoom:
+		u := h.users[req.User]
+		if u == nil {
+			rep.Status, rep.Error, rep.Message = 404, "not_found", "user is not online"
+			break
+		}
+		rep.Joined = h.seatUser(u, req.Room, out)
+	case AdminLeaveRoom:
+		if u := h.users[req.User]; u != nil {
+			rep.Left = h.unseatUser(u, req.Room, out)
+		}
 	case AdminSystem:
 		m := proto.NewMessage(proto.MsgSystem)
 		m.Time = h.now
@@ -114,6 +130,8 @@ func (h *Hub) checkAdmin(req *AdminRequest) string {
 		needUser, needContent = true, true
 	case AdminDisconnect:
 		needUser = true
+	case AdminJoinRoom, AdminLeaveRoom:
+		needUser, needRoom = true, true
 	case AdminSystem:
 		optRoom, needContent = true, true
 	default:
@@ -184,6 +202,14 @@ func (r *AdminReply) Body() any {
 			Offset   uint64         `json:"offset"`
 			Messages []historyFrame `json:"messages"`
 		}{r.Room, r.Epoch, r.Offset, msgs}
+	case AdminJoinRoom:
+		return struct {
+			Joined int `json:"joined"`
+		}{r.Joined}
+	case AdminLeaveRoom:
+		return struct {
+			Left int `json:"left"`
+		}{r.Left}
 	default: // broadcast, send, system
 		return struct {
 			Delivered int `json:"delivered"`

@@ -202,19 +202,18 @@ func (h *Hub) clusterChat(c *conn, r *room, req *proto.Request, out *Outbox) {
 }
 
 // clusterJoin is a join in cluster mode. Without since, joined carries the offset this
-// node knows. With since, c joins at once (so that live chats of r wait for it) and asks
-// the cluster for r's chats after since; joined, history_gap, the replay and the ack
-// follow when they arrive (RemoteRecovered). A since of another epoch (the cluster's
+// node knows (the caller acks). With since, c joins at once (so that live chats of r wait
+// for it) and asks the cluster for r's chats after since; joined, history_gap, the replay
+// and the ack follow when they arrive (RemoteRecovered). A since of another epoch (the cluster's
 // stream was lost meanwhile) is an unknown position: every held chat, with a gap.
-func (h *Hub) clusterJoin(c *conn, r *room, req *proto.Request, out *Outbox) {
+func (h *Hub) clusterJoin(c *conn, r *room, req *proto.Request, out *Outbox) (ackLater bool) {
 	h.clusterInit()
 	if !req.HasSince {
 		j := proto.NewMessage(proto.MsgJoined)
 		j.Room, j.Epoch, j.Offset = r.name, h.clusterEpoch(), r.s.offset
 		out.deliverTo(j, c.id)
 		h.join(c, r, out)
-		h.ack(c, req, out)
-		return
+		return false
 	}
 	since, rec := req.Since, recovery{pending: true}
 	if len(req.Epoch) > 0 && string(req.Epoch) != h.clusterEpoch() {
@@ -227,6 +226,7 @@ func (h *Hub) clusterJoin(c *conn, r *room, req *proto.Request, out *Outbox) {
 	h.join(c, r, out)
 	h.cl.recovering[connRoom{c.id, r.name}] = rec
 	out.cluster(&ClusterAction{Op: ClusterRecover, Room: r.name, Conn: c.id, Since: since})
+	return true
 }
 
 // clusterRoomEvent hands an ephemeral event to the other nodes (local members already

@@ -215,7 +215,7 @@ func (h *Hub) remotePresence(ev *ClusterEvent, out *Outbox) {
 		r = h.createRoom(ev.Room)
 	}
 	for i := old; i < now; i++ {
-		if r.addPresence(ev.User) {
+		if r.addPresence(ev.User) && !r.quiet() {
 			m := proto.NewMessage(proto.MsgUserJoined)
 			m.Room, m.UserID, m.Time = r.name, ev.User, h.now
 			m.Members = r.appendUsers(m.Members[:0])
@@ -225,7 +225,7 @@ func (h *Hub) remotePresence(ev *ClusterEvent, out *Outbox) {
 		}
 	}
 	for i := now; i < old; i++ {
-		if r.removePresence(ev.User) {
+		if r.removePresence(ev.User) && !r.quiet() {
 			m := proto.NewMessage(proto.MsgUserLeft)
 			m.Room, m.UserID, m.Time = r.name, ev.User, h.now
 			mark := out.mark()

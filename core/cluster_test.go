@@ -190,7 +190,7 @@ func (b *bus) deliverAt(i int) {
 }
 
 func (b *bus) connect(node string, id ConnID, user string) {
-	b.step(node, Event{Kind: EventConnect, Conn: id, User: user, Format: proto.JSON})
+	b.step(node, Event{Kind: EventConnect, Conn: id, Identity: Identity{User: user}, Format: proto.JSON})
 	b.settle()
 }
 

@@ -166,6 +166,10 @@ func checkOutbox(h *Hub, out *Outbox, from int) error {
 			if a.Reply == nil {
 				return fmt.Errorf("action %d: admin reply without reply", i)
 			}
+		case ActionAsk:
+			if a.Ask == nil || a.Ask.ID == 0 || h.conns[a.Ask.Conn] == nil {
+				return fmt.Errorf("action %d: ask without ask, id or live conn", i)
+			}
 		default:
 			return fmt.Errorf("action %d: unknown kind %d", i, a.Kind)
 		}

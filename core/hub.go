@@ -13,15 +13,19 @@ const DefaultMaxListed = 1000
 
 // Close codes and reasons the hub decides (PROTOCOL.md §5).
 const (
-	CloseReplaced = 4000 // per-user limit: the user's oldest connection
-	CloseCapacity = 4003 // Config.MaxConns reached
-	CloseKicked   = 4009 // admin disconnect
+	CloseReplaced     = 4000 // per-user limit: the user's oldest connection
+	CloseUnauthorized = 4001 // no valid token (the auth message, a refresh for another user)
+	CloseTokenExpired = 4002 // the connection token's exp passed
+	CloseCapacity     = 4003 // Config.MaxConns reached
+	CloseKicked       = 4009 // admin disconnect
 
-	ReasonReplaced   = "Replaced by new connection"
-	ReasonTooMany    = "Too many connections"
-	ReasonAtCapacity = "Server at capacity"
-	ReasonKicked     = "Kicked"
-	ServerSender     = "server" // sender of admin-published messages
+	ReasonReplaced     = "Replaced by new connection"
+	ReasonTooMany      = "Too many connections"
+	ReasonUnauthorized = "Unauthorized"
+	ReasonTokenExpired = "Token expired"
+	ReasonAtCapacity   = "Server at capacity"
+	ReasonKicked       = "Kicked"
+	ServerSender       = "server" // sender of admin-published messages
 )
 
 // Hub owns every connection, user and room of one node. It is a pure state machine:
@@ -46,6 +50,11 @@ type Hub struct {
 	heldBytes           int64  // what Config.HistoryMemory bounds
 	epochs              uint64 // epochs begun, for unique epoch names
 	dedupe              dedupe // chat ids of the DedupeWindow (dedupe.go)
+	ns        map[string]*Namespace // access rules (access.go); nil: every room public
+	raw       []byte                // the frame being applied, for an ask to keep
+	answering *Answer               // the answer the replayed request goes on with
+	asks      uint64                // the last Ask id
+	expiries  expiryHeap            // token expiries (ask.go)
 
 	cl cluster // the other nodes, in cluster mode (cluster.go)
 }
@@ -72,6 +81,7 @@ func New(cfg Config) *Hub {
 		cfg.History = 0
 	}
 	h := &Hub{
+		ns:      namespaces(&cfg),
 		cfg:     cfg,
 		conns:   make(map[ConnID]*conn),
 		users:   make(map[string]*user),
@@ -95,14 +105,14 @@ func (h *Hub) Step(ev Event, out *Outbox) error {
 		if _, dup := h.conns[ev.Conn]; dup {
 			return ErrDuplicateConn
 		}
-		if !validUser(ev.User) {
+		if !validUser(ev.Identity.User) {
 			return ErrInvalidUser
 		}
 		if ev.Format >= proto.NumFormats {
 			return ErrUnknownFormat
 		}
 		h.now = ev.Now
-		h.connect(ev.Conn, ev.User, ev.Format, out)
+		h.connect(ev.Conn, &ev.Identity, ev.Format, out)
 	case EventFrame:
 		c := h.conns[ev.Conn]
 		if c == nil {
@@ -119,6 +129,7 @@ func (h *Hub) Step(ev Event, out *Outbox) error {
 		h.removeConn(c, out)
 	case EventTick:
 		h.now = ev.Now
+		h.expire(out) // tokens (ask.go)
 		h.expireStreams(out)
 		h.dedupe.expire(h.now.UnixNano(), h.cfg.DedupeWindow)
 	case EventRestore:
@@ -136,6 +147,12 @@ func (h *Hub) Step(ev Event, out *Outbox) error {
 		}
 		h.now = ev.Now
 		h.clusterEvent(ev.Cluster, out)
+	case EventAnswer:
+		if ev.Answer == nil {
+			return ErrUnknownEvent
+		}
+		h.now = ev.Now
+		h.answer(ev.Answer, out)
 	default:
 		return ErrUnknownEvent
 	}
@@ -144,7 +161,8 @@ func (h *Hub) Step(ev Event, out *Outbox) error {
 
 // connect admits a connection (or refuses it at capacity), greets it, and enforces the
 // per-user limit by closing the user's oldest connections.
-func (h *Hub) connect(id ConnID, name string, f proto.Format, out *Outbox) {
+func (h *Hub) connect(id ConnID, ident *Identity, f proto.Format, out *Outbox) {
+	name := ident.User
 	if h.cfg.MaxConns > 0 && len(h.conns) >= h.cfg.MaxConns {
 		out.close(id, CloseCapacity, ReasonAtCapacity)
 		return
@@ -156,6 +174,7 @@ func (h *Hub) connect(id ConnID, name string, f proto.Format, out *Outbox) {
 		h.userNames.add(name)
 	}
 	c := &conn{id: id, user: u, format: f, tokens: float64(h.burst()), last: h.now.UnixNano()}
+	c.setGrants(ident)
 	c.slot = h.all.add(c)
 	h.conns[id] = c
 	u.conns = append(u.conns, c)
@@ -165,10 +184,13 @@ func (h *Hub) connect(id ConnID, name string, f proto.Format, out *Outbox) {
 	m.Rooms = h.roomNames.set.appendFirst(m.Rooms[:0], h.cfg.MaxListed)
 	out.deliverTo(m, id)
 
+	h.watchExpiry(c)
 	if h.cfg.Cluster {
 		h.clusterConnected(c, out) // announce, then the limit over every node
+		h.joinSubs(c, out)
 		return
 	}
+	h.joinSubs(c, out)
 	if limit := h.cfg.MaxPerUser; limit > 0 {
 		reason := ReasonTooMany
 		if limit == 1 {
@@ -217,7 +239,7 @@ func (h *Hub) join(c *conn, r *room, out *Outbox) {
 	if h.cfg.Cluster {
 		h.clusterRoomChanged(c, r, out) // before anyone can react to the join
 	}
-	if !r.addPresence(c.user.id) {
+	if !r.addPresence(c.user.id) || r.quiet() {
 		return
 	}
 	m := proto.NewMessage(proto.MsgUserJoined)
@@ -236,7 +258,7 @@ func (h *Hub) leave(c *conn, i int, out *Outbox) {
 	if h.cfg.Cluster {
 		h.clusterRoomChanged(c, r, out)
 	}
-	if r.removePresence(c.user.id) && !r.empty() {
+	if r.removePresence(c.user.id) && !r.empty() && !r.quiet() {
 		m := proto.NewMessage(proto.MsgUserLeft)
 		m.Room, m.UserID, m.Time = r.name, c.user.id, h.now
 		mark := out.mark()

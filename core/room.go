@@ -15,7 +15,8 @@ type room struct {
 	// It is read and written only through addPresence, removePresence, users and
 	// appendUsers, so that presence from other nodes can be counted in the same place.
 	presence []presence
-	s        *stream // the room's stream (stream.go); nil only after it was dropped
+	s        *stream    // the room's stream (stream.go); nil only after it was dropped
+	ns       *Namespace // its namespace's rules (access.go); nil: v1's
 }
 
 type presence struct {
@@ -27,6 +28,7 @@ type presence struct {
 // and indexes it; the caller adds the first member.
 func (h *Hub) createRoom(name string) *room {
 	r := &room{name: name}
+	r.ns, _ = h.namespace(name)
 	h.attach(r)
 	h.rooms[name] = r
 	h.roomNames.add(name)

@@ -111,7 +111,14 @@ func (h *Hub) newEpoch() string {
 // streamPolicy returns how many messages a room's stream holds and how long it outlives
 // the room's members (PROTOCOL.md §8 history and history_ttl; §10.2).
 func (h *Hub) streamPolicy(name string) (keep int, ttl time.Duration) {
-	return h.cfg.History, h.cfg.HistoryTTL
+	keep, ttl = h.cfg.History, h.cfg.HistoryTTL
+	if ns, _ := h.namespace(name); ns != nil {
+		keep = max(ns.History, 0) // namespaces() filled in Config.History; NoHistory is none
+		if ns.HistoryTTL != 0 {
+			ttl = ns.HistoryTTL
+		}
+	}
+	return keep, ttl
 }
 
 // streamOf returns the stream of room name, creating it (a new epoch) when there is none.

@@ -3,9 +3,9 @@ package node
 import (
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
+	"github.com/switchboard-ws/switchboard/adapters/auth"
 	"github.com/switchboard-ws/switchboard/core"
 )
 
@@ -18,11 +18,11 @@ type Options struct {
 	PingInterval     time.Duration // server pings this often
 	IdleTimeout      time.Duration // silent this long: close 1001 "Idle timeout"
 	HandshakeTimeout time.Duration // the upgrade must be done within this
-	// Identify decides the user of a WebSocket handshake (auth, Origin). A non-nil error
-	// is a *HTTPError; the transport answers it as JSON {"error":Code,"message":Message}
-	// with Status and never upgrades. When nil, the user is ?user=, else the {user} path
-	// value, else a fresh guest-N.
-	Identify func(r *http.Request) (user string, err error)
+	// Identify decides who a WebSocket handshake is (auth, Origin): the user and the
+	// grants of its token. A non-nil error is a *HTTPError; the transport answers it as
+	// JSON {"error":Code,"message":Message} with Status and never upgrades. When nil, the
+	// user is the one the client names (auth.NamedUser: /ws/{user}, ?user=, else a guest).
+	Identify func(r *http.Request) (core.Identity, error)
 	Metrics  Metrics      // may be nil
 	Logger   *slog.Logger // may be nil
 	// Cluster links the node to the other nodes of a cluster (adapters/nats); nil: a
@@ -95,15 +95,9 @@ func (o *Options) applyDefaults() {
 }
 
 // HTTPError refuses a WebSocket handshake: the transport answers it as JSON
-// {"error":Code,"message":Message} with Status and never upgrades.
-type HTTPError struct {
-	Status        int
-	Code, Message string
-}
-
-func (e *HTTPError) Error() string {
-	return strconv.Itoa(e.Status) + " " + e.Code + ": " + e.Message
-}
+// {"error":Code,"message":Message} with Status and never upgrades. It is auth's Error,
+// so the binary's own rules and an application's Identify refuse the same way.
+type HTTPError = auth.Error
 
 // Metrics receives what the node counts (adapters/metrics exports it to Prometheus).
 // Its methods are called from the owner goroutine and must not block.

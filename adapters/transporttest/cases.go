@@ -277,14 +277,14 @@ func testReplace(t *testing.T, f Factory) {
 }
 
 func testIdentify(t *testing.T, f Factory) {
-	s := Start(t, f, node.Options{Identify: func(r *http.Request) (string, error) {
+	s := Start(t, f, node.Options{Identify: func(r *http.Request) (core.Identity, error) {
 		if o := r.Header.Get("Origin"); o != "" && o != "http://"+r.Host {
-			return "", &node.HTTPError{Status: 403, Code: "forbidden", Message: "origin not allowed"}
+			return core.Identity{}, &node.HTTPError{Status: 403, Code: "forbidden", Message: "origin not allowed"}
 		}
 		if r.URL.Query().Get("token") != "good" {
-			return "", &node.HTTPError{Status: 401, Code: "unauthorized", Message: "bad token"}
+			return core.Identity{}, &node.HTTPError{Status: 401, Code: "unauthorized", Message: "bad token"}
 		}
-		return "ann", nil
+		return core.Identity{User: "ann"}, nil
 	}})
 	for _, tc := range []struct {
 		path, origin string

@@ -32,6 +32,8 @@ const (
 	ReqOnline
 	ReqPing
 	ReqEvent // an ephemeral room event (PROTOCOL.md §10.3)
+	ReqAuth    // the token of a connection not yet identified (PROTOCOL.md §8.2)
+	ReqRefresh // a new token for an identified connection
 )
 
 // Request is one parsed client message. Its byte fields alias the payload (or the
@@ -49,6 +51,7 @@ type Request struct {
 	HasSince bool
 	Epoch    []byte // join: the stream epoch `since` belongs to (§10.2); empty when absent
 	Event    []byte // event: its name
+	Token    []byte // join (a room token, optional), auth and refresh (required)
 	// HasContent tells a missing `content` from an empty one.
 	HasContent bool
 
@@ -74,6 +77,7 @@ const (
 	MsgError
 	MsgJoined // the join's position in the room's stream (§10.1)
 	MsgEvent  // an ephemeral room event (§10.3)
+	MsgLeft // the server took the connection out of a room (PROTOCOL.md §8)
 )
 
 // Message is one server → client message. The core fills its fields; Frame encodes it
@@ -89,7 +93,7 @@ const (
 // handing the message to other goroutines, which then only read the returned bytes.
 type Message struct {
 	Type      MessageType
-	Room      string    // user_joined, user_left, chat, members, joined, event, optional for system and error (history_gap)
+	Room      string    // user_joined, user_left, chat, members, joined, event, left, optional for system and error (history_gap)
 	UserID    string    // connected, user_joined, user_left
 	ConnID    uint64    // connected (encoded as a decimal string)
 	Sender    string    // chat, private, broadcast, event
@@ -98,7 +102,7 @@ type Message struct {
 	ID        []byte    // ack, optional for error; owned by the message, reused
 	HasID     bool      // error: send `id` even when it is "" (an error includes `id` when HasID or ID is non-empty)
 	Code      Code      // error
-	Text      string    // error's `message`
+	Text      string    // error's `message`, left's `reason`
 	Members   []string  // user_joined, members (always encoded, [] when empty)
 	Rooms     []string  // connected (always encoded)
 	Users     []string  // online (always encoded)

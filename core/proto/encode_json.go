@@ -90,6 +90,9 @@ func (m *Message) appendJSON(b []byte) []byte {
 		if m.Room != "" {
 			b = appendKeyString(b, `,"room":`, m.Room)
 		}
+	case MsgLeft:
+		b = appendKeyString(b, `,"room":`, m.Room)
+		b = appendKeyString(b, `,"reason":`, m.Text)
 	default:
 		panic("proto: unknown MessageType")
 	}
@@ -121,6 +124,10 @@ func (m *Message) errorText() string {
 		return "the content is too large"
 	case HistoryGap:
 		return "the room's history no longer reaches back to the requested offset"
+	case Unauthorized:
+		return "the token is not valid"
+	case Unavailable:
+		return "the server cannot decide this now"
 	}
 	return "the request failed"
 }

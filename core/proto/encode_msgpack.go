@@ -62,6 +62,8 @@ func (m *Message) appendMsgpack(b []byte) []byte {
 			w.ID = &id
 		}
 		b, err = w.MarshalMsg(b)
+	case MsgLeft:
+		b, err = wireLeft{Type: typ, Room: m.Room, Reason: m.Text}.MarshalMsg(b)
 	default:
 		panic("proto: unknown MessageType")
 	}

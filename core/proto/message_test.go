@@ -79,6 +79,8 @@ func messageCases() []struct {
 		}, map[string]any{"type": "error", "code": "bad_request", "message": msgBadRoom, "id": "j1"}},
 		{"error with empty id", func(m *Message) { m.Type, m.Code, m.HasID = MsgError, RateLimited, true },
 			map[string]any{"type": "error", "code": "rate_limited", "message": "too many messages: slow down", "id": ""}},
+		{"left", func(m *Message) { all(m); m.Type, m.Text = MsgLeft, "grant revoked" },
+			map[string]any{"type": "left", "room": "lobby", "reason": "grant revoked"}},
 		{"history_gap", func(m *Message) { m.Type, m.Code, m.Room = MsgError, HistoryGap, "lobby" },
 			map[string]any{"type": "error", "code": "history_gap", "message": "the room's history no longer reaches back to the requested offset", "room": "lobby"}},
 	}

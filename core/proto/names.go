@@ -14,6 +14,8 @@ var codeNames = [...]string{
 	LimitExceeded: "limit_exceeded",
 	TooLarge:      "too_large",
 	HistoryGap:    "history_gap",
+	Unauthorized:  "unauthorized",
+	Unavailable:   "unavailable",
 }
 
 // String returns the code as it appears on the wire, e.g. "bad_request".
@@ -35,6 +37,8 @@ var requestTypeNames = [...]string{
 	ReqOnline:    "online",
 	ReqPing:      "ping",
 	ReqEvent:     "event",
+	ReqAuth:      "auth",
+	ReqRefresh:   "refresh",
 }
 
 // String returns the request type as it appears on the wire, e.g. "join".
@@ -67,6 +71,10 @@ func requestTypeOf(b []byte) RequestType {
 		return ReqPing
 	case "event":
 		return ReqEvent
+	case "auth":
+		return ReqAuth
+	case "refresh":
+		return ReqRefresh
 	}
 	return ReqUnknown
 }
@@ -86,6 +94,7 @@ var messageTypeNames = [...]string{
 	MsgError:      "error",
 	MsgJoined:     "joined",
 	MsgEvent:      "event",
+	MsgLeft:       "left",
 }
 
 // NumMessageTypes is the number of server → client message types.

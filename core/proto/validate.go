@@ -68,7 +68,9 @@ const (
 	msgBadKey        = "message keys must be strings"
 	msgTypeMissing   = "type is required"
 	msgTypeNotString = "type must be a string"
-	msgTypeUnknown   = "type must be one of join, leave, chat, private, broadcast, members, online, ping, event"
+	msgTypeUnknown   = "type must be one of join, leave, chat, private, broadcast, members, online, ping, event, auth, refresh"
+	msgTokenMissing  = "token is required"
+	msgBadToken      = "token must be a non-empty string"
 	msgBadID         = "id must be a string of at most 64 bytes"
 	msgRoomMissing   = "room is required"
 	msgBadRoom       = "room must be 1–128 characters of A-Z a-z 0-9 _ . : @ / -"
@@ -105,7 +107,7 @@ type value struct {
 // ones (last wins), and the type-specific rules run once the whole object is read,
 // because `type` may come last.
 type fields struct {
-	typ, id, room, to, content, since, epoch, event value
+	typ, id, room, to, content, since, epoch, event, token value
 }
 
 // slot returns where the value of key goes, or nil for keys the protocol ignores
@@ -128,6 +130,8 @@ func (fs *fields) slot(key []byte) *value {
 		return &fs.epoch
 	case "event":
 		return &fs.event
+	case "token":
+		return &fs.token
 	}
 	return nil
 }
@@ -186,6 +190,9 @@ func (r *Request) apply(fs *fields) *Error {
 		default:
 			return r.fail(BadRequest, msgBadEpoch)
 		}
+		if fs.token.kind != kindAbsent && fs.token.kind != kindNull {
+			return r.token(fs)
+		}
 	case ReqLeave, ReqMembers:
 		return r.room(fs)
 	case ReqChat:
@@ -227,6 +234,8 @@ func (r *Request) apply(fs *fields) *Error {
 			return nil // an event's content is optional: a typing indicator needs none
 		}
 		return r.content(fs)
+	case ReqAuth, ReqRefresh:
+		return r.token(fs)
 	case ReqOnline, ReqPing:
 	default:
 		return r.fail(UnknownType, msgTypeUnknown)
@@ -245,6 +254,19 @@ func (r *Request) room(fs *fields) *Error {
 		}
 	}
 	return r.fail(BadRequest, msgBadRoom)
+}
+
+func (r *Request) token(fs *fields) *Error {
+	switch fs.token.kind {
+	case kindAbsent, kindNull:
+		return r.fail(BadRequest, msgTokenMissing)
+	case kindString:
+		if len(fs.token.str) > 0 {
+			r.Token = fs.token.str
+			return nil
+		}
+	}
+	return r.fail(BadRequest, msgBadToken)
 }
 
 func (r *Request) content(fs *fields) *Error {

@@ -111,6 +111,12 @@ type wireEvent struct {
 	Timestamp time.Time `msg:"timestamp"`
 }
 
+type wireLeft struct {
+	Type   string `msg:"type"`
+	Room   string `msg:"room"`
+	Reason string `msg:"reason"`
+}
+
 type wireError struct {
 	Type    string  `msg:"type"`
 	Code    string  `msg:"code"`
