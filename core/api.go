@@ -163,6 +163,6 @@ type AdminReply struct {
 	Closed    int
 	Epoch     string          // history
 	Messages  []StoredMessage // history
-	Joined    int // AdminJoinRoom: connections that joined
-	Left      int // AdminLeaveRoom: connections taken out
+	Joined    int             // AdminJoinRoom: connections that joined
+	Left      int             // AdminLeaveRoom: connections taken out
 }

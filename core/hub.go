@@ -47,14 +47,14 @@ type Hub struct {
 	streams             map[string]*stream
 	active              activeList
 	idleExpiry, idleAge streamHeap
-	heldBytes           int64  // what Config.HistoryMemory bounds
-	epochs              uint64 // epochs begun, for unique epoch names
-	dedupe              dedupe // chat ids of the DedupeWindow (dedupe.go)
-	ns        map[string]*Namespace // access rules (access.go); nil: every room public
-	raw       []byte                // the frame being applied, for an ask to keep
-	answering *Answer               // the answer the replayed request goes on with
-	asks      uint64                // the last Ask id
-	expiries  expiryHeap            // token expiries (ask.go)
+	heldBytes           int64                 // what Config.HistoryMemory bounds
+	epochs              uint64                // epochs begun, for unique epoch names
+	dedupe              dedupe                // chat ids of the DedupeWindow (dedupe.go)
+	ns                  map[string]*Namespace // access rules (access.go); nil: every room public
+	raw                 []byte                // the frame being applied, for an ask to keep
+	answering           *Answer               // the answer the replayed request goes on with
+	asks                uint64                // the last Ask id
+	expiries            expiryHeap            // token expiries (ask.go)
 
 	cl cluster // the other nodes, in cluster mode (cluster.go)
 }

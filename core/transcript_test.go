@@ -219,7 +219,7 @@ func (s *transcript) run(t *testing.T, td *datadriven.TestData) string {
 			"stats": AdminStats, "users": AdminUsers, "rooms": AdminRooms,
 			"members": AdminRoomMembers, "broadcast": AdminBroadcast, "publish": AdminPublish,
 			"send": AdminSendUser, "disconnect": AdminDisconnect, "system": AdminSystem,
-			"history": AdminHistory,
+			"history":   AdminHistory,
 			"join-room": AdminJoinRoom, "leave-room": AdminLeaveRoom,
 		}
 		o, ok := ops[op]

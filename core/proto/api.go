@@ -31,7 +31,7 @@ const (
 	ReqMembers
 	ReqOnline
 	ReqPing
-	ReqEvent // an ephemeral room event (PROTOCOL.md §10.3)
+	ReqEvent   // an ephemeral room event (PROTOCOL.md §10.3)
 	ReqAuth    // the token of a connection not yet identified (PROTOCOL.md §8.2)
 	ReqRefresh // a new token for an identified connection
 )
@@ -77,7 +77,7 @@ const (
 	MsgError
 	MsgJoined // the join's position in the room's stream (§10.1)
 	MsgEvent  // an ephemeral room event (§10.3)
-	MsgLeft // the server took the connection out of a room (PROTOCOL.md §8)
+	MsgLeft   // the server took the connection out of a room (PROTOCOL.md §8)
 )
 
 // Message is one server → client message. The core fills its fields; Frame encodes it
