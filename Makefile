@@ -2,7 +2,7 @@
 GO ?= go
 FUZZTIME ?= 60s
 
-.PHONY: run build test test-go check-generate vet generate fuzz bench bench-quick playground test-wasm test-browser cluster-demo
+.PHONY: run build test test-go check-generate vet lint generate fuzz bench bench-quick playground test-wasm test-browser cluster-demo
 
 run: playground
 	$(GO) run ./cmd/switchboard
@@ -10,11 +10,17 @@ run: playground
 build: playground
 	$(GO) build -o bin/switchboard ./cmd/switchboard
 
-test: vet check-generate test-go test-wasm test-browser
+test: vet lint check-generate test-go test-wasm test-browser
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1)
 	$(GO) vet ./...
+
+# go.mod and go.sum say exactly what the code imports (direct dependencies unmarked), in
+# both modules: the root one and bench/'s.
+lint:
+	$(GO) mod tidy -diff
+	cd bench && $(GO) mod tidy -diff
 
 generate:
 	$(GO) generate ./...
