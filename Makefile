@@ -17,10 +17,16 @@ vet:
 	$(GO) vet ./...
 
 # go.mod and go.sum say exactly what the code imports (direct dependencies unmarked), in
-# both modules: the root one and bench/'s.
+# both modules: the root one and bench/'s. staticcheck (pinned in go.mod's tool block) over
+# the root module, the js/wasm build of the core, and bench/ (its own module, so the
+# binary is built once into bin/ rather than run as bench's go tool).
 lint:
 	$(GO) mod tidy -diff
 	cd bench && $(GO) mod tidy -diff
+	$(GO) build -o bin/staticcheck honnef.co/go/tools/cmd/staticcheck
+	bin/staticcheck ./...
+	GOOS=js GOARCH=wasm bin/staticcheck ./wasm/... ./core/...
+	cd bench && ../bin/staticcheck ./...
 
 generate:
 	$(GO) generate ./...

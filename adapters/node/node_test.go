@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -76,11 +77,15 @@ func (l *testLink) frames(t *testing.T) []wsFrame {
 	r := bytes.NewReader(l.wire.Bytes())
 	var out []wsFrame
 	for r.Len() > 0 {
-		f, err := ws.ReadFrame(r)
+		h, err := ws.ReadHeader(r) // server frames are unmasked, so the payload follows as is
 		if err != nil {
 			t.Fatalf("bad server frame: %v", err)
 		}
-		out = append(out, wsFrame{f.Header.OpCode, string(f.Payload)})
+		payload := make([]byte, h.Length)
+		if _, err := io.ReadFull(r, payload); err != nil {
+			t.Fatalf("short server frame: %v", err)
+		}
+		out = append(out, wsFrame{h.OpCode, string(payload)})
 	}
 	return out
 }
