@@ -199,7 +199,7 @@ func (s *Session) event(e Event) (core.Event, *FrameJSON, error) {
 	case "disconnect":
 		ev.Kind, ev.Code = core.EventDisconnect, e.Code
 		if ev.Code == 0 {
-			ev.Code = 1000
+			ev.Code = core.CloseNormal
 		}
 	case "tick":
 		ev.Kind = core.EventTick

@@ -213,7 +213,7 @@ func TestSlowConsumerClosed4008OthersUnaffected(t *testing.T) {
 		return strings.Count(lf.wire.String(), content) >= messages
 	})
 	waitFor(t, "slow consumer closed", func() bool { return n.Stats().SlowConsumers == 1 })
-	if got := slow.CloseCode(); got != CloseSlowConsumer {
+	if got := slow.CloseCode(); got != core.CloseSlowConsumer {
 		t.Fatalf("slow reader closed with %d", got)
 	}
 	if peak := n.Stats().PeakConnQueue; peak > limit {

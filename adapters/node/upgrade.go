@@ -8,6 +8,7 @@ import (
 
 	"github.com/gobwas/ws"
 
+	"github.com/switchboard-ws/switchboard/core"
 	"github.com/switchboard-ws/switchboard/core/proto"
 )
 
@@ -30,7 +31,7 @@ type Handshake struct {
 // it has answered the request itself.
 func (n *Node) Upgrade(w http.ResponseWriter, r *http.Request) (Handshake, bool) {
 	if !n.accepting.Load() {
-		WriteError(w, &HTTPError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: ReasonShutdown})
+		WriteError(w, &HTTPError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: core.ReasonShutdown})
 		return Handshake{}, false
 	}
 	user, err := n.Identify(r)
