@@ -394,3 +394,20 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("metrics %+v", m)
 	}
 }
+
+// TestRefusedIdentityClosed4001: a user id the hub refuses (an embedding application's
+// Identify can return anything) closes the connection 4001 Unauthorized, the protocol's
+// code for a refused identity, and sends nothing before the close frame.
+func TestRefusedIdentityClosed4001(t *testing.T) {
+	n := New(Options{})
+	defer shutdown(t, n)
+	_, l := attach(t, n, "not a valid id!", proto.JSON)
+	waitFor(t, "the close frame", func() bool { _, _, ok := closeOf(t, l); return ok })
+	code, reason, _ := closeOf(t, l)
+	if code != core.CloseUnauthorized || reason != core.ReasonUnauthorized {
+		t.Fatalf("closed %d %q, want 4001 Unauthorized", code, reason)
+	}
+	if fs := l.frames(t); len(fs) != 1 {
+		t.Fatalf("frames before the close: %+v", fs)
+	}
+}
