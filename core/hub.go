@@ -7,10 +7,6 @@ import (
 	"github.com/switchboard-ws/switchboard/core/proto"
 )
 
-// DefaultMaxListed caps the `rooms` of connected and the `users` of online when
-// Config.MaxListed is not set (PROTOCOL.md §4).
-const DefaultMaxListed = 1000
-
 // Close codes and reasons (PROTOCOL.md §5 and its v2 additions). This is the one place
 // they are defined: the hub decides 4000, 4003 and 4009, the node and the transports the
 // others, and they all name these. CloseReasons lists them for the metrics and for the

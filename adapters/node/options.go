@@ -41,7 +41,6 @@ type Cluster interface {
 // Defaults of PROTOCOL.md §1.
 const (
 	DefaultSendQueueBytes   = 1 << 20
-	DefaultMaxMessageBytes  = 65536
 	DefaultPingInterval     = 25 * time.Second
 	DefaultIdleTimeout      = 60 * time.Second
 	DefaultHandshakeTimeout = 10 * time.Second
@@ -56,7 +55,7 @@ func (o *Options) applyDefaults() {
 		o.SendQueueBytes = DefaultSendQueueBytes
 	}
 	if o.MaxMessageBytes <= 0 {
-		o.MaxMessageBytes = DefaultMaxMessageBytes
+		o.MaxMessageBytes = core.DefaultConfig().MaxMessageBytes
 	}
 	if o.PingInterval == 0 {
 		o.PingInterval = DefaultPingInterval

@@ -284,3 +284,49 @@ func TestProtocolFlags(t *testing.T) {
 		}
 	})
 }
+
+// TestProtocolFlagDefaults: the defaults the binary's flags take (from core.DefaultConfig,
+// node's defaults and flags.go) are the ones §1's table documents.
+func TestProtocolFlagDefaults(t *testing.T) {
+	b, err := os.ReadFile(protocolPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg config
+	fs := newFlagSet(&cfg)
+	docDefault := map[string]string{}
+	for _, fi := range flagOrder {
+		docDefault[fi.name] = fi.docDflt
+	}
+	checked := 0
+	for _, row := range tableRows(t, tableAfter(t, string(b), "| flag | default | meaning |")) {
+		names := flagName.FindAllStringSubmatch(row[0], -1)
+		dflts := strings.Split(row[1], " / ") // `--rate` / `--burst` | 50 / 100
+		if len(names) != len(dflts) {
+			t.Fatalf("§1 row %q: %d flags, %d defaults", row, len(names), len(dflts))
+		}
+		for i, m := range names {
+			f := fs.Lookup(m[1])
+			if f == nil {
+				continue // documented, not defined yet (TestProtocolFlags checks the other way)
+			}
+			want := strings.TrimSpace(dflts[i])
+			if strings.HasPrefix(want, "empty") {
+				want = "" // "empty (same host only, …)"
+			}
+			got := f.DefValue
+			if d := docDefault[m[1]]; d != "" {
+				got = d // computed at start; flags.go says how
+			} else {
+				want = strings.Trim(want, "`")
+			}
+			if got != want {
+				t.Errorf("--%s defaults to %q, PROTOCOL.md §1 says %q", m[1], got, want)
+			}
+			checked++
+		}
+	}
+	if checked < 15 {
+		t.Fatalf("checked only %d defaults: the §1 table did not parse", checked)
+	}
+}

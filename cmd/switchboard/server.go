@@ -123,7 +123,7 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 			Burst:                cfg.Burst,
 			AllowClientBroadcast: cfg.AllowClientBroadcast,
 			History:              cfg.History,
-			MaxListed:            1000,
+			MaxListed:            core.DefaultMaxListed,
 		},
 		SendQueueBytes:   cfg.SendQueueBytes,
 		MaxMessageBytes:  cfg.MaxMessageBytes,
