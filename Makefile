@@ -45,6 +45,8 @@ test-go:
 
 # The playground's wasm hub: the core compiled for js/wasm (never committed, so never
 # stale); cmd/switchboard embeds whatever web/static/playground/ holds when it is built.
+# A binary built without it (plain go build / go install) logs "playground off" at start
+# and serves a page saying so at /playground/ (web/playground.go says why not committed).
 PLAYGROUND := web/static/playground
 playground:
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -o $(PLAYGROUND)/hub.wasm ./wasm
