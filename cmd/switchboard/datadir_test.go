@@ -25,7 +25,7 @@ const childEnv = "SWITCHBOARD_TEST_RUN_PROGRAM"
 // startChild runs the program in a child process with args (plus --addr 127.0.0.1:0)
 // and waits for its "listening on" line. The returned instance's exited is closed when
 // the process is gone; Cleanup kills it if the test did not.
-func startChild(t *testing.T, args ...string) (*instance, *os.Process) {
+func startChild(t testing.TB, args ...string) (*instance, *os.Process) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"--addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append(os.Environ(), childEnv+"=1")
