@@ -19,6 +19,10 @@ type StoreOp uint8
 const (
 	StoreAppend StoreOp = iota + 1 // append Msg (a chat) to stream Room of Epoch, keeping at most Keep messages
 	StoreDrop                      // forget stream Room (expired, dropped for the budget)
+	// StoreBegin: stream Room begins epoch Epoch with no message yet (offset 0), replacing
+	// a stream of another epoch. Emitted before a client first learns the epoch (joined),
+	// so that its position in a room nobody wrote in yet survives a restart too.
+	StoreBegin
 )
 
 // StreamState is one stream as a store holds it (EventRestore).
@@ -48,6 +52,15 @@ func (o *Outbox) store(op StoreOp, s *stream, m *proto.Message) {
 	o.Actions = append(o.Actions, a)
 }
 
+// storeEpoch has the store keep s's epoch before a client learns it, once per epoch (a
+// stream that had a message, or came from the store, is there already).
+func (h *Hub) storeEpoch(s *stream, out *Outbox) {
+	if h.cfg.Durable && s.keep > 0 && !s.storeHoldsEpoch {
+		out.store(StoreBegin, s, nil)
+		s.storeHoldsEpoch = true
+	}
+}
+
 // restore takes back a stream the store held: idle (no room has members yet), expiring
 // history_ttl after the later of its last message and now.
 func (h *Hub) restore(st *StreamState) error {
@@ -60,7 +73,7 @@ func (h *Hub) restore(st *StreamState) error {
 	keep, ttl := h.streamPolicy(st.Room)
 	s := &stream{name: st.Room, epoch: st.Epoch, offset: st.Offset, keep: keep, ttl: ttl,
 		bytes: streamOverhead + int64(len(st.Room)), expiryAt: -1, ageAt: -1,
-		idleAt: h.now.UnixNano(), durableAppended: true}
+		idleAt: h.now.UnixNano(), storeHoldsEpoch: true}
 	msgs := st.Messages
 	if len(msgs) > keep {
 		msgs = msgs[len(msgs)-keep:]

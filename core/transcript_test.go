@@ -242,6 +242,8 @@ func (s *transcript) step(t *testing.T, b *strings.Builder, ev Event) {
 				fmt.Fprintf(b, "store append %s epoch=%s offset=%d keep=%d %q\n", a.Room, a.Epoch, a.Msg.Offset, a.Keep, a.Msg.Content)
 			case StoreDrop:
 				fmt.Fprintf(b, "store drop %s epoch=%s\n", a.Room, a.Epoch)
+			case StoreBegin:
+				fmt.Fprintf(b, "store begin %s epoch=%s\n", a.Room, a.Epoch)
 			}
 		case ActionAdminReply:
 			body, err := json.Marshal(a.Reply.Body())

@@ -23,7 +23,7 @@ const FileName = "streams.db"
 const lockTimeout = time.Second
 
 // Layout: bucket streamsBucket holds one nested bucket per room, named by the room; in
-// it, key metaKey is the stream's last offset (8 bytes, big endian) followed by its
+// it, key metaKey is the stream's last offset (0 before its first message) (8 bytes, big endian) followed by its
 // epoch, and each held message is key msgPrefix + offset (8 bytes, big endian, so the
 // keys sort by offset) with value time (Unix nanoseconds, 8 bytes) + uvarint length of
 // the sender + sender + content.
@@ -95,6 +95,8 @@ func (s *Store) Write(actions []core.Action) error {
 			switch a.Store {
 			case core.StoreAppend:
 				err = appendMsg(streams, a)
+			case core.StoreBegin:
+				err = begin(streams, a)
 			case core.StoreDrop:
 				err = streams.DeleteBucket([]byte(a.Room))
 				if errors.Is(err, berrors.ErrBucketNotFound) {
@@ -111,31 +113,52 @@ func (s *Store) Write(actions []core.Action) error {
 	})
 }
 
+// epochBucket returns the bucket of a's room holding a.Epoch, replacing a stream of
+// another epoch (or an unreadable one) by an empty bucket; fresh says it is new.
+func epochBucket(streams *bolt.Bucket, a *core.Action) (b *bolt.Bucket, fresh bool, err error) {
+	if a.Epoch == "" {
+		return nil, false, errors.New("no epoch")
+	}
+	room := []byte(a.Room)
+	if b = streams.Bucket(room); b != nil {
+		if _, epoch, ok := decodeMeta(b.Get(metaKey)); ok && epoch == a.Epoch {
+			return b, false, nil
+		}
+		if err := streams.DeleteBucket(room); err != nil {
+			return nil, false, err
+		}
+	}
+	b, err = streams.CreateBucket(room)
+	return b, true, err
+}
+
+func putMeta(b *bolt.Bucket, offset uint64, epoch string) error {
+	meta := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(epoch)), offset)
+	return b.Put(metaKey, append(meta, epoch...))
+}
+
+// begin records a's epoch at offset 0 for a stream with no message yet; a stream the
+// file already holds in that epoch stays as it is.
+func begin(streams *bolt.Bucket, a *core.Action) error {
+	b, fresh, err := epochBucket(streams, a)
+	if err != nil || !fresh {
+		return err
+	}
+	return putMeta(b, 0, a.Epoch)
+}
+
 // appendMsg adds a's chat to its room's stream, replacing a stream of another epoch,
 // and trims the stream to its a.Keep newest messages.
 func appendMsg(streams *bolt.Bucket, a *core.Action) error {
-	if a.Msg == nil || a.Epoch == "" {
-		return errors.New("append without a message or an epoch")
+	if a.Msg == nil {
+		return errors.New("append without a message")
 	}
-	room := []byte(a.Room)
-	b := streams.Bucket(room)
-	if b != nil {
-		if _, epoch, ok := decodeMeta(b.Get(metaKey)); !ok || epoch != a.Epoch {
-			if err := streams.DeleteBucket(room); err != nil {
-				return err
-			}
-			b = nil
-		}
-	}
-	if b == nil {
-		var err error
-		if b, err = streams.CreateBucket(room); err != nil {
-			return err
-		}
+	b, _, err := epochBucket(streams, a)
+	if err != nil {
+		return err
 	}
 	m := a.Msg
-	meta := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(a.Epoch)), m.Offset)
-	if err := b.Put(metaKey, append(meta, a.Epoch...)); err != nil {
+	if err := putMeta(b, m.Offset, a.Epoch); err != nil {
 		return err
 	}
 	if a.Keep > 0 {

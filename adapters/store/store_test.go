@@ -26,6 +26,10 @@ func drop(room, epoch string) core.Action {
 	return core.Action{Kind: core.ActionStore, Store: core.StoreDrop, Room: room, Epoch: epoch}
 }
 
+func beginEpoch(room, epoch string, keep int) core.Action {
+	return core.Action{Kind: core.ActionStore, Store: core.StoreBegin, Room: room, Epoch: epoch, Keep: keep}
+}
+
 // held is the StoredMessage chat(…, offset, sender, content) comes back as.
 func held(offset uint64, sender, content string) core.StoredMessage {
 	return core.StoredMessage{Sender: sender, Content: []byte(content), Offset: offset, Time: t0.Add(time.Duration(offset) * time.Second)}
@@ -110,6 +114,26 @@ func TestEpochReplaces(t *testing.T) {
 	write(t, s, chat("r", "old", 10, 1, "ann", "a"), chat("r", "old", 10, 2, "ann", "b"), chat("r", "old", 10, 3, "ann", "c"))
 	write(t, s, chat("r", "new", 10, 1, "bob", "fresh"))
 	expectLoad(t, s, core.StreamState{Room: "r", Epoch: "new", Offset: 1, Messages: []core.StoredMessage{held(1, "bob", "fresh")}})
+}
+
+// TestBegin keeps the epoch of a stream with no message yet (offset 0), across a reopen;
+// it replaces a stream of another epoch and leaves one of its own epoch as it is.
+func TestBegin(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	write(t, s, beginEpoch("quiet", "e1", 10), chat("busy", "old", 10, 1, "ann", "x"), beginEpoch("busy", "new", 10))
+	write(t, s, chat("same", "e5", 10, 1, "ann", "kept"), beginEpoch("same", "e5", 10))
+	want := []core.StreamState{
+		{Room: "busy", Epoch: "new"},
+		{Room: "quiet", Epoch: "e1"},
+		{Room: "same", Epoch: "e5", Offset: 1, Messages: []core.StoredMessage{held(1, "ann", "kept")}},
+	}
+	expectLoad(t, s, want...)
+	s.Close()
+	s = open(t, dir)
+	expectLoad(t, s, want...)
+	write(t, s, chat("quiet", "e1", 10, 1, "bob", "first"))
+	expectLoad(t, s, want[0], core.StreamState{Room: "quiet", Epoch: "e1", Offset: 1, Messages: []core.StoredMessage{held(1, "bob", "first")}}, want[2])
 }
 
 // TestDrop forgets a stream (expired or dropped for the budget) and leaves the others;

@@ -259,3 +259,26 @@ func TestDataDirRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestDataDirKeepsEpochOfEmptyStream: a tab that joined a room before any message in it
+// holds offset 0 of epoch E; after a restart on the same --data-dir that position is
+// still known (nothing was lost), so it recovers, and the room's first message is 1.
+func TestDataDirKeepsEpochOfEmptyStream(t *testing.T) {
+	dir := t.TempDir()
+	in := start(t, "--data-dir", dir)
+	ann, _ := in.connect("/ws?user=ann")
+	epoch := joinFresh(ann, "quiet")
+	ann.c.CloseNow()
+	if code := in.stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+
+	in = start(t, "--data-dir", dir)
+	ann, _ = in.connect("/ws?user=ann")
+	ann.send(`{"type":"join","room":"quiet","since":0,"epoch":"` + epoch + `"}`)
+	ann.expectFrame(`{"type":"joined","room":"quiet","epoch":"` + epoch + `","offset":0,"recovered":true}`)
+	ann.expectFrame(`{"type":"user_joined","room":"quiet","user_id":"ann"}`)
+	ann.send(`{"type":"chat","room":"quiet","content":"first","id":"f"}`)
+	ann.expectFrame(`{"type":"chat","content":"first","offset":1}`)
+	ann.expectFrame(`{"type":"ack","id":"f","offset":1}`)
+}
