@@ -39,6 +39,7 @@ type StoredMessage struct {
 	Content []byte
 	Offset  uint64
 	Time    time.Time
+	ID      []byte // the chat's request id (§10.4; StoreAppend's Msg.ID), empty when it had none
 }
 
 // store emits an ActionStore for stream s (m: the appended chat, which the action keeps
@@ -84,6 +85,15 @@ func (h *Hub) restore(st *StreamState) error {
 		}
 		s.bytes += s.held.push(m.Sender, m.Content, m.Offset, m.Time.UnixNano(), keep)
 		s.lastMsg = m.Time.UnixNano()
+	}
+	// The chat ids of the last DedupeWindow are remembered again, so that a client that
+	// resends a chat the server wrote before it went down is acked, not duplicated. They
+	// are remembered as of now (the dedupe ring is in event-time order, and streams come
+	// in any order), so one may be remembered up to a window longer than it would have.
+	for _, m := range msgs {
+		if len(m.ID) > 0 && h.now.Sub(m.Time) < h.cfg.DedupeWindow {
+			h.dedupe.remember(m.Sender, s.name, m.ID, m.Offset, h.now.UnixNano(), h.cfg.DedupeWindow)
+		}
 	}
 	h.streams[st.Room] = s
 	h.heldBytes += s.bytes

@@ -25,8 +25,9 @@ const lockTimeout = time.Second
 // Layout: bucket streamsBucket holds one nested bucket per room, named by the room; in
 // it, key metaKey is the stream's last offset (0 before its first message) (8 bytes, big endian) followed by its
 // epoch, and each held message is key msgPrefix + offset (8 bytes, big endian, so the
-// keys sort by offset) with value time (Unix nanoseconds, 8 bytes) + uvarint length of
-// the sender + sender + content.
+// keys sort by offset) with value time (Unix nanoseconds, 8 bytes), then the sender and
+// the chat's id (§10.4, for dedupe after a restart), each as uvarint length + bytes,
+// then the content.
 var (
 	streamsBucket = []byte("streams")
 	metaKey       = []byte("s")
@@ -162,9 +163,11 @@ func appendMsg(streams *bolt.Bucket, a *core.Action) error {
 		return err
 	}
 	if a.Keep > 0 {
-		val := binary.BigEndian.AppendUint64(make([]byte, 0, 8+binary.MaxVarintLen64+len(m.Sender)+len(m.Content)), uint64(m.Time.UnixNano()))
+		val := binary.BigEndian.AppendUint64(make([]byte, 0, 8+2*binary.MaxVarintLen64+len(m.Sender)+len(m.ID)+len(m.Content)), uint64(m.Time.UnixNano()))
 		val = binary.AppendUvarint(val, uint64(len(m.Sender)))
-		val = append(append(val, m.Sender...), m.Content...)
+		val = append(val, m.Sender...)
+		val = binary.AppendUvarint(val, uint64(len(m.ID)))
+		val = append(append(val, m.ID...), m.Content...)
 		if err := b.Put(msgKey(m.Offset), val); err != nil {
 			return err
 		}
@@ -242,15 +245,29 @@ func decodeMsg(v []byte) (core.StoredMessage, bool) {
 		return core.StoredMessage{}, false
 	}
 	at := int64(binary.BigEndian.Uint64(v))
-	n, w := binary.Uvarint(v[8:])
 	rest := v[8:]
-	if w <= 0 || uint64(len(rest)-w) < n {
+	sender, ok := cutField(&rest)
+	if !ok {
 		return core.StoredMessage{}, false
 	}
-	rest = rest[w:]
-	return core.StoredMessage{
-		Sender:  string(rest[:n]),
-		Content: append([]byte(nil), rest[n:]...),
-		Time:    time.Unix(0, at).UTC(),
-	}, true
+	id, ok := cutField(&rest)
+	if !ok {
+		return core.StoredMessage{}, false
+	}
+	m := core.StoredMessage{Sender: string(sender), Content: append([]byte(nil), rest...), Time: time.Unix(0, at).UTC()}
+	if len(id) > 0 {
+		m.ID = append([]byte(nil), id...)
+	}
+	return m, true
+}
+
+// cutField takes one uvarint-length-prefixed field off the front of *rest.
+func cutField(rest *[]byte) ([]byte, bool) {
+	n, w := binary.Uvarint(*rest)
+	if w <= 0 || uint64(len(*rest)-w) < n {
+		return nil, false
+	}
+	f := (*rest)[w : w+int(n)]
+	*rest = (*rest)[w+int(n):]
+	return f, true
 }

@@ -72,15 +72,21 @@ func expectLoad(t *testing.T, s *Store, want ...core.StreamState) {
 }
 
 // TestRoundTrip writes two rooms' chats and reads them back, also after the file was
-// closed and opened again: epochs, last offsets, senders, contents (any bytes) and times.
+// closed and opened again: epochs, last offsets, senders, contents (any bytes), times and
+// chat ids.
 func TestRoundTrip(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "nested", "data") // Open creates it
 	s := open(t, dir)
 	expectLoad(t, s)
 	write(t, s, chat("lobby", "e1", 10, 1, "ann", "hi"), chat("team:42/dev", "e7", 10, 1, "server", ""))
 	write(t, s, chat("lobby", "e1", 10, 2, "bob", "ünïcode \x00 \"quoted\"\n"))
+	withID := chat("lobby", "e1", 10, 3, "bob", "resendable")
+	withID.Msg.ID = append(withID.Msg.ID[:0], "c-42"...)
+	write(t, s, withID)
+	heldID := held(3, "bob", "resendable")
+	heldID.ID = []byte("c-42")
 	want := []core.StreamState{
-		{Room: "lobby", Epoch: "e1", Offset: 2, Messages: []core.StoredMessage{held(1, "ann", "hi"), held(2, "bob", "ünïcode \x00 \"quoted\"\n")}},
+		{Room: "lobby", Epoch: "e1", Offset: 3, Messages: []core.StoredMessage{held(1, "ann", "hi"), held(2, "bob", "ünïcode \x00 \"quoted\"\n"), heldID}},
 		{Room: "team:42/dev", Epoch: "e7", Offset: 1, Messages: []core.StoredMessage{{Sender: "server", Offset: 1, Time: t0.Add(time.Second)}}},
 	}
 	expectLoad(t, s, want...)

@@ -282,3 +282,31 @@ func TestDataDirKeepsEpochOfEmptyStream(t *testing.T) {
 	ann.expectFrame(`{"type":"chat","content":"first","offset":1}`)
 	ann.expectFrame(`{"type":"ack","id":"f","offset":1}`)
 }
+
+// TestDataDirResendAfterKill: a client that is not sure its chat arrived (the server was
+// killed around its ack) resends it with the same id after the restart: it is acked
+// with the original offset and not stored or delivered again (PROTOCOL.md §10.4).
+func TestDataDirResendAfterKill(t *testing.T) {
+	dir := t.TempDir()
+	in, proc := startChild(t, "--data-dir", dir)
+	ann, _ := in.connect("/ws?user=ann")
+	epoch := joinFresh(ann, "team")
+	ann.send(`{"type":"chat","room":"team","content":"once","id":"c1"}`)
+	ann.expectFrame(`{"type":"chat","content":"once","offset":1}`)
+	ann.expectFrame(`{"type":"ack","id":"c1","offset":1}`)
+	if err := proc.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-in.exited
+
+	in = start(t, "--data-dir", dir)
+	ann, _ = in.connect("/ws?user=ann")
+	ann.send(`{"type":"join","room":"team","since":1,"epoch":"` + epoch + `"}`)
+	ann.expectFrame(`{"type":"joined","room":"team","epoch":"` + epoch + `","offset":1,"recovered":true}`)
+	ann.expectFrame(`{"type":"user_joined","room":"team","user_id":"ann"}`)
+	ann.send(`{"type":"chat","room":"team","content":"once","id":"c1"}`)
+	ann.expectFrame(`{"type":"ack","id":"c1","offset":1}`)
+	ann.send(`{"type":"chat","room":"team","content":"next","id":"c2"}`)
+	ann.expectFrame(`{"type":"chat","content":"next","offset":2}`)
+	ann.expectFrame(`{"type":"ack","id":"c2","offset":2}`)
+}
