@@ -22,12 +22,12 @@ const FileName = "streams.db"
 // short enough that a second server on the same directory fails at once.
 const lockTimeout = time.Second
 
-// Layout: bucket streamsBucket holds one nested bucket per room, named by the room; in
-// it, key metaKey is the stream's last offset (0 before its first message) (8 bytes, big endian) followed by its
-// epoch, and each held message is key msgPrefix + offset (8 bytes, big endian, so the
-// keys sort by offset) with value time (Unix nanoseconds, 8 bytes), then the sender and
-// the chat's id (§10.4, for dedupe after a restart), each as uvarint length + bytes,
-// then the content.
+// Layout: bucket streamsBucket holds one nested bucket per room, named by the room. In
+// it, key metaKey holds the stream's last offset (8 bytes, big endian; 0 before its first
+// message) followed by its epoch; each held message is key msgPrefix + offset (8 bytes,
+// big endian, so the keys sort by offset) with value time (Unix nanoseconds, 8 bytes),
+// then the sender and the chat's id (§10.4, for dedupe after a restart), each as uvarint
+// length + bytes, then the content.
 var (
 	streamsBucket = []byte("streams")
 	metaKey       = []byte("s")
