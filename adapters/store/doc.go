@@ -16,10 +16,10 @@
 // lose the last writes and, since bbolt orders its meta page against its data pages
 // with fsync, may leave the file unopenable (Open then fails, naming the file, and the
 // operator moves it away to start with empty streams). fsync per chat was measured with
-// BenchmarkWrite on this project's 2-core test machine (ext4 on a virtual disk): 0.55 to
-// 1.4 ms per chat with fsync against 25 to 36 µs without. Write runs on the node's owner
+// BenchmarkWrite on this project's 2-core test machine (ext4 on a virtual disk): 0.3 to
+// 1.4 ms per chat with fsync against 25 to 45 µs without. Write runs on the node's owner
 // goroutine, which every connection's step goes through, so an fsync per chat would cap
-// a whole node at about a thousand chats a second and stall every other client behind
+// a whole node at 700 to 3,000 chats a second and stall every other client behind
 // each disk flush; losing the last moment of chat on power loss is the usual trade of a
 // chat server (Redis with appendfsync everysec makes the same one).
 //
