@@ -77,8 +77,10 @@ func (rs *records) push(sender string, content []byte, offset uint64, at int64, 
 	var r *record
 	var grew int64
 	if len(rs.buf) < keep {
-		if cap(rs.buf) == 0 {
-			rs.buf = make([]record, 0, min(keep, 8))
+		if len(rs.buf) == cap(rs.buf) { // grow by doubling, but never past keep
+			grown := make([]record, len(rs.buf), min(keep, max(8, 2*cap(rs.buf))))
+			copy(grown, rs.buf)
+			rs.buf = grown
 		}
 		rs.buf = append(rs.buf, record{})
 		r = &rs.buf[len(rs.buf)-1]
