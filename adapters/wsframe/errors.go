@@ -28,4 +28,7 @@ var (
 	errUnsupported = &CloseError{Code: ws.StatusUnsupportedData, Reason: "frame type does not match the subprotocol"}
 	errInvalidUTF8 = &CloseError{Code: ws.StatusInvalidFramePayloadData, Reason: "invalid UTF-8"}
 	errTooBig      = &CloseError{Code: ws.StatusMessageTooBig, Reason: "message too big"}
+	// errBusy: the Budget shared by every connection is spent, so this message is more
+	// than the server can take now (RFC 6455's 1009: "too big for it to process").
+	errBusy = &CloseError{Code: ws.StatusMessageTooBig, Reason: "partial-message budget spent"}
 )
