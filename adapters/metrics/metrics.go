@@ -9,10 +9,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// protocolCloseCodes are the close codes of PROTOCOL.md §5 (plus 1006, an abnormal
-// close nobody sent). Their series exist from the start, so a scrape shows every
-// switchboard_closes_total{code} at 0 before the first close.
-var protocolCloseCodes = []uint16{1000, 1001, 1002, 1003, 1006, 1007, 1009, 4000, 4003, 4008, 4009}
+// protocolCloseCodes are the close codes of PROTOCOL.md §5 and v2's additions (1008,
+// 4001, 4002), plus 1006, which the server records itself for a socket that broke with
+// no close frame. Their series exist from the start, so a scrape shows every
+// switchboard_closes_total{code} at 0 before the first close. Any other code (a client
+// may close with any of 3000–4999) counts as code="other": clients never choose how many
+// series there are (PROTOCOL.md §11).
+var protocolCloseCodes = []uint16{1000, 1001, 1002, 1003, 1006, 1007, 1008, 1009, 4000, 4001, 4002, 4003, 4008, 4009}
+
+// otherCode is the label of every close code outside protocolCloseCodes.
+const otherCode = "other"
 
 // Metrics counts what the node reports. It implements node.Metrics and is safe for
 // concurrent use.
@@ -23,9 +29,10 @@ type Metrics struct {
 	received  prometheus.Counter
 	delivered prometheus.Counter
 	closes    *prometheus.CounterVec
-	// known holds the pre-made close-code counters; read-only after New, so the hot
-	// path needs no lock and no label hashing.
+	// known holds the pre-made close-code counters and other the rest; read-only after
+	// New, so the hot path needs no lock and no label hashing.
 	known map[uint16]prometheus.Counter
+	other prometheus.Counter
 }
 
 // New returns Metrics registered in a fresh registry together with the Go and process
@@ -58,6 +65,7 @@ func New() *Metrics {
 	for _, c := range protocolCloseCodes {
 		m.known[c] = m.closes.WithLabelValues(strconv.Itoa(int(c)))
 	}
+	m.other = m.closes.WithLabelValues(otherCode)
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -84,7 +92,7 @@ func (m *Metrics) ConnClosed(code uint16) {
 		c.Inc()
 		return
 	}
-	m.closes.WithLabelValues(strconv.Itoa(int(code))).Inc()
+	m.other.Inc()
 }
 
 // Received counts one message from a client.
