@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/switchboard-ws/switchboard/adapters/auth"
+	"github.com/switchboard-ws/switchboard/adapters/node"
 )
 
 // config is every setting of PROTOCOL.md §1, as parsed.
@@ -38,6 +39,11 @@ type config struct {
 	NATS                 string
 	NodeID               string
 	AllowedOrigins       string
+	// The edge (PROTOCOL.md §11).
+	MessageTimeout time.Duration
+	MaxConnsPerIP  int
+	AcceptRate     float64
+	DrainRate      int
 }
 
 // flagInfo is what --help and the README say about one flag beyond the flag package:
@@ -69,6 +75,11 @@ var flagOrder = []flagInfo{
 	{name: "nats", arg: "URL"},
 	{name: "node-id", arg: "NAME", docDflt: "host name + pid"},
 	{name: "allowed-origins", arg: "PATTERNS"},
+	// The edge (PROTOCOL.md §11).
+	{name: "message-timeout", arg: "DURATION"},
+	{name: "max-conns-per-ip", arg: "N"},
+	{name: "accept-rate", arg: "PER_SECOND"},
+	{name: "drain-rate", arg: "PER_SECOND"},
 }
 
 func defaultTransport() string {
@@ -102,6 +113,12 @@ func newFlagSet(cfg *config) *flag.FlagSet {
 	fs.StringVar(&cfg.NATS, "nats", "", "NATS URL: join a cluster of switchboard nodes")
 	fs.StringVar(&cfg.NodeID, "node-id", "", "this node's name in a cluster")
 	fs.StringVar(&cfg.AllowedOrigins, "allowed-origins", "", "comma-separated browser Origin patterns allowed besides the same host, e.g. https://*.example.com")
+	// The edge (PROTOCOL.md §11).
+	cfg.MessageTimeout = node.DefaultMessageTimeout
+	fs.Var((*seconds)(&cfg.MessageTimeout), "message-timeout", "a message not complete this long after its first byte closes 1008 Message timeout")
+	fs.IntVar(&cfg.MaxConnsPerIP, "max-conns-per-ip", 0, "open WebSocket connections per client address; over it a handshake gets 503 with Retry-After (0: no limit)")
+	fs.Float64Var(&cfg.AcceptRate, "accept-rate", 0, "new WebSocket handshakes per second; over it 503 with Retry-After (0: no limit)")
+	fs.IntVar(&cfg.DrainRate, "drain-rate", node.DefaultDrainRate, "connections closed per second by a drain (SIGTERM or POST /api/drain)")
 	return fs
 }
 
@@ -214,6 +231,18 @@ func (c *config) check() error {
 	}
 	if c.IdleTimeout <= 0 {
 		return fmt.Errorf("invalid value %v for --idle-timeout: must be positive", c.IdleTimeout)
+	}
+	if c.MessageTimeout <= 0 {
+		return fmt.Errorf("invalid value %v for --message-timeout: must be positive", c.MessageTimeout)
+	}
+	if c.MaxConnsPerIP < 0 {
+		return fmt.Errorf("invalid value %d for --max-conns-per-ip: must be 0 (no limit) or more", c.MaxConnsPerIP)
+	}
+	if !(c.AcceptRate >= 0) || c.AcceptRate > 1e9 {
+		return fmt.Errorf("invalid value %v for --accept-rate: must be 0 (no limit) or a positive number per second", c.AcceptRate)
+	}
+	if c.DrainRate < 1 {
+		return fmt.Errorf("invalid value %d for --drain-rate: must be at least 1", c.DrainRate)
 	}
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("invalid value %q for --addr: want HOST:PORT or :PORT", c.Addr)

@@ -24,6 +24,7 @@ func TestDefaults(t *testing.T) {
 		MaxRoomsPerConn: 100, MaxMessageBytes: 65536, SendQueueBytes: 1048576,
 		Rate: 50, Burst: 100, PingInterval: 25 * time.Second, IdleTimeout: 60 * time.Second,
 		Auth: "none", AllowClientBroadcast: true, History: 100,
+		MessageTimeout: 10 * time.Second, DrainRate: 1000,
 	}
 	if runtime.GOOS != "linux" {
 		want.Transport = "goroutine"
@@ -42,7 +43,8 @@ func TestFlagsAndEnv(t *testing.T) {
 		"--max-rooms-per-conn", "3", "--max-message-bytes", "1000", "--send-queue-bytes", "5000",
 		"--rate", "2.5", "--burst", "4", "--ping-interval", "1s", "--idle-timeout", "3s",
 		"--auth", "jwt", "--jwt-secret", "k", "--admin-token", "t", "--allow-client-broadcast=false",
-		"--history", "0", "--node-id", "n1", "--allowed-origins", "https://*.example.com"}
+		"--history", "0", "--node-id", "n1", "--allowed-origins", "https://*.example.com",
+		"--message-timeout", "2s", "--max-conns-per-ip", "20", "--accept-rate", "150.5", "--drain-rate", "300"}
 	cfg, err := parseConfig(args, envOf(nil), &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +52,8 @@ func TestFlagsAndEnv(t *testing.T) {
 	want := config{Addr: ":0", Transport: "goroutine", MaxConns: 7, MaxPerUser: 1, MaxRoomsPerConn: 3,
 		MaxMessageBytes: 1000, SendQueueBytes: 5000, Rate: 2.5, Burst: 4, PingInterval: time.Second,
 		IdleTimeout: 3 * time.Second, Auth: "jwt", JWTSecret: "k", AdminToken: "t",
-		AllowClientBroadcast: false, History: 0, NodeID: "n1", AllowedOrigins: "https://*.example.com"}
+		AllowClientBroadcast: false, History: 0, NodeID: "n1", AllowedOrigins: "https://*.example.com",
+		MessageTimeout: 2 * time.Second, MaxConnsPerIP: 20, AcceptRate: 150.5, DrainRate: 300}
 	if cfg != want {
 		t.Errorf("flags\n got %+v\nwant %+v", cfg, want)
 	}
@@ -77,6 +80,10 @@ func TestFlagsAndEnv(t *testing.T) {
 	env["SWITCHBOARD_HISTORY"] = "0"
 	env["SWITCHBOARD_NODE_ID"] = "n1"
 	env["SWITCHBOARD_ALLOWED_ORIGINS"] = "https://*.example.com"
+	env["SWITCHBOARD_MESSAGE_TIMEOUT"] = "2s"
+	env["SWITCHBOARD_MAX_CONNS_PER_IP"] = "20"
+	env["SWITCHBOARD_ACCEPT_RATE"] = "150.5"
+	env["SWITCHBOARD_DRAIN_RATE"] = "300"
 	if len(env) != len(flagOrder) {
 		t.Fatalf("%d variables for %d flags", len(env), len(flagOrder))
 	}
@@ -129,6 +136,12 @@ func TestBadValues(t *testing.T) {
 		{args: []string{"--max-conns"}, flag: "--max-conns"},
 		{args: []string{"stray"}, flag: "stray"},
 		{args: []string{"--nats", "127.0.0.1:4222"}, flag: "--nats"},
+		{args: []string{"--message-timeout", "0s"}, flag: "--message-timeout"},
+		{args: []string{"--message-timeout", "later"}, flag: "--message-timeout"},
+		{args: []string{"--max-conns-per-ip", "-1"}, flag: "--max-conns-per-ip"},
+		{args: []string{"--accept-rate", "-2"}, flag: "--accept-rate"},
+		{args: []string{"--accept-rate", "NaN"}, flag: "--accept-rate"},
+		{args: []string{"--drain-rate", "0"}, flag: "--drain-rate"},
 		{env: map[string]string{"SWITCHBOARD_MAX_CONNS": "lots"}, flag: "SWITCHBOARD_MAX_CONNS"},
 		{env: map[string]string{"SWITCHBOARD_IDLE_TIMEOUT": "0s"}, flag: "--idle-timeout"},
 		{env: map[string]string{"SWITCHBOARD_TRANSPORT": "threads"}, flag: "--transport"},
