@@ -41,6 +41,7 @@ type Reader struct {
 	head, tail *chunk
 	chunks     int
 	ctl        *chunk
+	held       int         // bytes of the chunks and ctl (their capacity)
 	err        *CloseError // set once the stream has ended (peer close or violation)
 }
 
@@ -74,16 +75,7 @@ func (r *Reader) Partial() bool { return r.hn != 0 || r.inBody || r.msgOp != 0 }
 
 // Held is the buffer r holds now, in bytes: never more than the payload bytes received
 // of the current message (and control frame) plus one chunk.
-func (r *Reader) Held() int {
-	n := 0
-	for c := r.head; c != nil; c = c.next {
-		n += cap(c.b)
-	}
-	if r.ctl != nil {
-		n += cap(r.ctl.b)
-	}
-	return n
-}
+func (r *Reader) Held() int { return r.held }
 
 // Feed decodes p, calling h for every complete message and control frame, in order. It
 // unmasks p in place. It returns nil when p was consumed (a trailing partial frame is
@@ -384,11 +376,13 @@ func (r *Reader) takeChunk(class int) *chunk {
 	if !r.budget.take(chunkClasses[class]) {
 		return nil
 	}
+	r.held += chunkClasses[class]
 	return getChunk(class)
 }
 
 func (r *Reader) release(c *chunk) {
 	r.budget.give(cap(c.b))
+	r.held -= cap(c.b)
 	putChunk(c)
 }
 
