@@ -5,11 +5,13 @@
 //
 // It must never send anything after the handshake but, with -announce N, the header of
 // one text frame announcing N payload bytes and the first -send bytes of it: the point
-// is connections that do nothing more.
+// is connections that do nothing more. With -reconnect it follows a drain instead: each
+// connection the server closes reconnects to another server at once.
 //
 //	switchboard --addr 127.0.0.1:8080 --max-conns 20000 --idle-timeout 1h --ping-interval 1h &
 //	go run ./adapters/transporttest/idleholder -addr 127.0.0.1:8080 -n 10000
 //	go run ./adapters/transporttest/idleholder -addr 127.0.0.1:8080 -n 2000 -announce 65000 -send 100
+//	go run ./adapters/transporttest/idleholder -addr 127.0.0.1:8080 -n 19900 -reconnect 127.0.0.1:8081 # then SIGTERM the first
 package main
 
 import (
@@ -32,6 +34,7 @@ func main() {
 	hold := flag.Duration("hold", 0, "how long to hold them (0: until SIGINT/SIGTERM)")
 	announce := flag.Int("announce", 0, "stall each connection in a text frame announcing this many payload bytes (0: idle; at most 65535)")
 	send := flag.Int("send", 0, "with -announce: payload bytes of the frame sent before stalling")
+	reconnect := flag.String("reconnect", "", "host:port: wait until the server closes every connection (a drain), reconnect each there at once, report and exit")
 	flag.Parse()
 	var stall []byte
 	if *announce > 0 {
@@ -57,6 +60,10 @@ func main() {
 		state = "stalled"
 	}
 	fmt.Printf("holding %d %s connections (opened in %v)\n", len(conns), state, time.Since(start).Round(time.Millisecond))
+	if *reconnect != "" {
+		followDrain(conns, *reconnect, *path)
+		return
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	if *hold > 0 {
