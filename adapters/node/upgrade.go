@@ -54,7 +54,7 @@ func (n *Node) Upgrade(w http.ResponseWriter, r *http.Request) (Handshake, bool)
 		return Handshake{}, false
 	}
 	if headerBytes(r) > MaxHandshakeHeaderBytes {
-		WriteError(w, &HTTPError{Status: http.StatusRequestHeaderFieldsTooLarge, Code: "bad_request", Message: "request headers over 16 KiB"})
+		WriteError(w, &HTTPError{Status: http.StatusRequestHeaderFieldsTooLarge, Code: "too_large", Message: "request headers over 16 KiB"})
 		return Handshake{}, false
 	}
 	if key, err := base64.StdEncoding.DecodeString(r.Header.Get("Sec-WebSocket-Key")); err != nil || len(key) != 16 {
