@@ -181,7 +181,8 @@ func (n *Node) Admin(ctx context.Context, req core.AdminRequest) (core.AdminRepl
 // now on, and the open connections are closed 1001 "Server shutting down" in batches,
 // rate per second (DefaultDrainRate when not positive), so that their clients come back
 // gradually to other nodes. It returns the connections open when it began; Drained is
-// closed when the last is gone. A later Drain or Shutdown ends it sooner.
+// closed when the last is gone. Calls after the first only count; Shutdown ends it at
+// once.
 func (n *Node) Drain(rate int) int {
 	if rate <= 0 {
 		rate = DefaultDrainRate

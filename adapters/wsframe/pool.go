@@ -19,8 +19,13 @@ type chunk struct {
 
 var chunkPools [len(chunkClasses)]sync.Pool
 
-// classFor is the class of the i-th chunk of a message (0-based).
-func classFor(i int) int { return min(i, len(chunkClasses)-1) }
+// nextClass is the class of the chunk that follows last in a message (nil: the first).
+func nextClass(last *chunk) int {
+	if last == nil {
+		return 0
+	}
+	return min(int(last.class)+1, len(chunkClasses)-1)
+}
 
 func getChunk(class int) *chunk {
 	if c, ok := chunkPools[class].Get().(*chunk); ok {

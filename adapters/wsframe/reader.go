@@ -37,9 +37,8 @@ type Reader struct {
 	msgOp  ws.OpCode // opcode of the fragmented message in progress (0: none)
 	msgLen int       // unmasked bytes of that message held in the chunks
 	// The partial message's chunks, unmasked as they arrive (pooled; nil between
-	// messages), and how many; ctl holds a control frame split across reads.
+	// messages); ctl holds a control frame split across reads.
 	head, tail *chunk
-	chunks     int
 	ctl        *chunk
 	held       int         // bytes of the chunks and ctl (their capacity)
 	err        *CloseError // set once the stream has ended (peer close or violation)
@@ -240,7 +239,7 @@ func (r *Reader) readBody(p []byte, h Handler) ([]byte, *CloseError) {
 	k := min(need, len(p))
 	for q := p[:k]; len(q) > 0; {
 		if r.tail == nil || len(r.tail.b) == cap(r.tail.b) {
-			c := r.takeChunk(classFor(r.chunks))
+			c := r.takeChunk(nextClass(r.tail))
 			if c == nil {
 				return p[k:], errBusy
 			}
@@ -250,7 +249,6 @@ func (r *Reader) readBody(p []byte, h Handler) ([]byte, *CloseError) {
 				r.tail.next = c
 			}
 			r.tail = c
-			r.chunks++
 		}
 		room := min(cap(r.tail.b)-len(r.tail.b), len(q))
 		r.tail.b = r.appendUnmasked(r.tail.b, q[:room])
@@ -392,7 +390,7 @@ func (r *Reader) putData() {
 		r.release(c)
 		c = next
 	}
-	r.head, r.tail, r.chunks = nil, nil, 0
+	r.head, r.tail = nil, nil
 }
 
 func (r *Reader) putCtl() {
