@@ -34,8 +34,14 @@ type process struct {
 
 func startProcess(t *testing.T, args ...string) *process {
 	t.Helper()
+	return startProcessEnv(t, nil, args...)
+}
+
+// startProcessEnv starts the program with env added to this process's environment.
+func startProcessEnv(t *testing.T, env []string, args ...string) *process {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"--addr", "127.0.0.1:0"}, args...)...)
-	cmd.Env = append(os.Environ(), asServerEnv+"=1")
+	cmd.Env = append(append(os.Environ(), asServerEnv+"=1"), env...)
 	p := &process{t: t, cmd: cmd, exited: make(chan struct{}), stderr: &syncBuffer{}}
 	cmd.Stderr = p.stderr
 	out, err := cmd.StdoutPipe()
@@ -321,5 +327,64 @@ func TestEdgeFlags(t *testing.T) {
 	_, resp2, err := in.dial("/ws?user=c", nil)
 	if err == nil || resp2 == nil || resp2.StatusCode != http.StatusServiceUnavailable || resp2.Header.Get("Retry-After") == "" {
 		t.Fatalf("third connection from one address: err %v resp %v", err, resp2)
+	}
+}
+
+// TestStalledFramesHeapFromMetrics: 2,000 connections of a real server process, each in
+// a frame announcing 65,000 bytes of which 100 came, grow the heap it reports on
+// /metrics (go_memstats_heap_inuse_bytes) by less than 5 MB over the same connections
+// idle. The child runs with GOGC=5 so that the reading is live memory, not garbage.
+func TestStalledFramesHeapFromMetrics(t *testing.T) {
+	const conns, limit = 2000, 5 << 20
+	for _, transport := range transports() {
+		t.Run(transport, func(t *testing.T) {
+			p := startProcessEnv(t, []string{"GOGC=5"}, "--transport", transport, "--max-conns", "2100",
+				"--max-per-user", "2100", "--message-timeout", "1h", "--idle-timeout", "1h", "--ping-interval", "1h")
+			addr := strings.TrimPrefix(p.url, "http://")
+			held := make([]net.Conn, 0, conns)
+			for range conns {
+				c, err := net.Dial("tcp", addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { c.Close() })
+				c.SetDeadline(time.Now().Add(wait))
+				c.Write([]byte("GET /ws?user=stall HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+					"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"))
+				resp, err := http.ReadResponse(bufio.NewReaderSize(c, 512), nil)
+				if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+					t.Fatalf("handshake: %v %v", err, resp)
+				}
+				held = append(held, c)
+			}
+			heap := func() float64 {
+				time.Sleep(time.Second) // the handshakes' garbage collected
+				_, body, _ := p.get("/metrics")
+				for _, line := range strings.Split(body, "\n") {
+					if v, ok := strings.CutPrefix(line, "go_memstats_heap_inuse_bytes "); ok {
+						f, err := strconv.ParseFloat(v, 64)
+						if err != nil {
+							t.Fatal(err)
+						}
+						return f
+					}
+				}
+				t.Fatal("no go_memstats_heap_inuse_bytes in /metrics")
+				return 0
+			}
+			idle := heap()
+			stall := append([]byte{0x81, 0x80 | 126, 65000 >> 8, 65000 & 0xff, 1, 2, 3, 4}, make([]byte, 100)...)
+			for _, c := range held {
+				if _, err := c.Write(stall); err != nil {
+					t.Fatal(err)
+				}
+			}
+			stalled := heap()
+			grown := stalled - idle
+			t.Logf("%s: heap in use %.0f -> %.0f B: %.0f B per stalled connection", transport, idle, stalled, grown/conns)
+			if grown > limit {
+				t.Fatalf("the heap grew %.0f bytes for %d stalled connections (limit %d)", grown, conns, limit)
+			}
+		})
 	}
 }
