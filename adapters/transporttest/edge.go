@@ -35,11 +35,12 @@ func heapInuse() uint64 {
 	return ms.HeapInuse
 }
 
-// stallHeader is the header of a masked text frame announcing n payload bytes.
-func stallHeader(n int) []byte {
+// StallFrame is the start of a masked text frame announcing announce payload bytes
+// (at most 65,535): its header and the first sent bytes, for a client that stalls there.
+func StallFrame(announce, sent int) []byte {
 	h := []byte{0x81, 0x80 | 126, 0, 0, 0x12, 0x34, 0x56, 0x78}
-	binary.BigEndian.PutUint16(h[2:4], uint16(n))
-	return h
+	binary.BigEndian.PutUint16(h[2:4], uint16(announce))
+	return append(h, make([]byte, sent)...)
 }
 
 // testStalledHeap: connections that each announce a near-maximum frame and send only a
@@ -58,7 +59,7 @@ func testStalledHeap(t *testing.T, f Factory) {
 	})
 	idle := heapInuse()
 	const sent = 100
-	stall := append(stallHeader(65000), make([]byte, sent)...)
+	stall := StallFrame(65000, sent)
 	for _, c := range conns {
 		if _, err := c.Write(stall); err != nil {
 			t.Fatal(err)

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/switchboard-ws/switchboard/adapters/transporttest"
 )
 
 // Tests of the edge (PROTOCOL.md §11) against the program, the drain against a real
@@ -285,14 +287,10 @@ func TestEdgeFlags(t *testing.T) {
 		}
 		return c, br, resp
 	}
-	hs := func(extra string) string {
-		return "GET /ws?user=u HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" + extra + "\r\n"
-	}
-	if _, _, resp := raw(hs("X-Filler: " + strings.Repeat("a", 17<<10) + "\r\n")); resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+	if _, _, resp := raw(transporttest.Handshake("/ws?user=u", "X-Filler: "+strings.Repeat("a", 17<<10))); resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
 		t.Fatalf("17 KiB of headers: %s", resp.Status)
 	}
-	c, br, resp := raw(hs(""))
+	c, br, resp := raw(transporttest.Handshake("/ws?user=u"))
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		t.Fatalf("handshake: %s", resp.Status)
 	}
@@ -349,8 +347,7 @@ func TestStalledFramesHeapFromMetrics(t *testing.T) {
 				}
 				t.Cleanup(func() { c.Close() })
 				c.SetDeadline(time.Now().Add(wait))
-				c.Write([]byte("GET /ws?user=stall HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-					"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"))
+				c.Write([]byte(transporttest.Handshake("/ws?user=stall")))
 				resp, err := http.ReadResponse(bufio.NewReaderSize(c, 512), nil)
 				if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
 					t.Fatalf("handshake: %v %v", err, resp)
@@ -373,7 +370,7 @@ func TestStalledFramesHeapFromMetrics(t *testing.T) {
 				return 0
 			}
 			idle := heap()
-			stall := append([]byte{0x81, 0x80 | 126, 65000 >> 8, 65000 & 0xff, 1, 2, 3, 4}, make([]byte, 100)...)
+			stall := transporttest.StallFrame(65000, 100)
 			for _, c := range held {
 				if _, err := c.Write(stall); err != nil {
 					t.Fatal(err)
