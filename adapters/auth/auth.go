@@ -11,6 +11,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/switchboard-ws/switchboard/adapters/origin"
 	"github.com/switchboard-ws/switchboard/core"
 	"github.com/switchboard-ws/switchboard/core/proto"
 )
@@ -55,7 +56,7 @@ func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Cod
 type Authenticator struct {
 	mode    Mode
 	secret  []byte
-	origins []string
+	origins *origin.Policy
 	now     func() time.Time
 	parser  *jwt.Parser
 }
@@ -75,13 +76,7 @@ func New(cfg Config) (*Authenticator, error) {
 	if a.now == nil {
 		a.now = time.Now
 	}
-	for _, p := range cfg.AllowedOrigins {
-		p = strings.ToLower(strings.TrimSpace(p))
-		if p == "" {
-			continue
-		}
-		a.origins = append(a.origins, p)
-	}
+	a.origins = origin.New(cfg.AllowedOrigins)
 	// WithValidMethods refuses every other algorithm, "none" included, before the key
 	// is ever consulted: a token cannot choose how it is checked.
 	a.parser = jwt.NewParser(

@@ -22,6 +22,7 @@ const (
 	evShutdown                  // close everything 1001 and stop accepting
 	evAbortAll                  // shutdown out of time: abort every socket
 	evCluster                   // news from other nodes: cluster
+	evDrain                     // close everything 1001, n per second, and stop accepting
 )
 
 type event struct {

@@ -10,14 +10,27 @@ import (
 )
 
 // Options configure a Node. Zero durations and sizes take the defaults of PROTOCOL.md §1;
-// a negative PingInterval or IdleTimeout turns that timer off.
+// a negative PingInterval, IdleTimeout or MessageTimeout turns that timer off.
 type Options struct {
 	Core             core.Config
 	SendQueueBytes   int           // unsent bytes over this: close 4008 "Slow consumer"
 	MaxMessageBytes  int           // frame / reassembled message over this: close 1009
 	PingInterval     time.Duration // server pings this often
-	IdleTimeout      time.Duration // silent this long: close 1001 "Idle timeout"
+	IdleTimeout      time.Duration // no complete frame this long: close 1001 "Idle timeout"
 	HandshakeTimeout time.Duration // the upgrade must be done within this
+	// MessageTimeout: a message not complete this long after its first byte closes
+	// 1008 "Message timeout".
+	MessageTimeout time.Duration
+	// PartialBytes bounds the bytes every connection together holds of messages (and
+	// control frames) not yet complete; a connection that would pass it is closed 1009.
+	PartialBytes int64
+	// AllowedOrigins are the Origin patterns a browser handshake may come from besides
+	// the request's own host (adapters/origin); the rule holds whatever Identify does.
+	AllowedOrigins []string
+	// MaxConnsPerIP (open WebSocket connections per client address) and AcceptRate (new
+	// handshakes per second): over either, 503 with Retry-After. 0: no limit.
+	MaxConnsPerIP int
+	AcceptRate    float64
 	// Identify decides who a WebSocket handshake is (auth, Origin): the user and the
 	// grants of its token. A non-nil error is a *HTTPError; the transport answers it as
 	// JSON {"error":Code,"message":Message} with Status and never upgrades. When nil, the
@@ -57,6 +70,13 @@ const (
 	DefaultPingInterval     = 25 * time.Second
 	DefaultIdleTimeout      = 60 * time.Second
 	DefaultHandshakeTimeout = 10 * time.Second
+	DefaultMessageTimeout   = 10 * time.Second
+	DefaultPartialBytes     = 64 << 20
+	DefaultDrainRate        = 1000 // connections closed per second by Drain
+
+	// MaxHandshakeHeaderBytes bounds a handshake's request line and headers together:
+	// over it, 431 and never upgraded (PROTOCOL.md §11).
+	MaxHandshakeHeaderBytes = 16 << 10
 
 	// closeGrace is how long a closing connection may take to take its close frame
 	// (and to answer it) before its socket is closed regardless.
@@ -75,6 +95,12 @@ func (o *Options) applyDefaults() {
 	}
 	if o.IdleTimeout == 0 {
 		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.MessageTimeout == 0 {
+		o.MessageTimeout = DefaultMessageTimeout
+	}
+	if o.PartialBytes <= 0 {
+		o.PartialBytes = DefaultPartialBytes
 	}
 	if o.HandshakeTimeout <= 0 {
 		o.HandshakeTimeout = DefaultHandshakeTimeout

@@ -45,6 +45,11 @@ type config struct {
 	HistoryMemory int64
 	DataDir       string
 	DedupeWindow  time.Duration
+	// The edge (PROTOCOL.md §11).
+	MessageTimeout time.Duration
+	MaxConnsPerIP  int
+	AcceptRate     float64
+	DrainRate      int
 }
 
 // flagInfo is what --help and the README say about one flag beyond the flag package:
@@ -80,6 +85,11 @@ var flagOrder = []flagInfo{
 	{name: "history-memory", arg: "BYTES"},
 	{name: "data-dir", arg: "DIR"},
 	{name: "dedupe-window", arg: "DURATION"},
+	// The edge (PROTOCOL.md §11).
+	{name: "message-timeout", arg: "DURATION"},
+	{name: "max-conns-per-ip", arg: "N"},
+	{name: "accept-rate", arg: "PER_SECOND"},
+	{name: "drain-rate", arg: "PER_SECOND"},
 }
 
 func defaultTransport() string {
@@ -121,6 +131,12 @@ func newFlagSet(cfg *config) *flag.FlagSet {
 	fs.Var((*byteSize)(&cfg.HistoryMemory), "history-memory", "bound on the bytes of held messages of all rooms (KiB/MiB/GiB suffixes); over it, whole streams are dropped, oldest first")
 	fs.StringVar(&cfg.DataDir, "data-dir", "", "keep room streams in this directory, so a restart (also kill -9) keeps epochs, offsets and messages")
 	fs.Var((*seconds)(&cfg.DedupeWindow), "dedupe-window", "a chat id repeated by the same user to the same room within this is acked with its first offset and not delivered again")
+	// The edge (PROTOCOL.md §11).
+	cfg.MessageTimeout = node.DefaultMessageTimeout
+	fs.Var((*seconds)(&cfg.MessageTimeout), "message-timeout", "a message not complete this long after its first byte closes 1008 Message timeout")
+	fs.IntVar(&cfg.MaxConnsPerIP, "max-conns-per-ip", 0, "open WebSocket connections per client address; over it a handshake gets 503 with Retry-After (0: no limit)")
+	fs.Float64Var(&cfg.AcceptRate, "accept-rate", 0, "new WebSocket handshakes per second; over it 503 with Retry-After (0: no limit)")
+	fs.IntVar(&cfg.DrainRate, "drain-rate", node.DefaultDrainRate, "connections closed per second by a drain (SIGTERM or POST /api/drain)")
 	return fs
 }
 
@@ -279,6 +295,18 @@ func (c *config) check() error {
 	}
 	if c.DedupeWindow < 0 {
 		return fmt.Errorf("invalid value %v for --dedupe-window: must be 0 or more", c.DedupeWindow)
+	}
+	if c.MessageTimeout <= 0 {
+		return fmt.Errorf("invalid value %v for --message-timeout: must be positive", c.MessageTimeout)
+	}
+	if c.MaxConnsPerIP < 0 {
+		return fmt.Errorf("invalid value %d for --max-conns-per-ip: must be 0 (no limit) or more", c.MaxConnsPerIP)
+	}
+	if !(c.AcceptRate >= 0) || c.AcceptRate > 1e9 {
+		return fmt.Errorf("invalid value %v for --accept-rate: must be 0 (no limit) or a positive number per second", c.AcceptRate)
+	}
+	if c.DrainRate < 1 {
+		return fmt.Errorf("invalid value %d for --drain-rate: must be at least 1", c.DrainRate)
 	}
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("invalid value %q for --addr: want HOST:PORT or :PORT", c.Addr)

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -48,10 +49,11 @@ func run(args []string, env func(string) string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "switchboard: "+err.Error())
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	if err := serve(ctx, cfg, logger, stdout); err != nil {
+	if err := serve(sigs, cfg, logger, stdout); err != nil {
 		var fe *flagError
 		if errors.As(err, &fe) {
 			fmt.Fprintln(stderr, "switchboard: "+err.Error())
@@ -78,6 +80,10 @@ type server struct {
 	transport string
 	link      *natsbroker.Link // nil: a single node
 	store     *store.Store     // nil: streams in memory only (no --data-dir)
+
+	drainRate int
+	drainOnce sync.Once
+	draining  chan struct{} // closed when a drain began (SIGTERM or POST /api/drain)
 }
 
 // newServer builds the node and every route from cfg.
@@ -154,6 +160,10 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 		PingInterval:     cfg.PingInterval,
 		IdleTimeout:      cfg.IdleTimeout,
 		HandshakeTimeout: handshakeTimeout,
+		MessageTimeout:   cfg.MessageTimeout,
+		AllowedOrigins:   auth.SplitOrigins(cfg.AllowedOrigins),
+		MaxConnsPerIP:    cfg.MaxConnsPerIP,
+		AcceptRate:       cfg.AcceptRate,
 		Identify:         identify(authn),
 		Metrics:          m,
 		Logger:           logger,
@@ -161,7 +171,7 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 		Store:            nodeStore,
 		Restore:          restore,
 	})
-	s := &server{node: n, logger: logger, transport: cfg.Transport, link: link, store: st}
+	s := &server{node: n, logger: logger, transport: cfg.Transport, link: link, store: st, drainRate: cfg.DrainRate, draining: make(chan struct{})}
 
 	var ws http.Handler
 	switch cfg.Transport {
@@ -179,7 +189,8 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/ws", ws)
 	mux.Handle("/ws/{user}", ws)
-	mux.Handle("/api/", admin.New(n, admin.Options{Token: cfg.AdminToken, Logger: logger}))
+	mux.Handle("/api/", admin.New(n, admin.Options{Token: cfg.AdminToken, Logger: logger,
+		AllowedOrigins: auth.SplitOrigins(cfg.AllowedOrigins), ListenAddr: cfg.Addr, Drain: s.drain}))
 	mux.Handle("GET /metrics", m.Handler())
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("/", web.Handler())
@@ -198,14 +209,27 @@ func identify(a *auth.Authenticator) func(*http.Request) (core.Identity, error) 
 	}
 }
 
-// healthz answers 200 ok while the node serves, 503 once shutdown began (so a load
-// balancer stops sending new clients).
+// drain begins the drain of PROTOCOL.md §11 (once; later calls only count): /healthz
+// answers 503 draining from now on, and the node refuses handshakes and closes its
+// connections at --drain-rate. It returns the connections open.
+func (s *server) drain() int {
+	s.stopping.Store(true)
+	n := s.node.Drain(s.drainRate)
+	s.drainOnce.Do(func() {
+		s.logger.Info("switchboard draining", "connections", n, "per_second", s.drainRate)
+		close(s.draining)
+	})
+	return n
+}
+
+// healthz answers 200 ok while the node serves, 503 draining once a drain or shutdown
+// began (so a load balancer stops sending new clients).
 func (s *server) healthz(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	if s.stopping.Load() {
 		w.WriteHeader(http.StatusServiceUnavailable)
-		io.WriteString(w, "stopping\n")
+		io.WriteString(w, "draining")
 		return
 	}
 	// The body is exactly "ok" (PROTOCOL.md §6); a node cut off from its cluster still
@@ -216,17 +240,20 @@ func (s *server) healthz(w http.ResponseWriter, _ *http.Request) {
 	io.WriteString(w, "ok")
 }
 
-// serve listens on cfg.Addr, prints the address, and serves until ctx ends; then it
-// stops accepting, closes every WebSocket 1001 through the node, and drains HTTP.
-func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writer) error {
-	s, err := newServer(cfg, logger)
-	if err != nil {
-		return err
-	}
+// serve listens on cfg.Addr, prints the address, and serves until a signal: SIGTERM
+// (or POST /api/drain) drains — connections closed at --drain-rate while /healthz says
+// draining — and SIGINT (or a second signal during a drain) closes every WebSocket 1001
+// at once; then it stops accepting and drains HTTP.
+func serve(sigs <-chan os.Signal, cfg config, logger *slog.Logger, stdout io.Writer) error {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		s.shutdownNode()
 		return fmt.Errorf("--addr %s: %w", cfg.Addr, err)
+	}
+	cfg.Addr = ln.Addr().String() // the port :0 picked, for the admin API's Host rule
+	s, err := newServer(cfg, logger)
+	if err != nil {
+		ln.Close()
+		return err
 	}
 	httpSrv := &http.Server{
 		Handler:           s.handler,
@@ -234,6 +261,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	node.ConfigureServer(httpSrv)
 	served := make(chan error, 1)
 	go func() { served <- httpSrv.Serve(ln) }()
 
@@ -245,10 +273,21 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	}
 
 	select {
-	case <-ctx.Done():
+	case sig := <-sigs:
+		if sig == syscall.SIGTERM {
+			s.drain()
+		}
+	case <-s.draining:
 	case err := <-served: // the listener failed on its own
 		s.shutdownNode()
 		return fmt.Errorf("serving: %w", err)
+	}
+	if s.stopping.Load() { // draining: until the last connection is gone, or a signal
+		select {
+		case <-s.node.Drained():
+		case <-sigs:
+			logger.Info("switchboard: signal during the drain; closing the rest at once")
+		}
 	}
 
 	logger.Info("switchboard shutting down")

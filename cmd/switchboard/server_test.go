@@ -140,6 +140,9 @@ func (in *instance) http(method, path, body string, hdr ...string) (int, string)
 	if err != nil {
 		in.t.Fatal(err)
 	}
+	if method == http.MethodPost {
+		req.Header.Set("Content-Type", "application/json") // as every admin client must (PROTOCOL.md §11)
+	}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
@@ -531,7 +534,7 @@ func TestHealthzDuringShutdown(t *testing.T) {
 		stopping bool
 		code     int
 		body     string
-	}{{false, 200, "ok"}, {true, 503, "stopping\n"}} {
+	}{{false, 200, "ok"}, {true, 503, "draining"}} {
 		s.stopping.Store(tc.stopping)
 		w := &recorder{header: http.Header{}}
 		s.healthz(w, nil)
