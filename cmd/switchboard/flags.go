@@ -38,6 +38,13 @@ type config struct {
 	NATS                 string
 	NodeID               string
 	AllowedOrigins       string
+	// Access control (PROTOCOL.md §8).
+	ConfigFile   string
+	AuthTimeout  time.Duration
+	JWTPublicKey string
+	JWKSURL      string
+	JWKSRefresh  time.Duration
+	Access       *accessRules // from ConfigFile; nil without one
 }
 
 // flagInfo is what --help and the README say about one flag beyond the flag package:
@@ -69,6 +76,11 @@ var flagOrder = []flagInfo{
 	{name: "nats", arg: "URL"},
 	{name: "node-id", arg: "NAME", docDflt: "host name + pid"},
 	{name: "allowed-origins", arg: "PATTERNS"},
+	{name: "config", arg: "FILE"},
+	{name: "auth-timeout", arg: "DURATION"},
+	{name: "jwt-public-key", arg: "FILE"},
+	{name: "jwks-url", arg: "URL"},
+	{name: "jwks-refresh", arg: "DURATION"},
 }
 
 func defaultTransport() string {
@@ -94,14 +106,21 @@ func newFlagSet(cfg *config) *flag.FlagSet {
 	cfg.PingInterval, cfg.IdleTimeout = 25*time.Second, 60*time.Second
 	fs.Var((*seconds)(&cfg.PingInterval), "ping-interval", "how often the server pings each connection")
 	fs.Var((*seconds)(&cfg.IdleTimeout), "idle-timeout", "a connection silent this long is closed 1001")
-	fs.StringVar(&cfg.Auth, "auth", "none", "none: user from /ws?user=ID or /ws/ID (guest id when absent); jwt: HS256 ?token=, user = sub")
-	fs.StringVar(&cfg.JWTSecret, "jwt-secret", "", "HS256 key for --auth jwt (required with it)")
+	fs.StringVar(&cfg.Auth, "auth", "none", "none: user from /ws?user=ID or /ws/ID (guest id when absent); jwt: a JWT (Bearer, ?token= or the auth message), user = sub")
+	fs.StringVar(&cfg.JWTSecret, "jwt-secret", "", "HS256 key for --auth jwt (it, --jwt-public-key or --jwks-url is required)")
 	fs.StringVar(&cfg.AdminToken, "admin-token", "", "when set, /api/* needs Authorization: Bearer TOKEN; when empty, loopback clients only")
 	fs.BoolVar(&cfg.AllowClientBroadcast, "allow-client-broadcast", true, "whether clients may send broadcast")
 	fs.IntVar(&cfg.History, "history", 100, "chat messages kept per room for recovery (0: none)")
 	fs.StringVar(&cfg.NATS, "nats", "", "NATS URL: join a cluster of switchboard nodes")
 	fs.StringVar(&cfg.NodeID, "node-id", "", "this node's name in a cluster")
 	fs.StringVar(&cfg.AllowedOrigins, "allowed-origins", "", "comma-separated browser Origin patterns allowed besides the same host, e.g. https://*.example.com")
+	// Access control (PROTOCOL.md §8).
+	fs.StringVar(&cfg.ConfigFile, "config", "", "YAML file: any flag under its name with _ for -, and namespaces (access rules); flags and env win")
+	cfg.AuthTimeout, cfg.JWKSRefresh = 10*time.Second, time.Hour
+	fs.Var((*seconds)(&cfg.AuthTimeout), "auth-timeout", "with --auth jwt, a connection without a token must send auth within this, else 4001")
+	fs.StringVar(&cfg.JWTPublicKey, "jwt-public-key", "", "PEM file (RSA, EC P-256 or Ed25519) verifying RS256, ES256 or EdDSA tokens")
+	fs.StringVar(&cfg.JWKSURL, "jwks-url", "", "JWKS URL: tokens verified by kid with keys fetched from it")
+	fs.Var((*seconds)(&cfg.JWKSRefresh), "jwks-refresh", "how often the JWKS is fetched again")
 	return fs
 }
 
@@ -149,10 +168,10 @@ func parseConfig(args []string, env func(string) string, stdout io.Writer) (conf
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q (flags only; see --help)", fs.Arg(0))
 	}
-	onCommandLine := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { onCommandLine[f.Name] = true })
+	set := map[string]bool{} // on the command line or from the environment: the file does not change them
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	for _, fi := range flagOrder {
-		if onCommandLine[fi.name] {
+		if set[fi.name] {
 			continue
 		}
 		v := env(envName(fi.name))
@@ -162,9 +181,17 @@ func parseConfig(args []string, env func(string) string, stdout io.Writer) (conf
 		if err := fs.Set(fi.name, v); err != nil {
 			return cfg, fmt.Errorf("invalid value %q for --%s (from %s): %v", v, fi.name, envName(fi.name), err)
 		}
+		set[fi.name] = true
+	}
+	var fromFile map[string]int
+	if cfg.ConfigFile != "" {
+		var err error
+		if cfg.Access, fromFile, err = loadConfigFile(cfg.ConfigFile, fs, set); err != nil {
+			return cfg, err
+		}
 	}
 	if err := cfg.check(); err != nil {
-		return cfg, err
+		return cfg, inFile(err, cfg.ConfigFile, fromFile)
 	}
 	if cfg.NodeID == "" {
 		host, err := os.Hostname()
@@ -175,6 +202,17 @@ func parseConfig(args []string, env func(string) string, stdout io.Writer) (conf
 	}
 	return cfg, nil
 }
+
+// inFile names the config file's line and key in err when the flag it names was set there.
+func inFile(err error, file string, lines map[string]int) error {
+	m := flagInErrRE.FindStringSubmatch(err.Error())
+	if m == nil || lines[m[1]] == 0 {
+		return err
+	}
+	return &fileError{file: file, line: lines[m[1]], key: strings.ReplaceAll(m[1], "-", "_"), msg: err.Error()}
+}
+
+var flagInErrRE = regexp.MustCompile(`--([a-z][a-z-]*)`)
 
 // dashDash rewrites the flag package's "-name" to the "--name" this program documents.
 func dashDash(msg string) string {
@@ -232,8 +270,14 @@ func (c *config) check() error {
 	if _, err := auth.ParseMode(c.Auth); err != nil {
 		return fmt.Errorf("invalid value %q for --auth: want none or jwt", c.Auth)
 	}
-	if c.Auth == string(auth.ModeJWT) && c.JWTSecret == "" {
-		return errors.New("--auth jwt needs --jwt-secret (or SWITCHBOARD_JWT_SECRET)")
+	if c.Auth == string(auth.ModeJWT) && c.JWTSecret == "" && c.JWTPublicKey == "" && c.JWKSURL == "" {
+		return errors.New("--auth jwt needs --jwt-secret, --jwt-public-key or --jwks-url")
+	}
+	if c.AuthTimeout <= 0 {
+		return fmt.Errorf("invalid value %v for --auth-timeout: must be positive", c.AuthTimeout)
+	}
+	if c.JWKSRefresh <= 0 {
+		return fmt.Errorf("invalid value %v for --jwks-refresh: must be positive", c.JWKSRefresh)
 	}
 	return nil
 }

@@ -24,6 +24,7 @@ func TestDefaults(t *testing.T) {
 		MaxRoomsPerConn: 100, MaxMessageBytes: 65536, SendQueueBytes: 1048576,
 		Rate: 50, Burst: 100, PingInterval: 25 * time.Second, IdleTimeout: 60 * time.Second,
 		Auth: "none", AllowClientBroadcast: true, History: 100,
+		AuthTimeout: 10 * time.Second, JWKSRefresh: time.Hour,
 	}
 	if runtime.GOOS != "linux" {
 		want.Transport = "goroutine"
@@ -42,7 +43,8 @@ func TestFlagsAndEnv(t *testing.T) {
 		"--max-rooms-per-conn", "3", "--max-message-bytes", "1000", "--send-queue-bytes", "5000",
 		"--rate", "2.5", "--burst", "4", "--ping-interval", "1s", "--idle-timeout", "3s",
 		"--auth", "jwt", "--jwt-secret", "k", "--admin-token", "t", "--allow-client-broadcast=false",
-		"--history", "0", "--node-id", "n1", "--allowed-origins", "https://*.example.com"}
+		"--history", "0", "--node-id", "n1", "--allowed-origins", "https://*.example.com",
+		"--auth-timeout", "2s", "--jwt-public-key", "k.pem", "--jwks-url", "http://127.0.0.1:1/jwks", "--jwks-refresh", "5m"}
 	cfg, err := parseConfig(args, envOf(nil), &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +52,8 @@ func TestFlagsAndEnv(t *testing.T) {
 	want := config{Addr: ":0", Transport: "goroutine", MaxConns: 7, MaxPerUser: 1, MaxRoomsPerConn: 3,
 		MaxMessageBytes: 1000, SendQueueBytes: 5000, Rate: 2.5, Burst: 4, PingInterval: time.Second,
 		IdleTimeout: 3 * time.Second, Auth: "jwt", JWTSecret: "k", AdminToken: "t",
-		AllowClientBroadcast: false, History: 0, NodeID: "n1", AllowedOrigins: "https://*.example.com"}
+		AllowClientBroadcast: false, History: 0, NodeID: "n1", AllowedOrigins: "https://*.example.com",
+		AuthTimeout: 2 * time.Second, JWTPublicKey: "k.pem", JWKSURL: "http://127.0.0.1:1/jwks", JWKSRefresh: 5 * time.Minute}
 	if cfg != want {
 		t.Errorf("flags\n got %+v\nwant %+v", cfg, want)
 	}
@@ -77,6 +80,10 @@ func TestFlagsAndEnv(t *testing.T) {
 	env["SWITCHBOARD_HISTORY"] = "0"
 	env["SWITCHBOARD_NODE_ID"] = "n1"
 	env["SWITCHBOARD_ALLOWED_ORIGINS"] = "https://*.example.com"
+	env["SWITCHBOARD_AUTH_TIMEOUT"] = "2s"
+	env["SWITCHBOARD_JWT_PUBLIC_KEY"] = "k.pem"
+	env["SWITCHBOARD_JWKS_URL"] = "http://127.0.0.1:1/jwks"
+	env["SWITCHBOARD_JWKS_REFRESH"] = "5m"
 	if len(env) != len(flagOrder) {
 		t.Fatalf("%d variables for %d flags", len(env), len(flagOrder))
 	}
@@ -124,6 +131,9 @@ func TestBadValues(t *testing.T) {
 		{args: []string{"--transport", "threads"}, flag: "--transport"},
 		{args: []string{"--auth", "basic"}, flag: "--auth"},
 		{args: []string{"--auth", "jwt"}, flag: "--jwt-secret"},
+		{args: []string{"--auth-timeout", "0s"}, flag: "--auth-timeout"},
+		{args: []string{"--jwks-refresh", "never"}, flag: "--jwks-refresh"},
+		{args: []string{"--config", "/nonexistent/switchboard.yaml"}, flag: "/nonexistent/switchboard.yaml"},
 		{args: []string{"--allow-client-broadcast=maybe"}, flag: "--allow-client-broadcast"},
 		{args: []string{"--no-such-flag"}, flag: "--no-such-flag"},
 		{args: []string{"--max-conns"}, flag: "--max-conns"},

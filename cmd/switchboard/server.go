@@ -124,6 +124,7 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 			AllowClientBroadcast: cfg.AllowClientBroadcast,
 			History:              cfg.History,
 			MaxListed:            1000,
+			Namespaces:           cfg.Access.namespaces(),
 		},
 		SendQueueBytes:   cfg.SendQueueBytes,
 		MaxMessageBytes:  cfg.MaxMessageBytes,
