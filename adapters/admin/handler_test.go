@@ -61,6 +61,8 @@ func TestRoutes(t *testing.T) {
 		core.AdminSendUser:    {Status: 200, Delivered: 1},
 		core.AdminDisconnect:  {Status: 200, Closed: 2},
 		core.AdminSystem:      {Status: 200, Delivered: 4},
+		core.AdminJoinRoom:    {Status: 200, Joined: 2},
+		core.AdminLeaveRoom:   {Status: 200, Left: 1},
 	}}
 	h := New(fake, Options{})
 	tests := []struct {
@@ -78,6 +80,9 @@ func TestRoutes(t *testing.T) {
 		{"POST", "/api/rooms/lobby/publish", `{"content":"news"}`, `{"delivered":2,"offset":7}`, core.AdminRequest{Op: core.AdminPublish, Room: "lobby", Content: "news"}},
 		{"POST", "/api/users/ann/send", `{"content":"psst"}`, `{"delivered":1}`, core.AdminRequest{Op: core.AdminSendUser, User: "ann", Content: "psst"}},
 		{"POST", "/api/users/ann/disconnect", "", `{"closed":2}`, core.AdminRequest{Op: core.AdminDisconnect, User: "ann"}},
+		{"POST", "/api/users/ann/rooms/team:1/dev", "", `{"joined":2}`, core.AdminRequest{Op: core.AdminJoinRoom, User: "ann", Room: "team:1/dev"}},
+		{"POST", "/api/users/ann/rooms/team%3A1", "", `{"joined":2}`, core.AdminRequest{Op: core.AdminJoinRoom, User: "ann", Room: "team:1"}},
+		{"DELETE", "/api/users/ann/rooms/team:1", "", `{"left":1}`, core.AdminRequest{Op: core.AdminLeaveRoom, User: "ann", Room: "team:1"}},
 		{"POST", "/api/system", `{"content":"maintenance at 5"}`, `{"delivered":4}`, core.AdminRequest{Op: core.AdminSystem, Content: "maintenance at 5"}},
 		{"POST", "/api/system", `{"content":"x","room":"lobby","unknown":1}`, `{"delivered":4}`, core.AdminRequest{Op: core.AdminSystem, Content: "x", Room: "lobby"}},
 	}

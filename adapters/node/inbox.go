@@ -22,6 +22,8 @@ const (
 	evShutdown                  // close everything 1001 and stop accepting
 	evAbortAll                  // shutdown out of time: abort every socket
 	evCluster                   // news from other nodes: cluster
+	evAuthed                    // c's auth message was verified (or not): answer
+	evAnswer                    // the answer to one of the hub's asks: answer
 )
 
 type event struct {
@@ -33,6 +35,7 @@ type event struct {
 	admin   core.AdminRequest
 	reply   chan core.AdminReply
 	cluster *core.ClusterEvent
+	answer  *core.Answer
 }
 
 // inbox is the batch queue from transports to the owner goroutine: producers append

@@ -37,15 +37,18 @@ type Node struct {
 	live     atomic.Int64 // attached and not yet Finished
 
 	// Owned by the owner goroutine.
-	conns    map[core.ConnID]*Conn
-	closing  []*Conn
-	dirty    []*Conn
-	waiters  map[uint64]chan core.AdminReply
-	pending  []event // transport-side closes discovered while draining (slow consumers)
-	out      core.Outbox
-	frames   [proto.NumFormats][]byte
-	draining bool          // Shutdown began
-	drained  chan struct{} // closed when draining and no connection is left
+	conns     map[core.ConnID]*Conn
+	closing   []*Conn
+	dirty     []*Conn
+	waiters   map[uint64]chan core.AdminReply
+	awaiting  map[core.ConnID]*Conn // attached, waiting for their auth message (access.go)
+	authReq   proto.Request
+	verifying chan struct{} // one token per verification in flight (access.go)
+	pending   []event       // transport-side closes discovered while draining (slow consumers)
+	out       core.Outbox
+	frames    [proto.NumFormats][]byte
+	draining  bool          // Shutdown began
+	drained   chan struct{} // closed when draining and no connection is left
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -56,13 +59,15 @@ type Node struct {
 func New(opts Options) *Node {
 	opts.applyDefaults()
 	n := &Node{
-		opts:    opts,
-		hub:     core.New(opts.Core),
-		conns:   make(map[core.ConnID]*Conn),
-		waiters: make(map[uint64]chan core.AdminReply),
-		drained: make(chan struct{}),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
+		opts:      opts,
+		hub:       core.New(opts.Core),
+		conns:     make(map[core.ConnID]*Conn),
+		waiters:   make(map[uint64]chan core.AdminReply),
+		awaiting:  make(map[core.ConnID]*Conn),
+		verifying: make(chan struct{}, maxVerifying),
+		drained:   make(chan struct{}),
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
 	}
 	n.inbox.init()
 	n.accepting.Store(true)
@@ -93,7 +98,8 @@ func (n *Node) Identify(r *http.Request) (core.Identity, error) {
 // Accepting reports whether the node takes new connections (false once Shutdown began).
 func (n *Node) Accepting() bool { return n.accepting.Load() }
 
-// Attach registers an upgraded connection of identity id speaking f; link is how the node
+// Attach registers an upgraded connection of identity id speaking f (an empty id.User:
+// not identified yet, its first message must be auth); link is how the node
 // reaches the transport. Nothing happens on it until the transport, having stored the
 // returned Conn where its link can see it, calls Start. It fails with ErrShuttingDown
 // after Shutdown began. The transport calls Finished for every attached Conn.
@@ -210,6 +216,13 @@ func (n *Node) apply(ev *event, arena []byte) {
 	switch ev.kind {
 	case evConnect:
 		n.opts.Metrics.ConnOpened()
+		if c.Identity.User == "" { // identified by its auth message (access.go)
+			n.await(c)
+			if n.draining {
+				n.refuse(c, CloseGoingAway, ReasonShutdown)
+			}
+			return
+		}
 		c.tracked = true
 		n.conns[c.ID] = c
 		if n.draining {
@@ -221,11 +234,15 @@ func (n *Node) apply(ev *event, arena []byte) {
 		if c.tracked {
 			n.opts.Metrics.Received()
 			n.step(core.Event{Kind: core.EventFrame, Conn: c.ID, Payload: arena[ev.off : ev.off+ev.n]})
+		} else if n.unidentified(c) {
+			n.authFrame(c, arena[ev.off:ev.off+ev.n])
 		}
 	case evGone:
+		n.forgetUnidentified(c)
 		n.forget(c, true)
 		n.addClosing(c)
 	case evFinished:
+		n.forgetUnidentified(c)
 		n.forget(c, true)
 		n.removeClosing(c)
 		n.live.Add(-1)
@@ -241,10 +258,17 @@ func (n *Node) apply(ev *event, arena []byte) {
 			for _, c := range n.conns {
 				n.shutdownConn(c)
 			}
+			for _, c := range n.awaiting {
+				n.refuse(c, CloseGoingAway, ReasonShutdown)
+			}
 		}
 		n.checkDrained()
 	case evCluster:
 		n.step(core.Event{Kind: core.EventCluster, Cluster: ev.cluster})
+	case evAuthed:
+		n.authed(c, ev.answer)
+	case evAnswer:
+		n.step(core.Event{Kind: core.EventAnswer, Answer: ev.answer})
 	case evAbortAll:
 		for _, c := range slices.Clone(n.closing) {
 			n.abort(c)
@@ -312,6 +336,8 @@ func (n *Node) route() {
 			n.reply(a.Reply)
 		case core.ActionCluster:
 			n.opts.Cluster.Do(a.Cluster)
+		case core.ActionAsk:
+			n.ask(a.Ask)
 		}
 	}
 	n.out.Reset()
@@ -466,6 +492,7 @@ func (n *Node) sweep(now time.Time) {
 	t := now.UnixNano()
 	n.clock.Store(t)
 	n.step(core.Event{Kind: core.EventTick})
+	n.authTimeouts(t)
 	ping, idle := int64(n.opts.PingInterval), int64(n.opts.IdleTimeout)
 	for _, c := range n.conns {
 		if idle > 0 && t-c.lastSeen.Load() >= idle {

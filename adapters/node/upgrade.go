@@ -8,6 +8,7 @@ import (
 
 	"github.com/gobwas/ws"
 
+	"github.com/switchboard-ws/switchboard/adapters/auth"
 	"github.com/switchboard-ws/switchboard/core"
 	"github.com/switchboard-ws/switchboard/core/proto"
 )
@@ -35,6 +36,12 @@ func (n *Node) Upgrade(w http.ResponseWriter, r *http.Request) (Handshake, bool)
 		return Handshake{}, false
 	}
 	id, err := n.Identify(r)
+	switch {
+	case errors.Is(err, auth.ErrAuthMessage) && n.opts.Tokens != nil:
+		err = nil // upgraded with no identity: its first message must be auth (access.go)
+	case err == nil && id.User == "":
+		err = &HTTPError{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "no user identified"}
+	}
 	if err != nil {
 		var he *HTTPError
 		if !errors.As(err, &he) {

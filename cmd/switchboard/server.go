@@ -76,13 +76,24 @@ type server struct {
 	logger    *slog.Logger
 	transport string
 	link      *natsbroker.Link // nil: a single node
+	authn     *auth.Authenticator
 }
 
 // newServer builds the node and every route from cfg.
 func newServer(cfg config, logger *slog.Logger) (*server, error) {
+	var publicKey []byte
+	if cfg.JWTPublicKey != "" {
+		var err error
+		if publicKey, err = os.ReadFile(cfg.JWTPublicKey); err != nil {
+			return nil, &flagError{"--jwt-public-key: " + err.Error()}
+		}
+	}
 	authn, err := auth.New(auth.Config{
 		Mode:           auth.Mode(cfg.Auth),
 		Secret:         []byte(cfg.JWTSecret),
+		PublicKeyPEM:   publicKey,
+		JWKSURL:        cfg.JWKSURL,
+		JWKSRefresh:    cfg.JWKSRefresh,
 		AllowedOrigins: auth.SplitOrigins(cfg.AllowedOrigins),
 	})
 	if err != nil {
@@ -95,10 +106,12 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 	var link *natsbroker.Link
 	if cfg.NATS != "" {
 		if u, err := url.Parse(cfg.NATS); err != nil || u.Host == "" {
+			authn.Close()
 			return nil, &flagError{"--nats: want a URL like nats://127.0.0.1:4222, got " + strconv.Quote(cfg.NATS)}
 		}
 		link, err = natsbroker.Dial(natsbroker.Options{URL: cfg.NATS, NodeID: cfg.NodeID, History: cfg.History, Logger: logger})
 		if err != nil {
+			authn.Close()
 			return nil, &flagError{"--nats: " + err.Error()}
 		}
 		cluster = link
@@ -131,12 +144,14 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 		PingInterval:     cfg.PingInterval,
 		IdleTimeout:      cfg.IdleTimeout,
 		HandshakeTimeout: handshakeTimeout,
-		Identify:         identify(authn),
+		Identify:         authn.Identify,
+		Tokens:           authn,
+		AuthTimeout:      cfg.AuthTimeout,
 		Metrics:          m,
 		Logger:           logger,
 		Cluster:          cluster,
 	})
-	s := &server{node: n, logger: logger, transport: cfg.Transport, link: link}
+	s := &server{node: n, logger: logger, transport: cfg.Transport, link: link, authn: authn}
 
 	var ws http.Handler
 	switch cfg.Transport {
@@ -147,6 +162,7 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 			if link != nil {
 				link.Close()
 			}
+			authn.Close()
 			return nil, fmt.Errorf("--transport epoll: %w", err)
 		}
 		ws, s.closeWS = t, func() { t.Close() }
@@ -163,17 +179,6 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 	mux.Handle("/", web.Handler())
 	s.handler = mux
 	return s, nil
-}
-
-// identify adapts the authenticator to node.Options.Identify.
-func identify(a *auth.Authenticator) func(*http.Request) (core.Identity, error) {
-	return func(r *http.Request) (core.Identity, error) {
-		id, herr := a.Identify(r)
-		if herr != nil {
-			return core.Identity{}, herr
-		}
-		return id, nil
-	}
 }
 
 // healthz answers 200 ok while the node serves, 503 once shutdown began (so a load
@@ -256,4 +261,5 @@ func (s *server) shutdownNode() {
 	if s.link != nil {
 		s.link.Close() // after the node announced its connections closed: then bye
 	}
+	s.authn.Close()
 }
