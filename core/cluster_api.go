@@ -26,6 +26,8 @@ const (
 	RemoteRoomPresence                             // User has Count conns in Room on Node (0: none)
 	RemoteRecovered                                // answer to ClusterRecover for local Conn: Chats, Gap, Offset
 	RemotePublished                                // answer to ClusterPublish with Ref: Offset, or Failed
+	RemoteSeat                                     // join every local conn of User to Room (admin, PROTOCOL.md §8.3)
+	RemoteUnseat                                   // take every local conn of User out of Room
 )
 
 // ClusterEvent is the payload of an EventCluster. Only the fields of its Kind are read.
@@ -72,6 +74,8 @@ const (
 	ClusterConnClosed                      // User, Conn
 	ClusterRoomCount                       // User now has Count local conns in Room
 	ClusterRecover                         // fetch Room's chats after Since for Conn (answer: RemoteRecovered)
+	ClusterSeat                            // User's conns on other nodes join Room (RemoteSeat)
+	ClusterUnseat                          // User's conns on other nodes leave Room (RemoteUnseat)
 )
 
 // ClusterAction is the payload of an ActionCluster. Content is the action's own.
