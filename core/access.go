@@ -348,14 +348,6 @@ func (h *Hub) hidesMembers(c *conn, req *proto.Request, out *Outbox) bool {
 	return false
 }
 
-// historyLimit is how many chat messages r keeps.
-func (h *Hub) historyLimit(r *room) int {
-	if r.ns == nil {
-		return h.cfg.History
-	}
-	return max(r.ns.History, 0)
-}
-
 // joinSubs seats a new connection in its token's subs, whatever the rules (up to the
 // rooms-per-connection limit), right after its connected frame.
 func (h *Hub) joinSubs(c *conn, out *Outbox) {
@@ -373,7 +365,7 @@ func (h *Hub) joinSubs(c *conn, out *Outbox) {
 		if r == nil {
 			r = h.createRoom(name)
 		}
-		h.join(c, r, out)
+		h.enter(c, r, &noPosition, out)
 		c.rooms[len(c.rooms)-1].via = seatSubs
 	}
 }
@@ -429,7 +421,7 @@ func (h *Hub) seatUser(u *user, room string, out *Outbox) int {
 		if r == nil {
 			r = h.createRoom(room)
 		}
-		h.join(c, r, out)
+		h.enter(c, r, &noPosition, out)
 		c.rooms[len(c.rooms)-1].via = seatAdmin
 		n++
 	}

@@ -7,26 +7,56 @@ import (
 	"github.com/switchboard-ws/switchboard/core/proto"
 )
 
-// DefaultMaxListed caps the `rooms` of connected and the `users` of online when
-// Config.MaxListed is not set (PROTOCOL.md §4).
-const DefaultMaxListed = 1000
-
-// Close codes and reasons the hub decides (PROTOCOL.md §5).
+// Close codes and reasons (PROTOCOL.md §5 and its v2 additions). This is the one place
+// they are defined: the hub decides 4000, 4003 and 4009, the node and the transports the
+// others, and they all name these. CloseReasons lists them for the metrics and for the
+// test that holds them to PROTOCOL.md (cmd/switchboard/protocol_test.go).
 const (
-	CloseReplaced     = 4000 // per-user limit: the user's oldest connection
-	CloseUnauthorized = 4001 // no valid token (the auth message, a refresh for another user)
-	CloseTokenExpired = 4002 // the connection token's exp passed
-	CloseCapacity     = 4003 // Config.MaxConns reached
-	CloseKicked       = 4009 // admin disconnect
+	CloseNormal        = 1000
+	CloseGoingAway     = 1001 // shutdown, idle timeout
+	CloseProtocolError = 1002 // a WebSocket rule broken
+	CloseUnsupported   = 1003 // frame type does not match the subprotocol
+	CloseAbnormal      = 1006 // no close frame: the socket broke (never sent on the wire)
+	CloseInvalidUTF8   = 1007
+	ClosePolicy        = 1008 // message timeout
+	CloseTooBig        = 1009 // message over MaxMessageBytes
+	CloseReplaced      = 4000 // per-user limit: the user's oldest connection
+	CloseUnauthorized  = 4001 // the connection's identity is refused
+	CloseTokenExpired  = 4002
+	CloseCapacity      = 4003 // Config.MaxConns reached
+	CloseSlowConsumer  = 4008 // send queue over its bound
+	CloseKicked        = 4009 // admin disconnect
 
-	ReasonReplaced     = "Replaced by new connection"
-	ReasonTooMany      = "Too many connections"
-	ReasonUnauthorized = "Unauthorized"
-	ReasonTokenExpired = "Token expired"
-	ReasonAtCapacity   = "Server at capacity"
-	ReasonKicked       = "Kicked"
-	ServerSender       = "server" // sender of admin-published messages
+	ReasonShutdown       = "Server shutting down"
+	ReasonIdle           = "Idle timeout"
+	ReasonMessageTimeout = "Message timeout"
+	ReasonReplaced       = "Replaced by new connection"
+	ReasonTooMany        = "Too many connections"
+	ReasonUnauthorized   = "Unauthorized"
+	ReasonTokenExpired   = "Token expired"
+	ReasonAtCapacity     = "Server at capacity"
+	ReasonSlowConsumer   = "Slow consumer"
+	ReasonKicked         = "Kicked"
+	ServerSender         = "server" // sender of admin-published messages
 )
+
+// CloseReasons maps every close code above to the reasons sent with it ("": none).
+var CloseReasons = map[uint16][]string{
+	CloseNormal:        {""},
+	CloseGoingAway:     {ReasonShutdown, ReasonIdle},
+	CloseProtocolError: {""},
+	CloseUnsupported:   {""},
+	CloseAbnormal:      {""},
+	CloseInvalidUTF8:   {""},
+	ClosePolicy:        {ReasonMessageTimeout},
+	CloseTooBig:        {""},
+	CloseReplaced:      {ReasonReplaced, ReasonTooMany},
+	CloseUnauthorized:  {ReasonUnauthorized},
+	CloseTokenExpired:  {ReasonTokenExpired},
+	CloseCapacity:      {ReasonAtCapacity},
+	CloseSlowConsumer:  {ReasonSlowConsumer},
+	CloseKicked:        {ReasonKicked},
+}
 
 // Hub owns every connection, user and room of one node. It is a pure state machine:
 // Step applies one event and appends the resulting actions to an Outbox. A Hub is not
@@ -43,11 +73,18 @@ type Hub struct {
 
 	req proto.Request // parsed in place for every frame, so parsing allocates nothing
 
-	ns        map[string]*Namespace // access rules (access.go); nil: every room public
-	raw       []byte                // the frame being applied, for an ask to keep
-	answering *Answer               // the answer the replayed request goes on with
-	asks      uint64                // the last Ask id
-	expiries  expiryHeap            // token expiries (ask.go)
+	// Streams (stream.go): every room's stream, also of rooms without members.
+	streams             map[string]*stream
+	active              activeList
+	idleExpiry, idleAge streamHeap
+	heldBytes           int64                 // what Config.HistoryMemory bounds
+	epochs              uint64                // epochs begun, for unique epoch names
+	dedupe              dedupe                // chat ids of the DedupeWindow (dedupe.go)
+	ns                  map[string]*Namespace // access rules (access.go); nil: every room public
+	raw                 []byte                // the frame being applied, for an ask to keep
+	answering           *Answer               // the answer the replayed request goes on with
+	asks                uint64                // the last Ask id
+	expiries            expiryHeap            // token expiries (ask.go)
 
 	cl cluster // the other nodes, in cluster mode (cluster.go)
 }
@@ -73,13 +110,17 @@ func New(cfg Config) *Hub {
 	if cfg.History < 0 {
 		cfg.History = 0
 	}
-	return &Hub{
-		ns:    namespaces(&cfg),
-		cfg:   cfg,
-		conns: make(map[ConnID]*conn),
-		users: make(map[string]*user),
-		rooms: make(map[string]*room),
+	h := &Hub{
+		ns:      namespaces(&cfg),
+		cfg:     cfg,
+		conns:   make(map[ConnID]*conn),
+		users:   make(map[string]*user),
+		rooms:   make(map[string]*room),
+		streams: make(map[string]*stream),
 	}
+	h.idleExpiry, h.idleAge = newIdleHeaps()
+	h.dedupe.init()
+	return h
 }
 
 // Config returns the hub's configuration, with defaults applied.
@@ -118,7 +159,15 @@ func (h *Hub) Step(ev Event, out *Outbox) error {
 		h.removeConn(c, out)
 	case EventTick:
 		h.now = ev.Now
-		h.expire(out)
+		h.expire(out) // tokens (ask.go)
+		h.expireStreams(out)
+		h.dedupe.expire(h.now.UnixNano(), h.cfg.DedupeWindow)
+	case EventRestore:
+		if ev.Restore == nil {
+			return ErrUnknownEvent
+		}
+		h.now = ev.Now
+		return h.restore(ev.Restore)
 	case EventAdmin:
 		h.now = ev.Now
 		h.admin(&ev.Admin, out)
@@ -213,7 +262,8 @@ func (h *Hub) removeConn(c *conn, out *Outbox) {
 }
 
 // join seats c in r and, when c is its user's first connection there, tells every
-// connection of the room (c's included) with the sorted member list.
+// connection of the room (c's included) with the sorted member list. joined (§10.1) and
+// any replay are sent by the caller first.
 func (h *Hub) join(c *conn, r *room, out *Outbox) {
 	r.addMember(c)
 	if h.cfg.Cluster {
@@ -246,49 +296,22 @@ func (h *Hub) leave(c *conn, i int, out *Outbox) {
 		out.deliver(m, mark)
 	}
 	if r.empty() {
-		h.deleteRoom(r)
+		h.deleteRoom(r, out)
 	}
 }
 
-// deliverChat is the one path of a room message (a client's chat, an admin publish, and
-// later a sequenced message from the cluster): kept in history, then delivered to every
-// member connection. m.Offset is set; the outbox takes over the caller's reference.
+// deliverChat is the one path of a room message (a client's chat, an admin publish):
+// sequenced into the room's stream (its offset set, a copy held), then delivered to
+// every member connection. The outbox takes over the caller's reference on m.
 func (h *Hub) deliverChat(r *room, m *proto.Message, out *Outbox) int {
-	if m.Offset > r.offset {
-		r.offset = m.Offset
+	s := r.s
+	if s == nil { // the stream was dropped for the budget: a new epoch begins
+		s = h.attach(r)
 	}
-	r.history.push(m, h.historyLimit(r))
+	h.append(s, m, out)
 	mark := out.mark()
 	r.addTargets(out)
 	return out.deliver(m, mark)
-}
-
-// recover sends c the held chat messages of r after offset since, preceded by a
-// history_gap error when the history does not reach back to since+1 (or since is ahead
-// of the room, which happens when the room was deleted and created again).
-func (h *Hub) recover(c *conn, r *room, since uint64, out *Outbox) {
-	if h.cfg.Cluster {
-		h.clusterRecover(c, r, since, out) // the cluster's stream holds the history
-		return
-	}
-	n := r.history.len()
-	first := r.offset + 1 // the offset the oldest held message would need for no gap
-	if n > 0 {
-		first = r.history.at(0).Offset
-	}
-	gap := since > r.offset || (since < r.offset && first > since+1)
-	if gap {
-		e := proto.NewMessage(proto.MsgError)
-		e.Code, e.Text, e.Room = proto.HistoryGap, msgHistoryGap, r.name
-		out.deliverTo(e, c.id)
-	}
-	for i := 0; i < n; i++ {
-		m := r.history.at(i)
-		if m.Offset > since || since > r.offset {
-			m.Retain()
-			out.deliverTo(m, c.id)
-		}
-	}
 }
 
 // sortedUsers returns every user id, sorted; the slice is the hub's own.

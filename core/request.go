@@ -42,6 +42,8 @@ func (h *Hub) frame(c *conn, payload []byte, out *Outbox) {
 		h.reqPrivate(c, req, out)
 	case proto.ReqBroadcast:
 		h.reqBroadcast(c, req, out)
+	case proto.ReqEvent:
+		h.reqEvent(c, req, out)
 	case proto.ReqMembers:
 		if h.hidesMembers(c, req, out) {
 			break
@@ -96,13 +98,28 @@ func (h *Hub) reqJoin(c *conn, req *proto.Request, out *Outbox) {
 	if r == nil {
 		r = h.createRoom(string(req.Room))
 	}
-	h.join(c, r, out)
+	later := h.enter(c, r, req, out)
 	c.rooms[len(c.rooms)-1].via = via
-	if req.HasSince {
-		h.recover(c, r, req.Since, out)
+	if !later {
+		h.ack(c, req, out)
 	}
-	h.ack(c, req, out)
 }
+
+// enter seats c in r as every join does, a client's, a token's subs or the admin's
+// (PROTOCOL.md §10.1): joined first (and for a join with since, history_gap and the
+// replay), then the join and its user_joined. It reports whether the join's ack comes
+// later (a cluster recovery under way sends it); otherwise the caller acks.
+func (h *Hub) enter(c *conn, r *room, req *proto.Request, out *Outbox) (ackLater bool) {
+	if h.cfg.Cluster {
+		return h.clusterJoin(c, r, req, out)
+	}
+	h.sendJoined(c, r, req, out)
+	h.join(c, r, out)
+	return false
+}
+
+// noPosition is a join without since, id or epoch, as server-side joins are.
+var noPosition proto.Request
 
 func (h *Hub) reqLeave(c *conn, req *proto.Request, out *Outbox) {
 	i := -1
@@ -117,27 +134,66 @@ func (h *Hub) reqLeave(c *conn, req *proto.Request, out *Outbox) {
 	h.ack(c, req, out)
 }
 
-func (h *Hub) reqChat(c *conn, req *proto.Request, out *Outbox) {
+// sendingRoom returns the room a chat or an event of c goes to, or nil when it may not
+// go (the error is sent): c must be a member, allowed to publish, the content in bounds.
+func (h *Hub) sendingRoom(c *conn, kind sendKind, req *proto.Request, out *Outbox) *room {
 	r := h.rooms[string(req.Room)]
 	if r == nil || c.roomIndex(r) < 0 {
 		h.fail(c, proto.NotMember, msgNotMember, req, out)
-		return
+		return nil
 	}
-	if !h.mayPublish(c, r, sendChat, req, out) {
-		return
+	if !h.mayPublish(c, r, kind, req, out) {
+		return nil
 	}
 	if h.tooLarge(req.Content) {
 		h.fail(c, proto.TooLarge, msgTooLarge, req, out)
+		return nil
+	}
+	return r
+}
+
+func (h *Hub) reqChat(c *conn, req *proto.Request, out *Outbox) {
+	r := h.sendingRoom(c, sendChat, req, out)
+	if r == nil {
 		return
 	}
 	if h.cfg.Cluster { // delivered here too when it comes back sequenced, then acked
 		h.clusterChat(c, r, req, out)
 		return
 	}
+	if req.HasID {
+		if offset, seen := h.dedupe.seen(c.user.id, r.name, req.ID); seen {
+			h.ackOffset(c, req, offset, out) // a resend: not stored or delivered again
+			return
+		}
+	}
 	m := proto.NewMessage(proto.MsgChat)
-	m.Room, m.Sender, m.Offset, m.Time = r.name, c.user.id, r.offset+1, h.now
+	m.Room, m.Sender, m.Time = r.name, c.user.id, h.now
 	m.Content = append(m.Content[:0], req.Content...)
-	h.deliverChat(r, m, out)
+	h.deliverChat(r, m, out) // sets m.Offset; m stays valid until the outbox's Reset
+	if req.HasID {
+		h.dedupe.remember(c.user.id, r.name, req.ID, m.Offset, h.now.UnixNano(), h.cfg.DedupeWindow)
+	}
+	h.ackOffset(c, req, m.Offset, out)
+}
+
+// reqEvent sends an ephemeral event to the room's other connections (PROTOCOL.md §10.3):
+// no offset, never stored or replayed.
+func (h *Hub) reqEvent(c *conn, req *proto.Request, out *Outbox) {
+	r := h.sendingRoom(c, sendEvent, req, out)
+	if r == nil {
+		return
+	}
+	m := proto.NewMessage(proto.MsgEvent)
+	m.Room, m.Sender, m.Time = r.name, c.user.id, h.now
+	m.Event = append(m.Event[:0], req.Event...)
+	m.Content = append(m.Content[:0], req.Content...)
+	mark := out.mark()
+	r.addTargetsExcept(c, out)
+	out.deliver(m, mark)
+	if h.cfg.Cluster {
+		h.clusterRoomEvent(c, r, req, out)
+	}
 	h.ack(c, req, out)
 }
 
@@ -220,6 +276,17 @@ func (h *Hub) ack(c *conn, req *proto.Request, out *Outbox) {
 	}
 	m := proto.NewMessage(proto.MsgAck)
 	m.ID = append(m.ID[:0], req.ID...)
+	out.deliverTo(m, c.id)
+}
+
+// ackOffset confirms a chat that carried an id with the offset it got (§10.4).
+func (h *Hub) ackOffset(c *conn, req *proto.Request, offset uint64, out *Outbox) {
+	if !req.HasID {
+		return
+	}
+	m := proto.NewMessage(proto.MsgAck)
+	m.ID = append(m.ID[:0], req.ID...)
+	m.Offset, m.HasOffset = offset, true
 	out.deliverTo(m, c.id)
 }
 

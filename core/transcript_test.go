@@ -178,6 +178,27 @@ func (s *transcript) run(t *testing.T, td *datadriven.TestData) string {
 			}
 			s.step(t, &b, Event{Kind: EventFrame, Conn: id, Payload: payload})
 		}
+	case "restore":
+		// restore ROOM epoch=E offset=K, then one held message per input line: OFFSET SENDER CONTENT
+		st := StreamState{Room: td.CmdArgs[0].Key}
+		td.ScanArgs(t, "epoch", &st.Epoch)
+		td.ScanArgs(t, "offset", &st.Offset)
+		for _, line := range strings.Split(td.Input, "\n") {
+			if line == "" {
+				continue
+			}
+			var m StoredMessage
+			var content string
+			if _, err := fmt.Sscanf(line, "%d %s %s", &m.Offset, &m.Sender, &content); err != nil {
+				td.Fatalf(t, "%s: %v", line, err)
+			}
+			m.Content, m.Time = []byte(content), s.now
+			st.Messages = append(st.Messages, m)
+		}
+		if err := s.hub.Step(Event{Kind: EventRestore, Now: s.now, Restore: &st}, &s.out); err != nil {
+			return "error: " + err.Error()
+		}
+		s.step(t, &b, Event{Kind: EventTick}) // nothing else happens
 	case "disconnect":
 		var code int
 		td.MaybeScanArgs(t, "code", &code)
@@ -198,6 +219,7 @@ func (s *transcript) run(t *testing.T, td *datadriven.TestData) string {
 			"stats": AdminStats, "users": AdminUsers, "rooms": AdminRooms,
 			"members": AdminRoomMembers, "broadcast": AdminBroadcast, "publish": AdminPublish,
 			"send": AdminSendUser, "disconnect": AdminDisconnect, "system": AdminSystem,
+			"history":   AdminHistory,
 			"join-room": AdminJoinRoom, "leave-room": AdminLeaveRoom,
 		}
 		o, ok := ops[op]
@@ -209,6 +231,8 @@ func (s *transcript) run(t *testing.T, td *datadriven.TestData) string {
 		td.MaybeScanArgs(t, "user", &req.User)
 		td.MaybeScanArgs(t, "exclude", &req.Exclude)
 		td.MaybeScanArgs(t, "content", &req.Content)
+		td.MaybeScanArgs(t, "since", &req.Since)
+		td.MaybeScanArgs(t, "limit", &req.Limit)
 		if td.Input != "" {
 			req.Content = td.Input
 		}
@@ -255,6 +279,13 @@ func (s *transcript) step(t *testing.T, b *strings.Builder, ev Event) {
 			fmt.Fprintf(b, "%s <- %s\n", strings.Join(names, " "), last)
 		case ActionClose:
 			fmt.Fprintf(b, "close %s %d %q\n", s.names[a.Conn], a.Code, a.Reason)
+		case ActionStore:
+			switch a.Store {
+			case StoreAppend:
+				fmt.Fprintf(b, "store append %s epoch=%s offset=%d keep=%d %q\n", a.Room, a.Epoch, a.Msg.Offset, a.Keep, a.Msg.Content)
+			case StoreDrop:
+				fmt.Fprintf(b, "store drop %s epoch=%s\n", a.Room, a.Epoch)
+			}
 		case ActionAsk:
 			s.asks[a.Ask.Conn] = a.Ask.ID
 			kinds := map[AskKind]string{AskRefresh: "refresh", AskRoomToken: "room-token"}
@@ -307,6 +338,20 @@ func setConfig(cfg *Config, key, val string) error {
 		cfg.History = atoi()
 	case "max-listed":
 		cfg.MaxListed = atoi()
+	case "history-ttl", "dedupe-window":
+		d, err := time.ParseDuration(val)
+		if err != nil {
+			return err
+		}
+		if key == "history-ttl" {
+			cfg.HistoryTTL = d
+		} else {
+			cfg.DedupeWindow = d
+		}
+	case "history-memory":
+		cfg.HistoryMemory = int64(atoi())
+	case "durable":
+		cfg.Durable = val == "true"
 	default:
 		return fmt.Errorf("unknown config %q", key)
 	}

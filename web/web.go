@@ -20,15 +20,20 @@ func Files() fs.FS {
 }
 
 // Handler serves the pages. Mount it at "/"; paths it does not know answer 404.
-func Handler() http.Handler {
-	files := Files()
+func Handler() http.Handler { return handler(Files()) }
+
+func handler(files fs.FS) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", file(files, "index.html"))
 	mux.Handle("GET /switchboard.js", file(files, "switchboard.js"))
 	mux.Handle("GET /dashboard", file(files, "dashboard.html"))
 	static := noCache(http.FileServerFS(files))
 	mux.Handle("GET /assets/", static)
-	mux.Handle("GET /playground/", static)
+	if why := playgroundMissing(files); why != "" {
+		mux.Handle("GET /playground/", playgroundOff(why)) // playground.go says why
+	} else {
+		mux.Handle("GET /playground/", static)
+	}
 	return mux
 }
 

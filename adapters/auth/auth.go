@@ -42,7 +42,7 @@ type Config struct {
 	// or EdDSA, the algorithm matching the key.
 	PublicKeyPEM []byte
 	// JWKSURL is a JWK Set verifying tokens by kid: fetched at New, every JWKSRefresh
-	// (1h when 0), and on an unknown kid at most once a minute.
+	// (DefaultJWKSRefresh when 0), and on an unknown kid at most once a minute.
 	JWKSURL     string
 	JWKSRefresh time.Duration
 	HTTPClient  *http.Client // for the JWKS; nil: http.DefaultClient
@@ -60,6 +60,9 @@ type Error struct {
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
+
+// DefaultJWKSRefresh is how often a JWKS is fetched again (PROTOCOL.md §8.2).
+const DefaultJWKSRefresh = time.Hour
 
 // ErrAuthMessage is Identify's answer to a --auth jwt handshake that carries no token:
 // upgrade it, and take the token from its first message, `auth` (PROTOCOL.md §8.2).

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -62,9 +63,9 @@ func newKeys(ctx context.Context, cfg *Config, now func() time.Time) (*keys, err
 		}
 		jwks, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{cfg.JWKSURL}, keyfunc.Override{
 			Client:            client,
-			RefreshInterval:   cfg.JWKSRefresh,
+			RefreshInterval:   cmp.Or(cfg.JWKSRefresh, DefaultJWKSRefresh),
 			RefreshUnknownKID: rate.NewLimiter(rate.Every(unknownKIDEvery), 1),
-			RateLimitWaitMax:  time.Millisecond, // over the limit: refuse now rather than wait
+			RateLimitWaitMax:  time.Second, // over the limit (next refetch further than this): refused at once
 			HTTPTimeout:       10 * time.Second,
 			RefreshErrorHandlerFunc: func(string) func(context.Context, error) {
 				return func(context.Context, error) {} // a failed refresh keeps the keys held

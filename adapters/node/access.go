@@ -8,22 +8,22 @@ import (
 // Tokens verifies the tokens that arrive in messages (PROTOCOL.md §8): the `auth` first
 // message and `refresh` (connection tokens), and a join's room token. Its methods may
 // block (a JWKS fetch): the node calls them off the owner goroutine, at most
-// maxVerifying at a time. *auth.Authenticator implements it.
+// maxVerifying at a time (maxQueued more wait their turn). *auth.Authenticator
+// implements it.
 type Tokens interface {
 	VerifyConnection(token string) (core.Identity, error)
 	VerifyRoom(token string) (core.Identity, error)
 }
 
 const (
-	// maxVerifying bounds the token verifications in flight; beyond it an `auth` is
-	// closed 1013 Try again later and an ask answered unavailable.
+	// maxVerifying bounds the token verifications in flight, maxQueued those waiting;
+	// beyond both, an `auth` is closed 4003 Server at capacity and an ask is answered
+	// unavailable.
 	maxVerifying = 64
+	maxQueued    = 4096
 	// maxEarly bounds the messages an unidentified connection may send behind its `auth`
 	// while that is verified; they are applied, in order, once it is identified.
 	maxEarly = 32
-
-	closeTryAgain  = 1013
-	reasonTryAgain = "Try again later"
 )
 
 // An unidentified connection (Identify answered auth.ErrAuthMessage) is attached with an
@@ -65,7 +65,7 @@ func (n *Node) authFrame(c *Conn, payload []byte) {
 		}
 		return event{kind: evAuthed, c: c, answer: a}
 	}) {
-		n.refuse(c, closeTryAgain, reasonTryAgain)
+		n.refuse(c, core.CloseCapacity, core.ReasonAtCapacity)
 		return
 	}
 	c.authing = true
@@ -150,20 +150,35 @@ func (n *Node) ask(q *core.Ask) {
 	}
 }
 
-// verify runs check on its own goroutine and posts its event; it reports false, doing
-// nothing, when maxVerifying checks are already in flight.
+// verify runs check on its own goroutine and posts its event (marked verified), or
+// queues it while maxVerifying run; it reports false, doing nothing, when the queue is
+// full too.
 func (n *Node) verify(check func() event) bool {
-	select {
-	case n.verifying <- struct{}{}:
-	default:
-		return false
+	if n.verifying >= maxVerifying {
+		if len(n.toVerify) >= maxQueued {
+			return false
+		}
+		n.toVerify = append(n.toVerify, check)
+		return true
 	}
+	n.verifying++
 	go func() {
 		ev := check()
-		<-n.verifying
+		ev.verified = true
 		n.inbox.post(ev)
 	}()
 	return true
+}
+
+// verified notes that a check ended and starts the next queued one.
+func (n *Node) verified() {
+	n.verifying--
+	if len(n.toVerify) > 0 {
+		next := n.toVerify[0]
+		n.toVerify[0] = nil
+		n.toVerify = n.toVerify[1:]
+		n.verify(next)
+	}
 }
 
 type tokenError string

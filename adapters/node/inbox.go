@@ -27,15 +27,16 @@ const (
 )
 
 type event struct {
-	kind    eventKind
-	c       *Conn
-	off     int
-	n       int
-	code    uint16
-	admin   core.AdminRequest
-	reply   chan core.AdminReply
-	cluster *core.ClusterEvent
-	answer  *core.Answer
+	kind     eventKind
+	c        *Conn
+	off      int
+	n        int
+	code     uint16
+	admin    core.AdminRequest
+	reply    chan core.AdminReply
+	cluster  *core.ClusterEvent
+	answer   *core.Answer
+	verified bool // evAuthed, evAnswer: the end of a token verification (access.go)
 }
 
 // inbox is the batch queue from transports to the owner goroutine: producers append

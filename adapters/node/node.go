@@ -43,8 +43,9 @@ type Node struct {
 	waiters   map[uint64]chan core.AdminReply
 	awaiting  map[core.ConnID]*Conn // attached, waiting for their auth message (access.go)
 	authReq   proto.Request
-	verifying chan struct{} // one token per verification in flight (access.go)
-	pending   []event       // transport-side closes discovered while draining (slow consumers)
+	verifying int            // token verifications in flight (access.go)
+	toVerify  []func() event // verifications waiting for one of them to end
+	pending   []event        // transport-side closes discovered while draining (slow consumers)
 	out       core.Outbox
 	frames    [proto.NumFormats][]byte
 	draining  bool          // Shutdown began
@@ -55,20 +56,28 @@ type Node struct {
 	done     chan struct{}
 }
 
-// New returns a running node with opts (defaults applied).
+// New returns a running node with opts (defaults applied), its hub holding the streams
+// of opts.Restore.
 func New(opts Options) *Node {
 	opts.applyDefaults()
 	n := &Node{
-		opts:      opts,
-		hub:       core.New(opts.Core),
-		conns:     make(map[core.ConnID]*Conn),
-		waiters:   make(map[uint64]chan core.AdminReply),
-		awaiting:  make(map[core.ConnID]*Conn),
-		verifying: make(chan struct{}, maxVerifying),
-		drained:   make(chan struct{}),
-		stop:      make(chan struct{}),
-		done:      make(chan struct{}),
+		opts:     opts,
+		hub:      core.New(opts.Core),
+		conns:    make(map[core.ConnID]*Conn),
+		waiters:  make(map[uint64]chan core.AdminReply),
+		awaiting: make(map[core.ConnID]*Conn),
+		drained:  make(chan struct{}),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
 	}
+	now := time.Now()
+	for i := range opts.Restore {
+		if err := n.hub.Step(core.Event{Kind: core.EventRestore, Now: now, Restore: &opts.Restore[i]}, &n.out); err != nil {
+			opts.Logger.Warn("stream not restored", "room", opts.Restore[i].Room, "err", err)
+		}
+	}
+	n.out.Reset()
+	n.opts.Restore = nil // the hub has them now
 	n.inbox.init()
 	n.accepting.Store(true)
 	n.clock.Store(time.Now().UnixNano())
@@ -219,7 +228,7 @@ func (n *Node) apply(ev *event, arena []byte) {
 		if c.Identity.User == "" { // identified by its auth message (access.go)
 			n.await(c)
 			if n.draining {
-				n.refuse(c, CloseGoingAway, ReasonShutdown)
+				n.refuse(c, core.CloseGoingAway, core.ReasonShutdown)
 			}
 			return
 		}
@@ -259,15 +268,19 @@ func (n *Node) apply(ev *event, arena []byte) {
 				n.shutdownConn(c)
 			}
 			for _, c := range n.awaiting {
-				n.refuse(c, CloseGoingAway, ReasonShutdown)
+				n.refuse(c, core.CloseGoingAway, core.ReasonShutdown)
 			}
 		}
 		n.checkDrained()
 	case evCluster:
 		n.step(core.Event{Kind: core.EventCluster, Cluster: ev.cluster})
 	case evAuthed:
+		n.verified()
 		n.authed(c, ev.answer)
 	case evAnswer:
+		if ev.verified {
+			n.verified()
+		}
 		n.step(core.Event{Kind: core.EventAnswer, Answer: ev.answer})
 	case evAbortAll:
 		for _, c := range slices.Clone(n.closing) {
@@ -299,7 +312,7 @@ func (n *Node) step(ev core.Event) {
 			if c := n.conns[ev.Conn]; c != nil {
 				c.tracked = false
 				delete(n.conns, ev.Conn)
-				n.beginCloseUntracked(c, 1008, "Invalid user")
+				n.beginCloseUntracked(c, core.CloseUnauthorized, core.ReasonUnauthorized)
 			}
 		}
 	}
@@ -319,8 +332,19 @@ func (n *Node) settle() {
 	n.pending = n.pending[:0]
 }
 
-// route drains the outbox into the connections' send queues.
+// route drains the outbox into the connections' send queues, after the store has
+// written what the step asks it to keep (so no ack goes out before its chat is written).
 func (n *Node) route() {
+	if n.opts.Store != nil {
+		for i := range n.out.Actions {
+			if n.out.Actions[i].Kind == core.ActionStore {
+				if err := n.opts.Store.Write(n.out.Actions); err != nil {
+					n.opts.Logger.Error("store write failed: held messages may not survive a restart", "err", err)
+				}
+				break
+			}
+		}
+	}
 	for i := range n.out.Actions {
 		a := &n.out.Actions[i]
 		switch a.Kind {
@@ -369,7 +393,7 @@ func (n *Node) deliver(m *proto.Message, targets []core.ConnID) {
 			n.markDirty(c)
 		case overLimit:
 			n.markDirty(c)
-			n.pending = append(n.pending, event{kind: evGone, c: c, code: CloseSlowConsumer})
+			n.pending = append(n.pending, event{kind: evGone, c: c, code: core.CloseSlowConsumer})
 		}
 	}
 	n.frames = [proto.NumFormats][]byte{}
@@ -409,7 +433,7 @@ func (n *Node) beginClose(c *Conn, code uint16, reason string) {
 // shutdownConn closes c 1001 without stepping the hub, which is going away with the
 // node (telling it would route a user_left per connection to connections also closing).
 func (n *Node) shutdownConn(c *Conn) {
-	if c.beginClose(CloseGoingAway, ReasonShutdown, true) {
+	if c.beginClose(core.CloseGoingAway, core.ReasonShutdown, true) {
 		n.markDirty(c)
 	}
 	n.forget(c, false)
@@ -496,7 +520,7 @@ func (n *Node) sweep(now time.Time) {
 	ping, idle := int64(n.opts.PingInterval), int64(n.opts.IdleTimeout)
 	for _, c := range n.conns {
 		if idle > 0 && t-c.lastSeen.Load() >= idle {
-			n.beginClose(c, CloseGoingAway, ReasonIdle)
+			n.beginClose(c, core.CloseGoingAway, core.ReasonIdle)
 			continue
 		}
 		if ping > 0 && t-c.lastPing >= ping {
@@ -510,7 +534,7 @@ func (n *Node) sweep(now time.Time) {
 				n.markDirty(c)
 			case overLimit:
 				n.markDirty(c)
-				n.pending = append(n.pending, event{kind: evGone, c: c, code: CloseSlowConsumer})
+				n.pending = append(n.pending, event{kind: evGone, c: c, code: core.CloseSlowConsumer})
 			}
 		}
 	}

@@ -34,6 +34,19 @@ type Options struct {
 	// Cluster links the node to the other nodes of a cluster (adapters/nats); nil: a
 	// single node. Setting it turns on Core.Cluster.
 	Cluster Cluster
+	// Store keeps room streams across restarts (--data-dir, adapters/store); nil: in
+	// memory only. Setting it turns on Core.Durable. Restore is what the store held at
+	// start (its Load): New gives it to the hub before the node serves anyone.
+	Store   Store
+	Restore []core.StreamState
+}
+
+// Store keeps the hub's room streams on disk (PROTOCOL.md §10.2).
+type Store interface {
+	// Write carries out the ActionStore actions among actions (one step's), in order,
+	// and returns once the operating system has them. It is called on the owner
+	// goroutine before that step's deliveries (its acks) are queued.
+	Write(actions []core.Action) error
 }
 
 // Cluster carries the hub's cluster actions to other nodes and their news back.
@@ -47,7 +60,6 @@ type Cluster interface {
 // Defaults of PROTOCOL.md §1.
 const (
 	DefaultSendQueueBytes   = 1 << 20
-	DefaultMaxMessageBytes  = 65536
 	DefaultPingInterval     = 25 * time.Second
 	DefaultIdleTimeout      = 60 * time.Second
 	DefaultHandshakeTimeout = 10 * time.Second
@@ -63,7 +75,7 @@ func (o *Options) applyDefaults() {
 		o.SendQueueBytes = DefaultSendQueueBytes
 	}
 	if o.MaxMessageBytes <= 0 {
-		o.MaxMessageBytes = DefaultMaxMessageBytes
+		o.MaxMessageBytes = core.DefaultConfig().MaxMessageBytes
 	}
 	if o.PingInterval == 0 {
 		o.PingInterval = DefaultPingInterval
@@ -85,6 +97,9 @@ func (o *Options) applyDefaults() {
 	}
 	if o.Cluster != nil {
 		o.Core.Cluster = true
+	}
+	if o.Store != nil {
+		o.Core.Durable = true
 	}
 }
 

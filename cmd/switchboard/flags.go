@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/switchboard-ws/switchboard/adapters/auth"
+	"github.com/switchboard-ws/switchboard/adapters/node"
+	"github.com/switchboard-ws/switchboard/core"
 )
 
 // config is every setting of PROTOCOL.md §1, as parsed.
@@ -38,6 +40,11 @@ type config struct {
 	NATS                 string
 	NodeID               string
 	AllowedOrigins       string
+	// Recovery (PROTOCOL.md §10).
+	HistoryTTL    time.Duration
+	HistoryMemory int64
+	DataDir       string
+	DedupeWindow  time.Duration
 	// Access control (PROTOCOL.md §8).
 	ConfigFile   string
 	AuthTimeout  time.Duration
@@ -76,6 +83,10 @@ var flagOrder = []flagInfo{
 	{name: "nats", arg: "URL"},
 	{name: "node-id", arg: "NAME", docDflt: "host name + pid"},
 	{name: "allowed-origins", arg: "PATTERNS"},
+	{name: "history-ttl", arg: "DURATION"},
+	{name: "history-memory", arg: "BYTES"},
+	{name: "data-dir", arg: "DIR"},
+	{name: "dedupe-window", arg: "DURATION"},
 	{name: "config", arg: "FILE"},
 	{name: "auth-timeout", arg: "DURATION"},
 	{name: "jwt-public-key", arg: "FILE"},
@@ -90,38 +101,83 @@ func defaultTransport() string {
 	return "goroutine"
 }
 
-// newFlagSet binds every flag to cfg with its default.
+// newFlagSet binds every flag to cfg with its default: the core's and the node's, written
+// once there (core.DefaultConfig, node.Default*), the binary's own (address, transport,
+// auth) here.
 func newFlagSet(cfg *config) *flag.FlagSet {
+	d := core.DefaultConfig()
 	fs := flag.NewFlagSet("switchboard", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported by run as one line; --help by usage
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen address (:0 picks a free port; the chosen one is printed)")
 	fs.StringVar(&cfg.Transport, "transport", defaultTransport(), "epoll: no goroutine or buffer per idle connection (Linux); goroutine: portable net/http")
-	fs.IntVar(&cfg.MaxConns, "max-conns", 10000, "connections over this are closed 4003 Server at capacity")
-	fs.IntVar(&cfg.MaxPerUser, "max-per-user", 5, "a user's connection over this closes the user's oldest one (4000)")
-	fs.IntVar(&cfg.MaxRoomsPerConn, "max-rooms-per-conn", 100, "a join over this gets error limit_exceeded")
-	fs.IntVar(&cfg.MaxMessageBytes, "max-message-bytes", 65536, "a frame or reassembled message over this closes 1009")
-	fs.IntVar(&cfg.SendQueueBytes, "send-queue-bytes", 1048576, "a connection with more unsent bytes is closed 4008 Slow consumer")
-	fs.Float64Var(&cfg.Rate, "rate", 50, "messages per second per connection (token bucket); excess gets rate_limited")
-	fs.IntVar(&cfg.Burst, "burst", 100, "token bucket size for --rate")
-	cfg.PingInterval, cfg.IdleTimeout = 25*time.Second, 60*time.Second
+	fs.IntVar(&cfg.MaxConns, "max-conns", d.MaxConns, "connections over this are closed 4003 Server at capacity")
+	fs.IntVar(&cfg.MaxPerUser, "max-per-user", d.MaxPerUser, "a user's connection over this closes the user's oldest one (4000)")
+	fs.IntVar(&cfg.MaxRoomsPerConn, "max-rooms-per-conn", d.MaxRoomsPerConn, "a join over this gets error limit_exceeded")
+	fs.IntVar(&cfg.MaxMessageBytes, "max-message-bytes", d.MaxMessageBytes, "a frame or reassembled message over this closes 1009")
+	fs.IntVar(&cfg.SendQueueBytes, "send-queue-bytes", node.DefaultSendQueueBytes, "a connection with more unsent bytes is closed 4008 Slow consumer")
+	fs.Float64Var(&cfg.Rate, "rate", d.Rate, "messages per second per connection (token bucket); excess gets rate_limited")
+	fs.IntVar(&cfg.Burst, "burst", d.Burst, "token bucket size for --rate")
+	cfg.PingInterval, cfg.IdleTimeout = node.DefaultPingInterval, node.DefaultIdleTimeout
 	fs.Var((*seconds)(&cfg.PingInterval), "ping-interval", "how often the server pings each connection")
 	fs.Var((*seconds)(&cfg.IdleTimeout), "idle-timeout", "a connection silent this long is closed 1001")
 	fs.StringVar(&cfg.Auth, "auth", "none", "none: user from /ws?user=ID or /ws/ID (guest id when absent); jwt: a JWT (Bearer, ?token= or the auth message), user = sub")
 	fs.StringVar(&cfg.JWTSecret, "jwt-secret", "", "HS256 key for --auth jwt (it, --jwt-public-key or --jwks-url is required)")
 	fs.StringVar(&cfg.AdminToken, "admin-token", "", "when set, /api/* needs Authorization: Bearer TOKEN; when empty, loopback clients only")
-	fs.BoolVar(&cfg.AllowClientBroadcast, "allow-client-broadcast", true, "whether clients may send broadcast")
-	fs.IntVar(&cfg.History, "history", 100, "chat messages kept per room for recovery (0: none)")
+	fs.BoolVar(&cfg.AllowClientBroadcast, "allow-client-broadcast", d.AllowClientBroadcast, "whether clients may send broadcast")
+	fs.IntVar(&cfg.History, "history", d.History, "chat messages kept per room for recovery (0: none)")
 	fs.StringVar(&cfg.NATS, "nats", "", "NATS URL: join a cluster of switchboard nodes")
 	fs.StringVar(&cfg.NodeID, "node-id", "", "this node's name in a cluster")
 	fs.StringVar(&cfg.AllowedOrigins, "allowed-origins", "", "comma-separated browser Origin patterns allowed besides the same host, e.g. https://*.example.com")
+	cfg.HistoryTTL, cfg.HistoryMemory, cfg.DedupeWindow = d.HistoryTTL, d.HistoryMemory, d.DedupeWindow
+	fs.Var((*seconds)(&cfg.HistoryTTL), "history-ttl", "how long a room's stream (epoch, offsets, held messages) outlives its members after its last message")
+	fs.Var((*byteSize)(&cfg.HistoryMemory), "history-memory", "bound on the bytes of held messages of all rooms (KiB/MiB/GiB suffixes); over it, whole streams are dropped, oldest first")
+	fs.StringVar(&cfg.DataDir, "data-dir", "", "keep room streams in this directory, so a restart (also kill -9) keeps epochs, offsets and messages")
+	fs.Var((*seconds)(&cfg.DedupeWindow), "dedupe-window", "a chat id repeated by the same user to the same room within this is acked with its first offset and not delivered again")
 	// Access control (PROTOCOL.md §8).
 	fs.StringVar(&cfg.ConfigFile, "config", "", "YAML file: any flag under its name with _ for -, and namespaces (access rules); flags and env win")
-	cfg.AuthTimeout, cfg.JWKSRefresh = 10*time.Second, time.Hour
+	cfg.AuthTimeout, cfg.JWKSRefresh = node.DefaultAuthTimeout, auth.DefaultJWKSRefresh
 	fs.Var((*seconds)(&cfg.AuthTimeout), "auth-timeout", "with --auth jwt, a connection without a token must send auth within this, else 4001")
 	fs.StringVar(&cfg.JWTPublicKey, "jwt-public-key", "", "PEM file (RSA, EC P-256 or Ed25519) verifying RS256, ES256 or EdDSA tokens")
 	fs.StringVar(&cfg.JWKSURL, "jwks-url", "", "JWKS URL: tokens verified by kid with keys fetched from it")
 	fs.Var((*seconds)(&cfg.JWKSRefresh), "jwks-refresh", "how often the JWKS is fetched again")
 	return fs
+}
+
+// byteSize is a byte count flag that takes KiB, MiB and GiB suffixes and prints the
+// largest exact one (256MiB).
+type byteSize int64
+
+var byteUnits = []struct {
+	suffix string
+	n      int64
+}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}}
+
+func (b *byteSize) String() string {
+	if b == nil || *b == 0 {
+		return "0"
+	}
+	for _, u := range byteUnits {
+		if int64(*b)%u.n == 0 {
+			return strconv.FormatInt(int64(*b)/u.n, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(int64(*b), 10)
+}
+
+func (b *byteSize) Set(s string) error {
+	mult := int64(1)
+	for _, u := range byteUnits {
+		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, mult = rest, u.n
+			break
+		}
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < 0 || v > (1<<62)/mult {
+		return errors.New("want a number of bytes, optionally with a KiB, MiB or GiB suffix, such as 256MiB")
+	}
+	*b = byteSize(v * mult)
+	return nil
 }
 
 // seconds is a time.Duration flag that prints whole seconds as "60s" (as PROTOCOL.md
@@ -133,6 +189,12 @@ func (d *seconds) String() string {
 		return "0s"
 	}
 	v := time.Duration(*d)
+	if v >= time.Hour && v%time.Hour == 0 { // 1h, as PROTOCOL.md writes --jwks-refresh
+		return strconv.FormatInt(int64(v/time.Hour), 10) + "h"
+	}
+	if v > time.Minute && v%time.Minute == 0 { // 10m, as PROTOCOL.md writes it, but 60s stays
+		return strconv.FormatInt(int64(v/time.Minute), 10) + "m"
+	}
 	if v%time.Second == 0 {
 		return strconv.FormatInt(int64(v/time.Second), 10) + "s"
 	}
@@ -252,6 +314,12 @@ func (c *config) check() error {
 	}
 	if c.IdleTimeout <= 0 {
 		return fmt.Errorf("invalid value %v for --idle-timeout: must be positive", c.IdleTimeout)
+	}
+	if c.HistoryTTL < 0 {
+		return fmt.Errorf("invalid value %v for --history-ttl: must be 0 or more", c.HistoryTTL)
+	}
+	if c.DedupeWindow < 0 {
+		return fmt.Errorf("invalid value %v for --dedupe-window: must be 0 or more", c.DedupeWindow)
 	}
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("invalid value %q for --addr: want HOST:PORT or :PORT", c.Addr)

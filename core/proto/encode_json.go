@@ -62,6 +62,23 @@ func (m *Message) appendJSON(b []byte) []byte {
 	case MsgPong:
 	case MsgAck:
 		b = appendKeyString(b, `,"id":`, bytesString(m.ID))
+		if m.HasOffset {
+			b = append(b, `,"offset":`...)
+			b = strconv.AppendUint(b, m.Offset, 10)
+		}
+	case MsgJoined:
+		b = appendKeyString(b, `,"room":`, m.Room)
+		b = appendKeyString(b, `,"epoch":`, m.Epoch)
+		b = append(b, `,"offset":`...)
+		b = strconv.AppendUint(b, m.Offset, 10)
+		b = append(b, `,"recovered":`...)
+		b = strconv.AppendBool(b, m.Recovered)
+	case MsgEvent:
+		b = appendKeyString(b, `,"room":`, m.Room)
+		b = appendKeyString(b, `,"sender":`, m.Sender)
+		b = appendKeyString(b, `,"event":`, bytesString(m.Event))
+		b = appendKeyString(b, `,"content":`, bytesString(m.Content))
+		b = appendKeyTime(b, m.Time)
 	case MsgError:
 		b = append(b, `,"code":"`...)
 		b = append(b, m.Code.String()...)
@@ -141,6 +158,9 @@ func appendKeyTime(b []byte, t time.Time) []byte {
 	b = appendTimestamp(b, t)
 	return append(b, '"')
 }
+
+// Timestamp formats t as every `timestamp` of the protocol is written (PROTOCOL.md §4).
+func Timestamp(t time.Time) string { return string(appendTimestamp(nil, t)) }
 
 // appendTimestamp appends t as RFC 3339 UTC with milliseconds, 2026-11-27T19:00:00.123Z,
 // digit by digit (time.AppendFormat would be correct too, but parses its layout each call).

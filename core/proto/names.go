@@ -36,6 +36,7 @@ var requestTypeNames = [...]string{
 	ReqMembers:   "members",
 	ReqOnline:    "online",
 	ReqPing:      "ping",
+	ReqEvent:     "event",
 	ReqAuth:      "auth",
 	ReqRefresh:   "refresh",
 }
@@ -68,6 +69,8 @@ func requestTypeOf(b []byte) RequestType {
 		return ReqOnline
 	case "ping":
 		return ReqPing
+	case "event":
+		return ReqEvent
 	case "auth":
 		return ReqAuth
 	case "refresh":
@@ -89,6 +92,8 @@ var messageTypeNames = [...]string{
 	MsgPong:       "pong",
 	MsgAck:        "ack",
 	MsgError:      "error",
+	MsgJoined:     "joined",
+	MsgEvent:      "event",
 	MsgLeft:       "left",
 }
 
