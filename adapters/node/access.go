@@ -21,9 +21,11 @@ const (
 	// unavailable.
 	maxVerifying = 64
 	maxQueued    = 4096
-	// maxEarly bounds the messages an unidentified connection may send behind its `auth`
-	// while that is verified; they are applied, in order, once it is identified.
-	maxEarly = 32
+	// maxEarly and maxEarlyBytes bound the messages an unidentified connection may send
+	// behind its `auth` while that is verified; they are applied, in order, once it is
+	// identified.
+	maxEarly      = 32
+	maxEarlyBytes = 256 << 10
 )
 
 // An unidentified connection (Identify answered auth.ErrAuthMessage) is attached with an
@@ -44,11 +46,12 @@ func (n *Node) await(c *Conn) {
 // authFrame takes one message of an unidentified connection.
 func (n *Node) authFrame(c *Conn, payload []byte) {
 	if c.authing {
-		if len(c.early) >= maxEarly {
+		if len(c.early) >= maxEarly || c.earlyBytes+len(payload) > maxEarlyBytes {
 			n.refuse(c, core.CloseUnauthorized, core.ReasonUnauthorized)
 			return
 		}
 		c.early = append(c.early, append([]byte(nil), payload...))
+		c.earlyBytes += len(payload)
 		return
 	}
 	req := &n.authReq

@@ -61,6 +61,7 @@ type Conn struct {
 	authDeadline int64    // coarse clock by which auth must have come
 	authing      bool     // its token is being verified
 	early        [][]byte // messages sent behind auth, applied once identified
+	earlyBytes   int
 }
 
 // frame is one queued frame: a message's shared bytes (msg retained while queued), or a
