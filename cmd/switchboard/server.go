@@ -25,6 +25,7 @@ import (
 	natsbroker "github.com/switchboard-ws/switchboard/adapters/nats"
 	"github.com/switchboard-ws/switchboard/adapters/nethttp"
 	"github.com/switchboard-ws/switchboard/adapters/node"
+	"github.com/switchboard-ws/switchboard/adapters/store"
 	"github.com/switchboard-ws/switchboard/core"
 	"github.com/switchboard-ws/switchboard/web"
 )
@@ -76,15 +77,42 @@ type server struct {
 	logger    *slog.Logger
 	transport string
 	link      *natsbroker.Link // nil: a single node
+	store     *store.Store     // nil: streams in memory only (no --data-dir)
 	authn     *auth.Authenticator
 }
 
 // newServer builds the node and every route from cfg.
 func newServer(cfg config, logger *slog.Logger) (*server, error) {
+	// --data-dir: the streams of the last run come back before anyone connects
+	// (PROTOCOL.md §10.2). Opened first, so that a directory in use stops the program
+	// before anything else was started.
+	var st *store.Store
+	var restore []core.StreamState
+	var nodeStore node.Store
+	if cfg.DataDir != "" {
+		if cfg.NATS != "" {
+			return nil, &flagError{"--data-dir: not with --nats (a cluster keeps its streams in JetStream)"}
+		}
+		var err error
+		if st, err = store.Open(cfg.DataDir); err != nil {
+			return nil, &flagError{"--data-dir: " + err.Error()}
+		}
+		if restore, err = st.Load(); err != nil {
+			st.Close()
+			return nil, &flagError{"--data-dir: " + err.Error()}
+		}
+		nodeStore = st // a nil *store.Store must not become a non-nil node.Store
+	}
+	closeStore := func() {
+		if st != nil {
+			st.Close()
+		}
+	}
 	var publicKey []byte
 	if cfg.JWTPublicKey != "" {
 		var err error
 		if publicKey, err = os.ReadFile(cfg.JWTPublicKey); err != nil {
+			closeStore()
 			return nil, &flagError{"--jwt-public-key: " + err.Error()}
 		}
 	}
@@ -97,6 +125,7 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 		AllowedOrigins: auth.SplitOrigins(cfg.AllowedOrigins),
 	})
 	if err != nil {
+		closeStore()
 		return nil, &flagError{"--auth: " + err.Error()}
 	}
 	m := metrics.New()
@@ -153,19 +182,17 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 		Metrics:          m,
 		Logger:           logger,
 		Cluster:          cluster,
+		Store:            nodeStore,
+		Restore:          restore,
 	})
-	s := &server{node: n, logger: logger, transport: cfg.Transport, link: link, authn: authn}
+	s := &server{node: n, logger: logger, transport: cfg.Transport, link: link, store: st, authn: authn}
 
 	var ws http.Handler
 	switch cfg.Transport {
 	case "epoll":
 		t, err := epoll.New(n)
 		if err != nil {
-			_ = n.Shutdown(context.Background())
-			if link != nil {
-				link.Close()
-			}
-			authn.Close()
+			s.shutdownNode()
 			return nil, fmt.Errorf("--transport epoll: %w", err)
 		}
 		ws, s.closeWS = t, func() { t.Close() }
@@ -254,7 +281,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 }
 
 // shutdownNode closes every connection 1001 "Server shutting down" and releases the
-// transport.
+// transport, the cluster link and the store.
 func (s *server) shutdownNode() {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
@@ -266,6 +293,12 @@ func (s *server) shutdownNode() {
 	}
 	if s.link != nil {
 		s.link.Close() // after the node announced its connections closed: then bye
+	}
+	if s.store != nil {
+		// After the node stopped: its owner goroutine, the store's only writer, is done.
+		if err := s.store.Close(); err != nil {
+			s.logger.Warn("data dir close failed", "err", err)
+		}
 	}
 	s.authn.Close()
 }

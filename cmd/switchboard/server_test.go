@@ -31,7 +31,7 @@ var listeningRE = regexp.MustCompile(`^listening on (http://\S+)$`)
 
 // instance is one running run().
 type instance struct {
-	t      *testing.T
+	t      testing.TB
 	url    string        // http://127.0.0.1:PORT
 	wsURL  string        // ws://127.0.0.1:PORT
 	exited chan struct{} // closed when run returned
@@ -60,7 +60,7 @@ func (s *syncBuffer) String() string {
 
 // start runs the program with args (plus --addr 127.0.0.1:0) and waits for its
 // "listening on" line.
-func start(t *testing.T, args ...string) *instance {
+func start(t testing.TB, args ...string) *instance {
 	t.Helper()
 	pr, pw := io.Pipe()
 	in := &instance{t: t, exited: make(chan struct{}), stderr: &syncBuffer{}, client: &http.Client{Timeout: wait}}
@@ -195,7 +195,7 @@ func (in *instance) eventually(path string, ok func(string) bool) {
 
 // client is one WebSocket connection.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	c    *websocket.Conn
 	name string
 }
