@@ -350,7 +350,8 @@ func (h *Hub) clusterAdmin(req *AdminRequest, rep *AdminReply, out *Outbox) bool
 
 // clusterSeat is server-side membership over the whole cluster (PROTOCOL.md §8.3): this
 // node's connections of the user join or leave now, the other nodes' when told. The
-// counts include the other nodes' connections, known from their presence reports.
+// counts include the other nodes' connections as far as their presence reports have
+// arrived.
 func (h *Hub) clusterSeat(req *AdminRequest, rep *AdminReply, out *Outbox) {
 	remote := len(h.cl.userConns[req.User])
 	inRoom := 0 // the user's connections in the room on other nodes
@@ -369,16 +370,14 @@ func (h *Hub) clusterSeat(req *AdminRequest, rep *AdminReply, out *Outbox) {
 			rep.Joined = h.seatUser(u, req.Room, out)
 		}
 		rep.Joined += remote - inRoom
-		if remote > 0 {
-			out.cluster(&ClusterAction{Op: ClusterSeat, User: req.User, Room: req.Room})
-		}
+		// Told even when no other node is known to hold the user: presence news may be
+		// on its way, and each node knows its own connections.
+		out.cluster(&ClusterAction{Op: ClusterSeat, User: req.User, Room: req.Room})
 		return
 	}
 	if u != nil {
 		rep.Left = h.unseatUser(u, req.Room, out)
 	}
 	rep.Left += inRoom
-	if inRoom > 0 {
-		out.cluster(&ClusterAction{Op: ClusterUnseat, User: req.User, Room: req.Room})
-	}
+	out.cluster(&ClusterAction{Op: ClusterUnseat, User: req.User, Room: req.Room})
 }
