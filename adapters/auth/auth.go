@@ -142,8 +142,8 @@ func (a *Authenticator) Identify(r *http.Request) (core.Identity, error) {
 		}
 		return id, nil
 	}
-	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if raw = strings.TrimSpace(raw); !ok || raw == "" {
+	raw := bearer(r.Header.Get("Authorization"))
+	if raw == "" {
 		raw = r.URL.Query().Get("token")
 	}
 	if raw == "" {
@@ -154,6 +154,16 @@ func (a *Authenticator) Identify(r *http.Request) (core.Identity, error) {
 		return core.Identity{}, unauthorized(err.Error())
 	}
 	return id, nil
+}
+
+// bearer returns the token of an `Authorization: Bearer T` header value ("" for none or
+// another scheme); the scheme's name is case-insensitive (RFC 9110 §11.1).
+func bearer(header string) string {
+	const scheme = "bearer "
+	if len(header) < len(scheme) || !strings.EqualFold(header[:len(scheme)], scheme) {
+		return ""
+	}
+	return strings.TrimSpace(header[len(scheme):])
 }
 
 // NamedUser is the identity of a client that says who it is, with no proof (--auth

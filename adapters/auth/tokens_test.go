@@ -124,6 +124,7 @@ func TestTokenSources(t *testing.T) {
 		later  bool
 	}{
 		{"bearer", "/ws", "Bearer " + good, "ann", 0, false},
+		{"bearer in lower case", "/ws", "bearer " + good, "ann", 0, false},
 		{"query", "/ws?token=" + good, "", "ann", 0, false},
 		{"bearer wins over query", "/ws?token=" + bob, "Bearer " + good, "ann", 0, false},
 		{"bad bearer beside a good query", "/ws?token=" + good, "Bearer " + bad, "", 401, false},
