@@ -3,11 +3,14 @@ package node
 import (
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/switchboard-ws/switchboard/adapters/auth"
 	"github.com/switchboard-ws/switchboard/core"
 	"github.com/switchboard-ws/switchboard/core/proto"
 )
@@ -165,4 +168,26 @@ func TestAsksAnswered(t *testing.T) {
 	c2, l2 := attach(t, n2, "bob", proto.JSON)
 	c2.Receive([]byte(`{"type":"refresh","token":"good-bob","id":"r3"}`))
 	waitFor(t, "the refusal", func() bool { return hasFrame(t, l2, `"code":"unauthorized"`) })
+}
+
+// A transport without the auth message (SSE) refuses a token-less --auth jwt request 401;
+// a WebSocket lets it through to send auth first.
+func TestIdentifyRequestAuthMessage(t *testing.T) {
+	n := New(Options{Tokens: &gatedTokens{}, Identify: func(*http.Request) (core.Identity, error) {
+		return core.Identity{}, auth.ErrAuthMessage
+	}})
+	defer shutdown(t, n)
+	r := httptest.NewRequest("GET", "/ws", nil)
+	if id, he := n.IdentifyRequest(r, true); he != nil || id.User != "" {
+		t.Fatalf("websocket: %+v %v", id, he)
+	}
+	if _, he := n.IdentifyRequest(r, false); he == nil || he.Status != 401 || he.Code != "unauthorized" {
+		t.Fatalf("without the auth message: %v", he)
+	}
+	// No Tokens to verify an auth message: 401 for a WebSocket too.
+	n2 := New(Options{Identify: func(*http.Request) (core.Identity, error) { return core.Identity{}, auth.ErrAuthMessage }})
+	defer shutdown(t, n2)
+	if _, he := n2.IdentifyRequest(r, true); he == nil || he.Status != 401 {
+		t.Fatalf("no Tokens: %v", he)
+	}
 }
