@@ -37,8 +37,13 @@ const (
 // unidentified reports whether c awaits its auth message (or its verification).
 func (n *Node) unidentified(c *Conn) bool { return n.awaiting[c.ID] == c }
 
-// await registers c, attached without identity, until its auth message.
+// await registers c, attached without identity, until its auth message. Those waiting
+// are bounded like connections (Core.MaxConns): beyond, c is closed 4003 at once.
 func (n *Node) await(c *Conn) {
+	if limit := n.opts.Core.MaxConns; limit > 0 && len(n.awaiting) >= limit {
+		n.beginCloseUntracked(c, core.CloseCapacity, core.ReasonAtCapacity)
+		return
+	}
 	n.awaiting[c.ID] = c
 	c.authDeadline = n.clock.Load() + int64(n.opts.AuthTimeout)
 }

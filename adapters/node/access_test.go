@@ -191,3 +191,16 @@ func TestIdentifyRequestAuthMessage(t *testing.T) {
 		t.Fatalf("no Tokens: %v", he)
 	}
 }
+
+// Connections waiting for their auth message are bounded by MaxConns.
+func TestUnidentifiedBounded(t *testing.T) {
+	n := New(Options{Tokens: &gatedTokens{}, Core: core.Config{MaxConns: 2}})
+	defer shutdown(t, n)
+	attachUnidentified(t, n)
+	attachUnidentified(t, n)
+	_, l := attachUnidentified(t, n)
+	waitFor(t, "the third closed", l.isFinished)
+	if code, reason, _ := closeOf(t, l); code != core.CloseCapacity || reason != core.ReasonAtCapacity {
+		t.Fatalf("closed %d %q, want 4003", code, reason)
+	}
+}

@@ -227,7 +227,7 @@ func (n *Node) apply(ev *event, arena []byte) {
 		n.opts.Metrics.ConnOpened()
 		if c.Identity.User == "" { // identified by its auth message (access.go)
 			n.await(c)
-			if n.draining {
+			if n.draining && n.unidentified(c) {
 				n.refuse(c, core.CloseGoingAway, core.ReasonShutdown)
 			}
 			return
