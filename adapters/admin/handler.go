@@ -95,6 +95,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such admin endpoint: "+r.URL.Path)
 		return
 	}
+	if rt.op == core.AdminJoinRoom && r.Method == http.MethodDelete { // one path, two verbs (§8.3)
+		rt.op, rt.method = core.AdminLeaveRoom, http.MethodDelete
+	}
 	if r.Method != rt.method && !(rt.method == http.MethodGet && r.Method == http.MethodHead) {
 		w.Header().Set("Allow", rt.method)
 		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.URL.Path+" answers "+rt.method+" only")
@@ -255,6 +258,15 @@ func (h *Handler) resolve(u *url.URL) (route, bool) {
 		}
 	}
 	if rest, ok := strings.CutPrefix(path, "/api/users/"); ok {
+		// /api/users/{user}/rooms/{room}: the room (which may hold '/') is the rest.
+		if name, room, ok := strings.Cut(rest, "/rooms/"); ok && name != "" && room != "" && !strings.Contains(name, "/") {
+			user, err1 := url.PathUnescape(name)
+			room, err2 := url.PathUnescape(room)
+			if err1 != nil || err2 != nil {
+				return route{}, false
+			}
+			return route{op: core.AdminJoinRoom, method: http.MethodPost, user: user, room: room}, true
+		}
 		for suffix, rt := range map[string]route{
 			"/send":       {op: core.AdminSendUser, method: http.MethodPost},
 			"/disconnect": {op: core.AdminDisconnect, method: http.MethodPost},

@@ -68,6 +68,8 @@ func TestRoutes(t *testing.T) {
 		core.AdminSystem:      {Status: 200, Delivered: 4},
 		core.AdminHistory: {Status: 200, Room: "lobby", Epoch: "e1", Offset: 9, Messages: []core.StoredMessage{
 			{Sender: "ann", Content: []byte("hi"), Offset: 9, Time: time.Date(2026, 11, 27, 19, 0, 0, 123e6, time.UTC)}}},
+		core.AdminJoinRoom:  {Status: 200, Joined: 2},
+		core.AdminLeaveRoom: {Status: 200, Left: 1},
 	}}
 	h := New(fake, Options{})
 	tests := []struct {
@@ -85,6 +87,9 @@ func TestRoutes(t *testing.T) {
 		{"POST", "/api/rooms/lobby/publish", `{"content":"news"}`, `{"delivered":2,"offset":7}`, core.AdminRequest{Op: core.AdminPublish, Room: "lobby", Content: "news"}},
 		{"POST", "/api/users/ann/send", `{"content":"psst"}`, `{"delivered":1}`, core.AdminRequest{Op: core.AdminSendUser, User: "ann", Content: "psst"}},
 		{"POST", "/api/users/ann/disconnect", "", `{"closed":2}`, core.AdminRequest{Op: core.AdminDisconnect, User: "ann"}},
+		{"POST", "/api/users/ann/rooms/team:1/dev", "", `{"joined":2}`, core.AdminRequest{Op: core.AdminJoinRoom, User: "ann", Room: "team:1/dev"}},
+		{"POST", "/api/users/ann/rooms/team%3A1", "", `{"joined":2}`, core.AdminRequest{Op: core.AdminJoinRoom, User: "ann", Room: "team:1"}},
+		{"DELETE", "/api/users/ann/rooms/team:1", "", `{"left":1}`, core.AdminRequest{Op: core.AdminLeaveRoom, User: "ann", Room: "team:1"}},
 		{"POST", "/api/system", `{"content":"maintenance at 5"}`, `{"delivered":4}`, core.AdminRequest{Op: core.AdminSystem, Content: "maintenance at 5"}},
 		{"GET", "/api/rooms/lobby/history?since=8&limit=500", "", `{"room":"lobby","epoch":"e1","offset":9,"messages":[{"type":"chat","room":"lobby","sender":"ann","content":"hi","offset":9,"timestamp":"2026-11-27T19:00:00.123Z"}]}`, core.AdminRequest{Op: core.AdminHistory, Room: "lobby", Since: 8, Limit: 100}},
 		{"POST", "/api/system", `{"content":"x","room":"lobby","unknown":1}`, `{"delivered":4}`, core.AdminRequest{Op: core.AdminSystem, Content: "x", Room: "lobby"}},

@@ -64,6 +64,11 @@ type Conn struct {
 	deadline  int64 // closing: when Abort is due
 	closingAt int   // 1 + index in Node.closing; 0 when not there
 	aborted   bool
+	// Until identified by its auth message (access.go).
+	authDeadline int64    // coarse clock by which auth must have come
+	authing      bool     // its token is being verified
+	early        [][]byte // messages sent behind auth, applied once identified
+	earlyBytes   int
 }
 
 // frame is one queued frame: a message's shared bytes (msg retained while queued), or a

@@ -48,7 +48,11 @@ type Node struct {
 	closing    []*Conn
 	dirty      []*Conn
 	waiters    map[uint64]chan core.AdminReply
-	pending    []event // transport-side closes discovered while draining (slow consumers)
+	awaiting   map[core.ConnID]*Conn // attached, waiting for their auth message (access.go)
+	authReq    proto.Request
+	verifying  int            // token verifications in flight (access.go)
+	toVerify   []func() event // verifications waiting for one of them to end
+	pending    []event        // transport-side closes discovered while draining (slow consumers)
 	out        core.Outbox
 	frames     [proto.NumFormats][]byte
 	draining   bool          // Shutdown or Drain began
@@ -68,13 +72,14 @@ type Node struct {
 func New(opts Options) *Node {
 	opts.applyDefaults()
 	n := &Node{
-		opts:    opts,
-		hub:     core.New(opts.Core),
-		conns:   make(map[core.ConnID]*Conn),
-		waiters: make(map[uint64]chan core.AdminReply),
-		drained: make(chan struct{}),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
+		opts:     opts,
+		hub:      core.New(opts.Core),
+		conns:    make(map[core.ConnID]*Conn),
+		waiters:  make(map[uint64]chan core.AdminReply),
+		awaiting: make(map[core.ConnID]*Conn),
+		drained:  make(chan struct{}),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
 
 		origins:   origin.New(opts.AllowedOrigins),
 		budget:    wsframe.NewBudget(opts.PartialBytes),
@@ -117,7 +122,8 @@ func (n *Node) Identify(r *http.Request) (core.Identity, error) {
 // Accepting reports whether the node takes new connections (false once Shutdown began).
 func (n *Node) Accepting() bool { return n.accepting.Load() }
 
-// Attach registers the connection of an Upgrade; link is how the node reaches the
+// Attach registers the connection of an Upgrade (an empty hs.Identity.User: not
+// identified yet, its first message must be auth); link is how the node reaches the
 // transport. Nothing happens on it until the transport, having stored the returned Conn
 // where its link can see it, calls Start. It fails with ErrShuttingDown after Shutdown
 // began. The transport calls Finished for every attached Conn.
@@ -303,6 +309,13 @@ func (n *Node) apply(ev *event, arena []byte) {
 	switch ev.kind {
 	case evConnect:
 		n.opts.Metrics.ConnOpened()
+		if c.Identity.User == "" { // identified by its auth message (access.go)
+			n.await(c)
+			if n.draining && n.unidentified(c) {
+				n.refuse(c, core.CloseGoingAway, core.ReasonShutdown)
+			}
+			return
+		}
 		c.tracked = true
 		n.conns[c.ID] = c
 		if n.draining {
@@ -314,11 +327,15 @@ func (n *Node) apply(ev *event, arena []byte) {
 		if c.tracked {
 			n.opts.Metrics.Received()
 			n.step(core.Event{Kind: core.EventFrame, Conn: c.ID, Payload: arena[ev.off : ev.off+ev.n]})
+		} else if n.unidentified(c) {
+			n.authFrame(c, arena[ev.off:ev.off+ev.n])
 		}
 	case evGone:
+		n.forgetUnidentified(c)
 		n.forget(c, true)
 		n.addClosing(c)
 	case evFinished:
+		n.forgetUnidentified(c)
 		n.forget(c, true)
 		n.removeClosing(c)
 		n.live.Add(-1)
@@ -334,6 +351,9 @@ func (n *Node) apply(ev *event, arena []byte) {
 			for _, c := range n.conns {
 				n.shutdownConn(c)
 			}
+			for _, c := range n.awaiting {
+				n.refuse(c, core.CloseGoingAway, core.ReasonShutdown)
+			}
 		}
 		n.checkDrained()
 	case evDrain:
@@ -346,6 +366,14 @@ func (n *Node) apply(ev *event, arena []byte) {
 		n.checkDrained()
 	case evCluster:
 		n.step(core.Event{Kind: core.EventCluster, Cluster: ev.cluster})
+	case evAuthed:
+		n.verified()
+		n.authed(c, ev.answer)
+	case evAnswer:
+		if ev.verified {
+			n.verified()
+		}
+		n.step(core.Event{Kind: core.EventAnswer, Answer: ev.answer})
 	case evAbortAll:
 		for _, c := range slices.Clone(n.closing) {
 			n.abort(c)
@@ -424,6 +452,8 @@ func (n *Node) route() {
 			n.reply(a.Reply)
 		case core.ActionCluster:
 			n.opts.Cluster.Do(a.Cluster)
+		case core.ActionAsk:
+			n.ask(a.Ask)
 		}
 	}
 	n.out.Reset()
@@ -578,6 +608,7 @@ func (n *Node) sweep(now time.Time) {
 	t := now.UnixNano()
 	n.clock.Store(t)
 	n.step(core.Event{Kind: core.EventTick})
+	n.authTimeouts(t)
 	ping, idle, message := int64(n.opts.PingInterval), int64(n.opts.IdleTimeout), int64(n.opts.MessageTimeout)
 	for _, c := range n.conns {
 		if start := c.msgStart.Load(); message > 0 && start != 0 && t-start >= message {

@@ -36,8 +36,14 @@ type Options struct {
 	// JSON {"error":Code,"message":Message} with Status and never upgrades. When nil, the
 	// user is the one the client names (auth.NamedUser: /ws/{user}, ?user=, else a guest).
 	Identify func(r *http.Request) (core.Identity, error)
-	Metrics  Metrics      // may be nil
-	Logger   *slog.Logger // may be nil
+	// Tokens verifies the tokens of auth, refresh and room-token joins; nil: none is
+	// (auth closes 4001, refresh answers unauthorized, a room token is forbidden).
+	Tokens Tokens
+	// AuthTimeout is how long a connection Identify answered auth.ErrAuthMessage has to
+	// send its auth message before it is closed 4001.
+	AuthTimeout time.Duration
+	Metrics     Metrics      // may be nil
+	Logger      *slog.Logger // may be nil
 	// Cluster links the node to the other nodes of a cluster (adapters/nats); nil: a
 	// single node. Setting it turns on Core.Cluster.
 	Cluster Cluster
@@ -77,6 +83,7 @@ const (
 	// MaxHandshakeHeaderBytes bounds a handshake's request line and headers together:
 	// over it, 431 and never upgraded (PROTOCOL.md §11).
 	MaxHandshakeHeaderBytes = 16 << 10
+	DefaultAuthTimeout      = 10 * time.Second
 
 	// closeGrace is how long a closing connection may take to take its close frame
 	// (and to answer it) before its socket is closed regardless.
@@ -104,6 +111,9 @@ func (o *Options) applyDefaults() {
 	}
 	if o.HandshakeTimeout <= 0 {
 		o.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if o.AuthTimeout <= 0 {
+		o.AuthTimeout = DefaultAuthTimeout
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gobwas/ws"
 
+	"github.com/switchboard-ws/switchboard/adapters/auth"
 	"github.com/switchboard-ws/switchboard/core"
 	"github.com/switchboard-ws/switchboard/core/proto"
 )
@@ -72,13 +73,9 @@ func (n *Node) Upgrade(w http.ResponseWriter, r *http.Request) (Handshake, bool)
 		WriteError(w, &HTTPError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "too many connections; retry later"})
 		return Handshake{}, false
 	}
-	id, err := n.Identify(r)
-	if err != nil {
+	id, he := n.IdentifyRequest(r, true)
+	if he != nil {
 		n.release(ip)
-		var he *HTTPError
-		if !errors.As(err, &he) {
-			he = &HTTPError{Status: http.StatusUnauthorized, Code: "unauthorized", Message: err.Error()}
-		}
 		WriteError(w, he)
 		return Handshake{}, false
 	}
@@ -144,6 +141,32 @@ func (n *Node) release(ip netip.Addr) {
 	n.admitMu.Lock()
 	n.admission.Release(ip)
 	n.admitMu.Unlock()
+}
+
+// IdentifyRequest runs Identify for a transport's handshake and says how to refuse it.
+// With authMessage (a WebSocket, which can send `auth` first) a --auth jwt request
+// without a token is let through with an empty Identity, to be identified by its first
+// message (PROTOCOL.md §8.2); without (a transport with no such message, like SSE) it
+// is refused 401.
+func (n *Node) IdentifyRequest(r *http.Request, authMessage bool) (core.Identity, *HTTPError) {
+	id, err := n.Identify(r)
+	switch {
+	case errors.Is(err, auth.ErrAuthMessage):
+		if authMessage && n.opts.Tokens != nil {
+			return core.Identity{}, nil
+		}
+		return core.Identity{}, &HTTPError{Status: http.StatusUnauthorized, Code: "unauthorized",
+			Message: "a token is required (Authorization: Bearer or ?token=)"}
+	case err == nil && id.User == "":
+		return core.Identity{}, &HTTPError{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "no user identified"}
+	case err != nil:
+		var he *HTTPError
+		if !errors.As(err, &he) {
+			he = &HTTPError{Status: http.StatusUnauthorized, Code: "unauthorized", Message: err.Error()}
+		}
+		return core.Identity{}, he
+	}
+	return id, nil
 }
 
 // WriteError answers a refused handshake: JSON {"error":Code,"message":Message} with

@@ -84,18 +84,11 @@ type server struct {
 	drainRate int
 	drainOnce sync.Once
 	draining  chan struct{} // closed when a drain began (SIGTERM or POST /api/drain)
+	authn     *auth.Authenticator
 }
 
 // newServer builds the node and every route from cfg.
 func newServer(cfg config, logger *slog.Logger) (*server, error) {
-	authn, err := auth.New(auth.Config{
-		Mode:           auth.Mode(cfg.Auth),
-		Secret:         []byte(cfg.JWTSecret),
-		AllowedOrigins: auth.SplitOrigins(cfg.AllowedOrigins),
-	})
-	if err != nil {
-		return nil, &flagError{"--auth: " + err.Error()}
-	}
 	// --data-dir: the streams of the last run come back before anyone connects
 	// (PROTOCOL.md §10.2). Opened first, so that a directory in use stops the program
 	// before anything else was started.
@@ -106,6 +99,7 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 		if cfg.NATS != "" {
 			return nil, &flagError{"--data-dir: not with --nats (a cluster keeps its streams in JetStream)"}
 		}
+		var err error
 		if st, err = store.Open(cfg.DataDir); err != nil {
 			return nil, &flagError{"--data-dir: " + err.Error()}
 		}
@@ -115,6 +109,31 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 		}
 		nodeStore = st // a nil *store.Store must not become a non-nil node.Store
 	}
+	closeStore := func() {
+		if st != nil {
+			st.Close()
+		}
+	}
+	var publicKey []byte
+	if cfg.JWTPublicKey != "" {
+		var err error
+		if publicKey, err = os.ReadFile(cfg.JWTPublicKey); err != nil {
+			closeStore()
+			return nil, &flagError{"--jwt-public-key: " + err.Error()}
+		}
+	}
+	authn, err := auth.New(auth.Config{
+		Mode:           auth.Mode(cfg.Auth),
+		Secret:         []byte(cfg.JWTSecret),
+		PublicKeyPEM:   publicKey,
+		JWKSURL:        cfg.JWKSURL,
+		JWKSRefresh:    cfg.JWKSRefresh,
+		AllowedOrigins: auth.SplitOrigins(cfg.AllowedOrigins),
+	})
+	if err != nil {
+		closeStore()
+		return nil, &flagError{"--auth: " + err.Error()}
+	}
 	m := metrics.New()
 	// --nats: this node joins a cluster (PROTOCOL.md §7). NATS being down is no error:
 	// the link retries, /healthz and switchboard_cluster_degraded say so meanwhile.
@@ -122,10 +141,12 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 	var link *natsbroker.Link
 	if cfg.NATS != "" {
 		if u, err := url.Parse(cfg.NATS); err != nil || u.Host == "" {
+			authn.Close()
 			return nil, &flagError{"--nats: want a URL like nats://127.0.0.1:4222, got " + strconv.Quote(cfg.NATS)}
 		}
 		link, err = natsbroker.Dial(natsbroker.Options{URL: cfg.NATS, NodeID: cfg.NodeID, History: cfg.History, Logger: logger})
 		if err != nil {
+			authn.Close()
 			return nil, &flagError{"--nats: " + err.Error()}
 		}
 		cluster = link
@@ -154,6 +175,7 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 			HistoryMemory:        cfg.HistoryMemory,
 			DedupeWindow:         cfg.DedupeWindow,
 			MaxListed:            core.DefaultMaxListed,
+			Namespaces:           cfg.Access.namespaces(),
 		},
 		SendQueueBytes:   cfg.SendQueueBytes,
 		MaxMessageBytes:  cfg.MaxMessageBytes,
@@ -164,14 +186,16 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 		AllowedOrigins:   auth.SplitOrigins(cfg.AllowedOrigins),
 		MaxConnsPerIP:    cfg.MaxConnsPerIP,
 		AcceptRate:       cfg.AcceptRate,
-		Identify:         identify(authn),
+		Identify:         authn.Identify,
+		Tokens:           authn,
+		AuthTimeout:      cfg.AuthTimeout,
 		Metrics:          m,
 		Logger:           logger,
 		Cluster:          cluster,
 		Store:            nodeStore,
 		Restore:          restore,
 	})
-	s := &server{node: n, logger: logger, transport: cfg.Transport, link: link, store: st, drainRate: cfg.DrainRate, draining: make(chan struct{})}
+	s := &server{node: n, logger: logger, transport: cfg.Transport, link: link, store: st, authn: authn, drainRate: cfg.DrainRate, draining: make(chan struct{})}
 
 	var ws http.Handler
 	switch cfg.Transport {
@@ -196,17 +220,6 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 	mux.Handle("/", web.Handler())
 	s.handler = mux
 	return s, nil
-}
-
-// identify adapts the authenticator to node.Options.Identify.
-func identify(a *auth.Authenticator) func(*http.Request) (core.Identity, error) {
-	return func(r *http.Request) (core.Identity, error) {
-		id, herr := a.Identify(r)
-		if herr != nil {
-			return core.Identity{}, herr
-		}
-		return id, nil
-	}
 }
 
 // drain begins the drain of PROTOCOL.md §11 (once; later calls only count): /healthz
@@ -326,4 +339,5 @@ func (s *server) shutdownNode() {
 			s.logger.Warn("data dir close failed", "err", err)
 		}
 	}
+	s.authn.Close()
 }

@@ -486,9 +486,10 @@ func TestJWTAndAdminToken(t *testing.T) {
 	secret := "test-secret"
 	in := start(t, "--auth", "jwt", "--jwt-secret", secret, "--admin-token", "ops-token")
 
-	_, resp, err := in.dial("/ws?user=ann", nil)
+	// (A handshake with no token at all is upgraded and waits for `auth`: access_test.go.)
+	_, resp, err := in.dial("/ws?user=ann", http.Header{"Authorization": {"Bearer not-a-token"}})
 	if err == nil || resp == nil || resp.StatusCode != 401 {
-		t.Fatalf("no token: err %v resp %v, want 401", err, resp)
+		t.Fatalf("bad token: err %v resp %v, want 401", err, resp)
 	}
 	var body struct{ Error, Message string }
 	_ = json.NewDecoder(resp.Body).Decode(&body)
