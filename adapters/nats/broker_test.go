@@ -36,7 +36,7 @@ func TestChatOneOrderOnEveryNode(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for k := range per {
-				n.PublishChat(room, fmt.Sprint("u", i), fmt.Appendf(nil, "%d-%d", i, k), time.Now(), 0)
+				n.PublishChat(room, fmt.Sprint("u", i), fmt.Appendf(nil, "%d-%d", i, k), time.Now(), 0, "")
 			}
 		}()
 	}
@@ -77,8 +77,8 @@ func TestChatOneOrderOnEveryNode(t *testing.T) {
 func TestPublishedAnswersWithOffset(t *testing.T) {
 	ns := startNATS(t)
 	a := connectNode(t, ns, "a", 10)
-	a.PublishChat("r", "server", []byte("x"), time.Now(), 7)
-	a.PublishChat("r", "server", []byte("y"), time.Now(), 8)
+	a.PublishChat("r", "server", []byte("x"), time.Now(), 7, "")
+	a.PublishChat("r", "server", []byte("y"), time.Now(), 8, "")
 	got := a.in.waitFor(t, "acks", func(got []Inbound) bool { return len(only(got, KindPublished)) == 2 })
 	acks := only(got, KindPublished)
 	if acks[0].Ref != 7 || acks[1].Ref != 8 || acks[0].Offset == 0 || acks[1].Offset <= acks[0].Offset || acks[0].Err != nil {
@@ -124,8 +124,8 @@ func TestRecoverOnAnotherNodeReportsOnlyTrueGaps(t *testing.T) {
 	a.ConnOpened("ann", 1, time.Now().UnixNano())
 	a.RoomCount("r", "ann", 1)
 	for i := 1; i <= 13; i++ {
-		a.PublishChat("r", "ann", fmt.Append(nil, i), time.Now(), 0)
-		a.PublishChat("other", "ann", []byte("noise"), time.Now(), 0) // offsets of r are not contiguous
+		a.PublishChat("r", "ann", fmt.Append(nil, i), time.Now(), 0, "")
+		a.PublishChat("other", "ann", []byte("noise"), time.Now(), 0, "") // offsets of r are not contiguous
 	}
 	got := a.in.waitFor(t, "chats", func(got []Inbound) bool { return len(chatsOf(got, "r")) == 13 })
 	offs := map[int]uint64{0: 0}
@@ -272,7 +272,7 @@ func TestNATSRestartLosesNothingPublishedAfter(t *testing.T) {
 	}
 	a.in.waitFor(t, "b in r", func(got []Inbound) bool { return len(only(got, KindRoomPresence)) == 1 })
 	for i := range 10 {
-		a.PublishChat("r", "u", fmt.Append(nil, "before", i), time.Now(), 0)
+		a.PublishChat("r", "u", fmt.Append(nil, "before", i), time.Now(), 0, "")
 	}
 	for _, n := range []*testNode{a, b} {
 		n.in.waitFor(t, "before", func(got []Inbound) bool { return len(chatsOf(got, "r")) == 10 })
@@ -295,7 +295,7 @@ func TestNATSRestartLosesNothingPublishedAfter(t *testing.T) {
 		})
 	}
 	for i := range 10 {
-		b.PublishChat("r", "u", fmt.Append(nil, "after", i), time.Now(), 0)
+		b.PublishChat("r", "u", fmt.Append(nil, "after", i), time.Now(), 0, "")
 	}
 	for _, n := range []*testNode{a, b} {
 		got := n.in.waitFor(t, "after", func(got []Inbound) bool { return len(chatsOf(got, "r")) == 20 })
@@ -344,7 +344,7 @@ func TestCutLinkCatchesUpWithoutGapOrDuplicate(t *testing.T) {
 	b.ConnOpened("u", 1, 1)
 	b.RoomCount("r", "u", 1)
 	a.in.waitFor(t, "b in r", func(got []Inbound) bool { return len(only(got, KindRoomPresence)) == 1 })
-	a.PublishChat("r", "a", []byte("0"), time.Now(), 0)
+	a.PublishChat("r", "a", []byte("0"), time.Now(), 0, "")
 	b.in.waitFor(t, "first", func(got []Inbound) bool { return len(chatsOf(got, "r")) == 1 })
 
 	id, err := b.nc.GetClientID()
@@ -355,7 +355,7 @@ func TestCutLinkCatchesUpWithoutGapOrDuplicate(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 1; i <= 30; i++ { // some of these are stored while b is away
-		a.PublishChat("r", "a", fmt.Append(nil, i), time.Now(), 0)
+		a.PublishChat("r", "a", fmt.Append(nil, i), time.Now(), 0, "")
 	}
 	got := b.in.waitFor(t, "all", func(got []Inbound) bool { return len(chatsOf(got, "r")) >= 31 })
 	time.Sleep(200 * time.Millisecond) // anything extra would be a duplicate
@@ -383,7 +383,7 @@ func TestChatRightAfterAJoinReachesTheJoiner(t *testing.T) {
 		// b's subscription is still on its way to the server when a's chat is stored
 		room := fmt.Sprint("r", i)
 		b.RoomCount(room, "u", 1)
-		a.PublishChat(room, "a", []byte(room), time.Now(), 0)
+		a.PublishChat(room, "a", []byte(room), time.Now(), 0, "")
 	}
 	got := b.in.waitFor(t, "every chat", func(got []Inbound) bool { return len(only(got, KindChat)) >= rooms })
 	time.Sleep(100 * time.Millisecond)
@@ -403,10 +403,10 @@ func TestRoomSubscriptionEndsWithTheLastLocalMember(t *testing.T) {
 	b := connectNode(t, ns, "b", 10)
 	b.RoomCount("r", "u", 2)
 	b.RoomCount("other", "u", 1)
-	a.PublishChat("r", "a", []byte("1"), time.Now(), 0)
+	a.PublishChat("r", "a", []byte("1"), time.Now(), 0, "")
 	b.in.waitFor(t, "first", func(got []Inbound) bool { return len(chatsOf(got, "r")) == 1 })
 	b.RoomCount("r", "u", 1) // one connection left: still subscribed
-	a.PublishChat("r", "a", []byte("2"), time.Now(), 0)
+	a.PublishChat("r", "a", []byte("2"), time.Now(), 0, "")
 	b.in.waitFor(t, "second", func(got []Inbound) bool { return len(chatsOf(got, "r")) == 2 })
 	b.RoomCount("r", "u", 0)
 	b.mu.Lock()
@@ -415,8 +415,8 @@ func TestRoomSubscriptionEndsWithTheLastLocalMember(t *testing.T) {
 	if subs != 1 {
 		t.Fatalf("%d room subscriptions, want only other's", subs)
 	}
-	a.PublishChat("r", "a", []byte("3"), time.Now(), 0)
-	a.PublishChat("other", "a", []byte("barrier"), time.Now(), 0) // stored after 3
+	a.PublishChat("r", "a", []byte("3"), time.Now(), 0, "")
+	a.PublishChat("other", "a", []byte("barrier"), time.Now(), 0, "") // stored after 3
 	got := b.in.waitFor(t, "barrier", func(got []Inbound) bool { return len(chatsOf(got, "other")) == 1 })
 	if n := len(chatsOf(got, "r")); n != 2 {
 		t.Fatalf("b got %d chats of r after its last member left", n)

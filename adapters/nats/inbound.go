@@ -38,10 +38,17 @@ const (
 	KindPublished
 	// KindLink: the link to NATS went down (Degraded) or came back.
 	KindLink
+	// KindEpoch: the room stream is Epoch. It is delivered before any chat of that
+	// stream; a new one (the stream was lost and created again, e.g. NATS restarted on an
+	// empty store) restarts every room's offsets at 1.
+	KindEpoch
+	// KindRoomEvent is an ephemeral room event (never stored): Room, Sender, Event,
+	// Content, Time, for every local connection in Room.
+	KindRoomEvent
 )
 
 var kindNames = [...]string{"", "chat", "room_gap", "private", "broadcast", "system", "kick",
-	"conn", "room_presence", "node_gone", "recovered", "published", "link"}
+	"conn", "room_presence", "node_gone", "recovered", "published", "link", "epoch", "room_event"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -74,6 +81,8 @@ type Inbound struct {
 	Ref      uint64
 	Err      error
 	Degraded bool
+	Epoch    string
+	Event    string
 }
 
 // Chat is one stored room chat.
@@ -85,4 +94,5 @@ type Chat struct {
 	Time    time.Time
 
 	stored time.Time // when the stream stored it (the NATS server's clock)
+	origin string    // the node that published it
 }

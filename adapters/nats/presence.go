@@ -89,7 +89,7 @@ func (b *Broker) RoomCount(room, user string, n int) {
 		if n <= 0 {
 			return
 		}
-		rs = &roomSub{name: room, members: map[string]int{}}
+		rs = &roomSub{name: room}
 		sub, err := b.nc.ChanSubscribe(liveSubject(room), b.in)
 		if err != nil {
 			b.log.Warn("room subscribe failed", "room", room, "err", err)
@@ -100,8 +100,7 @@ func (b *Broker) RoomCount(room, user string, n int) {
 			case <-b.done:
 			default:
 				rs.fresh, rs.joined = true, time.Now()
-				b.wg.Add(1)
-				go b.checkJoinWindow(rs)
+				b.checkWindows([]window{b.windowOf(rs, false)})
 			}
 		}
 		b.rooms[room] = rs
