@@ -59,7 +59,7 @@ func (h *Hub) clusterEvent(ev *ClusterEvent, out *Outbox) {
 	case RemoteRecovered:
 		h.remoteRecovered(ev, out)
 	case RemoteEpoch:
-		h.cl.epoch = ev.Epoch
+		h.remoteEpoch(ev, out)
 	case RemoteRoomEvent:
 		if r := h.rooms[ev.Room]; r != nil {
 			m := proto.NewMessage(proto.MsgEvent)
@@ -92,6 +92,41 @@ func (h *Hub) clusterEvent(ev *ClusterEvent, out *Outbox) {
 			rep.Offset = ev.Offset
 		}
 		out.reply(rep)
+	}
+}
+
+// remoteEpoch adopts the cluster stream's epoch. A new one after another (the stream was
+// lost, e.g. NATS restarted on an empty store) restarts every room's offsets at 1: the
+// offsets this node knows are reset, and every local member gets history_gap, so that a
+// client stops taking the smaller offsets to come for replays and knows it may have
+// missed chats; a later since join naming the old epoch gets history_gap too.
+func (h *Hub) remoteEpoch(ev *ClusterEvent, out *Outbox) {
+	old := h.cl.epoch
+	if ev.Epoch == "" || ev.Epoch == old {
+		return
+	}
+	h.cl.epoch = ev.Epoch
+	if old == "" {
+		return // the first one: nothing was numbered before it
+	}
+	for _, s := range h.streams {
+		s.offset = 0
+	}
+	for k, rec := range h.cl.recovering {
+		if !rec.pending {
+			delete(h.cl.recovering, k) // its bound is an old offset: the new ones all follow it
+		}
+	}
+	for _, name := range h.sortedRooms() {
+		r := h.rooms[name]
+		if r.members.live == 0 {
+			continue
+		}
+		e := proto.NewMessage(proto.MsgError)
+		e.Code, e.Text, e.Room = proto.HistoryGap, msgHistoryGap, r.name
+		mark := out.mark()
+		r.addTargets(out)
+		out.deliver(e, mark)
 	}
 }
 

@@ -437,3 +437,54 @@ func TestClusterNodeGoneAnnouncesLeaves(t *testing.T) {
 		t.Fatalf("stats %+v", rep.Stats)
 	}
 }
+
+// epoch tells every hub that the cluster stream is epoch; the bus's sequence restarts
+// with it, as a stream created again numbers from 1.
+func (b *bus) epoch(epoch string) {
+	b.seq, b.log = 0, map[string][]ClusterChat{}
+	for _, n := range b.names {
+		b.step(n, Event{Kind: EventCluster, Cluster: &ClusterEvent{Kind: RemoteEpoch, Epoch: epoch}})
+	}
+	b.settle()
+}
+
+func TestClusterNewEpochRestartsOffsetsAndTellsMembers(t *testing.T) {
+	b := newBus(t, defaultConfig(), "a", "b")
+	b.epoch("e1") // the first epoch is no news
+	b.connect("a", 1, "ann")
+	b.connect("b", 1, "bob")
+	b.send("a", 1, `{"type":"join","room":"r"}`)
+	b.send("b", 1, `{"type":"join","room":"r"}`)
+	b.send("a", 1, `{"type":"chat","room":"r","content":"1"}`)
+	b.send("a", 1, `{"type":"chat","room":"r","content":"2"}`)
+	b.expect("a", 1, `{"type":"joined","room":"r","epoch":"e1","offset":0,"recovered":false}`,
+		`{"type":"user_joined","room":"r","user_id":"ann","members":["ann"]}`,
+		`{"type":"user_joined","room":"r","user_id":"bob","members":["ann","bob"]}`,
+		`{"type":"chat","room":"r","sender":"ann","content":"1","offset":1}`,
+		`{"type":"chat","room":"r","sender":"ann","content":"2","offset":2}`)
+	b.take("b", 1)
+
+	// the stream was lost: offsets restart, and the members are told before any new chat
+	b.epoch("e2")
+	b.send("b", 1, `{"type":"chat","room":"r","content":"new"}`)
+	for _, node := range []string{"a", "b"} {
+		b.expect(node, 1, `{"type":"error","code":"history_gap","message":"history no longer reaches back to since: some messages are lost","room":"r"}`,
+			`{"type":"chat","room":"r","sender":"bob","content":"new","offset":1}`)
+	}
+	// a new tab learns the new epoch and offset, not the old epoch's last offset
+	b.connect("a", 2, "cat")
+	b.send("a", 2, `{"type":"join","room":"r"}`)
+	b.expect("a", 2, `{"type":"joined","room":"r","epoch":"e2","offset":1,"recovered":false}`,
+		`{"type":"user_joined","room":"r","user_id":"cat","members":["ann","bob","cat"]}`)
+	// a tab coming back with a position of the old epoch is told it is unknown
+	b.connect("b", 2, "dan")
+	b.send("b", 2, `{"type":"join","room":"r","since":2,"epoch":"e1"}`)
+	b.expect("b", 2, `{"type":"user_joined","room":"r","user_id":"dan","members":["ann","bob","cat","dan"]}`,
+		`{"type":"joined","room":"r","epoch":"e2","offset":1,"recovered":false}`,
+		`{"type":"error","code":"history_gap","message":"history no longer reaches back to since: some messages are lost","room":"r"}`,
+		`{"type":"chat","room":"r","sender":"bob","content":"new","offset":1}`)
+	// the same epoch again is no news
+	b.take("a", 1)
+	b.epoch("e2")
+	b.expect("a", 1)
+}

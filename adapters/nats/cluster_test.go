@@ -33,7 +33,7 @@ type clusterNode struct {
 
 func defaultCore() core.Config {
 	return core.Config{MaxConns: 10000, MaxPerUser: 5, MaxRoomsPerConn: 100, MaxMessageBytes: 65536,
-		Rate: 1000, Burst: 1000, AllowClientBroadcast: true, History: 100}
+		Rate: 1000, Burst: 1000, AllowClientBroadcast: true, History: 100, DedupeWindow: 2 * time.Minute}
 }
 
 func startCluster(t *testing.T, ns *natsServer, cfg core.Config, names ...string) []*clusterNode {
@@ -43,10 +43,18 @@ func startCluster(t *testing.T, ns *natsServer, cfg core.Config, names ...string
 
 func startClusterExpiry(t *testing.T, ns *natsServer, cfg core.Config, expiry time.Duration, names ...string) []*clusterNode {
 	t.Helper()
+	return startClusterWith(t, cfg, func(name string) Options {
+		return Options{URL: ns.url(), NodeID: name, History: cfg.History,
+			Heartbeat: 100 * time.Millisecond, Expiry: expiry, RequestTimeout: 2 * time.Second}
+	}, names...)
+}
+
+// startClusterWith starts a node for each name, its link set up by opts(name).
+func startClusterWith(t *testing.T, cfg core.Config, opts func(name string) Options, names ...string) []*clusterNode {
+	t.Helper()
 	var nodes []*clusterNode
 	for i, name := range names {
-		link, err := Dial(Options{URL: ns.url(), NodeID: name, History: cfg.History,
-			Heartbeat: 100 * time.Millisecond, Expiry: expiry, RequestTimeout: 2 * time.Second})
+		link, err := Dial(opts(name))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -192,11 +192,16 @@ func (b *Broker) finishWindow(w window, chats []Chat, gap bool, err error) {
 	if !rs.fresh || rs.check != w.check {
 		return // a later check covers this room
 	}
+	// Live chats the server sent before it answered the read are in b.in by now (one
+	// connection, read in order): hold them first, so they count as live below.
+	for n := len(b.in); n > 0; n-- {
+		b.handle(<-b.in)
+	}
 	b.mu.Lock()
 	current := b.rooms[rs.name] == rs
 	b.mu.Unlock()
-	if !current {
-		return // the room's last local connection left meanwhile
+	if !current || !rs.fresh || rs.check != w.check {
+		return // the room's last local connection left meanwhile, or a later check runs
 	}
 	if b.synced != b.reconnects() {
 		return // the link went down again: the next sync checks again
@@ -210,26 +215,32 @@ func (b *Broker) finishWindow(w window, chats []Chat, gap bool, err error) {
 		gap = w.after > 0
 	}
 	// What came live is authoritative; the stream only fills in what lies before it.
+	var first *nats.Msg
 	firstLive := uint64(1<<64 - 1)
 	for _, m := range held {
-		if seq := headerUint(m, "Nats-Sequence"); seq != 0 {
-			firstLive = min(firstLive, seq)
+		if seq := headerUint(m, "Nats-Sequence"); seq > rs.last && seq < firstLive {
+			first, firstLive = m, seq
 		}
 	}
-	if gap {
-		b.deliver(Inbound{Kind: KindRoomGap, Room: rs.name})
-	}
+	var fill []Chat
 	for _, c := range chats {
-		if c.Offset <= rs.last || c.Offset >= firstLive {
-			continue
+		if c.Offset > rs.last && c.Offset < firstLive {
+			fill = append(fill, c)
 		}
-		rs.last = c.Offset
-		b.deliver(Inbound{Kind: KindChat, Room: c.Room, Sender: c.Sender, Content: c.Content, Offset: c.Offset, Time: c.Time, Node: c.origin})
 	}
-	if rs.dropped > rs.last {
+	if len(fill) == 0 && first != nil {
+		// the first live chat names its room's previous one: when that was delivered
+		// already, nothing came in between, whatever the stream no longer holds
+		gap = headerUint(first, "Nats-Last-Sequence") > rs.last
+	}
+	if gap || rs.dropped > max(rs.last, lastOffset(fill)) {
 		b.deliver(Inbound{Kind: KindRoomGap, Room: rs.name})
 	}
 	rs.dropped = 0
+	for _, c := range fill {
+		rs.last = c.Offset
+		b.deliver(Inbound{Kind: KindChat, Room: c.Room, Sender: c.Sender, Content: c.Content, Offset: c.Offset, Time: c.Time, Node: c.origin})
+	}
 	for i, m := range held {
 		b.onLive(m)
 		if rs.fresh { // a hole among the held ones: the new check takes the rest
@@ -239,6 +250,13 @@ func (b *Broker) finishWindow(w window, chats []Chat, gap bool, err error) {
 			return
 		}
 	}
+}
+
+func lastOffset(chats []Chat) uint64 {
+	if len(chats) == 0 {
+		return 0
+	}
+	return chats[len(chats)-1].Offset
 }
 
 // Recover fetches the chats of room after since for connection conn; the answer is a
@@ -288,9 +306,13 @@ func (b *Broker) finishRecover(in Inbound, chats []Chat, epoch string) {
 	now := b.epoch
 	b.mu.Unlock()
 	if now != epoch {
-		// the stream was lost while the fetch was out: what it read is of the old epoch
-		in.Gap, chats, in.Offset = true, nil, 0
-		if rs != nil {
+		// The stream was lost while the fetch was out: what it read is of the old epoch.
+		// The new epoch's chats delivered meanwhile (the connection was waiting) follow.
+		in.Gap, in.Chats, in.Offset, in.Err = true, nil, 0, nil
+		if rs != nil && rs.last > 0 {
+			ctx, cancel := context.WithTimeout(b.life, b.opts.RequestTimeout)
+			in.Chats, in.Err = b.fetchRange(ctx, in.Room, 0, time.Time{}, rs.last+1)
+			cancel()
 			in.Offset = rs.last
 		}
 		b.deliver(in)
