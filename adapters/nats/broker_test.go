@@ -1,6 +1,7 @@
 package natsbroker
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -420,5 +421,49 @@ func TestRoomSubscriptionEndsWithTheLastLocalMember(t *testing.T) {
 	got := b.in.waitFor(t, "barrier", func(got []Inbound) bool { return len(chatsOf(got, "other")) == 1 })
 	if n := len(chatsOf(got, "r")); n != 2 {
 		t.Fatalf("b got %d chats of r after its last member left", n)
+	}
+}
+
+// The room stream is limited per room (§10.2): History+1 chats (a node serves History),
+// each for HistoryTTL; a dedupe name published twice is stored once and both answers
+// carry the first offset.
+func TestStreamLimitsPerRoom(t *testing.T) {
+	ns := startNATS(t)
+	ib := newInbox()
+	b, err := Connect(Options{URL: ns.url(), NodeID: "a", History: 3, HistoryTTL: time.Second, DedupeWindow: time.Minute,
+		Heartbeat: 100 * time.Millisecond, Expiry: testExpiry, RequestTimeout: 2 * time.Second}, ib.deliver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	a := &testNode{b, ib}
+	ib.waitFor(t, "link up", func([]Inbound) bool { return !b.Degraded() })
+	st, err := b.js.Stream(context.Background(), streamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := st.CachedInfo().Config
+	if cfg.MaxMsgsPerSubject != 4 || cfg.MaxAge != time.Second || cfg.Duplicates != time.Second {
+		t.Fatalf("stream limits: %d per room, max age %v, duplicates %v", cfg.MaxMsgsPerSubject, cfg.MaxAge, cfg.Duplicates)
+	}
+	for i := range 6 {
+		a.PublishChat("r", "ann", fmt.Append(nil, i), time.Now(), uint64(i+1), "")
+	}
+	a.PublishChat("r", "ann", []byte("x"), time.Now(), 100, "ann\x00r\x00x")
+	a.PublishChat("r", "ann", []byte("x"), time.Now(), 101, "ann\x00r\x00x") // a resend, as from another node
+	got := a.in.waitFor(t, "acks", func(got []Inbound) bool { return len(only(got, KindPublished)) == 8 })
+	offsets := map[uint64]uint64{}
+	for _, p := range only(got, KindPublished) {
+		offsets[p.Ref] = p.Offset
+	}
+	if offsets[100] == 0 || offsets[101] != offsets[100] {
+		t.Fatalf("dedupe: offsets %d and %d, want the first twice", offsets[100], offsets[101])
+	}
+	if rec := recoverOn(t, a, 1, "r", 0); !rec.Gap || !cmp.Equal(contents(rec.Chats), []string{"4", "5", "x"}) {
+		t.Fatalf("recovered gap %v %v, want the newest 3 and a gap", rec.Gap, contents(rec.Chats))
+	}
+	time.Sleep(1500 * time.Millisecond) // past MaxAge
+	if rec := recoverOn(t, a, 2, "r", 0); len(rec.Chats) != 0 {
+		t.Fatalf("expired chats still served: %v", contents(rec.Chats))
 	}
 }

@@ -370,3 +370,48 @@ func TestClusterChatIDDedupedOnAnyNode(t *testing.T) {
 		}
 	}
 }
+
+// A link that stalls (no byte moves, nothing is closed) is noticed from missing pongs
+// within a few heartbeats: the node reports itself degraded, and does not expire the
+// other nodes it cannot hear meanwhile. Before the ping interval followed the heartbeat,
+// nats.go's default (2 minutes, 2 outstanding) took about 4 minutes, and the node expired
+// every other node after its expiry.
+func TestClusterStalledLinkIsNoticed(t *testing.T) {
+	ns := startNATS(t)
+	px := startProxy(t, fmt.Sprintf("127.0.0.1:%d", ns.port))
+	nodes := startClusterWith(t, defaultCore(), func(name string) Options {
+		url := ns.url()
+		if name == "n0" {
+			url = px.url()
+		}
+		return Options{URL: url, NodeID: name, History: 100, Heartbeat: 100 * time.Millisecond,
+			Expiry: time.Second, RequestTimeout: 2 * time.Second}
+	}, "n0", "n1")
+	ann, bob := dial(t, nodes[0], "ann"), dial(t, nodes[1], "bob")
+	ann.join("r")
+	bob.join("r")
+	ann.waitMembers("r", "ann", "bob")
+	bob.waitMembers("r", "ann", "bob")
+
+	began := time.Now()
+	px.set(proxyStall)
+	waitLinks(t, true, nodes[0])
+	noticed := time.Since(began)
+	t.Logf("stalled link reported degraded after %v (heartbeat 100ms)", noticed.Round(10*time.Millisecond))
+	if noticed > 2*time.Second {
+		t.Fatalf("stall noticed after %v", noticed)
+	}
+	// past the expiry: n0 heard nobody, but the silence was its own link's
+	time.Sleep(1500 * time.Millisecond)
+	ann.send(`{"type":"members","room":"r"}`)
+	if m := ann.next("members", "user_joined"); fmt.Sprint(m["members"]) != "[ann bob]" {
+		t.Fatalf("n0 expired n1 while its own link was stalled: %v", m)
+	}
+	px.set(proxyForward)
+	waitLinks(t, false, nodes[0])
+	bob.waitMembers("r", "ann", "bob") // n1 had expired the silent n0; it learns of ann again
+	bob.send(`{"type":"chat","room":"r","content":"back"}`)
+	if m := ann.next("chat", "user_joined", "user_left"); m["content"] != "back" {
+		t.Fatalf("ann: %v", m)
+	}
+}
