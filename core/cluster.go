@@ -18,6 +18,14 @@ type cluster struct {
 	acks       map[uint64]pendingAck         // client chats with an id, acked once sequenced
 	lastRef    uint64
 	epoch      string // the cluster stream's epoch (RemoteEpoch); every room shares it
+
+	// The per-user limit counts another node's connections only once that node was heard
+	// from (heard: event time, unix ns) after the user's newest connection was seen: a
+	// node that died keeps its connections here until it expires, and a user whose tab
+	// on it reconnects elsewhere must not lose a live tab for them. A live node is heard
+	// within a heartbeat; until then the user waits in limitWait.
+	heard     map[string]int64
+	limitWait map[string]bool
 }
 
 // defaultClusterEpoch stands until the cluster link reports the stream's own.
@@ -45,7 +53,8 @@ type nodeConn struct {
 
 type remoteConn struct {
 	user  string
-	order int64
+	order int64 // when it opened, on its node's clock
+	seen  int64 // when this node learned of it (event time, unix ns)
 }
 
 type nodeRoomUser struct{ node, room, user string }
@@ -76,6 +85,8 @@ func (h *Hub) clusterInit() {
 		recovering: map[connRoom]recovery{},
 		publishing: map[uint64]*AdminReply{},
 		acks:       map[uint64]pendingAck{},
+		heard:      map[string]int64{},
+		limitWait:  map[string]bool{},
 	}
 }
 
@@ -115,12 +126,21 @@ func (h *Hub) clusterRoomChanged(c *conn, r *room, out *Outbox) {
 
 // clusterLimit closes the local connections of user that are beyond the per-user limit
 // counted over every node: the oldest by (Order, node, conn) go, wherever they are, and
-// every node closes its own.
+// every node closes its own. Another node's connections count once that node was heard
+// from since the user's newest connection was seen (see cluster.heard).
 func (h *Hub) clusterLimit(name string, out *Outbox) {
 	limit := h.cfg.MaxPerUser
 	u := h.users[name]
 	if limit <= 0 || u == nil || len(u.conns)+len(h.cl.userConns[name]) <= limit {
+		delete(h.cl.limitWait, name)
 		return
+	}
+	newest := int64(0)
+	for _, c := range u.conns {
+		newest = max(newest, h.cl.opened[c.id])
+	}
+	for k := range h.cl.userConns[name] {
+		newest = max(newest, h.cl.conns[k].seen)
 	}
 	type entry struct {
 		order int64
@@ -132,8 +152,16 @@ func (h *Hub) clusterLimit(name string, out *Outbox) {
 	for _, c := range u.conns {
 		all = append(all, entry{h.cl.opened[c.id], h.cfg.NodeID, c.id, c})
 	}
+	delete(h.cl.limitWait, name)
 	for k, order := range h.cl.userConns[name] {
+		if h.cl.heard[k.node] < newest {
+			h.cl.limitWait[name] = true // perhaps a dead node's: it counts once heard again
+			continue
+		}
 		all = append(all, entry{order, k.node, k.conn, nil})
+	}
+	if len(all) <= limit {
+		return
 	}
 	slices.SortFunc(all, func(a, b entry) int {
 		return cmp.Or(cmp.Compare(a.order, b.order), cmp.Compare(a.node, b.node), cmp.Compare(a.id, b.id))

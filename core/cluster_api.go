@@ -28,6 +28,7 @@ const (
 	RemotePublished                                // answer to ClusterPublish with Ref: Offset, or Failed
 	RemoteEpoch                                    // the cluster's stream is Epoch (a new one after it was lost)
 	RemoteRoomEvent                                // an ephemeral event: Room, Sender, Event, Content, Time
+	RemoteAlive                                    // Node was heard from (a heartbeat): its connections count for limits
 )
 
 // ClusterEvent is the payload of an EventCluster. Only the fields of its Kind are read.

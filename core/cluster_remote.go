@@ -1,6 +1,10 @@
 package core
 
-import "github.com/switchboard-ws/switchboard/core/proto"
+import (
+	"slices"
+
+	"github.com/switchboard-ws/switchboard/core/proto"
+)
 
 // clusterEvent applies what another node reported.
 func (h *Hub) clusterEvent(ev *ClusterEvent, out *Outbox) {
@@ -53,9 +57,14 @@ func (h *Hub) clusterEvent(ev *ClusterEvent, out *Outbox) {
 			}
 		}
 	case RemoteConn:
+		if ev.Open { // a close may be the expiry's, said for a dead node
+			h.nodeHeard(ev.Node, out)
+		}
 		h.remoteConn(ev, out)
 	case RemoteRoomPresence:
 		h.remotePresence(ev, out)
+	case RemoteAlive:
+		h.nodeHeard(ev.Node, out)
 	case RemoteRecovered:
 		h.remoteRecovered(ev, out)
 	case RemoteEpoch:
@@ -201,7 +210,7 @@ func (h *Hub) remoteConn(ev *ClusterEvent, out *Outbox) {
 		if _, dup := h.cl.conns[k]; dup {
 			return
 		}
-		h.cl.conns[k] = remoteConn{user: ev.User, order: ev.Order}
+		h.cl.conns[k] = remoteConn{user: ev.User, order: ev.Order, seen: h.now.UnixNano()}
 		uc := h.cl.userConns[ev.User]
 		if uc == nil {
 			uc = map[nodeConn]int64{}
@@ -223,6 +232,25 @@ func (h *Hub) remoteConn(ev *ClusterEvent, out *Outbox) {
 			delete(h.cl.userConns, rc.user)
 			h.userNames.dirty = true
 		}
+	}
+	if h.cl.limitWait[rc.user] {
+		h.clusterLimit(rc.user, out) // perhaps no longer over the limit
+	}
+}
+
+// nodeHeard notes that node spoke now; users whose limit waited for it are checked.
+func (h *Hub) nodeHeard(node string, out *Outbox) {
+	h.cl.heard[node] = h.now.UnixNano()
+	if len(h.cl.limitWait) == 0 {
+		return
+	}
+	users := make([]string, 0, len(h.cl.limitWait))
+	for name := range h.cl.limitWait {
+		users = append(users, name)
+	}
+	slices.Sort(users) // closes come out in one order
+	for _, name := range users {
+		h.clusterLimit(name, out)
 	}
 }
 

@@ -290,10 +290,14 @@ func TestClusterPerUserLimitClosesOldestAnywhere(t *testing.T) {
 	b.connect("a", 1, "ann")
 	b.connect("b", 1, "ann")
 	b.connect("c", 1, "ann")
+	// each node counts another's connections once it was heard from since ann's newest
+	// one: a live node within a heartbeat
+	b.heartbeat()
 	if d := cmp.Diff(map[string]string{"a/1": "4000 Too many connections"}, b.closes); d != "" {
 		t.Fatalf("closes (-want +got):\n%s", d)
 	}
 	b.connect("a", 2, "ann")
+	b.heartbeat()
 	if got := b.closes["b/1"]; got != "4000 Too many connections" {
 		t.Fatalf("b/1: %q; closes %v", got, b.closes)
 	}
@@ -435,6 +439,63 @@ func TestClusterNodeGoneAnnouncesLeaves(t *testing.T) {
 	b.expect("a", 1, `{"type":"user_left","room":"r","user_id":"bob"}`)
 	if rep := b.admin("a", AdminRequest{Op: AdminStats}); rep.Stats.TotalConnections != 1 || rep.Stats.UniqueUsers != 1 {
 		t.Fatalf("stats %+v", rep.Stats)
+	}
+}
+
+// heartbeat tells every hub that every other node is alive, as their heartbeats do.
+func (b *bus) heartbeat() {
+	for _, from := range b.names {
+		for _, n := range b.names {
+			if n != from {
+				b.queue = append(b.queue, queued{n, from, ClusterEvent{Kind: RemoteAlive, Node: from}})
+			}
+		}
+	}
+	b.settle()
+}
+
+// A node dies with a user's tab on it; the tab reconnects to another node before the
+// dead one expires. The dead node's connection is not counted against the limit (it is
+// never heard from again), so the user's live older tab stays; a live node's is counted
+// from its next heartbeat on.
+func TestClusterDeadNodeConnsDoNotCountAgainstTheLimit(t *testing.T) {
+	cfg := defaultConfig()
+	cfg.MaxPerUser = 2
+	b := newBus(t, cfg, "a", "b")
+	b.connect("a", 1, "dan")
+	b.connect("b", 1, "dan")
+	b.heartbeat()
+	// b dies (it says nothing more); dan's tab there comes back on a
+	b.connect("a", 2, "dan")
+	if len(b.closes) != 0 {
+		t.Fatalf("closes %v: a dead node's connection counted", b.closes)
+	}
+	// b expires: its connections close on a, and nothing else happens
+	b.step("a", Event{Kind: EventCluster, Cluster: &ClusterEvent{Kind: RemoteConn, Node: "b", User: "dan", Conn: 1}})
+	b.settle()
+	if rep := b.admin("a", AdminRequest{Op: AdminStats}); rep.Stats.TotalConnections != 2 || len(b.closes) != 0 {
+		t.Fatalf("stats %+v, closes %v", rep.Stats, b.closes)
+	}
+	// a third local tab is over the limit at once: local connections always count (b,
+	// dead, hears nothing of it in truth: only a's closes matter)
+	b.connect("a", 3, "dan")
+	delete(b.closes, "b/1")
+	if d := cmp.Diff(map[string]string{"a/1": "4000 Too many connections"}, b.closes); d != "" {
+		t.Fatalf("closes (-want +got):\n%s", d)
+	}
+
+	// the same with b alive: its heartbeat makes its connection count, the oldest goes
+	b = newBus(t, cfg, "a", "b")
+	b.connect("a", 1, "eve")
+	b.connect("b", 1, "eve")
+	b.heartbeat()
+	b.connect("a", 2, "eve")
+	if len(b.closes) != 0 {
+		t.Fatalf("closes %v before b was heard from", b.closes)
+	}
+	b.heartbeat()
+	if d := cmp.Diff(map[string]string{"a/1": "4000 Too many connections"}, b.closes); d != "" {
+		t.Fatalf("closes (-want +got):\n%s", d)
 	}
 }
 

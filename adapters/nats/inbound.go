@@ -45,10 +45,14 @@ const (
 	// KindRoomEvent is an ephemeral room event (never stored): Room, Sender, Event,
 	// Content, Time, for every local connection in Room.
 	KindRoomEvent
+	// KindAlive: Node was heard from (a heartbeat or presence batch; at most a few per
+	// heartbeat interval). Per-user limits count a node's connections once it was heard
+	// from after the user's newest connection, so a dead node's never count.
+	KindAlive
 )
 
 var kindNames = [...]string{"", "chat", "room_gap", "private", "broadcast", "system", "kick",
-	"conn", "room_presence", "node_gone", "recovered", "published", "link", "epoch", "room_event"}
+	"conn", "room_presence", "node_gone", "recovered", "published", "link", "epoch", "room_event", "alive"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {

@@ -121,6 +121,8 @@ func coreEvent(in Inbound) (core.ClusterEvent, bool) {
 		ev.Kind = core.RemoteEpoch
 	case KindRoomEvent:
 		ev.Kind = core.RemoteRoomEvent
+	case KindAlive:
+		ev.Kind = core.RemoteAlive
 	default:
 		return ev, false
 	}

@@ -228,6 +228,7 @@ type remoteNode struct {
 	inc      int64
 	seq      uint64
 	heard    time.Time
+	told     time.Time // when KindAlive was last delivered for it
 	conns    map[uint64]presenceOp
 	rooms    map[roomUser]int
 	synced   bool            // seq is valid: a snapshot arrived
@@ -259,6 +260,10 @@ func (b *Broker) onPresence(m *nats.Msg) {
 		b.remotes[batch.Node] = r
 	}
 	r.heard = time.Now()
+	if r.heard.Sub(r.told) >= b.opts.Heartbeat/2 {
+		r.told = r.heard
+		b.deliver(Inbound{Kind: KindAlive, Node: r.name})
+	}
 	switch {
 	case !r.synced:
 		if len(batch.Ops) > 0 {

@@ -1,10 +1,13 @@
 package natsbroker
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/switchboard-ws/switchboard/core"
 )
 
 // Recovery in a cluster (PROTOCOL.md §10.2, §10.4): what clients see when NATS restarts,
@@ -414,4 +417,54 @@ func TestClusterStalledLinkIsNoticed(t *testing.T) {
 	if m := ann.next("chat", "user_joined", "user_left"); m["content"] != "back" {
 		t.Fatalf("ann: %v", m)
 	}
+}
+
+// A node dies with one of a user's tabs; the tab reconnects to another node before the
+// dead one expires. The dead node's connection does not count against --max-per-user:
+// the user's live older tab stays open. Before, the limit counted it and closed the live
+// tab with 4000.
+func TestClusterDeadNodeDoesNotCountAgainstThePerUserLimit(t *testing.T) {
+	ns := startNATS(t)
+	cfg := defaultCore()
+	cfg.MaxPerUser = 2
+	nodes := startClusterExpiry(t, ns, cfg, time.Second, "n0", "n1")
+	older := dial(t, nodes[0], "dan")
+	gone := dial(t, nodes[1], "dan")
+	deadline := time.Now().Add(waitLong)
+	for { // n0 knows of dan's tab on n1
+		rep, err := nodes[0].node.Admin(context.Background(), core.AdminRequest{Op: core.AdminStats})
+		if err == nil && rep.Stats.TotalConnections == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("n0 never saw dan's second tab: %+v %v", rep.Stats, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)  // a few heartbeats: n1 is known alive since
+	nodes[1].link.kill()                // n1 dies without a word, as with kill -9
+	gone.ws.CloseNow()                  // and its clients lose their connection
+	again := dial(t, nodes[0], "dan")   // the tab comes back, on n0, at once
+	time.Sleep(1500 * time.Millisecond) // past n1's expiry
+	select {
+	case <-older.done:
+		code, reason := older.closed()
+		t.Fatalf("the live older tab was closed %d %q", code, reason)
+	default:
+	}
+	for _, c := range []*client{older, again} {
+		c.send(`{"type":"ping"}`)
+		c.next("pong")
+	}
+	rep, err := nodes[0].node.Admin(context.Background(), core.AdminRequest{Op: core.AdminStats})
+	if err != nil || rep.Stats.TotalConnections != 2 {
+		t.Fatalf("stats %+v %v", rep.Stats, err)
+	}
+	// the limit still holds: a third tab closes the oldest
+	third := dial(t, nodes[0], "dan")
+	if code, reason := older.closed(); code != 4000 || reason != "Too many connections" {
+		t.Fatalf("older closed %d %q", code, reason)
+	}
+	third.send(`{"type":"ping"}`)
+	third.next("pong")
 }
