@@ -71,6 +71,7 @@ type recovery struct {
 	bound   uint64
 	ack     []byte // the join's id, acked after the replay
 	hasAck  bool
+	welcome bool // the join announced the user: c gets its user_joined after the replay
 }
 
 func (h *Hub) clusterInit() {
@@ -252,7 +253,8 @@ func (h *Hub) clusterJoin(c *conn, r *room, req *proto.Request, out *Outbox) {
 	if req.HasID {
 		rec.ack, rec.hasAck = append([]byte(nil), req.ID...), true
 	}
-	h.join(c, r, out)
+	// joined comes first (§10.1), with the answer: c's own user_joined waits for it
+	rec.welcome = h.seat(c, r, true, out)
 	h.cl.recovering[connRoom{c.id, r.name}] = rec
 	out.cluster(&ClusterAction{Op: ClusterRecover, Room: r.name, Conn: c.id, Since: since})
 }

@@ -196,6 +196,12 @@ func (h *Hub) remoteRecovered(ev *ClusterEvent, out *Outbox) {
 		m.Content = append(m.Content[:0], ch.Content...)
 		out.deliverTo(m, c.id)
 	}
+	if r := h.rooms[ev.Room]; rec.welcome && r != nil {
+		m := proto.NewMessage(proto.MsgUserJoined)
+		m.Room, m.UserID, m.Time = r.name, c.user.id, h.now
+		m.Members = r.appendUsers(m.Members[:0])
+		out.deliverTo(m, c.id)
+	}
 	if rec.hasAck {
 		m := proto.NewMessage(proto.MsgAck)
 		m.ID = append(m.ID[:0], rec.ack...)

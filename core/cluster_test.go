@@ -371,15 +371,16 @@ func TestClusterRecoveryOnAnotherNode(t *testing.T) {
 	// bob comes back on b with offset 2: chats 3 and 4, no gap
 	b.connect("b", 1, "bob")
 	b.send("b", 1, `{"type":"join","room":"r","since":2}`)
-	b.expect("b", 1, `{"type":"user_joined","room":"r","user_id":"bob","members":["ann","bob"]}`,
-		`{"type":"joined","room":"r","epoch":"cluster","offset":4,"recovered":true}`,
+	// joined comes first (§10.1), the joiner's own user_joined after its replay
+	b.expect("b", 1, `{"type":"joined","room":"r","epoch":"cluster","offset":4,"recovered":true}`,
 		`{"type":"chat","room":"r","sender":"ann","content":"3","offset":3}`,
-		`{"type":"chat","room":"r","sender":"ann","content":"4","offset":4}`)
+		`{"type":"chat","room":"r","sender":"ann","content":"4","offset":4}`,
+		`{"type":"user_joined","room":"r","user_id":"bob","members":["ann","bob"]}`)
 	// cat asks from 0: chat 1 is beyond the history
 	b.connect("b", 2, "cat")
 	b.send("b", 2, `{"type":"join","room":"r","since":0}`)
 	got := b.take("b", 2)
-	if len(got) != 6 || !strings.Contains(got[1], `"recovered":false`) || !strings.Contains(got[2], `"code":"history_gap"`) || !strings.Contains(got[3], `"offset":2`) {
+	if len(got) != 6 || !strings.Contains(got[0], `"recovered":false`) || !strings.Contains(got[1], `"code":"history_gap"`) || !strings.Contains(got[2], `"offset":2`) || !strings.Contains(got[5], `"user_joined"`) {
 		t.Fatalf("cat: %q", got)
 	}
 	b.take("a", 1)
@@ -391,9 +392,9 @@ func TestClusterRecoveryOnAnotherNode(t *testing.T) {
 	b.step("a", Event{Kind: EventFrame, Conn: 1, Payload: []byte(`{"type":"chat","room":"r","content":"5"}`)})
 	b.settle()
 	b.send("a", 1, `{"type":"chat","room":"r","content":"6"}`)
-	b.expect("b", 3, `{"type":"user_joined","room":"r","user_id":"dan","members":["ann","bob","cat","dan"]}`,
-		`{"type":"joined","room":"r","epoch":"cluster","offset":5,"recovered":true}`,
+	b.expect("b", 3, `{"type":"joined","room":"r","epoch":"cluster","offset":5,"recovered":true}`,
 		`{"type":"chat","room":"r","sender":"ann","content":"5","offset":5}`,
+		`{"type":"user_joined","room":"r","user_id":"dan","members":["ann","bob","cat","dan"]}`,
 		`{"type":"chat","room":"r","sender":"ann","content":"6","offset":6}`)
 	b.expect("b", 1, `{"type":"user_joined","room":"r","user_id":"dan","members":["ann","bob","cat","dan"]}`,
 		`{"type":"chat","room":"r","sender":"ann","content":"5","offset":5}`,
@@ -540,10 +541,10 @@ func TestClusterNewEpochRestartsOffsetsAndTellsMembers(t *testing.T) {
 	// a tab coming back with a position of the old epoch is told it is unknown
 	b.connect("b", 2, "dan")
 	b.send("b", 2, `{"type":"join","room":"r","since":2,"epoch":"e1"}`)
-	b.expect("b", 2, `{"type":"user_joined","room":"r","user_id":"dan","members":["ann","bob","cat","dan"]}`,
-		`{"type":"joined","room":"r","epoch":"e2","offset":1,"recovered":false}`,
+	b.expect("b", 2, `{"type":"joined","room":"r","epoch":"e2","offset":1,"recovered":false}`,
 		`{"type":"error","code":"history_gap","message":"history no longer reaches back to since: some messages are lost","room":"r"}`,
-		`{"type":"chat","room":"r","sender":"bob","content":"new","offset":1}`)
+		`{"type":"chat","room":"r","sender":"bob","content":"new","offset":1}`,
+		`{"type":"user_joined","room":"r","user_id":"dan","members":["ann","bob","cat","dan"]}`)
 	// the same epoch again is no news
 	b.take("a", 1)
 	b.epoch("e2")

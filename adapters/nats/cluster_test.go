@@ -366,7 +366,7 @@ func TestClusterRecoveryOnAnotherNode(t *testing.T) {
 	// eve had seen chat 2 on n0; she comes back on n1
 	eve := dial(t, nodes[1], "eve")
 	eve.send(`{"type":"join","room":"r","since":%d}`, offsets[1])
-	eve.next("user_joined")
+	// joined before anything else about the room (§10.1), her own user_joined after the replay
 	if m := eve.next("joined"); m["recovered"] != true || uint64(m["offset"].(float64)) != offsets[4] {
 		t.Fatalf("eve's joined %v, want recovered at offset %d", m, offsets[4])
 	}
@@ -374,6 +374,9 @@ func TestClusterRecoveryOnAnotherNode(t *testing.T) {
 		if m := eve.next("chat"); m["content"] != fmt.Sprint(i) || uint64(m["offset"].(float64)) != offsets[i-1] {
 			t.Fatalf("recovered %v, want chat %d", m, i)
 		}
+	}
+	if m := eve.next("user_joined"); m["user_id"] != "eve" {
+		t.Fatalf("eve: %v", m)
 	}
 	ann.send(`{"type":"chat","room":"r","content":"live"}`)
 	if m := eve.next("chat"); m["content"] != "live" {
