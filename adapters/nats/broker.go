@@ -138,9 +138,6 @@ func Connect(opts Options, deliver func(Inbound)) (*Broker, error) {
 		// heartbeats, before other nodes expire this one; nats.go's default takes minutes.
 		nats.PingInterval(opts.Heartbeat),
 		nats.MaxPingsOutstanding(2),
-		// A write into a stalled link would hold whoever publishes (the node's own goroutine,
-		// through Link.Do) for nats.go's default minute: give up on the link sooner.
-		nats.FlusherTimeout(max(2*opts.Heartbeat, time.Second)),
 		nats.CustomReconnectDelay(func(attempts int) time.Duration {
 			d := 50 * time.Millisecond << min(attempts, 6) // 50ms … 3.2s
 			return min(d, 2*time.Second)
