@@ -466,4 +466,9 @@ func TestStreamLimitsPerRoom(t *testing.T) {
 	if rec := recoverOn(t, a, 2, "r", 0); len(rec.Chats) != 0 {
 		t.Fatalf("expired chats still served: %v", contents(rec.Chats))
 	}
+	// a client that saw the last chat before it expired: its position is gone with the
+	// room's stream, which it is told
+	if rec := recoverOn(t, a, 3, "r", offsets[100]); !rec.Gap || len(rec.Chats) != 0 {
+		t.Fatalf("since an expired chat: gap %v chats %v", rec.Gap, contents(rec.Chats))
+	}
 }
