@@ -472,3 +472,44 @@ func TestStreamLimitsPerRoom(t *testing.T) {
 		t.Fatalf("since an expired chat: gap %v chats %v", rec.Gap, contents(rec.Chats))
 	}
 }
+
+// The stream deleted under running nodes (an operator, or a NATS store lost without a
+// restart the nodes saw) is noticed from the first publish that finds no stream or from
+// JetStream's advisory: it is created again, as a new epoch, announced before any chat
+// of it, and the chat that found no stream is stored and delivered in it.
+func TestStreamCreatedAgainIsANewEpoch(t *testing.T) {
+	ns := startNATS(t)
+	a := connectNode(t, ns, "a", 10)
+	a.ConnOpened("u", 1, 1)
+	a.RoomCount("r", "u", 1)
+	for i := range 3 {
+		a.PublishChat("r", "u", fmt.Append(nil, i), time.Now(), 0, "")
+	}
+	got := a.in.waitFor(t, "chats", func(got []Inbound) bool { return len(chatsOf(got, "r")) == 3 })
+	epochs := only(got, KindEpoch)
+	if len(epochs) != 1 || epochs[0].Epoch == "" {
+		t.Fatalf("epochs %+v", epochs)
+	}
+	if err := a.js.DeleteStream(context.Background(), streamName); err != nil {
+		t.Fatal(err)
+	}
+	a.PublishChat("r", "u", []byte("new"), time.Now(), 9, "")
+	got = a.in.waitFor(t, "the chat in a new epoch", func(got []Inbound) bool { return len(only(got, KindPublished)) == 1 })
+	epochs = only(got, KindEpoch)
+	if len(epochs) != 2 || epochs[1].Epoch == epochs[0].Epoch {
+		t.Fatalf("epochs %+v", epochs)
+	}
+	if p := only(got, KindPublished)[0]; p.Offset != 1 || p.Err != nil {
+		t.Fatalf("published %+v", p)
+	}
+	got = a.in.waitFor(t, "delivered", func(got []Inbound) bool { return len(chatsOf(got, "r")) == 4 })
+	var afterEpoch bool
+	for _, in := range got {
+		if in.Kind == KindEpoch && in.Epoch == epochs[1].Epoch {
+			afterEpoch = true
+		}
+		if in.Kind == KindChat && string(in.Content) == "new" && (!afterEpoch || in.Offset != 1) {
+			t.Fatalf("chat %+v delivered before its epoch (%v)", in, afterEpoch)
+		}
+	}
+}
