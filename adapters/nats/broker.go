@@ -23,8 +23,9 @@ type Options struct {
 	// (the stream's duplicate window, at least publishSpan, which resends rely on).
 	HistoryTTL   time.Duration
 	DedupeWindow time.Duration
-	// Heartbeat is how often the node says it is alive (default 2s); Expiry is how long a
-	// silent node stays in presence (default 10s).
+	// Heartbeat is how often the node says it is alive and pings NATS (default 2s; two
+	// unanswered pings end the link); Expiry is how long a silent node stays in presence
+	// (default 10s, more than three heartbeats: a node notices its own stalled link first).
 	Heartbeat time.Duration
 	Expiry    time.Duration
 	// RequestTimeout bounds one request to NATS (snapshot, history fetch; default 3s).
