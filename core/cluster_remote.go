@@ -14,11 +14,7 @@ func (h *Hub) clusterEvent(ev *ClusterEvent, out *Outbox) {
 		h.remoteChat(ev, out)
 	case RemoteRoomGap:
 		if r := h.rooms[ev.Room]; r != nil {
-			e := proto.NewMessage(proto.MsgError)
-			e.Code, e.Text, e.Room = proto.HistoryGap, msgHistoryGap, r.name
-			mark := out.mark()
-			r.addTargets(out)
-			out.deliver(e, mark)
+			r.deliver(historyGap(r.name), out)
 		}
 	case RemotePrivate:
 		name := ev.To
@@ -128,14 +124,9 @@ func (h *Hub) remoteEpoch(ev *ClusterEvent, out *Outbox) {
 	}
 	for _, name := range h.sortedRooms() {
 		r := h.rooms[name]
-		if r.members.live == 0 {
-			continue
+		if r.members.live > 0 {
+			r.deliver(historyGap(r.name), out)
 		}
-		e := proto.NewMessage(proto.MsgError)
-		e.Code, e.Text, e.Room = proto.HistoryGap, msgHistoryGap, r.name
-		mark := out.mark()
-		r.addTargets(out)
-		out.deliver(e, mark)
 	}
 }
 
@@ -186,9 +177,7 @@ func (h *Hub) remoteRecovered(ev *ClusterEvent, out *Outbox) {
 	j.Room, j.Epoch, j.Offset, j.Recovered = ev.Room, h.clusterEpoch(), ev.Offset, !gap
 	out.deliverTo(j, c.id)
 	if gap {
-		e := proto.NewMessage(proto.MsgError)
-		e.Code, e.Text, e.Room = proto.HistoryGap, msgHistoryGap, ev.Room
-		out.deliverTo(e, c.id)
+		out.deliverTo(historyGap(ev.Room), c.id)
 	}
 	for _, ch := range ev.Chats {
 		m := proto.NewMessage(proto.MsgChat)
@@ -197,10 +186,7 @@ func (h *Hub) remoteRecovered(ev *ClusterEvent, out *Outbox) {
 		out.deliverTo(m, c.id)
 	}
 	if r := h.rooms[ev.Room]; rec.welcome && r != nil {
-		m := proto.NewMessage(proto.MsgUserJoined)
-		m.Room, m.UserID, m.Time = r.name, c.user.id, h.now
-		m.Members = r.appendUsers(m.Members[:0])
-		out.deliverTo(m, c.id)
+		out.deliverTo(r.userJoined(c.user.id, h.now), c.id)
 	}
 	if rec.hasAck {
 		m := proto.NewMessage(proto.MsgAck)
@@ -285,12 +271,7 @@ func (h *Hub) remotePresence(ev *ClusterEvent, out *Outbox) {
 	}
 	for i := old; i < now; i++ {
 		if r.addPresence(ev.User) {
-			m := proto.NewMessage(proto.MsgUserJoined)
-			m.Room, m.UserID, m.Time = r.name, ev.User, h.now
-			m.Members = r.appendUsers(m.Members[:0])
-			mark := out.mark()
-			r.addTargets(out)
-			out.deliver(m, mark)
+			r.deliver(r.userJoined(ev.User, h.now), out)
 		}
 	}
 	for i := now; i < old; i++ {

@@ -225,9 +225,7 @@ func (h *Hub) seat(c *conn, r *room, later bool, out *Outbox) bool {
 	if !r.addPresence(c.user.id) {
 		return false
 	}
-	m := proto.NewMessage(proto.MsgUserJoined)
-	m.Room, m.UserID, m.Time = r.name, c.user.id, h.now
-	m.Members = r.appendUsers(m.Members[:0])
+	m := r.userJoined(c.user.id, h.now)
 	mark := out.mark()
 	if later {
 		r.addTargetsExcept(c, out)
