@@ -139,6 +139,10 @@ func Connect(opts Options, deliver func(Inbound)) (*Broker, error) {
 		// heartbeats, before other nodes expire this one; nats.go's default takes minutes.
 		nats.PingInterval(opts.Heartbeat),
 		nats.MaxPingsOutstanding(2),
+		// A write into a stalled link holds whoever publishes (the node's own goroutine,
+		// through Link.Do, and nats.go's ping timer, which waits for the same lock) for up to
+		// this: nats.go's default is a minute.
+		nats.FlusherTimeout(max(2*opts.Heartbeat, time.Second)),
 		nats.CustomReconnectDelay(func(attempts int) time.Duration {
 			d := 50 * time.Millisecond << min(attempts, 6) // 50ms … 3.2s
 			return min(d, 2*time.Second)
