@@ -76,7 +76,6 @@ type Broker struct {
 	lastDegraded bool
 	synced       uint64 // reconnects() as of the last sync: live chats of another count wait
 	everSynced   bool
-	probing      bool // an expiry waits for this node's own round trip (see expire)
 }
 
 type userSub struct {
