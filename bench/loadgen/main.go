@@ -37,7 +37,7 @@ type config struct {
 	rate, startRate, stepFactor, slowFrac                float64
 	churnRate, costRate, sloP99, resolution              float64
 	maxClientCPU, maxOtherCPU                            float64
-	duration, warmup, hold                               time.Duration
+	duration, warmup, hold, readInterval                 time.Duration
 	checkpoints                                          []int
 	lat50, quiet                                         bool
 }
@@ -63,6 +63,7 @@ func main() {
 	flag.Float64Var(&cfg.sloP99, "slo-p99-ms", 50, "SLO: p99 delivery latency over the whole step")
 	flag.Float64Var(&cfg.costRate, "cost-rate", 0, "fanout/private: after the search, one step at this fixed rate for core_sec_per_million and writes_per_delivery (0: none)")
 	flag.IntVar(&cfg.readers, "readers", 0, "reader goroutines, each with its own epoll set (0: GOMAXPROCS+1)")
+	flag.DurationVar(&cfg.readInterval, "read-interval", time.Millisecond, "each reader wakes at most this often (batches wake-ups; adds up to this to measured latency)")
 	flag.IntVar(&cfg.latEvery, "lat-every", 4, "record the latency of one delivery in this many (counts are exact)")
 	flag.Float64Var(&cfg.maxClientCPU, "max-client-cpu", 0.70, "a step where loadgen used more of its CPUs than this is invalid")
 	flag.Float64Var(&cfg.maxOtherCPU, "max-other-cpu", 0.10, "a step where other processes used more of the machine than this is invalid")
