@@ -132,6 +132,8 @@ type gen struct {
 	serverCloses    atomic.Int64
 	slowCloses      atomic.Int64
 	expected        atomic.Uint64
+	writtenOff      atomic.Int64 // deliveries still owed after a step's drain: lost, not backlog
+	stopping        atomic.Bool  // the readers return
 }
 
 // unmeasure stops counting c's deliveries (stalled, churned out or closed).
@@ -213,6 +215,7 @@ type result struct {
 	Reordered        uint64       `json:"reordered"`
 	UnexpectedCloses int64        `json:"unexpected_closes"`
 	SlowCloses       int64        `json:"slow_consumer_closes"`
+	ServerCloses     int64        `json:"server_close_frames"`
 	ChurnConnects    int64        `json:"churn_connects,omitempty"`
 	ChurnErrors      int64        `json:"churn_errors,omitempty"`
 	RSSBytes         uint64       `json:"server_rss_bytes"`
@@ -254,5 +257,6 @@ func (g *gen) run() *result {
 		}
 	}
 	res.SlowCloses = g.slowCloses.Load()
+	res.ServerCloses = g.serverCloses.Load()
 	return res
 }

@@ -19,6 +19,7 @@ type reader struct {
 	epfd int
 	buf  []byte
 	t    tally
+	done chan struct{}
 }
 
 // readBufBytes is each reader's buffer: big reads amortise the syscall when a
@@ -34,11 +35,21 @@ func (g *gen) startReaders(n int) error {
 		if err != nil {
 			return err
 		}
-		r := &reader{g: g, epfd: ep, buf: make([]byte, readBufBytes)}
+		r := &reader{g: g, epfd: ep, buf: make([]byte, readBufBytes), done: make(chan struct{})}
 		g.readers = append(g.readers, r)
 		go r.loop()
 	}
 	return nil
+}
+
+// stopReaders ends the reader goroutines (within their 100 ms wait) and closes their
+// epoll sets; the clients must be closed first.
+func (g *gen) stopReaders() {
+	g.stopping.Store(true)
+	for _, r := range g.readers {
+		<-r.done
+		unix.Close(r.epfd)
+	}
 }
 
 // tallies lists every reader's tally (and the test tally when there are no readers).
@@ -60,12 +71,12 @@ func (g *gen) add(c *client) error {
 	}
 	r := g.readers[c.id%len(g.readers)]
 	c.rd, c.t = r, &r.t
-	fdTable[c.fd].Store(c)
 	if len(c.pending) > 0 {
 		// Not yet in the epoll set, so the reader cannot be consuming c concurrently.
 		rest := c.consume(c.pending, time.Now().UnixNano())
 		c.pending = append(c.pending[:0], rest...)
 	}
+	fdTable[c.fd].Store(c) // publishes c to the reader, which loads it after epoll says so
 	return unix.EpollCtl(r.epfd, unix.EPOLL_CTL_ADD, c.fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(c.fd)})
 }
 
@@ -74,10 +85,11 @@ func (g *gen) add(c *client) error {
 // the round began, and wakes to a batch of connections rather than to each delivery; the
 // latencies it measures include up to that interval.
 func (r *reader) loop() {
+	defer close(r.done)
 	events := make([]unix.EpollEvent, 1024)
 	interval := r.g.cfg.readInterval
-	for {
-		n, err := unix.EpollWait(r.epfd, events, 1000)
+	for !r.g.stopping.Load() {
+		n, err := unix.EpollWait(r.epfd, events, 100)
 		if err != nil {
 			if err == unix.EINTR {
 				continue

@@ -260,6 +260,9 @@ func (g *gen) runTraffic(res *result) {
 	res.Lost = int64(res.Expected) - int64(sn.received)
 	res.Reordered = sn.reordered
 	res.UnexpectedCloses = g.unexpectedClose.Load()
+	if res.Lost > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("%d deliveries never arrived", res.Lost))
+	}
 	if res.Reordered > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("%d deliveries out of order", res.Reordered))
 	}
@@ -425,7 +428,7 @@ func (g *gen) step(label string, rate, perPublish float64, dur time.Duration) st
 			}
 			// message k is due at start + k/pubRate (and stamped with that time)
 			due := int64(now.Sub(start).Seconds()*pubRate) + 1
-			if g.expected.Load() > g.snapReceived()+maxBacklog {
+			if owed := int64(g.expected.Load()) - int64(g.snapReceived()) - g.writtenOff.Load(); owed > int64(maxBacklog) {
 				shed.Add(due - k)
 				k = due
 			}
@@ -515,6 +518,9 @@ func (g *gen) step(label string, rate, perPublish float64, dur time.Duration) st
 	st.Valid, st.Invalid = g.judge(cpu)
 	st.SLOPass, st.Miss = g.slo(st, s1.received-s0.received, d1-d0)
 	g.drain(15 * time.Second)
+	// What is still owed after the drain is lost (the result's lost says so); it must
+	// not count as backlog in the next step, or that step would shed everything.
+	g.writtenOff.Store(max(0, int64(g.expected.Load())-int64(g.snapReceived())))
 	return st
 }
 

@@ -51,7 +51,7 @@ type tally struct {
 	unmeasured atomic.Uint64
 	bytes      atomic.Uint64
 	reads      atomic.Uint64
-	sampleLeft uint32 // reader-only countdown to the next sampled delivery
+	delivered  atomic.Uint32 // counts measured deliveries to pick one in --lat-every
 	hist       histogram
 	_          [64]byte
 }

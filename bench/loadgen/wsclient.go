@@ -284,11 +284,8 @@ func (c *client) onData(p []byte, now int64) {
 			continue
 		}
 		t.received.Add(1)
-		if t.sampleLeft <= 1 {
-			t.sampleLeft = every
+		if t.delivered.Add(1)%every == 0 {
 			t.hist.record(now - int64(sent))
-		} else {
-			t.sampleLeft--
 		}
 		if seq <= c.lastSeq {
 			t.reordered.Add(1)
