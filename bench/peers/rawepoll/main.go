@@ -19,6 +19,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -65,6 +66,8 @@ type loop struct {
 	slow    []*conn
 	buf     []byte
 	scratch []byte
+	quit    atomic.Bool // tests: the loop closes everything and returns
+	done    chan struct{}
 }
 
 func newLoop() (*loop, error) {
@@ -77,7 +80,7 @@ func newLoop() (*loop, error) {
 		return nil, err
 	}
 	l := &loop{ep: ep, wake: wake, conns: map[int]*conn{}, rooms: map[string]*room{},
-		users: map[string][]*conn{}, buf: make([]byte, 64<<10)}
+		users: map[string][]*conn{}, buf: make([]byte, 64<<10), done: make(chan struct{})}
 	return l, unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, wake, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wake)})
 }
 
@@ -90,10 +93,19 @@ func (l *loop) adopt(c *conn) {
 	unix.Write(l.wake, one[:])
 }
 
+// stop ends the loop (it closes every connection and its descriptors) and waits.
+func (l *loop) stop() {
+	l.quit.Store(true)
+	one := [8]byte{1}
+	unix.Write(l.wake, one[:])
+	<-l.done
+}
+
 func (l *loop) run() {
 	runtime.LockOSThread()
+	defer close(l.done)
 	events := make([]unix.EpollEvent, 1024)
-	for {
+	for !l.quit.Load() {
 		n, err := unix.EpollWait(l.ep, events, -1)
 		if err != nil {
 			if err == unix.EINTR {
@@ -131,6 +143,11 @@ func (l *loop) run() {
 		}
 		l.slow = l.slow[:0]
 	}
+	for _, c := range l.conns {
+		l.drop(c)
+	}
+	unix.Close(l.ep)
+	unix.Close(l.wake)
 }
 
 func (l *loop) takeIncoming() {
@@ -426,50 +443,63 @@ func without(cs []*conn, c *conn) []*conn {
 
 func main() {
 	ln := peerhost.Listen()
-	l, err := newLoop()
+	l, h, err := newServer()
 	if err != nil {
 		os.Stderr.WriteString(err.Error() + "\n")
 		os.Exit(1)
 	}
 	go l.run()
+	http.Serve(ln, h)
+}
+
+// newServer returns the loop (not yet running) and the HTTP handler: /ws hands sockets
+// to the loop, /metrics and /debug/pprof are peerhost's.
+func newServer() (*loop, http.Handler, error) {
+	l, err := newLoop()
+	if err != nil {
+		return nil, nil, err
+	}
 	mux := http.NewServeMux()
 	peerhost.Mount(mux)
-	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
-		key := r.Header.Get("Sec-WebSocket-Key")
-		if key == "" {
-			http.Error(w, "not a websocket handshake", http.StatusBadRequest)
-			return
-		}
-		nc, brw, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			return
-		}
-		defer nc.Close() // the loop keeps a duplicate of the descriptor
-		sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
-		if _, err := nc.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
-			base64.StdEncoding.EncodeToString(sum[:]) + "\r\n\r\n")); err != nil {
-			return
-		}
-		c := &conn{fd: -1, user: r.URL.Query().Get("user")}
-		if n := brw.Reader.Buffered(); n > 0 {
-			b, _ := brw.Reader.Peek(n)
-			c.in = append([]byte(nil), b...)
-		}
-		sc, ok := nc.(syscall.Conn)
-		if !ok {
-			return
-		}
-		rc, err := sc.SyscallConn()
-		if err != nil {
-			return
-		}
-		var derr error
-		rc.Control(func(fd uintptr) { c.fd, derr = unix.Dup(int(fd)) })
-		if derr != nil {
-			return
-		}
-		// O_NONBLOCK is on the shared file description: the duplicate is non-blocking.
-		l.adopt(c)
-	})
-	http.Serve(ln, mux)
+	mux.HandleFunc("/ws", l.upgrade)
+	return l, mux, nil
+}
+
+// upgrade answers the WebSocket handshake and hands a duplicate of the socket to the loop.
+func (l *loop) upgrade(w http.ResponseWriter, r *http.Request) {
+	key := r.Header.Get("Sec-WebSocket-Key")
+	if key == "" {
+		http.Error(w, "not a websocket handshake", http.StatusBadRequest)
+		return
+	}
+	nc, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return
+	}
+	defer nc.Close() // the loop keeps a duplicate of the descriptor
+	sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	if _, err := nc.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
+		base64.StdEncoding.EncodeToString(sum[:]) + "\r\n\r\n")); err != nil {
+		return
+	}
+	c := &conn{fd: -1, user: r.URL.Query().Get("user")}
+	if n := brw.Reader.Buffered(); n > 0 {
+		b, _ := brw.Reader.Peek(n)
+		c.in = append([]byte(nil), b...)
+	}
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	var derr error
+	rc.Control(func(fd uintptr) { c.fd, derr = unix.Dup(int(fd)) })
+	if derr != nil {
+		return
+	}
+	// O_NONBLOCK is on the shared file description: the duplicate is non-blocking.
+	l.adopt(c)
 }
