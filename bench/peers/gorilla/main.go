@@ -285,6 +285,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "gorilla: unknown --write-pump", *mode)
 		os.Exit(2)
 	}
+	http.Serve(ln, newMux(*mode))
+}
+
+// newMux starts a hub (it lives as long as the process, as in gorilla's chat example) and
+// returns the handler: /ws with the given write pump, /metrics and /debug/pprof.
+func newMux(mode string) http.Handler {
 	h := newHub()
 	go h.run()
 	up := websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 1024}
@@ -293,7 +299,7 @@ func main() {
 	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
 		var fc *flushConn
 		hw := w
-		if *mode == "bufio" {
+		if mode == "bufio" {
 			hw = &hijacker{ResponseWriter: w}
 		}
 		conn, err := up.Upgrade(hw, r, nil)
@@ -312,8 +318,8 @@ func main() {
 		}
 		c := &client{hub: h, conn: conn, user: r.URL.Query().Get("user"), send: make(chan []byte, sendBuffer), rooms: map[string]bool{}}
 		h.register <- c
-		go c.writePump(*mode, fc)
+		go c.writePump(mode, fc)
 		go c.readPump()
 	})
-	http.Serve(ln, mux)
+	return mux
 }
