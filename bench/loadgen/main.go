@@ -59,7 +59,7 @@ func main() {
 	flag.Float64Var(&cfg.stepFactor, "step-factor", 1.6, "rate multiplier between steps until the first miss")
 	flag.Float64Var(&cfg.resolution, "resolution", 1.1, "after the first miss, bisect until the failing rate is within this factor of the passing one")
 	flag.IntVar(&cfg.maxSteps, "max-steps", 14, "maximum valid steps of the SLO search")
-	flag.IntVar(&cfg.retries, "retries", 3, "an invalid step (client or machine busy) is re-run at the same rate this many times; it never counts as a miss")
+	flag.IntVar(&cfg.retries, "retries", 3, "SLO search: an invalid step (client or machine busy) is re-run at the same rate this many times; it never counts as a miss (a --rate run is one step)")
 	flag.Float64Var(&cfg.sloP99, "slo-p99-ms", 50, "SLO: p99 delivery latency over the whole step")
 	flag.Float64Var(&cfg.costRate, "cost-rate", 0, "fanout/private: after the search, one step at this fixed rate for core_sec_per_million and writes_per_delivery (0: none)")
 	flag.IntVar(&cfg.readers, "readers", 0, "reader goroutines, each with its own epoll set (0: GOMAXPROCS+1)")

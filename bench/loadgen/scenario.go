@@ -210,10 +210,13 @@ func (g *gen) runTraffic(res *result) {
 			}
 		}
 	} else if cfg.scenario != "slow" {
-		if st := g.validStep(res, "fixed", fixed, perPublish); st != nil {
-			res.Cost = st
-			res.CostRate = fixed
-			res.CoreSecPerM, res.WritesPerDeliv = &st.CoreSecPerMillion, &st.SyscallsPerDelivery
+		// One step at a fixed rate, as asked (no re-runs: the caller chose the moment).
+		st := g.step("fixed", fixed, perPublish, cfg.duration)
+		res.Steps = append(res.Steps, st)
+		res.Cost, res.CostRate = &st, fixed
+		res.CoreSecPerM, res.WritesPerDeliv = &st.CoreSecPerMillion, &st.SyscallsPerDelivery
+		if !st.Valid {
+			res.invalidate("fixed step: " + st.Invalid)
 		}
 	}
 	if cfg.scenario == "slow" {
