@@ -36,6 +36,7 @@ type row struct {
 	HeapPerConn       *stat `json:"heap_per_conn_bytes"` // idle: Go heap in use + stacks, same moment
 	// Context.
 	CostRate            float64  `json:"cost_rate,omitempty"`
+	CostMissedSLO       bool     `json:"cost_step_missed_slo,omitempty"` // in some valid repeat: the cost rate was not one it sustains
 	SLOLowerBound       bool     `json:"slo_rate_lower_bound,omitempty"`
 	ClientUSPerDelivery *stat    `json:"client_us_per_delivery,omitempty"` // loadgen CPU per delivery at the SLO step
 	ClientCPUAtSLO      *stat    `json:"client_cpu_frac_at_slo,omitempty"`
@@ -55,10 +56,11 @@ type row struct {
 // sample is one repeat's numbers for one row.
 type sample struct {
 	row
-	vals    map[string]float64
-	valid   bool
-	invalid []string
-	lower   bool
+	vals       map[string]float64
+	valid      bool
+	invalid    []string
+	lower      bool
+	costMissed bool
 }
 
 func num(m map[string]any, path ...string) *float64 {
@@ -155,6 +157,10 @@ func samples(r rawResult) []sample {
 			base.CostRate = *f
 		}
 		base.lower, _ = m["slo_rate_lower_bound"].(bool)
+		cost, _ := m["cost_step"].(map[string]any)
+		if pass, ok := cost["slo_pass"].(bool); ok && !pass {
+			base.costMissed = true
+		}
 	}
 	return []sample{base}
 }
@@ -209,6 +215,7 @@ func aggregate(raws []rawResult, minValid int) []row {
 			}
 			m.ValidRepeats++
 			m.SLOLowerBound = m.SLOLowerBound || s.lower
+			m.CostMissedSLO = m.CostMissedSLO || s.costMissed
 			for name, v := range s.vals {
 				vals[name] = append(vals[name], v)
 			}
@@ -275,6 +282,9 @@ func table(rows []row) string {
 		}
 		if r.CostRate > 0 && r.CoreSecPerMillion != nil {
 			other = append(other, fmt.Sprintf("cost at %.0fk/s", r.CostRate/1000))
+			if r.CostMissedSLO {
+				other = append(other, "**missed the SLO at the cost rate**")
+			}
 		}
 		if r.ClientUSPerDelivery != nil {
 			other = append(other, "loadgen "+fmtStat(r.ClientUSPerDelivery, 2, 1, " µs")+"/delivery")

@@ -25,6 +25,9 @@ func TestAggregateValidRepeatsOnly(t *testing.T) {
 		if !valid {
 			js += `,"invalid_reasons":["other processes used 40% of the machine (limit 10%)"]`
 		}
+		if i == 4 {
+			js += `,"cost_step":{"slo_pass":false}`
+		}
 		raws = append(raws, raw(t, "x", i, js+"}"))
 	}
 	rows := aggregate(raws, 5)
@@ -37,6 +40,9 @@ func TestAggregateValidRepeatsOnly(t *testing.T) {
 	}
 	if s := r.SLORate; s == nil || s.Min != 100 || s.Median != 200 || s.Max != 300 || s.N != 5 {
 		t.Fatalf("slo_rate %+v, want 100/200/300 over 5", s)
+	}
+	if !r.CostMissedSLO || !strings.Contains(table(rows), "missed the SLO at the cost rate") {
+		t.Fatalf("a cost step that missed the SLO is not flagged: %v", r.CostMissedSLO)
 	}
 	if len(r.Invalid) != 1 || !strings.Contains(r.Invalid[0], "other processes") {
 		t.Fatalf("reasons %v", r.Invalid)
