@@ -129,3 +129,14 @@ func TestJudgeMarksBusyWindowsInvalid(t *testing.T) {
 		t.Fatalf("others at 40%%: ok %v %q", ok, why)
 	}
 }
+
+func TestBusySecondsLeavesOutIdleAndInterrupts(t *testing.T) {
+	// user nice system idle iowait irq softirq steal guest guest_nice
+	stat := []byte("cpu  100 20 30 5000 7 11 13 50 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\n")
+	if got := busySeconds(stat); got != 2.0 { // (100+20+30+50) ticks at 100 Hz
+		t.Fatalf("busy %.2f s, want 2.00", got)
+	}
+	if got := busySeconds([]byte("garbage")); got != 0 {
+		t.Fatalf("busy of garbage %.2f", got)
+	}
+}
