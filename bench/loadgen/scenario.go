@@ -309,7 +309,8 @@ func (g *gen) allDeliveries() uint64 {
 // search finds the SLO rate: the highest delivered rate of a valid step that met the SLO
 // (p99 ≤ --slo-p99-ms over the whole step, nothing shed, the backlog not growing). It
 // steps up by --step-factor until a miss (a first miss is re-run once: one can be noise
-// on a shared box), then bisects between the best pass and the lowest miss. An invalid
+// on a shared box) — or down, to a sixteenth of --start-rate, while nothing passed — then
+// bisects between the best pass and the lowest miss. An invalid
 // step is no miss: it is re-run at the same rate up to --retries times, and if it stays
 // invalid the search stops and the result is invalid (the client or the machine, not
 // the server, set the limit).
@@ -351,6 +352,8 @@ func (g *gen) search(res *result, perPublish float64) {
 		switch {
 		case hi == 0:
 			rate *= cfg.stepFactor
+		case lo == 0 && rate/cfg.stepFactor >= cfg.startRate/16:
+			rate /= cfg.stepFactor // even the first rate missed: look below it
 		case lo == 0 || hi/lo <= cfg.resolution:
 			valid = cfg.maxSteps // done
 		default:

@@ -140,3 +140,17 @@ func TestBusySecondsLeavesOutIdleAndInterrupts(t *testing.T) {
 		t.Fatalf("busy of garbage %.2f", got)
 	}
 }
+
+// A server slower than the first rate is searched below it.
+func TestSearchStepsDownBelowStartRate(t *testing.T) {
+	f := &fakeServer{limit: 30}
+	res := searchWith(f, 3)
+	if res.SLORate == nil || *res.SLORate > 30 || *res.SLORate < 30/1.1 {
+		t.Fatalf("slo %v, want within 10%% below 30 (steps %v)", res.SLORate, f.rates)
+	}
+	f = &fakeServer{limit: 1} // below a sixteenth of the start: none found, and it stops
+	res = searchWith(f, 3)
+	if res.SLORate != nil || len(f.rates) > 12 {
+		t.Fatalf("slo %v after %d steps %v", res.SLORate, len(f.rates), f.rates)
+	}
+}
