@@ -710,7 +710,6 @@ func (g *gen) oneMessageEach(n int) {
 					continue
 				}
 				c.measured.Store(true)
-				c.lastSeq = 0
 				// a private message to its own user: one frame in and one out per connection
 				to := "u" + strconv.Itoa(i)
 				if g.cfg.proto == protoCentrifuge {
