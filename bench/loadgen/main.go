@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -78,7 +79,19 @@ func main() {
 	flag.BoolVar(&cfg.quiet, "quiet", false, "no progress bar")
 	flag.DurationVar(&cfg.hold, "hold", 0, "keep the connections open this long after measuring (to profile the server)")
 	flag.StringVar(&cfg.gcURL, "gc-url", "", "URL that makes the server collect garbage (default: its /debug/pprof/heap?gc=1, then /metrics?gc=1)")
+	cpuProfile := flag.String("cpuprofile", "", "write loadgen's own CPU profile here (to see where its cost per delivery goes)")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(2)
+		}
+		defer pprof.StopCPUProfile()
+	}
 
 	u, err := url.Parse(rawURL)
 	if err != nil {
