@@ -8,8 +8,8 @@
 //     per message.
 //   - chat (system "gorilla-chat"): gorilla's own examples/chat write pump, its documented
 //     way to serve a chat: NextWriter, then every message already queued in the send
-//     channel appended to the same frame, newline-separated — one frame and one write
-//     for the whole queue (the client must split the frame on newlines).
+//     channel appended to the same frame, newline-separated — one frame for the whole
+//     queue, written a write buffer at a time (the client splits the frame on newlines).
 //   - bufio (system "gorilla-bufio"): one frame per message, like Switchboard's, but the
 //     frames of everything queued go into a buffer under the connection and reach the
 //     socket in one write when the queue is drained.
@@ -18,7 +18,8 @@
 // connection). chat and bufio use gorilla's documented setting for many connections with
 // bursts of writes: 4096-byte write buffers (its default size; a 1 KiB buffer would cut a
 // drained queue into 1 KiB writes) borrowed from a WriteBufferPool only while a message
-// is being written, so idle connections hold none. Nothing else differs.
+// is being written, so idle connections hold none. Nothing else differs; in every pump
+// the hub never blocks on a client (a full send channel drops it, as in the example).
 package main
 
 import (
