@@ -86,7 +86,7 @@ bench:
 	cd bench && $(GO) build -o bin/ ./loadgen ./run ./peers/gorilla ./peers/melody ./peers/gws ./peers/nbio ./peers/centrifuge ./peers/rawepoll
 	cd bench && ./bin/run --repeats 5
 
-# The same with small sizes and short steps (a check that everything runs; ~15 minutes).
+# The same with small sizes and short steps (a check that everything runs; ~20 minutes).
 bench-quick:
 	$(GO) build -o bench/bin/switchboard ./cmd/switchboard
 	cd bench && $(GO) build -o bin/ ./loadgen ./run ./peers/gorilla ./peers/melody ./peers/gws ./peers/nbio ./peers/centrifuge ./peers/rawepoll
