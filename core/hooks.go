@@ -9,9 +9,9 @@ import "github.com/switchboard-ws/switchboard/core/proto"
 // they answer unavailable.
 
 const (
-	msgNoRPCBackend   = "rpc needs a backend, and none is configured"
-	msgRPCRefused     = "the backend refused this call"
-	msgBadResult      = "the backend's result is not one JSON value"
+	msgNoRPCBackend = "rpc needs a backend, and none is configured"
+	msgRPCRefused   = "the backend refused this call"
+	msgBadResult    = "the backend's result is not one JSON value"
 )
 
 // fillBackend copies into a what the backend is asked about req from c.
