@@ -22,6 +22,7 @@ const (
 	evShutdown                  // close everything 1001 and stop accepting
 	evAbortAll                  // shutdown out of time: abort every socket
 	evCluster                   // news from other nodes: cluster
+	evAnswer                    // the answer to an Ask (hooks.go)
 )
 
 type event struct {
@@ -33,6 +34,7 @@ type event struct {
 	admin   core.AdminRequest
 	reply   chan core.AdminReply
 	cluster *core.ClusterEvent
+	answer  *core.Answer
 }
 
 // inbox is the batch queue from transports to the owner goroutine: producers append

@@ -50,6 +50,12 @@ type Node struct {
 	stop     chan struct{}
 	stopOnce sync.Once
 	done     chan struct{}
+
+	// Hooks and app events (hooks.go).
+	pool          *hookPool // nil without Hooks or Verify
+	events        chan core.AppEvent
+	eventsDone    chan struct{}
+	eventsDropped atomic.Int64
 }
 
 // New returns a running node with opts (defaults applied), its hub holding the streams
@@ -76,6 +82,14 @@ func New(opts Options) *Node {
 	n.inbox.init()
 	n.accepting.Store(true)
 	n.clock.Store(time.Now().UnixNano())
+	if opts.Hooks != nil || opts.Verify != nil {
+		hm, _ := opts.Metrics.(HookMetrics)
+		n.pool = newHookPool(opts.HookConcurrency, opts.HookQueue, opts.HookTimeout, hm)
+	}
+	if opts.Events != nil {
+		n.events, n.eventsDone = make(chan core.AppEvent, opts.EventBuffer), make(chan struct{})
+		go n.runEvents()
+	}
 	go n.run()
 	if opts.Cluster != nil {
 		opts.Cluster.Start(func(ev core.ClusterEvent) { n.inbox.post(event{kind: evCluster, cluster: &ev}) })
@@ -89,6 +103,9 @@ func (n *Node) Options() Options { return n.opts }
 // Identify runs Options.Identify, or auth.NamedUser (the user the client names, else a
 // guest) when it is nil.
 func (n *Node) Identify(r *http.Request) (core.Identity, error) {
+	if n.opts.Hooks != nil && n.opts.Hooks.Connect != nil {
+		return n.connectHook(r)
+	}
 	if n.opts.Identify != nil {
 		return n.opts.Identify(r)
 	}
@@ -127,11 +144,12 @@ type Stats struct {
 	PeakConnQueue int64 // the most bytes ever queued on one connection (≤ SendQueueBytes)
 	SlowConsumers int64 // connections closed 4008
 	SocketFull    int64 // times a write found a socket full and waited for room
+	EventsDropped int64 // app events dropped because Options.Events fell behind
 }
 
 // Stats returns the node's counters; safe from any goroutine.
 func (n *Node) Stats() Stats {
-	return Stats{Live: n.live.Load(), QueuedBytes: n.queued.Load(), PeakConnQueue: n.peakConn.Load(), SlowConsumers: n.slow.Load(), SocketFull: n.full.Load()}
+	return Stats{Live: n.live.Load(), QueuedBytes: n.queued.Load(), PeakConnQueue: n.peakConn.Load(), SlowConsumers: n.slow.Load(), SocketFull: n.full.Load(), EventsDropped: n.eventsDropped.Load()}
 }
 
 // Admin runs an operator request on the owner goroutine and returns the hub's reply.
@@ -172,6 +190,12 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	}
 	n.stopOnce.Do(func() { close(n.stop) })
 	<-n.done
+	if n.pool != nil {
+		n.pool.stop()
+	}
+	if n.events != nil {
+		<-n.eventsDone
+	}
 	return err
 }
 
@@ -254,6 +278,8 @@ func (n *Node) apply(ev *event, arena []byte) {
 		n.checkDrained()
 	case evCluster:
 		n.step(core.Event{Kind: core.EventCluster, Cluster: ev.cluster})
+	case evAnswer:
+		n.step(core.Event{Kind: core.EventAnswer, Answer: ev.answer})
 	case evAbortAll:
 		for _, c := range slices.Clone(n.closing) {
 			n.abort(c)
@@ -332,6 +358,10 @@ func (n *Node) route() {
 			n.reply(a.Reply)
 		case core.ActionCluster:
 			n.opts.Cluster.Do(a.Cluster)
+		case core.ActionAsk:
+			n.answerAsk(a.Ask)
+		case core.ActionAppEvent:
+			n.emit(a.App)
 		}
 	}
 	n.out.Reset()
