@@ -108,4 +108,4 @@ func (h *Hub) refuse(c *conn, a *Answer, text string, req *proto.Request, out *O
 	h.failNamed(c, code, a.ErrorCode, text, req, out)
 }
 
-const msgBackendDown = "the backend did not answer in time"
+const msgBackendDown = "the backend failed or did not answer in time"

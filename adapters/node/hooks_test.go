@@ -148,7 +148,7 @@ func TestHooksSlowBackendOthersUnaffected(t *testing.T) {
 	}
 	got := payloads(t, ls)[1:]
 	want := []string{
-		`{"type":"error","code":"unavailable","message":"the backend did not answer in time","id":"s1"}`,
+		`{"type":"error","code":"unavailable","message":"the backend failed or did not answer in time","id":"s1"}`,
 		`{"type":"pong"}`, `{"type":"ack","id":"p1"}`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {

@@ -66,7 +66,7 @@ func (m *Message) appendMsgpack(b []byte) []byte {
 		b, err = wireLeft{Type: typ, Room: m.Room, Reason: m.Text}.MarshalMsg(b)
 	case MsgRPCResult:
 		// The core checked Result is one JSON value (ValidValue); nil would encode null.
-		result, cerr := appendJSONAsMsgpack(nil, m.resultJSON())
+		result, cerr := AppendJSONAsMsgpack(nil, m.resultJSON())
 		if cerr != nil {
 			result = nil
 		}

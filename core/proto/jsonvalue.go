@@ -18,9 +18,10 @@ func ValidValue(b []byte) bool { return len(b) > 0 && json.Valid(b) }
 
 var errNotOneValue = errors.New("proto: not exactly one JSON value")
 
-// appendJSONAsMsgpack appends the JSON value js as MessagePack: objects as maps with
-// their keys in order, integers as integers, other numbers as float64.
-func appendJSONAsMsgpack(b, js []byte) ([]byte, error) {
+// AppendJSONAsMsgpack appends the JSON value js as MessagePack: objects as maps with
+// their keys in order, integers as integers, other numbers as float64. A client that
+// speaks switchboard.msgpack can build its messages with it.
+func AppendJSONAsMsgpack(b, js []byte) ([]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(js))
 	dec.UseNumber()
 	b, err := appendJSONToken(b, dec, 0)
