@@ -97,7 +97,6 @@ const (
 	hookJoin    = "join"
 	hookPublish = "publish"
 	hookRPC     = "rpc"
-	hookVerify  = "verify"
 )
 
 // Defaults of PROTOCOL.md §9 (--proxy-concurrency, the queue, --proxy-timeout) and of
@@ -243,17 +242,18 @@ func (p *hookPool) depth() {
 }
 
 // answerAsk finds out what the hub asked (ActionAsk), off the owner goroutine, and posts
-// the EventAnswer. It never waits. The token asks (AskRefresh, AskRoomToken) go to
-// Options.Verify; the backend's to Options.Hooks.
+// the EventAnswer; it never waits. The token asks (AskRefresh, AskRoomToken) go to
+// Options.Tokens (access.go); the backend's to Options.Hooks on the hook pool.
 func (n *Node) answerAsk(a *core.Ask) {
+	if a.Kind == core.AskRefresh || a.Kind == core.AskRoomToken {
+		n.ask(a)
+		return
+	}
 	ask := *a
 	answer := &core.Answer{ID: ask.ID, Conn: ask.Conn}
 	post := func() { n.inbox.post(event{kind: evAnswer, answer: answer}) }
-	if n.pool == nil { // neither hooks nor a verifier: nobody can say yes
+	if n.pool == nil { // no hooks: nobody can say yes (the hub asks only with Core.Backend)
 		answer.Code = proto.Unavailable
-		if ask.Kind == core.AskRefresh || ask.Kind == core.AskRoomToken {
-			answer.Code = proto.Unauthorized
-		}
 		post()
 		return
 	}
@@ -265,15 +265,6 @@ func (n *Node) answerAsk(a *core.Ask) {
 	}}
 	h := n.opts.Hooks
 	switch ask.Kind {
-	case core.AskRefresh, core.AskRoomToken:
-		j.hook = hookVerify
-		j.call = func(ctx context.Context) (func(), error) {
-			if n.opts.Verify == nil {
-				return nil, &Refusal{Code: proto.Unauthorized.String()}
-			}
-			v := n.opts.Verify(ctx, ask)
-			return func() { answer.Code, answer.Identity = v.Code, v.Identity }, nil
-		}
 	case core.AskJoin:
 		j.hook = hookJoin
 		j.call = func(ctx context.Context) (func(), error) {

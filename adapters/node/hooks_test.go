@@ -25,15 +25,6 @@ func proxyCore() core.Config {
 	return cfg
 }
 
-// payloads returns the text frames written so far.
-func payloads(t *testing.T, l *testLink) []string {
-	var out []string
-	for _, f := range l.frames(t) {
-		out = append(out, f.payload)
-	}
-	return out
-}
-
 func TestHooksJoinPublishRPC(t *testing.T) {
 	hooks := &Hooks{
 		Join: func(ctx context.Context, q JoinQuery) error {

@@ -99,19 +99,17 @@ const (
 // for concurrent use: the goroutine that owns the core fills every format it needs before
 // handing the message to other goroutines, which then only read the returned bytes.
 type Message struct {
-	Type    MessageType
-	Room    string // user_joined, user_left, chat, members, joined, event, left, optional for system and error (history_gap)
-	UserID  string // connected, user_joined, user_left
-	ConnID  uint64 // connected (encoded as a decimal string)
-	Sender  string // chat, private, broadcast, event
-	To      string // private
-	Content []byte // chat, private, broadcast, system, event; owned by the message, reused
-	ID      []byte // ack, rpc_result, optional for error; owned by the message, reused
-	HasID   bool   // error: send `id` even when it is "" (an error includes `id` when HasID or ID is non-empty)
-	Code    Code   // error
-	// ErrorCode is an error's `code` as the application's backend named it (PROTOCOL.md
-	// §9.1), sent instead of Code's name when not empty.
-	ErrorCode string
+	Type      MessageType
+	Room      string    // user_joined, user_left, chat, members, joined, event, left, optional for system and error (history_gap)
+	UserID    string    // connected, user_joined, user_left
+	ConnID    uint64    // connected (encoded as a decimal string)
+	Sender    string    // chat, private, broadcast, event
+	To        string    // private
+	Content   []byte    // chat, private, broadcast, system, event; owned by the message, reused
+	ID        []byte    // ack, rpc_result, optional for error; chat: its request id for a store, never encoded; owned by the message, reused
+	HasID     bool      // error: send `id` even when it is "" (an error includes `id` when HasID or ID is non-empty)
+	Code      Code      // error
+	ErrorCode string    // error: `code` as the application's backend named it (§9.1), sent instead of Code's name when set
 	Result    []byte    // rpc_result's `result`: JSON text, owned by the message, reused
 	Text      string    // error's `message`, left's `reason`
 	Members   []string  // user_joined, members (always encoded, [] when empty)
