@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
@@ -191,7 +192,7 @@ func (p *hookPool) work() {
 				continue
 			}
 			ctx, cancel := context.WithDeadline(p.base, j.deadline)
-			fill, err := j.call(ctx)
+			fill, err := j.run(ctx)
 			if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				err = errTimeout // whatever the hook made of its context's end
 			}
@@ -199,6 +200,17 @@ func (p *hookPool) work() {
 			j.end(p, fill, err)
 		}
 	}
+}
+
+// run calls the hook; a hook that panics fails the call (unavailable) instead of the
+// server, as net/http does for a handler.
+func (j *hookJob) run(ctx context.Context) (fill func(), err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			fill, err = nil, fmt.Errorf("node: %s hook panicked: %v", j.hook, v)
+		}
+	}()
+	return j.call(ctx)
 }
 
 // submit queues j without waiting; a full queue finishes it at once with overflow.

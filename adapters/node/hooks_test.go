@@ -40,6 +40,9 @@ func TestHooksJoinPublishRPC(t *testing.T) {
 			return strings.ToUpper(q.Content), true, nil
 		},
 		RPC: func(ctx context.Context, q RPCQuery) (json.RawMessage, error) {
+			if q.Method == "panic" {
+				panic("the application's bug")
+			}
 			if q.Method != "sum" {
 				return nil, &Refusal{Code: "not_found", Message: "no such method"}
 			}
@@ -65,8 +68,9 @@ func TestHooksJoinPublishRPC(t *testing.T) {
 	a.Receive([]byte(`{"type":"chat","room":"support:1","content":"bad word","id":"c2"}`))
 	a.Receive([]byte(`{"type":"rpc","id":"r1","method":"sum","data":[1,2,3]}`))
 	a.Receive([]byte(`{"type":"rpc","id":"r2","method":"nope"}`))
+	a.Receive([]byte(`{"type":"rpc","id":"r3","method":"panic"}`))
 	m.Receive([]byte(`{"type":"join","room":"support:1","id":"j2"}`))
-	waitFor(t, "answers", func() bool { return hasFrame(t, la, `"id":"r2"`) && hasFrame(t, lm, `"id":"j2"`) })
+	waitFor(t, "answers", func() bool { return hasFrame(t, la, `"id":"r3"`) && hasFrame(t, lm, `"id":"j2"`) })
 
 	got := payloads(t, la)[1:]
 	want := []string{
@@ -78,6 +82,7 @@ func TestHooksJoinPublishRPC(t *testing.T) {
 		`{"type":"error","code":"forbidden","message":"you may not publish in this room","id":"c2"}`,
 		`{"type":"rpc_result","id":"r1","result":{"sum":6}}`,
 		`{"type":"error","code":"not_found","message":"no such method","id":"r2"}`,
+		`{"type":"error","code":"unavailable","message":"the backend failed or did not answer in time","id":"r3"}`,
 	}
 	if len(got) != len(want) {
 		t.Fatalf("ann got %d frames, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))
