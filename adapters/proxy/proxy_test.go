@@ -385,3 +385,51 @@ func jsonToMsgpack(t *testing.T, js string) []byte {
 	}
 	return b
 }
+
+// A slow backend delays only the requests waiting on it: while one connection's join
+// hangs in the backend, another's proxied joins are answered at loopback speed, and the
+// slow one is unavailable at --proxy-timeout.
+func TestProxySlowBackendOthersUnaffected(t *testing.T) {
+	release := make(chan struct{})
+	be := newBackend(t, func(hook string, body map[string]any) (int, any) {
+		if body["room"] == "support:slow" {
+			<-release
+		}
+		return 200, map[string]any{"allow": true}
+	})
+	defer close(release) // before the backend's Close, which waits for its handlers
+	s := startServer(t, be.URL, false, node.Options{HookTimeout: 500 * time.Millisecond})
+	slow, _, err := s.dial(t, "/ws?user=slow", nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow.next()
+	fast, _, err := s.dial(t, "/ws?user=fast", nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast.next()
+	start := time.Now()
+	slow.send(`{"type":"join","room":"support:slow","id":"s"}`)
+	slow.send(`{"type":"ping","id":"p"}`)
+	var worst time.Duration
+	for i := range 20 {
+		t0 := time.Now()
+		fast.send(fmt.Sprintf(`{"type":"join","room":"support:f%d","id":"f%[1]d"}`, i))
+		fast.expect(fmt.Sprintf(`{"type":"ack","id":"f%d"}`, i))
+		worst = max(worst, time.Since(t0))
+	}
+	if f := slow.next(); f != `{"type":"error","code":"unavailable","message":"the backend failed or did not answer in time","id":"s"}` {
+		t.Errorf("slow join: %s", f)
+	}
+	if d := time.Since(start); d < 500*time.Millisecond {
+		t.Errorf("slow join answered after %v, before the timeout", d)
+	}
+	if f := slow.next(); f != `{"type":"pong"}` {
+		t.Errorf("after the slow join: %s", f)
+	}
+	if worst > 200*time.Millisecond {
+		t.Errorf("a join beside the slow one took %v", worst)
+	}
+	t.Logf("beside a backend call hanging until the timeout, 20 proxied joins took at most %v each", worst)
+}
