@@ -246,3 +246,35 @@ func TestAppEventsStream(t *testing.T) {
 		t.Fatalf("events %v, want %v", seen(), want)
 	}
 }
+
+// An Events consumer that falls behind never holds up the node: events beyond the
+// buffer are dropped and counted, and the node goes on serving.
+func TestAppEventsSlowConsumerDropsCounted(t *testing.T) {
+	block := make(chan struct{})
+	var got atomic.Int32
+	n := New(Options{EventBuffer: 2, Events: func(core.AppEvent) {
+		<-block
+		got.Add(1)
+	}})
+	var links []*testLink
+	for _, u := range []string{"a", "b", "c", "d", "e", "f"} {
+		_, l := attach(t, n, u, proto.JSON)
+		links = append(links, l)
+	}
+	waitFor(t, "every connection served", func() bool {
+		for _, l := range links {
+			if len(l.frames(t)) != 1 {
+				return false
+			}
+		}
+		return true
+	})
+	// 6 user_online: 2 buffered, at most one more taken by the blocked consumer, the
+	// rest dropped.
+	waitFor(t, "drops counted", func() bool { return n.Stats().EventsDropped >= 3 })
+	close(block)
+	shutdown(t, n) // hands over what was buffered
+	if d := n.Stats().EventsDropped; int64(got.Load())+d != 6 || d > 4 {
+		t.Errorf("%d handed over, %d dropped, want 6 in all with at most 4 dropped", got.Load(), d)
+	}
+}
