@@ -24,7 +24,9 @@ import (
 // the call was queued; a call that is late, fails or finds the queue full is answered
 // unavailable (HTTP 503 for Connect). A nil error allows; a *Refusal refuses with its
 // code. The hub never waits for a hook: a connection's later requests are held in the
-// core until its answer, and other connections go on.
+// core until its answer, and other connections go on. A hook should return when its
+// context ends: a late result is dropped anyway, and Shutdown waits for calls in flight.
+// A hook that panics fails its call.
 type Hooks struct {
 	// Connect identifies a WebSocket handshake. An *HTTPError answers it with its status
 	// (the proxy answers 401); any other error is HTTP 503.
