@@ -7,6 +7,6 @@
 // give every call a context that ends at --proxy-timeout. It must never retry a call
 // (the node answers unavailable instead) nor keep state between calls.
 //
-//	hooks := proxy.New(proxy.Options{URL: "http://127.0.0.1:9000/switchboard"})
+//	hooks := proxy.New(proxy.Options{URL: "http://127.0.0.1:9000/switchboard", Connect: true})
 //	n := node.New(node.Options{Core: cfg, Hooks: hooks}) // cfg's namespaces say join: proxy…
 package proxy

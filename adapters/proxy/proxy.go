@@ -24,6 +24,9 @@ type Options struct {
 	// Concurrency idle connections to the backend (so calls reuse them).
 	Client      *http.Client
 	Concurrency int
+	// Connect: every handshake is identified by the backend's connect hook (--auth proxy);
+	// otherwise identity stays with node.Options.Identify.
+	Connect bool
 }
 
 // maxAnswerBytes bounds what is read of a backend's answer: a larger one is a failure.
@@ -40,7 +43,11 @@ func New(o Options) *node.Hooks {
 		o.Client = &http.Client{Transport: t}
 	}
 	p := &backend{url: strings.TrimSuffix(o.URL, "/"), client: o.Client}
-	return &node.Hooks{Connect: p.connect, Join: p.join, Publish: p.publish, RPC: p.rpc}
+	h := &node.Hooks{Join: p.join, Publish: p.publish, RPC: p.rpc}
+	if o.Connect {
+		h.Connect = p.connect
+	}
+	return h
 }
 
 type backend struct {

@@ -81,10 +81,7 @@ type server struct {
 
 func startServer(t *testing.T, backendURL string, connect bool, opts node.Options) *server {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	hooks := proxy.New(proxy.Options{URL: backendURL + "/sb", Client: client})
-	if !connect {
-		hooks.Connect = nil
-	}
+	hooks := proxy.New(proxy.Options{URL: backendURL + "/sb", Client: client, Connect: connect})
 	if opts.Core.MaxConns == 0 {
 		opts.Core = core.DefaultConfig()
 	}

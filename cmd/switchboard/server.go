@@ -369,10 +369,7 @@ func (s *server) shutdownNode() {
 func backendHooks(cfg config, m *metrics.Metrics) (*node.Hooks, *webhook.Sender, func(core.AppEvent)) {
 	var hooks *node.Hooks
 	if cfg.ProxyURL != "" {
-		hooks = proxy.New(proxy.Options{URL: cfg.ProxyURL, Concurrency: cfg.ProxyConcurrency})
-		if cfg.Auth != authProxy {
-			hooks.Connect = nil
-		}
+		hooks = proxy.New(proxy.Options{URL: cfg.ProxyURL, Concurrency: cfg.ProxyConcurrency, Connect: cfg.Auth == authProxy})
 	}
 	if cfg.WebhookURL == "" {
 		return hooks, nil, nil
