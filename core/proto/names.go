@@ -37,62 +37,6 @@ func (c Code) String() string {
 	return "unknown_code"
 }
 
-var requestTypeNames = [...]string{
-	ReqUnknown:   "unknown",
-	ReqJoin:      "join",
-	ReqLeave:     "leave",
-	ReqChat:      "chat",
-	ReqPrivate:   "private",
-	ReqBroadcast: "broadcast",
-	ReqMembers:   "members",
-	ReqOnline:    "online",
-	ReqPing:      "ping",
-	ReqEvent:     "event",
-	ReqAuth:      "auth",
-	ReqRefresh:   "refresh",
-	ReqRPC:       "rpc",
-}
-
-// String returns the request type as it appears on the wire, e.g. "join".
-func (t RequestType) String() string {
-	if int(t) < len(requestTypeNames) {
-		return requestTypeNames[t]
-	}
-	return "unknown"
-}
-
-// requestTypeOf maps a wire `type` to its RequestType (ReqUnknown when unknown). A
-// switch on string(b) compiles to comparisons without allocating.
-func requestTypeOf(b []byte) RequestType {
-	switch string(b) {
-	case "join":
-		return ReqJoin
-	case "leave":
-		return ReqLeave
-	case "chat":
-		return ReqChat
-	case "private":
-		return ReqPrivate
-	case "broadcast":
-		return ReqBroadcast
-	case "members":
-		return ReqMembers
-	case "online":
-		return ReqOnline
-	case "ping":
-		return ReqPing
-	case "event":
-		return ReqEvent
-	case "auth":
-		return ReqAuth
-	case "refresh":
-		return ReqRefresh
-	case "rpc":
-		return ReqRPC
-	}
-	return ReqUnknown
-}
-
 var messageTypeNames = [...]string{
 	MsgConnected:  "connected",
 	MsgUserJoined: "user_joined",

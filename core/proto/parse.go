@@ -23,8 +23,8 @@ func Parse(f Format, payload []byte, r *Request) *Error {
 	}
 	if err != nil {
 		// A payload that breaks off after a valid id still gets its error correlated.
-		if fs.id.kind == kindString && len(fs.id.str) <= maxIDLen {
-			r.ID, r.HasID = fs.id.str, true
+		if id := &fs.vals[keyID]; id.kind == kindString && len(id.str) <= maxIDLen {
+			r.ID, r.HasID = id.str, true
 			err.ID = r.ID
 		}
 		return err

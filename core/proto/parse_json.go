@@ -85,7 +85,7 @@ func (d *jsonReader) object(depth int, fs *fields) bool {
 		if !d.value(depth+1, slot) {
 			return false
 		}
-		if fs != nil && slot == &fs.data {
+		if fs != nil && fs.isData(slot) {
 			fs.dataRaw = d.buf[start:d.pos]
 		}
 		if done, ok := d.next('}'); done || !ok {

@@ -42,7 +42,7 @@ func (r *Request) parseMsgpack(payload []byte, fs *fields) *Error {
 		if b, err = readMsgpackValue(b, slot); err != nil {
 			return r.fail(BadRequest, skipFailure(err))
 		}
-		if slot == &fs.data {
+		if fs.isData(slot) {
 			fs.dataRaw, fs.dataMsgpack = start[:len(start)-len(b)], true
 		}
 	}

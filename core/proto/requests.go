@@ -1,0 +1,296 @@
+package proto
+
+import "strings"
+
+// The client → server messages (PROTOCOL.md §3, §8–§10), one table entry each: the
+// request's wire name and its fields in the order they are checked. Parsing collects
+// every known key (requestKeys), then apply walks the entry of the request's type, so
+// adding a request type is one entry here plus its handler in the core.
+
+// requestSpec is one request type.
+type requestSpec struct {
+	name    string
+	needsID bool // rpc: its rpc_result carries the id, so a request without one fails first
+	fields  []requestField
+}
+
+// requestField is one field of a request type.
+type requestField struct {
+	key      requestKey
+	optional bool // absent or null is fine; required fields are then missing
+}
+
+const (
+	required = false
+	optional = true
+)
+
+var requests = [...]requestSpec{
+	ReqUnknown:   {name: "unknown"},
+	ReqJoin:      {name: "join", fields: []requestField{{keyRoom, required}, {keySince, optional}, {keyEpoch, optional}, {keyToken, optional}}},
+	ReqLeave:     {name: "leave", fields: []requestField{{keyRoom, required}}},
+	ReqChat:      {name: "chat", fields: []requestField{{keyRoom, required}, {keyContent, required}}},
+	ReqPrivate:   {name: "private", fields: []requestField{{keyTo, required}, {keyContent, required}}},
+	ReqBroadcast: {name: "broadcast", fields: []requestField{{keyContent, required}}},
+	ReqMembers:   {name: "members", fields: []requestField{{keyRoom, required}}},
+	ReqOnline:    {name: "online"},
+	ReqPing:      {name: "ping"},
+	// An event's content is optional: a typing indicator needs none.
+	ReqEvent:   {name: "event", fields: []requestField{{keyRoom, required}, {keyEvent, required}, {keyContent, optional}}},
+	ReqAuth:    {name: "auth", fields: []requestField{{keyToken, required}}},
+	ReqRefresh: {name: "refresh", fields: []requestField{{keyToken, required}}},
+	ReqRPC:     {name: "rpc", needsID: true, fields: []requestField{{keyMethod, required}, {keyData, optional}}},
+}
+
+// msgTypeUnknown lists the request types, from the table.
+var msgTypeUnknown = func() string {
+	names := make([]string, 0, len(requests))
+	for _, spec := range requests[ReqUnknown+1:] {
+		names = append(names, spec.name)
+	}
+	return "type must be one of " + strings.Join(names, ", ")
+}()
+
+// requestKey is a key a request may carry; every other key is ignored (including sender,
+// from and user_id: the server decides who sent a message).
+type requestKey uint8
+
+const (
+	keyType requestKey = iota
+	keyID
+	keyRoom
+	keyTo
+	keyContent
+	keySince
+	keyEpoch
+	keyEvent
+	keyToken
+	keyMethod
+	keyData
+	numRequestKeys
+)
+
+// keyRule is what a client is told about one key, whatever the request type; how its
+// value is checked and stored is Request.store.
+type keyRule struct {
+	name    string
+	missing string // the error of a required key that is absent or null
+	bad     string // the error of a value that breaks the rule
+}
+
+// requestKeys: type and id are read by apply itself, before any type's fields.
+var requestKeys = [numRequestKeys]keyRule{
+	keyType:    {name: "type"},
+	keyID:      {name: "id"},
+	keyRoom:    {name: "room", missing: msgRoomMissing, bad: msgBadRoom},
+	keyTo:      {name: "to", missing: msgToMissing, bad: msgBadTo},
+	keyContent: {name: "content", missing: msgContentMiss, bad: msgBadContent},
+	keySince:   {name: "since", bad: msgBadSince},
+	keyEpoch:   {name: "epoch", bad: msgBadEpoch},
+	keyEvent:   {name: "event", missing: msgEventMissing, bad: msgBadEvent},
+	keyToken:   {name: "token", missing: msgTokenMissing, bad: msgBadToken},
+	keyMethod:  {name: "method", missing: msgMethodMissing, bad: msgBadMethod},
+	keyData:    {name: "data", bad: msgBadData},
+}
+
+// fields collects the known keys of one request; later duplicates overwrite earlier
+// ones (last wins), and the type-specific rules run once the whole object is read,
+// because `type` may come last.
+type fields struct {
+	vals [numRequestKeys]value
+	// dataRaw is the encoded text of `data` (any value); dataMsgpack says it is
+	// MessagePack, to be converted to JSON.
+	dataRaw     []byte
+	dataMsgpack bool
+}
+
+// slot returns where the value of key goes, or nil for keys the protocol ignores.
+func (fs *fields) slot(key []byte) *value {
+	if len(key) == 0 || len(key) >= len(keyProbe) {
+		return nil
+	}
+	switch k := keyProbe[len(key)][key[len(key)-1]]; k {
+	case probeNone:
+	case probeScan: // two known keys share length and last byte
+		for k := range requestKeys {
+			if requestKeys[k].name == string(key) {
+				return &fs.vals[k]
+			}
+		}
+	default:
+		if requestKeys[k].name == string(key) {
+			return &fs.vals[k]
+		}
+	}
+	return nil
+}
+
+// keyProbe[len][last byte] is the one known key of that length and last byte, so
+// that most keys are found with one comparison, as fast as a switch on the name.
+var keyProbe = func() (t [maxKeyLen + 1][256]requestKey) {
+	for i := range t {
+		for c := range t[i] {
+			t[i][c] = probeNone
+		}
+	}
+	for k, rule := range requestKeys {
+		p := &t[len(rule.name)][rule.name[len(rule.name)-1]]
+		if *p == probeNone {
+			*p = requestKey(k)
+		} else {
+			*p = probeScan
+		}
+	}
+	return t
+}()
+
+const (
+	maxKeyLen = 7 // len("content"), the longest key
+	probeNone = requestKey(254)
+	probeScan = requestKey(255)
+)
+
+// isData reports whether slot is where `data` goes, whose raw text is kept too.
+func (fs *fields) isData(slot *value) bool { return slot == &fs.vals[keyData] }
+
+// requestTypeOf maps a wire `type` to its RequestType (ReqUnknown when unknown).
+func requestTypeOf(b []byte) RequestType {
+	for t := ReqUnknown + 1; int(t) < len(requests); t++ {
+		if requests[t].name == string(b) {
+			return t
+		}
+	}
+	return ReqUnknown
+}
+
+// String returns the request type as it appears on the wire, e.g. "join".
+func (t RequestType) String() string {
+	if int(t) < len(requests) {
+		return requests[t].name
+	}
+	return "unknown"
+}
+
+// fail records the error in r (so returning it allocates nothing) and returns it.
+func (r *Request) fail(code Code, msg string) *Error {
+	r.err = Error{Code: code, Message: msg}
+	if r.HasID {
+		r.err.ID = r.ID
+	}
+	return &r.err
+}
+
+// apply validates the collected fields against the table entry of the request's type
+// and fills r. The id is taken first so that any later error echoes it.
+func (r *Request) apply(fs *fields) *Error {
+	switch id := &fs.vals[keyID]; id.kind {
+	case kindAbsent, kindNull:
+	case kindString:
+		if len(id.str) > maxIDLen {
+			return r.fail(BadRequest, msgBadID)
+		}
+		r.ID, r.HasID = id.str, true
+	default:
+		return r.fail(BadRequest, msgBadID)
+	}
+
+	switch typ := &fs.vals[keyType]; typ.kind {
+	case kindAbsent, kindNull:
+		return r.fail(BadRequest, msgTypeMissing)
+	case kindString:
+		r.Type = requestTypeOf(typ.str)
+	default:
+		return r.fail(BadRequest, msgTypeNotString)
+	}
+	if r.Type == ReqUnknown {
+		return r.fail(UnknownType, msgTypeUnknown)
+	}
+
+	spec := &requests[r.Type]
+	if spec.needsID && !r.HasID {
+		return r.fail(BadRequest, msgRPCNeedsID)
+	}
+	for _, f := range spec.fields {
+		v := &fs.vals[f.key]
+		switch {
+		case v.kind != kindAbsent && v.kind != kindNull:
+			if !r.store(f.key, v, fs) {
+				return r.fail(BadRequest, requestKeys[f.key].bad)
+			}
+		case !f.optional:
+			return r.fail(BadRequest, requestKeys[f.key].missing)
+		case f.key == keyData:
+			r.Data = jsonNull // absent and null data are the same value
+		}
+	}
+	return nil
+}
+
+// store checks the present, non-null value v of key k and stores it in r; false means
+// the value breaks the key's rule. (A switch, not functions in the table: a call through
+// a function value would make fs escape, and parsing allocate.)
+func (r *Request) store(k requestKey, v *value, fs *fields) bool {
+	str := v.kind == kindString
+	switch k {
+	case keyRoom:
+		if str && ValidRoom(v.str) {
+			r.Room = v.str
+			return true
+		}
+	case keyTo:
+		if str && ValidUser(v.str) {
+			r.To = v.str
+			return true
+		}
+	case keyEvent:
+		if str && ValidEvent(v.str) {
+			r.Event = v.str
+			return true
+		}
+	case keyContent:
+		if str {
+			r.Content, r.HasContent = v.str, true
+			return true
+		}
+	case keySince:
+		if v.kind == kindUint {
+			r.Since, r.HasSince = v.num, true
+			return true
+		}
+	case keyEpoch:
+		if str && len(v.str) <= maxEpochLen {
+			r.Epoch = v.str
+			return true
+		}
+	case keyToken:
+		if str && len(v.str) > 0 {
+			r.Token = v.str
+			return true
+		}
+	case keyMethod:
+		if str && len(v.str) > 0 && len(v.str) <= maxMethodLen {
+			r.Method = v.str
+			return true
+		}
+	case keyData:
+		return r.storeData(fs)
+	}
+	return false
+}
+
+// storeData keeps rpc's `data` (any value) as JSON text (PROTOCOL.md §9.1), converting
+// a MessagePack client's value into r's reused buffer.
+func (r *Request) storeData(fs *fields) bool {
+	if !fs.dataMsgpack {
+		r.Data = fs.dataRaw
+		return true
+	}
+	js, _, err := appendMsgpackAsJSON(r.data[:0], fs.dataRaw, 0)
+	if err != nil {
+		return false
+	}
+	r.data, r.Data = js, js
+	return true
+}
+
+var jsonNull = []byte("null")
