@@ -7,160 +7,47 @@ import (
 	"unsafe"
 )
 
-// appendJSON appends m's JSON object: "type" first, then exactly the fields of its
-// type (PROTOCOL.md §4) in a fixed order.
+// appendJSON appends m's JSON object: "type" first, then the keys of its type's table
+// entry in order.
 func (m *Message) appendJSON(b []byte) []byte {
-	b = append(b, `{"type":"`...)
-	b = append(b, m.Type.String()...)
-	b = append(b, '"')
-	switch m.Type {
-	case MsgConnected:
-		b = appendKeyString(b, `,"user_id":`, m.UserID)
-		b = append(b, `,"conn_id":"`...)
-		b = strconv.AppendUint(b, m.ConnID, 10)
-		b = append(b, '"')
-		b = appendKeyStrings(b, `,"rooms":`, m.Rooms)
-		b = appendKeyTime(b, m.Time)
-	case MsgUserJoined:
-		b = appendKeyString(b, `,"room":`, m.Room)
-		b = appendKeyString(b, `,"user_id":`, m.UserID)
-		b = appendKeyStrings(b, `,"members":`, m.Members)
-		b = appendKeyTime(b, m.Time)
-	case MsgUserLeft:
-		b = appendKeyString(b, `,"room":`, m.Room)
-		b = appendKeyString(b, `,"user_id":`, m.UserID)
-		b = appendKeyTime(b, m.Time)
-	case MsgChat:
-		b = appendKeyString(b, `,"room":`, m.Room)
-		b = appendKeyString(b, `,"sender":`, m.Sender)
-		b = appendKeyString(b, `,"content":`, bytesString(m.Content))
-		b = append(b, `,"offset":`...)
-		b = strconv.AppendUint(b, m.Offset, 10)
-		b = appendKeyTime(b, m.Time)
-	case MsgPrivate:
-		b = appendKeyString(b, `,"sender":`, m.Sender)
-		b = appendKeyString(b, `,"to":`, m.To)
-		b = appendKeyString(b, `,"content":`, bytesString(m.Content))
-		b = appendKeyTime(b, m.Time)
-	case MsgBroadcast:
-		b = appendKeyString(b, `,"sender":`, m.Sender)
-		b = appendKeyString(b, `,"content":`, bytesString(m.Content))
-		b = appendKeyTime(b, m.Time)
-	case MsgSystem:
-		b = appendKeyString(b, `,"content":`, bytesString(m.Content))
-		if m.Room != "" {
-			b = appendKeyString(b, `,"room":`, m.Room)
+	spec := m.spec()
+	b = append(b, messageStart[m.Type].json...)
+	for _, f := range spec.fields {
+		if !m.sends(f.when) {
+			continue
 		}
-		b = appendKeyTime(b, m.Time)
-	case MsgMembers:
-		b = appendKeyString(b, `,"room":`, m.Room)
-		b = appendKeyStrings(b, `,"members":`, m.Members)
-	case MsgOnline:
-		b = appendKeyStrings(b, `,"users":`, m.Users)
-		b = append(b, `,"total":`...)
-		b = strconv.AppendInt(b, int64(m.Total), 10)
-	case MsgPong:
-	case MsgAck:
-		b = appendKeyString(b, `,"id":`, bytesString(m.ID))
-		if m.HasOffset {
-			b = append(b, `,"offset":`...)
+		b = append(b, keyBytes[f.key].json...)
+		switch messageKeys[f.key].typ {
+		case typeString:
+			b = appendJSONString(b, m.str(f.key))
+		case typeStrings:
+			b = appendJSONStrings(b, m.list(f.key))
+		case typeUint:
 			b = strconv.AppendUint(b, m.Offset, 10)
+		case typeInt:
+			b = strconv.AppendInt(b, int64(m.Total), 10)
+		case typeBool:
+			b = strconv.AppendBool(b, m.Recovered)
+		case typeTime:
+			b = append(b, '"')
+			b = appendTimestamp(b, m.Time)
+			b = append(b, '"')
+		case typeDecimal:
+			b = append(b, '"')
+			b = strconv.AppendUint(b, m.ConnID, 10)
+			b = append(b, '"')
+		case typeJSONValue:
+			b = append(b, m.resultJSON()...)
 		}
-	case MsgJoined:
-		b = appendKeyString(b, `,"room":`, m.Room)
-		b = appendKeyString(b, `,"epoch":`, m.Epoch)
-		b = append(b, `,"offset":`...)
-		b = strconv.AppendUint(b, m.Offset, 10)
-		b = append(b, `,"recovered":`...)
-		b = strconv.AppendBool(b, m.Recovered)
-	case MsgEvent:
-		b = appendKeyString(b, `,"room":`, m.Room)
-		b = appendKeyString(b, `,"sender":`, m.Sender)
-		b = appendKeyString(b, `,"event":`, bytesString(m.Event))
-		b = appendKeyString(b, `,"content":`, bytesString(m.Content))
-		b = appendKeyTime(b, m.Time)
-	case MsgError:
-		b = appendKeyString(b, `,"code":`, m.errorCode())
-		b = appendKeyString(b, `,"message":`, m.errorText())
-		if m.HasID || len(m.ID) > 0 {
-			b = appendKeyString(b, `,"id":`, bytesString(m.ID))
-		}
-		if m.Room != "" {
-			b = appendKeyString(b, `,"room":`, m.Room)
-		}
-	case MsgLeft:
-		b = appendKeyString(b, `,"room":`, m.Room)
-		b = appendKeyString(b, `,"reason":`, m.Text)
-	case MsgRPCResult:
-		b = appendKeyString(b, `,"id":`, bytesString(m.ID))
-		b = append(b, `,"result":`...)
-		b = append(b, m.resultJSON()...)
-	default:
-		panic("proto: unknown MessageType")
 	}
 	return append(b, '}')
-}
-
-// errorCode is the error's `code`: the backend's own when it named one.
-func (m *Message) errorCode() string {
-	if m.ErrorCode != "" {
-		return m.ErrorCode
-	}
-	return m.Code.String()
-}
-
-// resultJSON is rpc_result's `result`; an empty one is null.
-func (m *Message) resultJSON() []byte {
-	if len(m.Result) == 0 {
-		return jsonNull
-	}
-	return m.Result
-}
-
-// errorText is the error's `message`, with a default sentence per code when the core
-// left Text empty (history_gap is sent without one).
-func (m *Message) errorText() string {
-	if m.Text != "" {
-		return m.Text
-	}
-	switch m.Code {
-	case BadRequest:
-		return "the request is malformed"
-	case UnknownType:
-		return msgTypeUnknown
-	case NotMember:
-		return "you are not a member of this room"
-	case UserOffline:
-		return "the user is not online"
-	case Forbidden:
-		return "this request is not allowed"
-	case RateLimited:
-		return "too many messages: slow down"
-	case LimitExceeded:
-		return "a limit was exceeded"
-	case TooLarge:
-		return "the content is too large"
-	case HistoryGap:
-		return "the room's history no longer reaches back to the requested offset"
-	case Unauthorized:
-		return "the token is not valid"
-	case Unavailable:
-		return "the server cannot decide this now"
-	}
-	return "the request failed"
 }
 
 // bytesString views b as a string for the encoders, which only read it.
 func bytesString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
-func appendKeyString(b []byte, key, s string) []byte {
-	b = append(b, key...)
-	return appendJSONString(b, s)
-}
-
-// appendKeyStrings appends a key and an array of strings; nil encodes as [].
-func appendKeyStrings(b []byte, key string, list []string) []byte {
-	b = append(b, key...)
+// appendJSONStrings appends an array of strings; nil encodes as [].
+func appendJSONStrings(b []byte, list []string) []byte {
 	b = append(b, '[')
 	for i, s := range list {
 		if i > 0 {
@@ -169,12 +56,6 @@ func appendKeyStrings(b []byte, key string, list []string) []byte {
 		b = appendJSONString(b, s)
 	}
 	return append(b, ']')
-}
-
-func appendKeyTime(b []byte, t time.Time) []byte {
-	b = append(b, `,"timestamp":"`...)
-	b = appendTimestamp(b, t)
-	return append(b, '"')
 }
 
 // Timestamp formats t as every `timestamp` of the protocol is written (PROTOCOL.md §4).

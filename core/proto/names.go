@@ -3,26 +3,28 @@ package proto
 // Wire names of the protocol's enumerations (PROTOCOL.md §3–§4). The tables are
 // indexed by the enumeration value, so String never allocates.
 
-var codeNames = [...]string{
-	OK:            "ok",
-	BadRequest:    "bad_request",
-	UnknownType:   "unknown_type",
-	NotMember:     "not_member",
-	UserOffline:   "user_offline",
-	Forbidden:     "forbidden",
-	RateLimited:   "rate_limited",
-	LimitExceeded: "limit_exceeded",
-	TooLarge:      "too_large",
-	HistoryGap:    "history_gap",
-	Unauthorized:  "unauthorized",
-	Unavailable:   "unavailable",
+// codes: each error code's wire name and the sentence an error of that code carries
+// when the core gives none.
+var codes = [...]struct{ name, text string }{
+	OK:            {"ok", ""},
+	BadRequest:    {"bad_request", "the request is malformed"},
+	UnknownType:   {"unknown_type", msgTypeUnknown},
+	NotMember:     {"not_member", "you are not a member of this room"},
+	UserOffline:   {"user_offline", "the user is not online"},
+	Forbidden:     {"forbidden", "this request is not allowed"},
+	RateLimited:   {"rate_limited", "too many messages: slow down"},
+	LimitExceeded: {"limit_exceeded", "a limit was exceeded"},
+	TooLarge:      {"too_large", "the content is too large"},
+	HistoryGap:    {"history_gap", "the room's history no longer reaches back to the requested offset"},
+	Unauthorized:  {"unauthorized", "the token is not valid"},
+	Unavailable:   {"unavailable", "the server cannot decide this now"},
 }
 
 // CodeOf returns the code whose wire name is name; ok is false for names that are not
 // the protocol's (a backend may name its own, PROTOCOL.md §9.1).
 func CodeOf(name string) (c Code, ok bool) {
-	for i, n := range codeNames {
-		if n == name {
+	for i, c := range codes {
+		if c.name == name {
 			return Code(i), true
 		}
 	}
@@ -31,40 +33,18 @@ func CodeOf(name string) (c Code, ok bool) {
 
 // String returns the code as it appears on the wire, e.g. "bad_request".
 func (c Code) String() string {
-	if int(c) < len(codeNames) {
-		return codeNames[c]
+	if int(c) < len(codes) {
+		return codes[c].name
 	}
 	return "unknown_code"
 }
 
-var messageTypeNames = [...]string{
-	MsgConnected:  "connected",
-	MsgUserJoined: "user_joined",
-	MsgUserLeft:   "user_left",
-	MsgChat:       "chat",
-	MsgPrivate:    "private",
-	MsgBroadcast:  "broadcast",
-	MsgSystem:     "system",
-	MsgMembers:    "members",
-	MsgOnline:     "online",
-	MsgPong:       "pong",
-	MsgAck:        "ack",
-	MsgError:      "error",
-	MsgJoined:     "joined",
-	MsgEvent:      "event",
-	MsgLeft:       "left",
-	MsgRPCResult:  "rpc_result",
-}
-
-// NumMessageTypes is the number of server → client message types.
-const NumMessageTypes = len(messageTypeNames)
-
-// String returns the message type as it appears on the wire, e.g. "user_joined".
-func (t MessageType) String() string {
-	if int(t) < len(messageTypeNames) {
-		return messageTypeNames[t]
+// text is the code's default error sentence.
+func (c Code) text() string {
+	if int(c) < len(codes) && codes[c].text != "" {
+		return codes[c].text
 	}
-	return "unknown"
+	return "the request failed"
 }
 
 var formatNames = [...]string{JSON: "json", Msgpack: "msgpack"}

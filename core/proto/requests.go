@@ -106,59 +106,35 @@ type fields struct {
 
 // slot returns where the value of key goes, or nil for keys the protocol ignores.
 func (fs *fields) slot(key []byte) *value {
-	if len(key) == 0 || len(key) >= len(keyProbe) {
-		return nil
-	}
-	switch k := keyProbe[len(key)][key[len(key)-1]]; k {
-	case probeNone:
-	case probeScan: // two known keys share length and last byte
-		for k := range requestKeys {
-			if requestKeys[k].name == string(key) {
-				return &fs.vals[k]
-			}
-		}
-	default:
-		if requestKeys[k].name == string(key) {
-			return &fs.vals[k]
-		}
+	if k, ok := keyIndex.find(key); ok {
+		return &fs.vals[k]
 	}
 	return nil
 }
 
-// keyProbe[len][last byte] is the one known key of that length and last byte, so
-// that most keys are found with one comparison, as fast as a switch on the name.
-var keyProbe = func() (t [maxKeyLen + 1][256]requestKey) {
-	for i := range t {
-		for c := range t[i] {
-			t[i][c] = probeNone
+var keyIndex = newNameIndex(func(yield func(string) bool) {
+	for _, rule := range requestKeys {
+		if !yield(rule.name) {
+			return
 		}
 	}
-	for k, rule := range requestKeys {
-		p := &t[len(rule.name)][rule.name[len(rule.name)-1]]
-		if *p == probeNone {
-			*p = requestKey(k)
-		} else {
-			*p = probeScan
-		}
-	}
-	return t
-}()
+})
 
-const (
-	maxKeyLen = 7 // len("content"), the longest key
-	probeNone = requestKey(254)
-	probeScan = requestKey(255)
-)
+var typeIndex = newNameIndex(func(yield func(string) bool) {
+	for _, spec := range requests {
+		if !yield(spec.name) {
+			return
+		}
+	}
+})
 
 // isData reports whether slot is where `data` goes, whose raw text is kept too.
 func (fs *fields) isData(slot *value) bool { return slot == &fs.vals[keyData] }
 
 // requestTypeOf maps a wire `type` to its RequestType (ReqUnknown when unknown).
 func requestTypeOf(b []byte) RequestType {
-	for t := ReqUnknown + 1; int(t) < len(requests); t++ {
-		if requests[t].name == string(b) {
-			return t
-		}
+	if t, ok := typeIndex.find(b); ok {
+		return RequestType(t)
 	}
 	return ReqUnknown
 }
