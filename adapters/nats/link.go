@@ -59,8 +59,8 @@ func (l *Link) deliver(in Inbound) {
 }
 
 // Do carries out one cluster action of the hub. It never waits for the network.
-func (l *Link) Do(a *core.ClusterAction) {
-	switch a.Op {
+func (l *Link) Do(a core.ClusterAction) {
+	switch a := a.(type) {
 	case core.ClusterPublish:
 		l.PublishChat(a.Room, a.Sender, a.Content, a.Time, a.Ref, a.DedupeID)
 	case core.ClusterPrivate:
@@ -71,8 +71,8 @@ func (l *Link) Do(a *core.ClusterAction) {
 		l.System(a.Room, a.Content, a.Time)
 	case core.ClusterKick:
 		l.Kick(a.User)
-	case core.ClusterSeat, core.ClusterUnseat:
-		l.Seat(a.User, a.Room, a.Op == core.ClusterSeat)
+	case core.ClusterSeat:
+		l.Seat(a.User, a.Room, !a.Leave)
 	case core.ClusterConnOpened:
 		l.ConnOpened(a.User, uint64(a.Conn), a.Order)
 	case core.ClusterConnClosed:
@@ -89,47 +89,39 @@ func (l *Link) Do(a *core.ClusterAction) {
 // coreEvent translates what the broker delivers into the hub's terms; link status and
 // node departures are the broker's own business (Degraded, logs).
 func coreEvent(in Inbound) (core.ClusterEvent, bool) {
-	ev := core.ClusterEvent{Node: in.Node, Room: in.Room, User: in.User, Sender: in.Sender, To: in.To,
-		Exclude: in.Exclude, Copy: in.Copy, Content: in.Content, Offset: in.Offset, Time: in.Time,
-		Conn: core.ConnID(in.Conn), Order: in.Order, Open: in.Open, Count: in.Count, Gap: in.Gap,
-		Ref: in.Ref, Failed: in.Err != nil, Epoch: in.Epoch, Event: in.Event}
 	switch in.Kind {
 	case KindChat:
-		ev.Kind = core.RemoteChat
+		return core.RemoteChat{Node: in.Node, Room: in.Room, Sender: in.Sender, Content: in.Content, Offset: in.Offset, Time: in.Time}, true
 	case KindRoomGap:
-		ev.Kind = core.RemoteRoomGap
+		return core.RemoteRoomGap{Room: in.Room}, true
 	case KindPrivate:
-		ev.Kind = core.RemotePrivate
+		return core.RemotePrivate{Node: in.Node, Sender: in.Sender, To: in.To, Copy: in.Copy, Content: in.Content, Time: in.Time}, true
 	case KindBroadcast:
-		ev.Kind = core.RemoteBroadcast
+		return core.RemoteBroadcast{Node: in.Node, Sender: in.Sender, Exclude: in.Exclude, Content: in.Content, Time: in.Time}, true
 	case KindSystem:
-		ev.Kind = core.RemoteSystem
+		return core.RemoteSystem{Node: in.Node, Room: in.Room, Content: in.Content, Time: in.Time}, true
 	case KindKick:
-		ev.Kind = core.RemoteKick
-	case KindSeat:
-		ev.Kind = core.RemoteSeat
-	case KindUnseat:
-		ev.Kind = core.RemoteUnseat
+		return core.RemoteKick{Node: in.Node, User: in.User}, true
+	case KindSeat, KindUnseat:
+		return core.RemoteSeat{Node: in.Node, User: in.User, Room: in.Room, Leave: in.Kind == KindUnseat}, true
 	case KindConn:
-		ev.Kind = core.RemoteConn
+		return core.RemoteConn{Node: in.Node, User: in.User, Conn: core.ConnID(in.Conn), Order: in.Order, Open: in.Open}, true
 	case KindRoomPresence:
-		ev.Kind = core.RemoteRoomPresence
+		return core.RemoteRoomPresence{Node: in.Node, Room: in.Room, User: in.User, Count: in.Count}, true
 	case KindRecovered:
-		ev.Kind = core.RemoteRecovered
-		ev.Chats = make([]core.ClusterChat, len(in.Chats))
+		chats := make([]core.ClusterChat, len(in.Chats))
 		for i, c := range in.Chats {
-			ev.Chats[i] = core.ClusterChat{Sender: c.Sender, Content: c.Content, Offset: c.Offset, Time: c.Time}
+			chats[i] = core.ClusterChat{Sender: c.Sender, Content: c.Content, Offset: c.Offset, Time: c.Time}
 		}
+		return core.RemoteRecovered{Conn: core.ConnID(in.Conn), Room: in.Room, Chats: chats, Gap: in.Gap, Offset: in.Offset}, true
 	case KindPublished:
-		ev.Kind = core.RemotePublished
+		return core.RemotePublished{Ref: in.Ref, Offset: in.Offset, Failed: in.Err != nil}, true
 	case KindEpoch:
-		ev.Kind = core.RemoteEpoch
+		return core.RemoteEpoch{Epoch: in.Epoch}, true
 	case KindRoomEvent:
-		ev.Kind = core.RemoteRoomEvent
+		return core.RemoteRoomEvent{Node: in.Node, Room: in.Room, Sender: in.Sender, Event: in.Event, Content: in.Content, Time: in.Time}, true
 	case KindAlive:
-		ev.Kind = core.RemoteAlive
-	default:
-		return ev, false
+		return core.RemoteAlive{Node: in.Node}, true
 	}
-	return ev, true
+	return nil, false
 }

@@ -98,7 +98,7 @@ func New(opts Options) *Node {
 	n.clock.Store(time.Now().UnixNano())
 	go n.run()
 	if opts.Cluster != nil {
-		opts.Cluster.Start(func(ev core.ClusterEvent) { n.inbox.post(event{kind: evCluster, cluster: &ev}) })
+		opts.Cluster.Start(func(ev core.ClusterEvent) { n.inbox.post(event{kind: evCluster, cluster: ev}) })
 	}
 	return n
 }
