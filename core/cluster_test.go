@@ -18,13 +18,16 @@ import (
 // NATS, deterministically.
 type bus struct {
 	t       tb
+	cfg     Config
 	hubs    map[string]*Hub
-	names   []string
+	names   []string // the live nodes
 	queue   []queued
 	seq     uint64
 	log     map[string][]ClusterChat // every chat ever sequenced, per room
+	dedupe  map[string]uint64        // DedupeID → its offset, as the stream's duplicate window
 	history int
 	now     time.Time
+	print   func(node string, a *Action) // when set, sees every action (transcripts)
 
 	got     map[string][]string // "node/conn" → what it received, rendered
 	closes  map[string]string   // "node/conn" → "code reason"
@@ -47,14 +50,20 @@ type tb interface {
 }
 
 func newBus(t tb, cfg Config, names ...string) *bus {
-	b := &bus{t: t, hubs: map[string]*Hub{}, names: names, log: map[string][]ClusterChat{},
+	b := &bus{t: t, cfg: cfg, hubs: map[string]*Hub{}, log: map[string][]ClusterChat{}, dedupe: map[string]uint64{},
 		history: cfg.History, now: start, got: map[string][]string{}, closes: map[string]string{}}
 	for _, n := range names {
-		c := cfg
-		c.NodeID, c.Cluster = n, true
-		b.hubs[n] = New(c)
+		b.addNode(n)
 	}
 	return b
+}
+
+// addNode starts a hub named node on the bus.
+func (b *bus) addNode(node string) {
+	c := b.cfg
+	c.NodeID, c.Cluster = node, true
+	b.hubs[node] = New(c)
+	b.names = append(b.names, node)
 }
 
 var timestamp = regexp.MustCompile(`,"timestamp":"[^"]*"`)
@@ -73,7 +82,10 @@ func (b *bus) step(node string, ev Event) {
 	if err := h.Verify(); err != nil {
 		b.t.Fatalf("%s: after %v: %v", node, ev.Kind, err)
 	}
-	for _, a := range out.Actions {
+	for i, a := range out.Actions {
+		if b.print != nil {
+			b.print(node, &out.Actions[i])
+		}
 		switch a.Kind {
 		case ActionDeliver:
 			s, err := renderMessage(a.Msg, proto.JSON)
@@ -108,7 +120,16 @@ func (b *bus) carry(from string, a ClusterAction) {
 	}
 	switch a := a.(type) {
 	case ClusterPublish:
+		if first, dup := b.dedupe[a.DedupeID]; dup && a.DedupeID != "" {
+			if a.Ref != 0 { // stored once: acked with the first one's offset
+				b.queue = append(b.queue, queued{from, "js", RemotePublished{Ref: a.Ref, Offset: first}})
+			}
+			return
+		}
 		b.seq++
+		if a.DedupeID != "" {
+			b.dedupe[a.DedupeID] = b.seq
+		}
 		b.log[a.Room] = append(b.log[a.Room], ClusterChat{Sender: a.Sender, Content: a.Content, Offset: b.seq, Time: a.Time})
 		for _, n := range b.names { // the publisher's own hub too: it delivers the sequenced chat
 			b.queue = append(b.queue, queued{n, "js", RemoteChat{Node: from, Room: a.Room, Sender: a.Sender, Content: a.Content, Offset: b.seq, Time: a.Time}})
@@ -540,7 +561,7 @@ func TestClusterDeadNodeConnsDoNotCountAgainstTheLimit(t *testing.T) {
 // epoch tells every hub that the cluster stream is epoch; the bus's sequence restarts
 // with it, as a stream created again numbers from 1.
 func (b *bus) epoch(epoch string) {
-	b.seq, b.log = 0, map[string][]ClusterChat{}
+	b.seq, b.log, b.dedupe = 0, map[string][]ClusterChat{}, map[string]uint64{}
 	for _, n := range b.names {
 		b.step(n, Event{Kind: EventCluster, Cluster: RemoteEpoch{Epoch: epoch}})
 	}
