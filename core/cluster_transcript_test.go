@@ -101,13 +101,7 @@ func (s *clusterScript) run(t *testing.T, td *datadriven.TestData) string {
 	}
 	switch td.Cmd {
 	case "config":
-		cfg := defaultConfig()
-		for _, a := range td.CmdArgs {
-			if err := setConfig(&cfg, a.Key, a.SingleVal(t)); err != nil {
-				td.Fatalf(t, "%v", err)
-			}
-		}
-		s.reset(t, cfg)
+		s.reset(t, scanConfig(t, td))
 		return "ok"
 	case "node":
 		for _, a := range td.CmdArgs {

@@ -259,7 +259,7 @@ func (h *Hub) removeConn(c *conn, out *Outbox) {
 func (h *Hub) join(c *conn, r *room, out *Outbox) { h.seat(c, r, false, out) }
 
 // seat is join; with later, c itself is not told yet (its joined and replay come later:
-// a cluster join with since, see remoteRecovered). It reports whether c's user was
+// a cluster join with since, see cluster.recovered). It reports whether c's user was
 // announced.
 func (h *Hub) seat(c *conn, r *room, later bool, out *Outbox) bool {
 	r.addMember(c)

@@ -115,13 +115,7 @@ func (s *transcript) run(t *testing.T, td *datadriven.TestData) string {
 	var b strings.Builder
 	switch td.Cmd {
 	case "config":
-		cfg := defaultConfig()
-		for _, arg := range td.CmdArgs {
-			if err := setConfig(&cfg, arg.Key, arg.SingleVal(t)); err != nil {
-				td.Fatalf(t, "%v", err)
-			}
-		}
-		s.reset(cfg)
+		s.reset(scanConfig(t, td))
 		return "ok"
 	case "namespace":
 		cfg := s.cfg
@@ -323,6 +317,17 @@ func writeDeliver(t tb, b *strings.Builder, a *Action, who func(ConnID) (string,
 		names, last = append(names, name), text
 	}
 	fmt.Fprintf(b, "%s <- %s\n", strings.Join(names, " "), last)
+}
+
+// scanConfig reads a config directive: the default configuration with its changes.
+func scanConfig(t *testing.T, td *datadriven.TestData) Config {
+	cfg := defaultConfig()
+	for _, arg := range td.CmdArgs {
+		if err := setConfig(&cfg, arg.Key, arg.SingleVal(t)); err != nil {
+			td.Fatalf(t, "%v", err)
+		}
+	}
+	return cfg
 }
 
 func setConfig(cfg *Config, key, val string) error {
