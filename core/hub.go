@@ -84,6 +84,7 @@ type Hub struct {
 	answering           *Answer               // the answer the replayed request goes on with
 	asks                uint64                // the last Ask id
 	expiries            expiryHeap            // token expiries (ask.go)
+	offline             offlineGrace          // users waiting for user_offline (appevents.go)
 
 	peers peers // a hub alone (solo) or one node of a cluster (peers.go, cluster.go)
 }
@@ -164,6 +165,9 @@ func (h *Hub) Step(ev Event, out *Outbox) error {
 	case EventTick:
 		h.now = ev.Now
 		h.expire(out) // tokens (ask.go)
+		if h.cfg.AppEvents {
+			h.expireOffline(out)
+		}
 		h.expireStreams(out)
 		h.dedupe.expire(h.now.UnixNano(), h.cfg.DedupeWindow)
 	case EventRestore:
@@ -210,6 +214,7 @@ func (h *Hub) connect(id ConnID, ident *Identity, f proto.Format, out *Outbox) {
 		u = &user{id: name}
 		h.users[name] = u
 		h.userNames.add(name)
+		h.userArrived(u, out)
 	}
 	c := &conn{id: id, user: u, format: f, tokens: float64(h.burst()), last: h.now.UnixNano()}
 	c.setGrants(ident)
@@ -243,6 +248,7 @@ func (h *Hub) removeConn(c *conn, out *Outbox) {
 	if len(u.conns) == 0 {
 		delete(h.users, u.id)
 		h.userNames.remove(u.id)
+		h.userDeparted(u, out)
 	}
 	if h.all.remove(c.slot) {
 		for i, x := range h.all.slots {
@@ -262,9 +268,19 @@ func (h *Hub) join(c *conn, r *room, out *Outbox) { h.seat(c, r, false, out) }
 // a cluster join with since, see cluster.recovered). It reports whether c's user was
 // announced.
 func (h *Hub) seat(c *conn, r *room, later bool, out *Outbox) bool {
+	occupied := h.cfg.AppEvents && r.members.live == 0
 	r.addMember(c)
 	h.peers.moved(c, r, out) // before anyone can react to the join
-	if !r.addPresence(c.user.id) || r.quiet() {
+	first := r.addPresence(c.user.id)
+	if h.cfg.AppEvents {
+		if occupied {
+			h.appEvent(RoomOccupied, "", r.name, out)
+		}
+		if first {
+			h.appEvent(MemberAdded, c.user.id, r.name, out)
+		}
+	}
+	if !first || r.quiet() {
 		return false
 	}
 	var except *conn
@@ -281,7 +297,16 @@ func (h *Hub) leave(c *conn, i int, out *Outbox) {
 	r := c.rooms[i].room
 	r.removeMember(c, i)
 	h.peers.moved(c, r, out)
-	if r.removePresence(c.user.id) && !r.empty() && !r.quiet() {
+	last := r.removePresence(c.user.id)
+	if h.cfg.AppEvents {
+		if last {
+			h.appEvent(MemberRemoved, c.user.id, r.name, out)
+		}
+		if r.members.live == 0 {
+			h.appEvent(RoomVacated, "", r.name, out)
+		}
+	}
+	if last && !r.empty() && !r.quiet() {
 		out.toRoom(r.userLeft(c.user.id, h.now), r)
 	}
 	if r.empty() {
