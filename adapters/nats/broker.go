@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/switchboard-ws/switchboard/core"
 )
 
 // Options configure a Broker.
@@ -40,7 +41,7 @@ type Options struct {
 // given to Connect, called from one goroutine at a time, in the order NATS delivered it.
 type Broker struct {
 	opts        Options
-	deliver     func(Inbound)
+	deliver     func(core.ClusterEvent)
 	log         *slog.Logger
 	nc          *nats.Conn
 	js          jetstream.JetStream
@@ -86,7 +87,7 @@ type userSub struct {
 // Connect joins the cluster at opts.URL. It returns once the connection is set up, or
 // with an error when the URL or options are unusable; a NATS server that is down is not
 // an error: the broker keeps retrying with backoff and reports Degraded meanwhile.
-func Connect(opts Options, deliver func(Inbound)) (*Broker, error) {
+func Connect(opts Options, deliver func(core.ClusterEvent)) (*Broker, error) {
 	if opts.NodeID == "" {
 		return nil, errors.New("natsbroker: empty node id")
 	}
@@ -243,7 +244,7 @@ func (b *Broker) post(f func()) {
 func (b *Broker) reportLink() {
 	if d := b.Degraded(); d != b.lastDegraded {
 		b.lastDegraded = d
-		b.deliver(Inbound{Kind: KindLink, Degraded: d})
+		b.log.Info("cluster link", "degraded", d)
 	}
 }
 
@@ -328,25 +329,18 @@ func (b *Broker) onNotice(m *nats.Msg) {
 	if w.Origin == b.opts.NodeID {
 		return // the origin delivered its own connections' share itself
 	}
-	in := Inbound{Node: w.Origin, Sender: w.Sender, To: w.To, Room: w.Room, Exclude: w.Exclude,
-		Copy: w.Copy, Content: w.Content, Time: w.Time}
 	switch w.Kind {
 	case wirePrivate:
-		in.Kind = KindPrivate
+		b.deliver(core.RemotePrivate{Node: w.Origin, Sender: w.Sender, To: w.To, Copy: w.Copy, Content: w.Content, Time: w.Time})
 	case wireBroadcast:
-		in.Kind = KindBroadcast
+		b.deliver(core.RemoteBroadcast{Node: w.Origin, Sender: w.Sender, Exclude: w.Exclude, Content: w.Content, Time: w.Time})
 	case wireSystem:
-		in.Kind = KindSystem
+		b.deliver(core.RemoteSystem{Node: w.Origin, Room: w.Room, Content: w.Content, Time: w.Time})
 	case wireKick:
-		in.Kind, in.User = KindKick, w.To
-	case wireSeat:
-		in.Kind, in.User = KindSeat, w.To
-	case wireUnseat:
-		in.Kind, in.User = KindUnseat, w.To
-	default:
-		return
+		b.deliver(core.RemoteKick{Node: w.Origin, User: w.To})
+	case wireSeat, wireUnseat:
+		b.deliver(core.RemoteSeat{Node: w.Origin, User: w.To, Room: w.Room, Leave: w.Kind == wireUnseat})
 	}
-	b.deliver(in)
 }
 
 // Private sends a private message to the connections of to on other nodes and, when
@@ -388,7 +382,7 @@ func (b *Broker) onRoomEvent(rs *roomSub, m *nats.Msg) {
 	if err := w.decode(m.Data); err != nil || w.Kind != wireEvent || w.Origin == b.opts.NodeID {
 		return
 	}
-	b.deliver(Inbound{Kind: KindRoomEvent, Node: w.Origin, Room: rs.name, Sender: w.Sender, Event: w.Event,
+	b.deliver(core.RemoteRoomEvent{Node: w.Origin, Room: rs.name, Sender: w.Sender, Event: w.Event,
 		Content: w.Content, Time: w.Time})
 }
 

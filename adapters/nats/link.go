@@ -44,11 +44,7 @@ func (l *Link) Start(post func(core.ClusterEvent)) {
 	l.early = nil
 }
 
-func (l *Link) deliver(in Inbound) {
-	ev, ok := coreEvent(in)
-	if !ok {
-		return
-	}
+func (l *Link) deliver(ev core.ClusterEvent) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.post == nil {
@@ -84,44 +80,4 @@ func (l *Link) Do(a core.ClusterAction) {
 	case core.ClusterRoomEvent:
 		l.RoomEvent(a.Room, a.Sender, a.Event, a.Content, a.Time)
 	}
-}
-
-// coreEvent translates what the broker delivers into the hub's terms; link status and
-// node departures are the broker's own business (Degraded, logs).
-func coreEvent(in Inbound) (core.ClusterEvent, bool) {
-	switch in.Kind {
-	case KindChat:
-		return core.RemoteChat{Node: in.Node, Room: in.Room, Sender: in.Sender, Content: in.Content, Offset: in.Offset, Time: in.Time}, true
-	case KindRoomGap:
-		return core.RemoteRoomGap{Room: in.Room}, true
-	case KindPrivate:
-		return core.RemotePrivate{Node: in.Node, Sender: in.Sender, To: in.To, Copy: in.Copy, Content: in.Content, Time: in.Time}, true
-	case KindBroadcast:
-		return core.RemoteBroadcast{Node: in.Node, Sender: in.Sender, Exclude: in.Exclude, Content: in.Content, Time: in.Time}, true
-	case KindSystem:
-		return core.RemoteSystem{Node: in.Node, Room: in.Room, Content: in.Content, Time: in.Time}, true
-	case KindKick:
-		return core.RemoteKick{Node: in.Node, User: in.User}, true
-	case KindSeat, KindUnseat:
-		return core.RemoteSeat{Node: in.Node, User: in.User, Room: in.Room, Leave: in.Kind == KindUnseat}, true
-	case KindConn:
-		return core.RemoteConn{Node: in.Node, User: in.User, Conn: core.ConnID(in.Conn), Order: in.Order, Open: in.Open}, true
-	case KindRoomPresence:
-		return core.RemoteRoomPresence{Node: in.Node, Room: in.Room, User: in.User, Count: in.Count}, true
-	case KindRecovered:
-		chats := make([]core.ClusterChat, len(in.Chats))
-		for i, c := range in.Chats {
-			chats[i] = core.ClusterChat{Sender: c.Sender, Content: c.Content, Offset: c.Offset, Time: c.Time}
-		}
-		return core.RemoteRecovered{Conn: core.ConnID(in.Conn), Room: in.Room, Chats: chats, Gap: in.Gap, Offset: in.Offset}, true
-	case KindPublished:
-		return core.RemotePublished{Ref: in.Ref, Offset: in.Offset, Failed: in.Err != nil}, true
-	case KindEpoch:
-		return core.RemoteEpoch{Epoch: in.Epoch}, true
-	case KindRoomEvent:
-		return core.RemoteRoomEvent{Node: in.Node, Room: in.Room, Sender: in.Sender, Event: in.Event, Content: in.Content, Time: in.Time}, true
-	case KindAlive:
-		return core.RemoteAlive{Node: in.Node}, true
-	}
-	return nil, false
 }
