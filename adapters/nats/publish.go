@@ -3,19 +3,12 @@ package natsbroker
 import (
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/switchboard-ws/switchboard/core"
 )
-
-// ErrPublish is the error of a chat that could not be stored before its retries ran out.
-var ErrPublish = errors.New("natsbroker: chat not stored")
-
-// errBacklog is the error of a chat refused because maxPending chats already wait.
-var errBacklog = errors.New("natsbroker: too many chats waiting for the stream")
 
 // pendingPub is a chat sent to the stream and not yet acknowledged. It is resent with the
 // same Nats-Msg-Id until stored, so a retry after an outage is never stored twice.
