@@ -240,9 +240,9 @@ func (p *cluster) sequence(r *room, sender string, content []byte, ref uint64, d
 // clone copies what a ClusterAction keeps: the request's bytes are reused.
 func clone(b []byte) []byte { return append([]byte(nil), b...) }
 
-func (p *cluster) forwardEvent(sender string, r *room, event, content []byte, out *Outbox) {
-	out.cluster(ClusterRoomEvent{Room: r.name, Sender: sender, Event: string(event),
-		Content: clone(content), Time: p.h.now})
+func (p *cluster) forwardRoom(m *proto.Message, out *Outbox) {
+	out.cluster(ClusterRoomMessage{Room: m.Room, Type: m.Type, Sender: m.Sender, Event: string(m.Event),
+		Content: clone(m.Content), Time: m.Time})
 }
 
 func (p *cluster) forwardPrivate(sender, to string, content []byte, copies bool, out *Outbox) {

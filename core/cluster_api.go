@@ -1,6 +1,10 @@
 package core
 
-import "time"
+import (
+	"time"
+
+	"github.com/switchboard-ws/switchboard/core/proto"
+)
 
 // Cluster mode (Config.Cluster): the hub is one node of many (PROTOCOL.md §7). What other
 // nodes do arrives as EventCluster events carrying a ClusterEvent; what they must learn
@@ -104,11 +108,15 @@ type RemotePublished struct {
 // RemoteEpoch says the cluster's stream is Epoch (a new one after it was lost).
 type RemoteEpoch struct{ Epoch string }
 
-// RemoteRoomEvent is an ephemeral room event (PROTOCOL.md §10.3).
-type RemoteRoomEvent struct {
-	Node, Room, Sender, Event string
-	Content                   []byte
-	Time                      time.Time
+// RemoteRoomMessage is a room message that is never stored or numbered, of Type with
+// the room fields Sender, Event and Content (an ephemeral event, PROTOCOL.md §10.3),
+// for the local members of Room.
+type RemoteRoomMessage struct {
+	Node, Room    string
+	Type          proto.MessageType
+	Sender, Event string
+	Content       []byte
+	Time          time.Time
 }
 
 // RemoteAlive says Node was heard from (a heartbeat): its connections count for limits.
@@ -126,7 +134,7 @@ func (RemoteRoomPresence) clusterEvent() {}
 func (RemoteRecovered) clusterEvent()    {}
 func (RemotePublished) clusterEvent()    {}
 func (RemoteEpoch) clusterEvent()        {}
-func (RemoteRoomEvent) clusterEvent()    {}
+func (RemoteRoomMessage) clusterEvent()  {}
 func (RemoteAlive) clusterEvent()        {}
 
 // ClusterAction is what the other nodes must be told: one of the Cluster* types. Its
@@ -205,21 +213,24 @@ type ClusterRecover struct {
 	Since uint64
 }
 
-// ClusterRoomEvent is an ephemeral room event for Room's members on other nodes.
-type ClusterRoomEvent struct {
-	Room, Sender, Event string
-	Content             []byte
-	Time                time.Time
+// ClusterRoomMessage is a room message that is never stored or numbered (see
+// RemoteRoomMessage) for Room's members on other nodes.
+type ClusterRoomMessage struct {
+	Room          string
+	Type          proto.MessageType
+	Sender, Event string
+	Content       []byte
+	Time          time.Time
 }
 
-func (ClusterPublish) clusterAction()    {}
-func (ClusterPrivate) clusterAction()    {}
-func (ClusterBroadcast) clusterAction()  {}
-func (ClusterSystem) clusterAction()     {}
-func (ClusterKick) clusterAction()       {}
-func (ClusterSeat) clusterAction()       {}
-func (ClusterConnOpened) clusterAction() {}
-func (ClusterConnClosed) clusterAction() {}
-func (ClusterRoomCount) clusterAction()  {}
-func (ClusterRecover) clusterAction()    {}
-func (ClusterRoomEvent) clusterAction()  {}
+func (ClusterPublish) clusterAction()     {}
+func (ClusterPrivate) clusterAction()     {}
+func (ClusterBroadcast) clusterAction()   {}
+func (ClusterSystem) clusterAction()      {}
+func (ClusterKick) clusterAction()        {}
+func (ClusterSeat) clusterAction()        {}
+func (ClusterConnOpened) clusterAction()  {}
+func (ClusterConnClosed) clusterAction()  {}
+func (ClusterRoomCount) clusterAction()   {}
+func (ClusterRecover) clusterAction()     {}
+func (ClusterRoomMessage) clusterAction() {}

@@ -59,9 +59,9 @@ func (p *cluster) step(e ClusterEvent, out *Outbox) error {
 		p.recovered(&ev, out)
 	case RemoteEpoch:
 		p.remoteEpoch(ev.Epoch, out)
-	case RemoteRoomEvent:
-		if r := h.rooms[ev.Room]; r != nil {
-			out.toRoom(roomEvent(r, ev.Sender, ev.Event, ev.Content, ev.Time), r)
+	case RemoteRoomMessage:
+		if r := h.rooms[ev.Room]; r != nil && int(ev.Type) < proto.NumMessageTypes {
+			out.toRoom(roomMsg(ev.Type, r, ev.Sender, ev.Event, ev.Content, ev.Time), r)
 		}
 	case RemotePublished:
 		p.published(&ev, out)

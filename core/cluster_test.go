@@ -156,8 +156,8 @@ func (b *bus) carry(from string, a ClusterAction) {
 		others(RemoteConn{Node: from, User: a.User, Conn: a.Conn})
 	case ClusterRoomCount:
 		others(RemoteRoomPresence{Node: from, Room: a.Room, User: a.User, Count: a.Count})
-	case ClusterRoomEvent:
-		others(RemoteRoomEvent{Node: from, Room: a.Room, Sender: a.Sender, Event: a.Event, Content: a.Content, Time: a.Time})
+	case ClusterRoomMessage:
+		others(RemoteRoomMessage{Node: from, Room: a.Room, Type: a.Type, Sender: a.Sender, Event: a.Event, Content: a.Content, Time: a.Time})
 	case ClusterRecover:
 		// answered when dequeued, from the log as it is then (History+1 kept, as the stream)
 		b.queue = append(b.queue, queued{from, "js", RemoteRecovered{Room: a.Room, Conn: a.Conn, Offset: a.Since}})

@@ -326,6 +326,14 @@ func (h *Hub) deliverChat(r *room, m *proto.Message, out *Outbox) int {
 	return out.toRoom(m, r)
 }
 
+// deliverUnstored is the one path of a room message that is never stored or numbered
+// (an event, PROTOCOL.md §10.3): to every member connection of r but except, on every
+// node. The outbox takes over the caller's reference on m.
+func (h *Hub) deliverUnstored(m *proto.Message, r *room, except *conn, out *Outbox) {
+	h.peers.forwardRoom(m, out) // first: the delivery releases m when it has no target
+	out.toRoomExcept(m, r, except)
+}
+
 // onlineCount is the number of connections of user on every node.
 func (h *Hub) onlineCount(name string) int {
 	n := h.peers.userConns(name)

@@ -35,9 +35,10 @@ func systemMsg[C text](room string, content C, at time.Time) *proto.Message {
 	return m
 }
 
-// roomEvent is an ephemeral event of sender in r (PROTOCOL.md §10.3).
-func roomEvent[E, C text](r *room, sender string, event E, content C, at time.Time) *proto.Message {
-	m := proto.NewMessage(proto.MsgEvent)
+// roomMsg is a room message of type t from sender in r, with the room fields an
+// unstored room message carries (see RemoteRoomMessage); event is an event's name.
+func roomMsg[E, C text](t proto.MessageType, r *room, sender string, event E, content C, at time.Time) *proto.Message {
+	m := proto.NewMessage(t)
 	m.Room, m.Sender, m.Time = r.name, sender, at
 	m.Event = append(m.Event[:0], event...)
 	m.Content = append(m.Content[:0], content...)

@@ -24,7 +24,7 @@ type peers interface {
 
 	// The forwards tell the other nodes what the local connections were just given; a
 	// count is how many connections of other nodes it reaches.
-	forwardEvent(sender string, r *room, event, content []byte, out *Outbox)
+	forwardRoom(m *proto.Message, out *Outbox) // an unstored room message (deliverUnstored)
 	forwardPrivate(sender, to string, content []byte, copies bool, out *Outbox)
 	forwardBroadcast(sender, exclude string, content []byte, out *Outbox) int
 	forwardSystem(room string, content []byte, out *Outbox)
@@ -122,7 +122,7 @@ func (p solo) publish(room, content string, rep *AdminReply, out *Outbox) bool {
 	return false
 }
 
-func (solo) forwardEvent(string, *room, []byte, []byte, *Outbox)  {}
+func (solo) forwardRoom(*proto.Message, *Outbox)                  {}
 func (solo) forwardPrivate(string, string, []byte, bool, *Outbox) {}
 func (solo) forwardBroadcast(string, string, []byte, *Outbox) int { return 0 }
 func (solo) forwardSystem(string, []byte, *Outbox)                {}

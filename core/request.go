@@ -157,8 +157,7 @@ func (h *Hub) reqEvent(c *conn, req *proto.Request, out *Outbox) {
 	if r == nil {
 		return
 	}
-	out.toRoomExcept(roomEvent(r, c.user.id, req.Event, req.Content, h.now), r, c)
-	h.peers.forwardEvent(c.user.id, r, req.Event, req.Content, out)
+	h.deliverUnstored(roomMsg(proto.MsgEvent, r, c.user.id, req.Event, req.Content, h.now), r, c, out)
 	h.ack(c, req, out)
 }
 

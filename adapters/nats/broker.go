@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/switchboard-ws/switchboard/core"
+	"github.com/switchboard-ws/switchboard/core/proto"
 )
 
 // Options configure a Broker.
@@ -367,23 +368,25 @@ func (b *Broker) System(room string, content []byte, at time.Time) {
 	b.publish(broadcastSubj, w.encode(nil))
 }
 
-// RoomEvent sends an ephemeral room event to the room's connections on other nodes
-// (PROTOCOL.md §10.3): on the room's live subject, so only nodes with members get it,
-// and never through the stream, so it is neither stored nor numbered.
-func (b *Broker) RoomEvent(room, sender, event string, content []byte, at time.Time) {
-	w := wireMsg{Kind: wireEvent, Origin: b.opts.NodeID, Sender: sender, Room: room, Event: event, Time: at, Content: content}
-	b.publish(liveSubject(room), w.encode(nil))
+// RoomMessage sends a room message that is never stored (an ephemeral event, PROTOCOL.md
+// §10.3) to the room's connections on other nodes: on the room's live subject, so only
+// nodes with members get it, and never through the stream, so it is neither stored nor
+// numbered.
+func (b *Broker) RoomMessage(m core.ClusterRoomMessage) {
+	w := wireMsg{Kind: wireRoomMsg, Origin: b.opts.NodeID, Sender: m.Sender, Room: m.Room, Event: m.Event,
+		Type: uint8(m.Type), Time: m.Time, Content: m.Content}
+	b.publish(liveSubject(m.Room), w.encode(nil))
 }
 
-// onRoomEvent delivers an ephemeral event that came on rs's live subject. Events do not
-// wait for a window check: they have no offset and are never replayed.
-func (b *Broker) onRoomEvent(rs *roomSub, m *nats.Msg) {
+// onRoomMessage delivers an unstored room message that came on rs's live subject. It does
+// not wait for a window check: it has no offset and is never replayed.
+func (b *Broker) onRoomMessage(rs *roomSub, m *nats.Msg) {
 	var w wireMsg
-	if err := w.decode(m.Data); err != nil || w.Kind != wireEvent || w.Origin == b.opts.NodeID {
+	if err := w.decode(m.Data); err != nil || w.Kind != wireRoomMsg || w.Origin == b.opts.NodeID {
 		return
 	}
-	b.deliver(core.RemoteRoomEvent{Node: w.Origin, Room: rs.name, Sender: w.Sender, Event: w.Event,
-		Content: w.Content, Time: w.Time})
+	b.deliver(core.RemoteRoomMessage{Node: w.Origin, Room: rs.name, Type: proto.MessageType(w.Type),
+		Sender: w.Sender, Event: w.Event, Content: w.Content, Time: w.Time})
 }
 
 // Kick asks other nodes to close every connection of user.

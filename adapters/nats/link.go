@@ -77,7 +77,7 @@ func (l *Link) Do(a core.ClusterAction) {
 		l.RoomCount(a.Room, a.User, a.Count)
 	case core.ClusterRecover:
 		l.Recover(uint64(a.Conn), a.Room, a.Since)
-	case core.ClusterRoomEvent:
-		l.RoomEvent(a.Room, a.Sender, a.Event, a.Content, a.Time)
+	case core.ClusterRoomMessage:
+		l.RoomMessage(a)
 	}
 }

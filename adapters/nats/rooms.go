@@ -75,7 +75,7 @@ func (b *Broker) onLive(m *nats.Msg) {
 	}
 	seq := headerUint(m, "Nats-Sequence")
 	if seq == 0 {
-		b.onRoomEvent(rs, m)
+		b.onRoomMessage(rs, m)
 		return
 	}
 	if rs.fresh || b.synced != b.reconnects() {
