@@ -608,3 +608,16 @@ func TestClusterNewEpochRestartsOffsetsAndTellsMembers(t *testing.T) {
 	b.epoch("e2")
 	b.expect("a", 1)
 }
+
+// What another node sends is input: a room message of a type that does not exist is
+// dropped, never encoded.
+func TestClusterUnknownRoomMessageTypeIsDropped(t *testing.T) {
+	b := newBus(t, defaultConfig(), "a")
+	b.connect("a", 1, "ann")
+	b.send("a", 1, `{"type":"join","room":"r"}`)
+	b.take("a", 1)
+	b.step("a", Event{Kind: EventCluster, Cluster: RemoteRoomMessage{Node: "b", Room: "r", Type: proto.MessageType(proto.NumMessageTypes), Sender: "bob"}})
+	b.expect("a", 1)
+	b.step("a", Event{Kind: EventCluster, Cluster: RemoteRoomMessage{Node: "b", Room: "r", Type: proto.MsgEvent, Sender: "bob", Event: "typing"}})
+	b.expect("a", 1, `{"type":"event","room":"r","sender":"bob","event":"typing","content":""}`)
+}

@@ -264,6 +264,11 @@ func (s *clusterScript) describe(from string, msg any) string {
 		case bool:
 			parts = append(parts, strings.ToLower(f.Name))
 			continue
+		case uint64:
+			val = fmt.Sprint(x)
+			if f.Name == "Ref" && x&chatRef != 0 {
+				val = fmt.Sprintf("chat-%d", x&^chatRef) // a client chat's, not an admin's
+			}
 		default:
 			val = fmt.Sprint(x)
 		}
