@@ -7,44 +7,26 @@ import (
 	"unsafe"
 )
 
-// appendJSON appends m's JSON object: "type" first, then the keys of its type's table
-// entry in order.
-func (m *Message) appendJSON(b []byte) []byte {
-	spec := m.spec()
-	b = append(b, messageStart[m.Type].json...)
-	for _, f := range spec.fields {
-		if !m.sends(f.when) {
-			continue
-		}
-		b = append(b, keyBytes[f.key].json...)
-		switch messageKeys[f.key].typ {
-		case typeString:
-			b = appendJSONString(b, m.str(f.key))
-		case typeStrings:
-			b = appendJSONStrings(b, m.list(f.key))
-		case typeUint:
-			b = strconv.AppendUint(b, m.Offset, 10)
-		case typeInt:
-			b = strconv.AppendInt(b, int64(m.Total), 10)
-		case typeBool:
-			b = strconv.AppendBool(b, m.Recovered)
-		case typeTime:
-			b = append(b, '"')
-			b = appendTimestamp(b, m.Time)
-			b = append(b, '"')
-		case typeDecimal:
-			b = append(b, '"')
-			b = strconv.AppendUint(b, m.ConnID, 10)
-			b = append(b, '"')
-		case typeJSONValue:
-			b = append(b, m.resultJSON()...)
-		}
-	}
-	return append(b, '}')
-}
+// The JSON encoder, appendJSON, is generated from the message table into table_gen.go;
+// these are the helpers it calls.
 
 // bytesString views b as a string for the encoders, which only read it.
 func bytesString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// appendJSONTime appends t as a JSON string (PROTOCOL.md §4).
+func appendJSONTime(b []byte, t time.Time) []byte {
+	b = append(b, '"')
+	b = appendTimestamp(b, t)
+	return append(b, '"')
+}
+
+// appendJSONDecimal appends n as a JSON string of decimal digits (conn_id: JavaScript
+// numbers cannot hold every uint64).
+func appendJSONDecimal(b []byte, n uint64) []byte {
+	b = append(b, '"')
+	b = strconv.AppendUint(b, n, 10)
+	return append(b, '"')
+}
 
 // appendJSONStrings appends an array of strings; nil encodes as [].
 func appendJSONStrings(b []byte, list []string) []byte {

@@ -1,10 +1,11 @@
 package proto
 
-import "github.com/tinylib/msgp/msgp"
+//go:generate go test -run ^TestGeneratedTable$ -update-table .
 
 // The server → client messages (PROTOCOL.md §4, §8–§10), one table entry each: the
 // message's wire name and its keys after `type`, in the order both encoders write them
-// (the JSON key order clients see). Adding a message type is one entry here, plus the
+// (the JSON key order clients see). Adding a message type is one entry here, `go
+// generate` (which writes both encoders into table_gen.go from this table), plus the
 // core code that fills its Message.
 
 // messageSpec is one message type.
@@ -59,49 +60,12 @@ func (t MessageType) String() string {
 	return "unknown"
 }
 
-// messageStart holds, per message type, the bytes both encoders begin with, built once
-// from the table: `{"type":"chat"` for JSON; the key "type" and the name for MessagePack
-// (after the map header, whose size depends on the keys sent); and how many keys the
-// type always sends besides its conditional ones.
-var messageStart = func() (t [len(messages)]struct {
-	json, msgpack []byte
-	keys          uint32
-	conditional   bool
-}) {
-	for i, spec := range messages {
-		t[i].json = append(append([]byte(`{"type":"`), spec.name...), '"')
-		t[i].msgpack = msgp.AppendString(msgp.AppendString(nil, "type"), spec.name)
-		t[i].keys = 1
-		for _, f := range spec.fields {
-			if f.when == always {
-				t[i].keys++
-			} else {
-				t[i].conditional = true
-			}
-		}
-	}
-	return t
-}()
-
-// spec returns the table entry of m's type. A type outside the table is the core's bug.
-func (m *Message) spec() *messageSpec {
-	if int(m.Type) >= len(messages) {
-		panic("proto: unknown MessageType")
-	}
-	return &messages[m.Type]
-}
-
-// sends reports whether m carries a key that is sent when w says.
-func (m *Message) sends(w presence) bool {
-	switch w {
-	case ifRoom:
-		return m.Room != ""
-	case ifHasOffset:
-		return m.HasOffset
-	case ifHasID:
-		return m.HasID || len(m.ID) > 0
-	}
-	return true
+// presenceTest is the Go condition under which the generated encoders send a key.
+var presenceTest = [...]string{
+	always:      "true",
+	ifRoom:      `m.Room != ""`,
+	ifHasOffset: "m.HasOffset",
+	ifHasID:     "m.HasID || len(m.ID) > 0",
 }
 
 // messageKey is a key a server message may carry.
@@ -135,93 +99,43 @@ const (
 type valueType uint8
 
 const (
-	typeString    valueType = iota // Message.str
-	typeStrings                    // Message.list, always an array ([] when nil)
-	typeUint                       // Message.Offset
-	typeInt                        // Message.Total
-	typeBool                       // Message.Recovered
-	typeTime                       // Message.Time: RFC 3339 string / timestamp extension
-	typeDecimal                    // Message.ConnID as a string of decimal digits
-	typeJSONValue                  // Message.Result: JSON text / its MessagePack form
+	typeString    valueType = iota // a string
+	typeStrings                    // a list of strings, always an array ([] when nil)
+	typeUint                       // a uint64
+	typeInt                        // an int
+	typeBool                       // a bool
+	typeTime                       // RFC 3339 string / timestamp extension
+	typeDecimal                    // a uint64 sent as a string of decimal digits
+	typeJSONValue                  // JSON text / its MessagePack form
 )
 
-// messageKeys: each key's wire name and value type.
+// messageKeys: each key's wire name, value type, and the Go expression that reads its
+// value from a *Message m in the generated encoders.
 var messageKeys = [numMessageKeys]struct {
 	name string
 	typ  valueType
+	read string
 }{
-	mRoom:      {"room", typeString},
-	mUserID:    {"user_id", typeString},
-	mConnID:    {"conn_id", typeDecimal},
-	mSender:    {"sender", typeString},
-	mTo:        {"to", typeString},
-	mContent:   {"content", typeString},
-	mID:        {"id", typeString},
-	mCode:      {"code", typeString},
-	mMessage:   {"message", typeString},
-	mReason:    {"reason", typeString},
-	mEpoch:     {"epoch", typeString},
-	mEvent:     {"event", typeString},
-	mMembers:   {"members", typeStrings},
-	mRooms:     {"rooms", typeStrings},
-	mUsers:     {"users", typeStrings},
-	mTotal:     {"total", typeInt},
-	mOffset:    {"offset", typeUint},
-	mRecovered: {"recovered", typeBool},
-	mTimestamp: {"timestamp", typeTime},
-	mResult:    {"result", typeJSONValue},
-}
-
-// keyBytes holds each key as the encoders write it, built once from messageKeys:
-// `,"room":` for JSON and the MessagePack string "room".
-var keyBytes = func() (t [numMessageKeys]struct{ json, msgpack []byte }) {
-	for k, key := range messageKeys {
-		t[k].json = append(append([]byte(`,"`), key.name...), `":`...)
-		t[k].msgpack = msgp.AppendString(nil, key.name)
-	}
-	return t
-}()
-
-// str returns the value of a typeString key.
-func (m *Message) str(k messageKey) string {
-	switch k {
-	case mRoom:
-		return m.Room
-	case mUserID:
-		return m.UserID
-	case mSender:
-		return m.Sender
-	case mTo:
-		return m.To
-	case mContent:
-		return bytesString(m.Content)
-	case mID:
-		return bytesString(m.ID)
-	case mCode:
-		return m.errorCode()
-	case mMessage:
-		return m.errorText()
-	case mReason:
-		return m.Text
-	case mEpoch:
-		return m.Epoch
-	case mEvent:
-		return bytesString(m.Event)
-	}
-	panic("proto: " + messageKeys[k].name + " is not a string key")
-}
-
-// list returns the value of a typeStrings key.
-func (m *Message) list(k messageKey) []string {
-	switch k {
-	case mMembers:
-		return m.Members
-	case mRooms:
-		return m.Rooms
-	case mUsers:
-		return m.Users
-	}
-	panic("proto: " + messageKeys[k].name + " is not a list key")
+	mRoom:      {"room", typeString, "m.Room"},
+	mUserID:    {"user_id", typeString, "m.UserID"},
+	mConnID:    {"conn_id", typeDecimal, "m.ConnID"},
+	mSender:    {"sender", typeString, "m.Sender"},
+	mTo:        {"to", typeString, "m.To"},
+	mContent:   {"content", typeString, "bytesString(m.Content)"},
+	mID:        {"id", typeString, "bytesString(m.ID)"},
+	mCode:      {"code", typeString, "m.errorCode()"},
+	mMessage:   {"message", typeString, "m.errorText()"},
+	mReason:    {"reason", typeString, "m.Text"},
+	mEpoch:     {"epoch", typeString, "m.Epoch"},
+	mEvent:     {"event", typeString, "bytesString(m.Event)"},
+	mMembers:   {"members", typeStrings, "m.Members"},
+	mRooms:     {"rooms", typeStrings, "m.Rooms"},
+	mUsers:     {"users", typeStrings, "m.Users"},
+	mTotal:     {"total", typeInt, "m.Total"},
+	mOffset:    {"offset", typeUint, "m.Offset"},
+	mRecovered: {"recovered", typeBool, "m.Recovered"},
+	mTimestamp: {"timestamp", typeTime, "m.Time"},
+	mResult:    {"result", typeJSONValue, "m.resultJSON()"},
 }
 
 // errorCode is the error's `code`: the backend's own when it named one.

@@ -5,7 +5,8 @@ import "strings"
 // The client → server messages (PROTOCOL.md §3, §8–§10), one table entry each: the
 // request's wire name and its fields in the order they are checked. Parsing collects
 // every known key (requestKeys), then apply walks the entry of the request's type, so
-// adding a request type is one entry here plus its handler in the core.
+// adding a request type is one entry here, `go generate` (the name lookups in
+// table_gen.go), plus its handler in the core.
 
 // requestSpec is one request type.
 type requestSpec struct {
@@ -106,38 +107,14 @@ type fields struct {
 
 // slot returns where the value of key goes, or nil for keys the protocol ignores.
 func (fs *fields) slot(key []byte) *value {
-	if k, ok := keyIndex.find(key); ok {
+	if k, ok := requestKeyOf(key); ok {
 		return &fs.vals[k]
 	}
 	return nil
 }
 
-var keyIndex = newNameIndex(func(yield func(string) bool) {
-	for _, rule := range requestKeys {
-		if !yield(rule.name) {
-			return
-		}
-	}
-})
-
-var typeIndex = newNameIndex(func(yield func(string) bool) {
-	for _, spec := range requests {
-		if !yield(spec.name) {
-			return
-		}
-	}
-})
-
 // isData reports whether slot is where `data` goes, whose raw text is kept too.
 func (fs *fields) isData(slot *value) bool { return slot == &fs.vals[keyData] }
-
-// requestTypeOf maps a wire `type` to its RequestType (ReqUnknown when unknown).
-func requestTypeOf(b []byte) RequestType {
-	if t, ok := typeIndex.find(b); ok {
-		return RequestType(t)
-	}
-	return ReqUnknown
-}
 
 // String returns the request type as it appears on the wire, e.g. "join".
 func (t RequestType) String() string {

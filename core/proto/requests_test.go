@@ -1,7 +1,6 @@
 package proto
 
 import (
-	"slices"
 	"strings"
 	"testing"
 )
@@ -30,9 +29,6 @@ func TestRequestTable(t *testing.T) {
 		if got := fs.slot([]byte(rule.name)); got != &fs.vals[k] {
 			t.Errorf("slot(%q) is not key %d's", rule.name, k)
 		}
-		if len(rule.name) > maxIndexedName {
-			t.Errorf("key %q is longer than maxIndexedName", rule.name)
-		}
 	}
 	for _, key := range []string{"", "x", "rooms", "Room", "sender", "user_id", "from", "tyqe", "contents", strings.Repeat("k", 300)} {
 		if fs.slot([]byte(key)) != nil {
@@ -45,21 +41,6 @@ func TestRequestTable(t *testing.T) {
 			if rule.bad == "" || (!f.optional && rule.missing == "") {
 				t.Errorf("%s: key %q lacks an error message", spec.name, rule.name)
 			}
-		}
-	}
-}
-
-func TestNameIndex(t *testing.T) {
-	names := []string{"room", "from", "to", "id", "a", "abcdefg", "abcdefgh", "abcdefghi", strings.Repeat("n", maxIndexedName)} // room and from collide
-	x := newNameIndex(slices.Values(names))
-	for i, name := range names {
-		if got, ok := x.find([]byte(name)); !ok || got != i {
-			t.Errorf("find(%q) = %d, %v; want %d", name, got, ok, i)
-		}
-	}
-	for _, name := range []string{"", "rom", "groom", "fro", "xm", "b", "roomm", "abcdxfg", "abcdefgg", "abcdefgxi", "nnnnnnnnmnnnnnnn", strings.Repeat("n", maxIndexedName+1)} {
-		if got, ok := x.find([]byte(name)); ok {
-			t.Errorf("find(%q) = %d, want not found", name, got)
 		}
 	}
 }
