@@ -80,6 +80,36 @@ func generateTable() []byte {
 	p("}")
 
 	p("")
+	p("// applyFields checks and stores the fields of r's type, in the table's order.")
+	p("func (r *Request) applyFields(fs *fields) *Error {")
+	p("switch r.Type {")
+	for t := ReqUnknown + 1; int(t) < len(requests); t++ {
+		spec := requests[t]
+		if len(spec.fields) == 0 && !spec.needsID {
+			continue
+		}
+		p("case %d: // %s", t, spec.name)
+		if spec.needsID {
+			p("if !r.HasID {")
+			p("return r.fail(BadRequest, msgRPCNeedsID)")
+			p("}")
+		}
+		for i, f := range spec.fields {
+			call := fmt.Sprintf("r.field(fs, %d, %v)", f.key, f.optional)
+			if i == len(spec.fields)-1 {
+				p("return %s // %s", call, requestKeys[f.key].name)
+				break
+			}
+			p("if err := %s; err != nil { // %s", call, requestKeys[f.key].name)
+			p("return err")
+			p("}")
+		}
+	}
+	p("}")
+	p("return nil")
+	p("}")
+
+	p("")
 	p("// appendJSON appends m's JSON object: `type` first, then the keys of its type in")
 	p("// the table's order.")
 	p("func (m *Message) appendJSON(b []byte) []byte {")

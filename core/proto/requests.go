@@ -134,7 +134,7 @@ func (r *Request) fail(code Code, msg string) *Error {
 }
 
 // apply validates the collected fields against the table entry of the request's type
-// and fills r. The id is taken first so that any later error echoes it.
+// (applyFields, generated from it) and fills r. The id is taken first so that any later error echoes it.
 func (r *Request) apply(fs *fields) *Error {
 	switch id := &fs.vals[keyID]; id.kind {
 	case kindAbsent, kindNull:
@@ -159,22 +159,22 @@ func (r *Request) apply(fs *fields) *Error {
 		return r.fail(UnknownType, msgTypeUnknown)
 	}
 
-	spec := &requests[r.Type]
-	if spec.needsID && !r.HasID {
-		return r.fail(BadRequest, msgRPCNeedsID)
-	}
-	for _, f := range spec.fields {
-		v := &fs.vals[f.key]
-		switch {
-		case v.kind != kindAbsent && v.kind != kindNull:
-			if !r.store(f.key, v, fs) {
-				return r.fail(BadRequest, requestKeys[f.key].bad)
-			}
-		case !f.optional:
-			return r.fail(BadRequest, requestKeys[f.key].missing)
-		case f.key == keyData:
-			r.Data = jsonNull // absent and null data are the same value
+	return r.applyFields(fs)
+}
+
+// field checks the value of key k (optional or required) and stores it in r: the step
+// of the table walk that the generated applyFields takes once per field of a type.
+func (r *Request) field(fs *fields, k requestKey, optional bool) *Error {
+	v := &fs.vals[k]
+	switch {
+	case v.kind != kindAbsent && v.kind != kindNull:
+		if !r.store(k, v, fs) {
+			return r.fail(BadRequest, requestKeys[k].bad)
 		}
+	case !optional:
+		return r.fail(BadRequest, requestKeys[k].missing)
+	case k == keyData:
+		r.Data = jsonNull // absent and null data are the same value
 	}
 	return nil
 }

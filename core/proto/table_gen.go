@@ -69,6 +69,60 @@ func requestKeyOf(b []byte) (k requestKey, ok bool) {
 	return 0, false
 }
 
+// applyFields checks and stores the fields of r's type, in the table's order.
+func (r *Request) applyFields(fs *fields) *Error {
+	switch r.Type {
+	case 1: // join
+		if err := r.field(fs, 2, false); err != nil { // room
+			return err
+		}
+		if err := r.field(fs, 5, true); err != nil { // since
+			return err
+		}
+		if err := r.field(fs, 6, true); err != nil { // epoch
+			return err
+		}
+		return r.field(fs, 8, true) // token
+	case 2: // leave
+		return r.field(fs, 2, false) // room
+	case 3: // chat
+		if err := r.field(fs, 2, false); err != nil { // room
+			return err
+		}
+		return r.field(fs, 4, false) // content
+	case 4: // private
+		if err := r.field(fs, 3, false); err != nil { // to
+			return err
+		}
+		return r.field(fs, 4, false) // content
+	case 5: // broadcast
+		return r.field(fs, 4, false) // content
+	case 6: // members
+		return r.field(fs, 2, false) // room
+	case 9: // event
+		if err := r.field(fs, 2, false); err != nil { // room
+			return err
+		}
+		if err := r.field(fs, 7, false); err != nil { // event
+			return err
+		}
+		return r.field(fs, 4, true) // content
+	case 10: // auth
+		return r.field(fs, 8, false) // token
+	case 11: // refresh
+		return r.field(fs, 8, false) // token
+	case 12: // rpc
+		if !r.HasID {
+			return r.fail(BadRequest, msgRPCNeedsID)
+		}
+		if err := r.field(fs, 9, false); err != nil { // method
+			return err
+		}
+		return r.field(fs, 10, true) // data
+	}
+	return nil
+}
+
 // appendJSON appends m's JSON object: `type` first, then the keys of its type in
 // the table's order.
 func (m *Message) appendJSON(b []byte) []byte {
