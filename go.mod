@@ -58,6 +58,5 @@ require (
 
 tool (
 	github.com/agnivade/wasmbrowsertest
-	github.com/tinylib/msgp
 	honnef.co/go/tools/cmd/staticcheck
 )

@@ -6,6 +6,12 @@
 // with the handshake and the admin API), and ToJSON and DecodeMessage, which read server
 // messages back for transcripts, tests, Go clients and the wasm playground.
 //
+// Each message of the protocol is one entry of a table: requests in requests.go (name,
+// fields in check order, required or optional), server messages in messages.go (name,
+// keys in order, when each is sent). Parsing, names, validation and both encoders follow
+// them; `go generate` writes the straight-line encoders and lookups into table_gen.go,
+// and a test fails when that file is stale.
+//
 // It must never do I/O, never keep global mutable state beyond its message pool, and
 // never panic on input: a bad payload is an *Error carrying the protocol's error code.
 //
