@@ -4,9 +4,9 @@ package proto
 
 // The server → client messages (PROTOCOL.md §4, §8–§10), one table entry each: the
 // message's wire name and its keys after `type`, in the order both encoders write them
-// (the JSON key order clients see). Adding a message type is one entry here, `go
-// generate` (which writes both encoders into table_gen.go from this table), plus the
-// core code that fills its Message.
+// (the JSON key order clients see). Adding a message type is its MessageType constant,
+// one entry here, `go generate` (which writes both encoders into table_gen.go from this
+// table), plus the core code that fills its Message.
 
 // messageSpec is one message type.
 type messageSpec struct {

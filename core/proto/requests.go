@@ -4,9 +4,10 @@ import "strings"
 
 // The client → server messages (PROTOCOL.md §3, §8–§10), one table entry each: the
 // request's wire name and its fields in the order they are checked. Parsing collects
-// every known key (requestKeys), then apply walks the entry of the request's type, so
-// adding a request type is one entry here, `go generate` (the name lookups in
-// table_gen.go), plus its handler in the core.
+// every known key (requestKeys), then apply checks the fields of the request's type in
+// its entry's order. Adding a request type is its RequestType constant, one entry here,
+// `go generate` (which writes the lookups and applyFields into table_gen.go), plus its
+// handler in the core.
 
 // requestSpec is one request type.
 type requestSpec struct {
@@ -134,7 +135,8 @@ func (r *Request) fail(code Code, msg string) *Error {
 }
 
 // apply validates the collected fields against the table entry of the request's type
-// (applyFields, generated from it) and fills r. The id is taken first so that any later error echoes it.
+// (applyFields, generated from it) and fills r. The id is taken first so that any
+// later error echoes it.
 func (r *Request) apply(fs *fields) *Error {
 	switch id := &fs.vals[keyID]; id.kind {
 	case kindAbsent, kindNull:
