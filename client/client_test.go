@@ -209,4 +209,3 @@ func TestReconnectAcrossServerRestart(t *testing.T) {
 		t.Fatalf("after the restart ann got %+v", got)
 	}
 }
-

@@ -20,9 +20,9 @@ const (
 type verdict uint8
 
 const (
-	retry     verdict = iota // back off (full jitter), then reconnect
-	retryNow                 // reconnect without waiting (a fresh token fixes it)
-	stop                     // the server meant it: end the client
+	retry    verdict = iota // back off (full jitter), then reconnect
+	retryNow                // reconnect without waiting (a fresh token fixes it)
+	stop                    // the server meant it: end the client
 )
 
 // closeVerdict maps a close code to a verdict: 4000 (another connection took over),

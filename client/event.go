@@ -74,12 +74,12 @@ func (s State) String() string {
 // answers carry.
 type frame struct {
 	Event
-	ID       string          `json:"id"`
-	ConnID   string          `json:"conn_id"`
-	Rooms    []string        `json:"rooms"`
-	Users    []string        `json:"users"`
-	Total    int             `json:"total"`
-	Result   json.RawMessage `json:"result"`
+	ID     string          `json:"id"`
+	ConnID string          `json:"conn_id"`
+	Rooms  []string        `json:"rooms"`
+	Users  []string        `json:"users"`
+	Total  int             `json:"total"`
+	Result json.RawMessage `json:"result"`
 }
 
 // request is a client message (PROTOCOL.md §3, §8.2, §9.1, §10). Pointers tell an absent
