@@ -153,8 +153,9 @@ func (c *Client) nextID() string {
 }
 
 // emit puts ev into Events without ever waiting. It reports false only under the
-// Reconnect policy when the channel is full (frame is true: client reports then fall
-// back to DropOldest, as they cannot be replayed).
+// Reconnect policy when a server message (frame) does not fit. The client's own reports
+// then give way instead (DropNewest): evicting a chat would lose it, as its offset
+// already counts as delivered, while the state is there to read from State.
 func (c *Client) emit(ev Event, frame bool) bool {
 	select {
 	case c.events <- ev:
@@ -163,7 +164,7 @@ func (c *Client) emit(ev Event, frame bool) bool {
 	}
 	policy := c.opts.Overflow
 	if policy == Reconnect && !frame {
-		policy = DropOldest
+		policy = DropNewest
 	}
 	switch policy {
 	case DropOldest:

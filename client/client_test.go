@@ -161,6 +161,7 @@ func TestTypedErrors(t *testing.T) {
 	}
 	// With the server gone, a request waits for a connection until its deadline.
 	srv.down()
+	next(t, ann, client.EventState, state(client.Reconnecting))
 	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
 	if err := ann.Ping(short); !errors.Is(err, context.DeadlineExceeded) {

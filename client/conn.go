@@ -42,6 +42,7 @@ type waiter struct {
 	kind      string
 	room      string
 	rejoin    bool // a join the client sent itself after a reconnect
+	reported  bool // its EventRejoined went out (at `joined`, ahead of the replay)
 	sentSince bool
 	ch        chan answer // buffered 1: answering never waits
 }
@@ -195,12 +196,20 @@ func (c *Client) handle(cn *conn, fr *frame) bool {
 				rs.since, rs.known = 0, true
 			}
 			rs.epoch = fr.Epoch
+			if w != nil && w.rejoin {
+				w.reported = true
+				c.emit(Event{Type: EventRejoined, Room: fr.Room, Epoch: fr.Epoch, Offset: fr.Offset, Recovered: fr.Recovered}, false)
+			}
 		}
 		c.mu.Unlock()
 	case "chat":
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		if !c.emit(fr.Event, true) {
+			// Owed from this chat on; a server without `joined` told no position yet.
+			if rs := c.rooms[fr.Room]; rs != nil && !rs.known && fr.Offset > 0 {
+				rs.since, rs.known = fr.Offset-1, true
+			}
 			return false
 		}
 		if rs := c.rooms[fr.Room]; rs != nil && fr.Offset > 0 {
@@ -261,7 +270,7 @@ func (c *Client) answer(cn *conn, id string, fr *frame, err error) {
 	if err == nil && res == nil {
 		err = fmt.Errorf("switchboard: ack without its %s answer", w.kind)
 	}
-	if w.rejoin {
+	if w.rejoin && !w.reported { // a refusal, or a server without `joined`
 		ev := Event{Type: EventRejoined, Room: w.room, Err: err}
 		if err == nil {
 			ev.Epoch, ev.Offset, ev.Recovered = res.Epoch, res.Offset, res.Recovered

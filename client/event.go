@@ -39,9 +39,10 @@ const (
 	// Closed, with Err saying why (ErrClosed, or a *ClosedError).
 	EventState = "client.state"
 	// EventRejoined: after a reconnect, Room was joined again (Err nil) with `since`:
-	// Recovered tells whether every missed message follows (false: a `history_gap`, a new
-	// epoch, or a server too old to say); or the server refused it (Err an *Error) and
-	// the room is forgotten.
+	// Recovered tells whether every missed message follows (false: a `history_gap` or a
+	// new epoch); or the server refused it (Err an *Error) and the room is forgotten. It
+	// comes before the replayed chats, except from a server that predates `joined`
+	// (PROTOCOL.md §10.1), where it follows them.
 	EventRejoined = "client.rejoined"
 	// EventRefreshFailed: the token could not be refreshed (Err); the server closes the
 	// connection 4002 at `exp` and the client reconnects with a new token.

@@ -1,0 +1,204 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/switchboard-ws/switchboard/client"
+)
+
+// The network drops (1006) while bob keeps talking and ann keeps typing: ann reconnects,
+// rejoins with since, gets every chat she missed once and in order, and her queued chats
+// go out after the rejoin, in the order she wrote them.
+func TestRecoveryAfterNetworkDrop(t *testing.T) {
+	srv := startServer(t, nil)
+	px := startProxy(t, srv.addr)
+	ctx := ctxT(t)
+	ann := dial(t, px.url("?user=ann"), client.Options{})
+	bob := dial(t, srv.url("?user=bob"), client.Options{})
+	for _, c := range []*client.Client{ann, bob} {
+		if _, err := c.Join(ctx, "lobby"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := bob.Chat(ctx, "lobby", "seen"); err != nil {
+		t.Fatal(err)
+	}
+	next(t, ann, "chat")
+
+	px.setDown(true)
+	px.cut()
+	next(t, ann, client.EventState, state(client.Reconnecting))
+	for i := 1; i <= 3; i++ {
+		if _, err := bob.Chat(ctx, "lobby", fmt.Sprint("missed ", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// ann writes while offline: the chats wait in her outbox.
+	acked := make(chan error, 2)
+	for i := 1; i <= 2; i++ {
+		go func() { _, err := ann.Chat(ctx, "lobby", fmt.Sprint("queued ", i)); acked <- err }()
+		time.Sleep(20 * time.Millisecond) // two separate calls, in this order
+	}
+	px.setDown(false)
+
+	// The rejoin's report, then (or, from a server without `joined`, before it) every
+	// missed chat once, then the queued ones.
+	var got []string
+	var rejoined *client.Event
+	for len(got) < 5 || rejoined == nil {
+		select {
+		case ev := <-ann.Events():
+			switch ev.Type {
+			case "chat":
+				got = append(got, ev.Content)
+			case client.EventRejoined:
+				rejoined = &ev
+			}
+		case <-time.After(wait):
+			t.Fatalf("ann got %v, rejoined %v", got, rejoined)
+		}
+	}
+	if rejoined.Room != "lobby" || rejoined.Err != nil || !rejoined.Recovered {
+		t.Fatalf("rejoined %+v, want lobby recovered", rejoined)
+	}
+	if want := "[missed 1 missed 2 missed 3 queued 1 queued 2]"; fmt.Sprint(got) != want {
+		t.Fatalf("ann got %v, want %s", got, want)
+	}
+	for range 2 {
+		if err := <-acked; err != nil {
+			t.Fatal(err)
+		}
+	}
+	var bobs []string
+	for len(bobs) < 5 {
+		if ev := next(t, bob, "chat"); ev.Content != "seen" {
+			bobs = append(bobs, ev.Content)
+		}
+	}
+	if want := "[missed 1 missed 2 missed 3 queued 1 queued 2]"; fmt.Sprint(bobs) != want {
+		t.Fatalf("bob got %v, want %s", bobs, want)
+	}
+}
+
+// An admin kick (4009) is final: the client stops, says why, and fails requests.
+func TestStopsAfterKick(t *testing.T) {
+	srv := startServer(t, nil)
+	ann := dial(t, srv.url("?user=ann"), client.Options{})
+	if code, body := srv.api("POST", "/api/users/ann/disconnect", ""); code != 200 {
+		t.Fatalf("disconnect: %d %s", code, body)
+	}
+	ev := next(t, ann, client.EventState, state(client.Closed))
+	var ce *client.ClosedError
+	if !errors.As(ev.Err, &ce) || ce.Code != 4009 || ce.Reason != "Kicked" {
+		t.Fatalf("closed because %v, want 4009 Kicked", ev.Err)
+	}
+	<-ann.Done()
+	if _, open := <-ann.Events(); open {
+		t.Fatal("events still open after the client stopped")
+	}
+	if !errors.As(ann.Err(), &ce) {
+		t.Fatalf("Err %v", ann.Err())
+	}
+	if _, err := ann.Chat(ctxT(t), "lobby", "hi"); !errors.As(err, &ce) {
+		t.Fatalf("chat after the kick: %v", err)
+	}
+}
+
+// With --auth jwt, a bad token is refused at once (HTTP 401, no retries); a good one
+// comes from the token provider, which is asked again for every connection.
+func TestTokenProviderAndRefusal(t *testing.T) {
+	const secret = "s3cret"
+	srv := startServer(t, jwtOptions(t, secret))
+	px := startProxy(t, srv.addr)
+	var calls atomic.Int32
+	_, err := client.Dial(ctxT(t), srv.url(""), fast(client.Options{Token: func(ctx2 context.Context) (string, error) {
+		calls.Add(1)
+		return "not-a-jwt", nil
+	}}))
+	var ce *client.ClosedError
+	if !errors.As(err, &ce) || ce.Status != http.StatusUnauthorized || calls.Load() != 1 {
+		t.Fatalf("bad token: %v after %d calls, want HTTP 401 after 1", err, calls.Load())
+	}
+
+	calls.Store(0)
+	ann := dial(t, px.url(""), client.Options{Token: func(context.Context) (string, error) {
+		calls.Add(1)
+		return sign(t, secret, "ann", time.Hour), nil
+	}})
+	if ann.UserID() != "ann" {
+		t.Fatalf("user %q", ann.UserID())
+	}
+	px.cut()
+	next(t, ann, client.EventState, state(client.Reconnecting))
+	next(t, ann, client.EventState, state(client.Connected))
+	if calls.Load() != 2 {
+		t.Fatalf("token provider called %d times for 2 connections", calls.Load())
+	}
+}
+
+// HTTP 503 with Retry-After (a draining server, an accept-rate limit): the client waits
+// at least that long before it tries again.
+func TestHonoursRetryAfter(t *testing.T) {
+	srv := startServer(t, nil)
+	target, _ := url.Parse("http://" + srv.addr)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	var refused atomic.Int32
+	var firstAt, retryAt atomic.Int64
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if refused.Add(1) == 1 {
+			firstAt.Store(time.Now().UnixNano())
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, `{"error":"unavailable","message":"draining"}`, http.StatusServiceUnavailable)
+			return
+		}
+		retryAt.CompareAndSwap(0, time.Now().UnixNano())
+		rp.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	ann := dial(t, "ws"+strings.TrimPrefix(front.URL, "http")+"/ws?user=ann", client.Options{})
+	if ann.UserID() != "ann" {
+		t.Fatalf("user %q", ann.UserID())
+	}
+	if waited := time.Duration(retryAt.Load() - firstAt.Load()); waited < time.Second {
+		t.Fatalf("retried after %v, Retry-After said 1s", waited)
+	}
+	ann.Close()
+	front.CloseClientConnections()
+}
+
+// A peer that stops answering (the TCP link is up, nothing comes back) is noticed by
+// the client's ping within the interval, and the client reconnects.
+func TestPingNoticesDeadLink(t *testing.T) {
+	srv := startServer(t, nil)
+	px := startProxy(t, srv.addr)
+	ann := dial(t, px.url("?user=ann"), client.Options{PingInterval: 100 * time.Millisecond})
+	px.setMute(true)
+	ev := next(t, ann, client.EventState, state(client.Reconnecting))
+	if ev.Err == nil || !strings.Contains(ev.Err.Error(), "no pong") {
+		t.Fatalf("reconnecting because %v, want no pong", ev.Err)
+	}
+	px.setMute(false)
+	px.cut()
+	next(t, ann, client.EventState, state(client.Connected))
+}
+
+func sign(t *testing.T, secret, sub string, ttl time.Duration) string {
+	t.Helper()
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": sub, "exp": time.Now().Add(ttl).Unix()}).SignedString([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
