@@ -10,6 +10,11 @@ func (h *Hub) admin(req *AdminRequest, out *Outbox) {
 		out.reply(rep)
 		return
 	}
+	if h.undeclared(req.Room) {
+		rep.Status, rep.Error, rep.Message = 404, "not_found", msgUndeclared
+		out.reply(rep)
+		return
+	}
 	if h.cfg.Cluster && h.clusterAdmin(req, rep, out) {
 		return
 	}
@@ -43,13 +48,24 @@ func (h *Hub) admin(req *AdminRequest, out *Outbox) {
 		m.Content = append(m.Content[:0], req.Content...)
 		rep.Delivered = h.deliverAll(m, req.Exclude, out)
 	case AdminPublish:
+		m := proto.NewMessage(proto.MsgChat)
+		m.Room, m.Sender, m.Time = req.Room, ServerSender, h.now
+		m.Content = append(m.Content[:0], req.Content...)
 		if r := h.rooms[req.Room]; r != nil {
-			m := proto.NewMessage(proto.MsgChat)
-			m.Room, m.Sender, m.Offset, m.Time = r.name, ServerSender, r.offset+1, h.now
-			m.Content = append(m.Content[:0], req.Content...)
+			m.Room = r.name
 			rep.Delivered = h.deliverChat(r, m, out)
 			rep.Offset = m.Offset
+		} else if keep, ttl := h.streamPolicy(req.Room); keep > 0 && ttl > 0 {
+			s := h.streamOf(req.Room) // kept for members to come (§10.2)
+			m.Room = s.name
+			h.append(s, m, out)
+			rep.Offset = m.Offset
+			m.Release()
+		} else {
+			m.Release()
 		}
+	case AdminHistory:
+		h.history(req, rep)
 	case AdminSendUser:
 		u := h.users[req.User]
 		if u == nil {
@@ -66,6 +82,17 @@ func (h *Hub) admin(req *AdminRequest, out *Outbox) {
 				h.closeConn(u.conns[0], CloseKicked, ReasonKicked, out)
 				rep.Closed++
 			}
+		}
+	case AdminJoinRoom:
+		u := h.users[req.User]
+		if u == nil {
+			rep.Status, rep.Error, rep.Message = 404, "not_found", "user is not online"
+			break
+		}
+		rep.Joined = h.seatUser(u, req.Room, out)
+	case AdminLeaveRoom:
+		if u := h.users[req.User]; u != nil {
+			rep.Left = h.unseatUser(u, req.Room, out)
 		}
 	case AdminSystem:
 		m := proto.NewMessage(proto.MsgSystem)
@@ -90,7 +117,7 @@ func (h *Hub) checkAdmin(req *AdminRequest) string {
 	needRoom, optRoom, needUser, needContent := false, false, false, false
 	switch req.Op {
 	case AdminStats, AdminUsers, AdminRooms:
-	case AdminRoomMembers:
+	case AdminRoomMembers, AdminHistory:
 		needRoom = true
 	case AdminBroadcast:
 		needContent = true
@@ -103,6 +130,8 @@ func (h *Hub) checkAdmin(req *AdminRequest) string {
 		needUser, needContent = true, true
 	case AdminDisconnect:
 		needUser = true
+	case AdminJoinRoom, AdminLeaveRoom:
+		needUser, needRoom = true, true
 	case AdminSystem:
 		optRoom, needContent = true, true
 	default:
@@ -161,6 +190,26 @@ func (r *AdminReply) Body() any {
 		return struct {
 			Closed int `json:"closed"`
 		}{r.Closed}
+	case AdminHistory:
+		msgs := make([]historyFrame, len(r.Messages))
+		for i, m := range r.Messages {
+			msgs[i] = historyFrame{"chat", r.Room, m.Sender, string(m.Content), m.Offset,
+				proto.Timestamp(m.Time)}
+		}
+		return struct {
+			Room     string         `json:"room"`
+			Epoch    string         `json:"epoch"`
+			Offset   uint64         `json:"offset"`
+			Messages []historyFrame `json:"messages"`
+		}{r.Room, r.Epoch, r.Offset, msgs}
+	case AdminJoinRoom:
+		return struct {
+			Joined int `json:"joined"`
+		}{r.Joined}
+	case AdminLeaveRoom:
+		return struct {
+			Left int `json:"left"`
+		}{r.Left}
 	default: // broadcast, send, system
 		return struct {
 			Delivered int `json:"delivered"`
@@ -173,4 +222,15 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// historyFrame is a held message as a history reply lists it: the chat frame a client
+// gets (PROTOCOL.md §4).
+type historyFrame struct {
+	Type      string `json:"type"`
+	Room      string `json:"room"`
+	Sender    string `json:"sender"`
+	Content   string `json:"content"`
+	Offset    uint64 `json:"offset"`
+	Timestamp string `json:"timestamp"`
 }

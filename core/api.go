@@ -20,7 +20,20 @@ type Config struct {
 	Burst                int     // bucket size
 	AllowClientBroadcast bool
 	History              int // chat messages kept per room for `since` recovery
-	MaxListed            int // cap of `rooms` in connected and `users` in online (1000)
+	// HistoryTTL is how long a room's stream outlives its members after its last message
+	// (PROTOCOL.md §10.2); 0: a stream goes with the room's last member.
+	HistoryTTL time.Duration
+	// HistoryMemory bounds the bytes of held messages over all streams (0: no bound).
+	HistoryMemory int64
+	// DedupeWindow is how long a chat id is remembered per user and room (§10.4; 0: off).
+	DedupeWindow time.Duration
+	// Durable: streams are kept by a store (durable.go): the hub emits ActionStore and
+	// takes EventRestore.
+	Durable   bool
+	MaxListed int // cap of `rooms` in connected and `users` in online (1000)
+	// Namespaces are the access rules per namespace (PROTOCOL.md §8, access.go); nil or
+	// empty: every room public, as in v1.
+	Namespaces map[string]Namespace
 	// Cluster: this hub is one node of a cluster (cluster_api.go): chats are sequenced by the
 	// cluster, presence and limits count other nodes.
 	Cluster bool
@@ -30,26 +43,30 @@ type Config struct {
 type EventKind uint8
 
 const (
-	EventConnect    EventKind = iota // Conn arrived as User speaking Format
+	EventConnect    EventKind = iota // Conn arrived as Identity speaking Format
 	EventFrame                       // Conn sent one complete message, Payload
 	EventDisconnect                  // Conn is gone; Code says why (the close code seen or sent)
 	EventTick                        // the clock moved to Now
 	EventAdmin                       // an operator request, Admin
 	EventCluster                     // another node or the cluster link reports Cluster (cluster_api.go)
+	EventRestore                     // a store gives back a stream it held, Restore (durable.go); before any connection
+	EventAnswer                      // the adapter answers an Ask with Answer (ask.go)
 )
 
 // Event is one input to Hub.Step. Only the fields of its Kind are read.
 // Payload is read during Step only; the caller may reuse it afterwards.
 type Event struct {
-	Kind    EventKind
-	Now     time.Time
-	Conn    ConnID
-	User    string
-	Format  proto.Format
-	Payload []byte
-	Code    uint16
-	Admin   AdminRequest
-	Cluster *ClusterEvent
+	Kind     EventKind
+	Now      time.Time
+	Conn     ConnID
+	Identity Identity // EventConnect: who Conn is and what its token grants
+	Format   proto.Format
+	Payload  []byte
+	Code     uint16
+	Admin    AdminRequest
+	Cluster  *ClusterEvent
+	Answer   *Answer
+	Restore  *StreamState
 }
 
 // ActionKind says what the adapter must do.
@@ -60,6 +77,8 @@ const (
 	ActionClose                        // close Conn with Code and Reason; the hub has already forgotten it
 	ActionAdminReply                   // answer the admin request Reply.Ref
 	ActionCluster                      // tell the other nodes Cluster (cluster_api.go)
+	ActionStore                        // write Store for stream Room (durable.go) before any later delivery goes out
+	ActionAsk                          // find out Ask and step the EventAnswer (ask.go)
 )
 
 // Action is one output of Hub.Step. Msg and Targets are valid until Outbox.Reset; an
@@ -73,6 +92,11 @@ type Action struct {
 	Reason  string
 	Reply   *AdminReply
 	Cluster *ClusterAction
+	Store   StoreOp // ActionStore: what to write; Msg is the appended chat
+	Room    string  // ActionStore
+	Epoch   string  // ActionStore
+	Keep    int     // ActionStore: messages the stream holds at most
+	Ask     *Ask
 }
 
 // AdminOp is an operator request of PROTOCOL.md §6.
@@ -88,6 +112,9 @@ const (
 	AdminSendUser                   // POST /api/users/{User}/send {Content}
 	AdminDisconnect                 // POST /api/users/{User}/disconnect
 	AdminSystem                     // POST /api/system {Content, Room}
+	AdminHistory                    // GET /api/rooms/{Room}/history?since=Since&limit=Limit
+	AdminJoinRoom                   // POST /api/users/{User}/rooms/{Room} (PROTOCOL.md §8.3)
+	AdminLeaveRoom                  // DELETE /api/users/{User}/rooms/{Room}
 )
 
 // AdminRequest is an operator request; Ref is echoed in the reply.
@@ -98,6 +125,8 @@ type AdminRequest struct {
 	User    string
 	Content string
 	Exclude string
+	Since   uint64
+	Limit   int
 }
 
 // RoomInfo is one row of GET /api/rooms.
@@ -132,4 +161,8 @@ type AdminReply struct {
 	Delivered int
 	Offset    uint64
 	Closed    int
+	Epoch     string          // history
+	Messages  []StoredMessage // history
+	Joined    int             // AdminJoinRoom: connections that joined
+	Left      int             // AdminLeaveRoom: connections taken out
 }

@@ -17,6 +17,17 @@ type cluster struct {
 	publishing map[uint64]*AdminReply        // admin publishes waiting for their offset
 	acks       map[uint64]pendingAck         // client chats with an id, acked once sequenced
 	lastRef    uint64
+	epoch      string // the cluster stream's epoch (RemoteEpoch); every room shares it
+}
+
+// defaultClusterEpoch stands until the cluster link reports the stream's own.
+const defaultClusterEpoch = "cluster"
+
+func (h *Hub) clusterEpoch() string {
+	if h.cl.epoch == "" {
+		return defaultClusterEpoch
+	}
+	return h.cl.epoch
 }
 
 // chatRef marks the refs of client chats, apart from the admin refs the node chooses.
@@ -49,6 +60,8 @@ type connRoom struct {
 type recovery struct {
 	pending bool
 	bound   uint64
+	ack     []byte // the join's id, acked after the replay
+	hasAck  bool
 }
 
 func (h *Hub) clusterInit() {
@@ -164,10 +177,11 @@ func (r *room) conns() int {
 	return n
 }
 
-// publishChat hands a room chat to the cluster to be sequenced.
-func (h *Hub) publishChat(r *room, sender string, content []byte, ref uint64, out *Outbox) {
+// publishChat hands a room chat to the cluster to be sequenced. dedupe, when set, names
+// the chat for the cluster's own duplicate detection (PROTOCOL.md §10.4, on any node).
+func (h *Hub) publishChat(r *room, sender string, content []byte, ref uint64, dedupe string, out *Outbox) {
 	out.cluster(&ClusterAction{Op: ClusterPublish, Room: r.name, Sender: sender,
-		Content: append([]byte(nil), content...), Time: h.now, Ref: ref})
+		Content: append([]byte(nil), content...), Time: h.now, Ref: ref, DedupeID: dedupe})
 }
 
 // clusterChat hands a client's chat to the cluster; it reaches the room's connections,
@@ -180,15 +194,46 @@ func (h *Hub) clusterChat(c *conn, r *room, req *proto.Request, out *Outbox) {
 		ref = chatRef | h.cl.lastRef
 		h.cl.acks[ref] = pendingAck{conn: c.id, id: append([]byte(nil), req.ID...)}
 	}
-	h.publishChat(r, c.user.id, req.Content, ref, out)
+	var dedupe string
+	if req.HasID && h.cfg.DedupeWindow > 0 {
+		dedupe = c.user.id + "\x00" + r.name + "\x00" + string(req.ID)
+	}
+	h.publishChat(r, c.user.id, req.Content, ref, dedupe, out)
 }
 
-// clusterRecover asks the cluster for r's chats after since; live chats of r wait for c
-// until they arrive (RemoteRecovered).
-func (h *Hub) clusterRecover(c *conn, r *room, since uint64, out *Outbox) {
+// clusterJoin is a join in cluster mode. Without since, joined carries the offset this
+// node knows (the caller acks). With since, c joins at once (so that live chats of r wait
+// for it) and asks the cluster for r's chats after since; joined, history_gap, the replay
+// and the ack follow when they arrive (RemoteRecovered). A since of another epoch (the cluster's
+// stream was lost meanwhile) is an unknown position: every held chat, with a gap.
+func (h *Hub) clusterJoin(c *conn, r *room, req *proto.Request, out *Outbox) (ackLater bool) {
 	h.clusterInit()
-	h.cl.recovering[connRoom{c.id, r.name}] = recovery{pending: true}
+	if !req.HasSince {
+		j := proto.NewMessage(proto.MsgJoined)
+		j.Room, j.Epoch, j.Offset = r.name, h.clusterEpoch(), r.s.offset
+		out.deliverTo(j, c.id)
+		h.join(c, r, out)
+		return false
+	}
+	since, rec := req.Since, recovery{pending: true}
+	if len(req.Epoch) > 0 && string(req.Epoch) != h.clusterEpoch() {
+		since = 0
+		rec.bound = 1 // forces the gap (see remoteRecovered)
+	}
+	if req.HasID {
+		rec.ack, rec.hasAck = append([]byte(nil), req.ID...), true
+	}
+	h.join(c, r, out)
+	h.cl.recovering[connRoom{c.id, r.name}] = rec
 	out.cluster(&ClusterAction{Op: ClusterRecover, Room: r.name, Conn: c.id, Since: since})
+	return true
+}
+
+// clusterRoomEvent hands an ephemeral event to the other nodes (local members already
+// have it).
+func (h *Hub) clusterRoomEvent(c *conn, r *room, req *proto.Request, out *Outbox) {
+	out.cluster(&ClusterAction{Op: ClusterRoomEvent, Room: r.name, Sender: c.user.id,
+		Event: string(req.Event), Content: append([]byte(nil), req.Content...), Time: h.now})
 }
 
 // clusterPrivate is a client's private message in cluster mode: local conns of to and the
@@ -251,7 +296,7 @@ func (h *Hub) clusterAdmin(req *AdminRequest, rep *AdminReply, out *Outbox) bool
 		}
 		rep.Delivered = r.conns()
 		h.cl.publishing[req.Ref] = rep
-		h.publishChat(r, ServerSender, content(), req.Ref, out)
+		h.publishChat(r, ServerSender, content(), req.Ref, "", out)
 		return true // answered when the offset comes back (RemotePublished)
 	case AdminSendUser:
 		if h.onlineCount(req.User) == 0 {

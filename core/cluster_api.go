@@ -26,6 +26,8 @@ const (
 	RemoteRoomPresence                             // User has Count conns in Room on Node (0: none)
 	RemoteRecovered                                // answer to ClusterRecover for local Conn: Chats, Gap, Offset
 	RemotePublished                                // answer to ClusterPublish with Ref: Offset, or Failed
+	RemoteEpoch                                    // the cluster's stream is Epoch (a new one after it was lost)
+	RemoteRoomEvent                                // an ephemeral event: Room, Sender, Event, Content, Time
 )
 
 // ClusterEvent is the payload of an EventCluster. Only the fields of its Kind are read.
@@ -49,6 +51,8 @@ type ClusterEvent struct {
 	Chats   []ClusterChat
 	Ref     uint64
 	Failed  bool
+	Epoch   string
+	Event   string // RemoteRoomEvent: the event's name
 }
 
 // ClusterChat is one stored chat of a RemoteRecovered.
@@ -72,6 +76,7 @@ const (
 	ClusterConnClosed                      // User, Conn
 	ClusterRoomCount                       // User now has Count local conns in Room
 	ClusterRecover                         // fetch Room's chats after Since for Conn (answer: RemoteRecovered)
+	ClusterRoomEvent                       // an ephemeral event: Room, Sender, Event, Content, Time
 )
 
 // ClusterAction is the payload of an ActionCluster. Content is the action's own.
@@ -90,4 +95,9 @@ type ClusterAction struct {
 	Count   int
 	Since   uint64
 	Ref     uint64
+	Event   string // ClusterRoomEvent: the event's name
+	// DedupeID (ClusterPublish) names a client chat with an id (user, room, id joined by
+	// NUL): a second publish with the same DedupeID within Config.DedupeWindow must not be
+	// stored or delivered again, and its RemotePublished carries the first one's Offset.
+	DedupeID string
 }

@@ -59,7 +59,7 @@ func TestClusterConverges(t *testing.T) {
 			case 0, 1:
 				node := pickNode.Draw(t, "node")
 				next[node]++
-				b.step(node, Event{Kind: EventConnect, Conn: next[node], User: users.Draw(t, "user"), Format: proto.JSON})
+				b.step(node, Event{Kind: EventConnect, Conn: next[node], Identity: Identity{User: users.Draw(t, "user")}, Format: proto.JSON})
 			case 2:
 				if node, id, ok := pickConn(t); ok {
 					b.step(node, Event{Kind: EventDisconnect, Conn: id, Code: 1000})

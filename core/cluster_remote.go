@@ -58,12 +58,25 @@ func (h *Hub) clusterEvent(ev *ClusterEvent, out *Outbox) {
 		h.remotePresence(ev, out)
 	case RemoteRecovered:
 		h.remoteRecovered(ev, out)
+	case RemoteEpoch:
+		h.cl.epoch = ev.Epoch
+	case RemoteRoomEvent:
+		if r := h.rooms[ev.Room]; r != nil {
+			m := proto.NewMessage(proto.MsgEvent)
+			m.Room, m.Sender, m.Time = r.name, ev.Sender, ev.Time
+			m.Event = append(m.Event[:0], ev.Event...)
+			m.Content = append(m.Content[:0], ev.Content...)
+			mark := out.mark()
+			r.addTargets(out)
+			out.deliver(m, mark)
+		}
 	case RemotePublished:
 		if pa, ok := h.cl.acks[ev.Ref]; ok {
 			delete(h.cl.acks, ev.Ref)
 			if h.conns[pa.conn] != nil && !ev.Failed {
 				m := proto.NewMessage(proto.MsgAck)
 				m.ID = append(m.ID[:0], pa.id...)
+				m.Offset, m.HasOffset = ev.Offset, true
 				out.deliverTo(m, pa.conn)
 			}
 			return
@@ -89,8 +102,8 @@ func (h *Hub) remoteChat(ev *ClusterEvent, out *Outbox) {
 	if r == nil || r.members.live == 0 {
 		return
 	}
-	if ev.Offset > r.offset {
-		r.offset = ev.Offset
+	if ev.Offset > r.s.offset {
+		r.s.offset = ev.Offset
 	}
 	m := proto.NewMessage(proto.MsgChat)
 	m.Room, m.Sender, m.Offset, m.Time = r.name, ev.Sender, ev.Offset, ev.Time
@@ -121,7 +134,14 @@ func (h *Hub) remoteRecovered(ev *ClusterEvent, out *Outbox) {
 	if !ok || !rec.pending || c == nil {
 		return // the conn left the room (or is gone) meanwhile
 	}
-	if ev.Gap {
+	gap := ev.Gap || rec.bound != 0 // bound set while pending: the epoch was another
+	if r := h.rooms[ev.Room]; r != nil && ev.Offset > r.s.offset {
+		r.s.offset = ev.Offset
+	}
+	j := proto.NewMessage(proto.MsgJoined)
+	j.Room, j.Epoch, j.Offset, j.Recovered = ev.Room, h.clusterEpoch(), ev.Offset, !gap
+	out.deliverTo(j, c.id)
+	if gap {
 		e := proto.NewMessage(proto.MsgError)
 		e.Code, e.Text, e.Room = proto.HistoryGap, msgHistoryGap, ev.Room
 		out.deliverTo(e, c.id)
@@ -130,6 +150,11 @@ func (h *Hub) remoteRecovered(ev *ClusterEvent, out *Outbox) {
 		m := proto.NewMessage(proto.MsgChat)
 		m.Room, m.Sender, m.Offset, m.Time = ev.Room, ch.Sender, ch.Offset, ch.Time
 		m.Content = append(m.Content[:0], ch.Content...)
+		out.deliverTo(m, c.id)
+	}
+	if rec.hasAck {
+		m := proto.NewMessage(proto.MsgAck)
+		m.ID = append(m.ID[:0], rec.ack...)
 		out.deliverTo(m, c.id)
 	}
 	h.cl.recovering[key] = recovery{bound: ev.Offset}
@@ -190,7 +215,7 @@ func (h *Hub) remotePresence(ev *ClusterEvent, out *Outbox) {
 		r = h.createRoom(ev.Room)
 	}
 	for i := old; i < now; i++ {
-		if r.addPresence(ev.User) {
+		if r.addPresence(ev.User) && !r.quiet() {
 			m := proto.NewMessage(proto.MsgUserJoined)
 			m.Room, m.UserID, m.Time = r.name, ev.User, h.now
 			m.Members = r.appendUsers(m.Members[:0])
@@ -200,7 +225,7 @@ func (h *Hub) remotePresence(ev *ClusterEvent, out *Outbox) {
 		}
 	}
 	for i := now; i < old; i++ {
-		if r.removePresence(ev.User) {
+		if r.removePresence(ev.User) && !r.quiet() {
 			m := proto.NewMessage(proto.MsgUserLeft)
 			m.Room, m.UserID, m.Time = r.name, ev.User, h.now
 			mark := out.mark()
@@ -209,7 +234,7 @@ func (h *Hub) remotePresence(ev *ClusterEvent, out *Outbox) {
 		}
 	}
 	if r.empty() {
-		h.deleteRoom(r)
+		h.deleteRoom(r, out)
 	}
 }
 

@@ -190,7 +190,7 @@ func (b *bus) deliverAt(i int) {
 }
 
 func (b *bus) connect(node string, id ConnID, user string) {
-	b.step(node, Event{Kind: EventConnect, Conn: id, User: user, Format: proto.JSON})
+	b.step(node, Event{Kind: EventConnect, Conn: id, Identity: Identity{User: user}, Format: proto.JSON})
 	b.settle()
 }
 
@@ -244,15 +244,17 @@ func TestClusterRoomAcrossNodes(t *testing.T) {
 	b.connect("a", 1, "ann")
 	b.connect("b", 1, "bob")
 	b.send("a", 1, `{"type":"join","room":"r"}`)
-	b.expect("a", 1, `{"type":"user_joined","room":"r","user_id":"ann","members":["ann"]}`)
+	b.expect("a", 1, `{"type":"joined","room":"r","epoch":"cluster","offset":0,"recovered":false}`,
+		`{"type":"user_joined","room":"r","user_id":"ann","members":["ann"]}`)
 	b.send("b", 1, `{"type":"join","room":"r"}`)
-	b.expect("b", 1, `{"type":"user_joined","room":"r","user_id":"bob","members":["ann","bob"]}`)
+	b.expect("b", 1, `{"type":"joined","room":"r","epoch":"cluster","offset":0,"recovered":false}`,
+		`{"type":"user_joined","room":"r","user_id":"bob","members":["ann","bob"]}`)
 	b.expect("a", 1, `{"type":"user_joined","room":"r","user_id":"bob","members":["ann","bob"]}`)
 
 	b.send("a", 1, `{"type":"chat","room":"r","content":"hi","id":"1"}`)
 	b.send("b", 1, `{"type":"chat","room":"r","content":"yo"}`)
 	b.expect("a", 1, `{"type":"chat","room":"r","sender":"ann","content":"hi","offset":1}`,
-		`{"type":"ack","id":"1"}`, // after the chat, as on a single node
+		`{"type":"ack","id":"1","offset":1}`, // after the chat, as on a single node
 		`{"type":"chat","room":"r","sender":"bob","content":"yo","offset":2}`)
 	b.expect("b", 1, `{"type":"chat","room":"r","sender":"ann","content":"hi","offset":1}`,
 		`{"type":"chat","room":"r","sender":"bob","content":"yo","offset":2}`)
@@ -264,7 +266,7 @@ func TestClusterRoomAcrossNodes(t *testing.T) {
 	// a second tab of ann on b is no news; her last tab leaving is
 	b.connect("b", 2, "ann")
 	b.send("b", 2, `{"type":"join","room":"r"}`)
-	b.expect("b", 2)
+	b.expect("b", 2, `{"type":"joined","room":"r","epoch":"cluster","offset":2,"recovered":false}`)
 	b.expect("b", 1)
 	b.expect("a", 1)
 	b.disconnect("a", 1)
@@ -366,13 +368,14 @@ func TestClusterRecoveryOnAnotherNode(t *testing.T) {
 	b.connect("b", 1, "bob")
 	b.send("b", 1, `{"type":"join","room":"r","since":2}`)
 	b.expect("b", 1, `{"type":"user_joined","room":"r","user_id":"bob","members":["ann","bob"]}`,
+		`{"type":"joined","room":"r","epoch":"cluster","offset":4,"recovered":true}`,
 		`{"type":"chat","room":"r","sender":"ann","content":"3","offset":3}`,
 		`{"type":"chat","room":"r","sender":"ann","content":"4","offset":4}`)
 	// cat asks from 0: chat 1 is beyond the history
 	b.connect("b", 2, "cat")
 	b.send("b", 2, `{"type":"join","room":"r","since":0}`)
 	got := b.take("b", 2)
-	if len(got) != 5 || !strings.Contains(got[1], `"code":"history_gap"`) || !strings.Contains(got[2], `"offset":2`) {
+	if len(got) != 6 || !strings.Contains(got[1], `"recovered":false`) || !strings.Contains(got[2], `"code":"history_gap"`) || !strings.Contains(got[3], `"offset":2`) {
 		t.Fatalf("cat: %q", got)
 	}
 	b.take("a", 1)
@@ -385,6 +388,7 @@ func TestClusterRecoveryOnAnotherNode(t *testing.T) {
 	b.settle()
 	b.send("a", 1, `{"type":"chat","room":"r","content":"6"}`)
 	b.expect("b", 3, `{"type":"user_joined","room":"r","user_id":"dan","members":["ann","bob","cat","dan"]}`,
+		`{"type":"joined","room":"r","epoch":"cluster","offset":5,"recovered":true}`,
 		`{"type":"chat","room":"r","sender":"ann","content":"5","offset":5}`,
 		`{"type":"chat","room":"r","sender":"ann","content":"6","offset":6}`)
 	b.expect("b", 1, `{"type":"user_joined","room":"r","user_id":"dan","members":["ann","bob","cat","dan"]}`,

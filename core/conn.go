@@ -12,6 +12,7 @@ type conn struct {
 	tokens float64 // token bucket (ratelimit.go)
 	last   int64   // event time of the last refill, Unix nanoseconds
 	rooms  []membership
+	grants *grants // what its token grants, and any ask it waits for (access.go); nil: nothing
 }
 
 // membership is a conn's seat in a room: slot is its position in room.members, so that
@@ -19,6 +20,7 @@ type conn struct {
 type membership struct {
 	room *room
 	slot int32
+	via  seat // how c came in: a refresh takes away rooms joined by a revoked grant
 }
 
 // roomIndex returns the position of r in c.rooms, or -1.

@@ -10,4 +10,5 @@ var (
 	ErrInvalidUser   = errors.New("hub: invalid user id")
 	ErrUnknownFormat = errors.New("hub: unknown format")
 	ErrUnknownEvent  = errors.New("hub: unknown event kind")
+	ErrBadRestore    = errors.New("hub: bad restored stream (invalid room or epoch, duplicate, or offsets past the last)")
 )

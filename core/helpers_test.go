@@ -158,9 +158,17 @@ func checkOutbox(h *Hub, out *Outbox, from int) error {
 				}
 			}
 		case ActionClose:
+		case ActionStore:
+			if !h.cfg.Durable || a.Room == "" || a.Epoch == "" || a.Store == StoreAppend && (a.Msg == nil || a.Msg.Refs() < 1) {
+				return fmt.Errorf("action %d: store %d of %q (epoch %q) without a store, room, epoch or message", i, a.Store, a.Room, a.Epoch)
+			}
 		case ActionAdminReply:
 			if a.Reply == nil {
 				return fmt.Errorf("action %d: admin reply without reply", i)
+			}
+		case ActionAsk:
+			if a.Ask == nil || a.Ask.ID == 0 || h.conns[a.Ask.Conn] == nil {
+				return fmt.Errorf("action %d: ask without ask, id or live conn", i)
 			}
 		default:
 			return fmt.Errorf("action %d: unknown kind %d", i, a.Kind)

@@ -16,7 +16,7 @@ import (
 func TestHotPathAllocatesNothing(t *testing.T) {
 	h := benchHub(t, 50, "lobby")
 	var out Outbox
-	must(t, h.Step(Event{Kind: EventConnect, Now: start, Conn: 1000, User: "u1"}, &out))
+	must(t, h.Step(Event{Kind: EventConnect, Now: start, Conn: 1000, Identity: Identity{User: "u1"}}, &out))
 	out.Reset()
 	for _, tc := range []struct {
 		name    string

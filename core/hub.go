@@ -13,15 +13,19 @@ const DefaultMaxListed = 1000
 
 // Close codes and reasons the hub decides (PROTOCOL.md §5).
 const (
-	CloseReplaced = 4000 // per-user limit: the user's oldest connection
-	CloseCapacity = 4003 // Config.MaxConns reached
-	CloseKicked   = 4009 // admin disconnect
+	CloseReplaced     = 4000 // per-user limit: the user's oldest connection
+	CloseUnauthorized = 4001 // no valid token (the auth message, a refresh for another user)
+	CloseTokenExpired = 4002 // the connection token's exp passed
+	CloseCapacity     = 4003 // Config.MaxConns reached
+	CloseKicked       = 4009 // admin disconnect
 
-	ReasonReplaced   = "Replaced by new connection"
-	ReasonTooMany    = "Too many connections"
-	ReasonAtCapacity = "Server at capacity"
-	ReasonKicked     = "Kicked"
-	ServerSender     = "server" // sender of admin-published messages
+	ReasonReplaced     = "Replaced by new connection"
+	ReasonTooMany      = "Too many connections"
+	ReasonUnauthorized = "Unauthorized"
+	ReasonTokenExpired = "Token expired"
+	ReasonAtCapacity   = "Server at capacity"
+	ReasonKicked       = "Kicked"
+	ServerSender       = "server" // sender of admin-published messages
 )
 
 // Hub owns every connection, user and room of one node. It is a pure state machine:
@@ -38,6 +42,19 @@ type Hub struct {
 	userNames, roomNames sortedNames
 
 	req proto.Request // parsed in place for every frame, so parsing allocates nothing
+
+	// Streams (stream.go): every room's stream, also of rooms without members.
+	streams             map[string]*stream
+	active              activeList
+	idleExpiry, idleAge streamHeap
+	heldBytes           int64                 // what Config.HistoryMemory bounds
+	epochs              uint64                // epochs begun, for unique epoch names
+	dedupe              dedupe                // chat ids of the DedupeWindow (dedupe.go)
+	ns                  map[string]*Namespace // access rules (access.go); nil: every room public
+	raw                 []byte                // the frame being applied, for an ask to keep
+	answering           *Answer               // the answer the replayed request goes on with
+	asks                uint64                // the last Ask id
+	expiries            expiryHeap            // token expiries (ask.go)
 
 	cl cluster // the other nodes, in cluster mode (cluster.go)
 }
@@ -63,12 +80,17 @@ func New(cfg Config) *Hub {
 	if cfg.History < 0 {
 		cfg.History = 0
 	}
-	return &Hub{
-		cfg:   cfg,
-		conns: make(map[ConnID]*conn),
-		users: make(map[string]*user),
-		rooms: make(map[string]*room),
+	h := &Hub{
+		ns:      namespaces(&cfg),
+		cfg:     cfg,
+		conns:   make(map[ConnID]*conn),
+		users:   make(map[string]*user),
+		rooms:   make(map[string]*room),
+		streams: make(map[string]*stream),
 	}
+	h.idleExpiry, h.idleAge = newIdleHeaps()
+	h.dedupe.init()
+	return h
 }
 
 // Config returns the hub's configuration, with defaults applied.
@@ -83,14 +105,14 @@ func (h *Hub) Step(ev Event, out *Outbox) error {
 		if _, dup := h.conns[ev.Conn]; dup {
 			return ErrDuplicateConn
 		}
-		if !validUser(ev.User) {
+		if !validUser(ev.Identity.User) {
 			return ErrInvalidUser
 		}
 		if ev.Format >= proto.NumFormats {
 			return ErrUnknownFormat
 		}
 		h.now = ev.Now
-		h.connect(ev.Conn, ev.User, ev.Format, out)
+		h.connect(ev.Conn, &ev.Identity, ev.Format, out)
 	case EventFrame:
 		c := h.conns[ev.Conn]
 		if c == nil {
@@ -106,8 +128,16 @@ func (h *Hub) Step(ev Event, out *Outbox) error {
 		h.now = ev.Now
 		h.removeConn(c, out)
 	case EventTick:
-		// Nothing expires on a single node yet; cluster presence expiry will.
 		h.now = ev.Now
+		h.expire(out) // tokens (ask.go)
+		h.expireStreams(out)
+		h.dedupe.expire(h.now.UnixNano(), h.cfg.DedupeWindow)
+	case EventRestore:
+		if ev.Restore == nil {
+			return ErrUnknownEvent
+		}
+		h.now = ev.Now
+		return h.restore(ev.Restore)
 	case EventAdmin:
 		h.now = ev.Now
 		h.admin(&ev.Admin, out)
@@ -117,6 +147,12 @@ func (h *Hub) Step(ev Event, out *Outbox) error {
 		}
 		h.now = ev.Now
 		h.clusterEvent(ev.Cluster, out)
+	case EventAnswer:
+		if ev.Answer == nil {
+			return ErrUnknownEvent
+		}
+		h.now = ev.Now
+		h.answer(ev.Answer, out)
 	default:
 		return ErrUnknownEvent
 	}
@@ -125,7 +161,8 @@ func (h *Hub) Step(ev Event, out *Outbox) error {
 
 // connect admits a connection (or refuses it at capacity), greets it, and enforces the
 // per-user limit by closing the user's oldest connections.
-func (h *Hub) connect(id ConnID, name string, f proto.Format, out *Outbox) {
+func (h *Hub) connect(id ConnID, ident *Identity, f proto.Format, out *Outbox) {
+	name := ident.User
 	if h.cfg.MaxConns > 0 && len(h.conns) >= h.cfg.MaxConns {
 		out.close(id, CloseCapacity, ReasonAtCapacity)
 		return
@@ -137,6 +174,7 @@ func (h *Hub) connect(id ConnID, name string, f proto.Format, out *Outbox) {
 		h.userNames.add(name)
 	}
 	c := &conn{id: id, user: u, format: f, tokens: float64(h.burst()), last: h.now.UnixNano()}
+	c.setGrants(ident)
 	c.slot = h.all.add(c)
 	h.conns[id] = c
 	u.conns = append(u.conns, c)
@@ -146,10 +184,13 @@ func (h *Hub) connect(id ConnID, name string, f proto.Format, out *Outbox) {
 	m.Rooms = h.roomNames.set.appendFirst(m.Rooms[:0], h.cfg.MaxListed)
 	out.deliverTo(m, id)
 
+	h.watchExpiry(c)
 	if h.cfg.Cluster {
 		h.clusterConnected(c, out) // announce, then the limit over every node
+		h.joinSubs(c, out)
 		return
 	}
+	h.joinSubs(c, out)
 	if limit := h.cfg.MaxPerUser; limit > 0 {
 		reason := ReasonTooMany
 		if limit == 1 {
@@ -191,13 +232,14 @@ func (h *Hub) removeConn(c *conn, out *Outbox) {
 }
 
 // join seats c in r and, when c is its user's first connection there, tells every
-// connection of the room (c's included) with the sorted member list.
+// connection of the room (c's included) with the sorted member list. joined (§10.1) and
+// any replay are sent by the caller first.
 func (h *Hub) join(c *conn, r *room, out *Outbox) {
 	r.addMember(c)
 	if h.cfg.Cluster {
 		h.clusterRoomChanged(c, r, out) // before anyone can react to the join
 	}
-	if !r.addPresence(c.user.id) {
+	if !r.addPresence(c.user.id) || r.quiet() {
 		return
 	}
 	m := proto.NewMessage(proto.MsgUserJoined)
@@ -216,7 +258,7 @@ func (h *Hub) leave(c *conn, i int, out *Outbox) {
 	if h.cfg.Cluster {
 		h.clusterRoomChanged(c, r, out)
 	}
-	if r.removePresence(c.user.id) && !r.empty() {
+	if r.removePresence(c.user.id) && !r.empty() && !r.quiet() {
 		m := proto.NewMessage(proto.MsgUserLeft)
 		m.Room, m.UserID, m.Time = r.name, c.user.id, h.now
 		mark := out.mark()
@@ -224,49 +266,22 @@ func (h *Hub) leave(c *conn, i int, out *Outbox) {
 		out.deliver(m, mark)
 	}
 	if r.empty() {
-		h.deleteRoom(r)
+		h.deleteRoom(r, out)
 	}
 }
 
-// deliverChat is the one path of a room message (a client's chat, an admin publish, and
-// later a sequenced message from the cluster): kept in history, then delivered to every
-// member connection. m.Offset is set; the outbox takes over the caller's reference.
+// deliverChat is the one path of a room message (a client's chat, an admin publish):
+// sequenced into the room's stream (its offset set, a copy held), then delivered to
+// every member connection. The outbox takes over the caller's reference on m.
 func (h *Hub) deliverChat(r *room, m *proto.Message, out *Outbox) int {
-	if m.Offset > r.offset {
-		r.offset = m.Offset
+	s := r.s
+	if s == nil { // the stream was dropped for the budget: a new epoch begins
+		s = h.attach(r)
 	}
-	r.history.push(m, h.cfg.History)
+	h.append(s, m, out)
 	mark := out.mark()
 	r.addTargets(out)
 	return out.deliver(m, mark)
-}
-
-// recover sends c the held chat messages of r after offset since, preceded by a
-// history_gap error when the history does not reach back to since+1 (or since is ahead
-// of the room, which happens when the room was deleted and created again).
-func (h *Hub) recover(c *conn, r *room, since uint64, out *Outbox) {
-	if h.cfg.Cluster {
-		h.clusterRecover(c, r, since, out) // the cluster's stream holds the history
-		return
-	}
-	n := r.history.len()
-	first := r.offset + 1 // the offset the oldest held message would need for no gap
-	if n > 0 {
-		first = r.history.at(0).Offset
-	}
-	gap := since > r.offset || (since < r.offset && first > since+1)
-	if gap {
-		e := proto.NewMessage(proto.MsgError)
-		e.Code, e.Text, e.Room = proto.HistoryGap, msgHistoryGap, r.name
-		out.deliverTo(e, c.id)
-	}
-	for i := 0; i < n; i++ {
-		m := r.history.at(i)
-		if m.Offset > since || since > r.offset {
-			m.Retain()
-			out.deliverTo(m, c.id)
-		}
-	}
 }
 
 // sortedUsers returns every user id, sorted; the slice is the hub's own.

@@ -22,7 +22,7 @@ func benchHub(tb testing.TB, n int, room string) *Hub {
 	var out Outbox
 	join := []byte(`{"type":"join","room":"` + room + `"}`)
 	for i := 1; i <= n; i++ {
-		must(tb, h.Step(Event{Kind: EventConnect, Now: start, Conn: ConnID(i), User: fmt.Sprintf("u%d", i-1)}, &out))
+		must(tb, h.Step(Event{Kind: EventConnect, Now: start, Conn: ConnID(i), Identity: Identity{User: fmt.Sprintf("u%d", i-1)}}, &out))
 		if room != "" {
 			must(tb, h.Step(Event{Kind: EventFrame, Now: start, Conn: ConnID(i), Payload: join}, &out))
 		}
@@ -65,7 +65,7 @@ func BenchmarkPrivate(b *testing.B) {
 	h := benchHub(b, 100, "")
 	var out Outbox
 	// u1 has a second tab, so the message goes to two connections.
-	must(b, h.Step(Event{Kind: EventConnect, Now: start, Conn: 1000, User: "u1"}, &out))
+	must(b, h.Step(Event{Kind: EventConnect, Now: start, Conn: 1000, Identity: Identity{User: "u1"}}, &out))
 	out.Reset()
 	ev := Event{Kind: EventFrame, Now: start, Conn: 1, Payload: []byte(`{"type":"private","to":"u1","content":"a private word","id":"42"}`)}
 	b.ReportAllocs()
@@ -89,7 +89,7 @@ func BenchmarkBroadcast(b *testing.B) {
 func BenchmarkJoinLeave(b *testing.B) {
 	h := benchHub(b, 100, "lobby")
 	var out Outbox
-	must(b, h.Step(Event{Kind: EventConnect, Now: start, Conn: 1000, User: "newcomer"}, &out))
+	must(b, h.Step(Event{Kind: EventConnect, Now: start, Conn: 1000, Identity: Identity{User: "newcomer"}}, &out))
 	out.Reset()
 	join := Event{Kind: EventFrame, Now: start, Conn: 1000, Payload: []byte(`{"type":"join","room":"lobby"}`)}
 	leave := Event{Kind: EventFrame, Now: start, Conn: 1000, Payload: []byte(`{"type":"leave","room":"lobby"}`)}
@@ -120,7 +120,7 @@ func BenchmarkConnMemory(b *testing.B) {
 		h := New(benchConfig())
 		var out Outbox
 		for i := range n {
-			must(b, h.Step(Event{Kind: EventConnect, Now: start, Conn: ConnID(i + 1), User: users[i]}, &out))
+			must(b, h.Step(Event{Kind: EventConnect, Now: start, Conn: ConnID(i + 1), Identity: Identity{User: users[i]}}, &out))
 			out.Reset()
 			must(b, h.Step(Event{Kind: EventFrame, Now: start, Conn: ConnID(i + 1), Payload: join[i%len(join)]}, &out))
 			out.Reset()
@@ -140,7 +140,7 @@ func BenchmarkConnectAmidRoomChurn(b *testing.B) {
 	h := New(benchConfig())
 	var out Outbox
 	for i := range 1000 {
-		must(b, h.Step(Event{Kind: EventConnect, Now: start, Conn: ConnID(i + 1), User: fmt.Sprintf("u%d", i)}, &out))
+		must(b, h.Step(Event{Kind: EventConnect, Now: start, Conn: ConnID(i + 1), Identity: Identity{User: fmt.Sprintf("u%d", i)}}, &out))
 		for j := range 100 {
 			must(b, h.Step(Event{Kind: EventFrame, Now: start, Conn: ConnID(i + 1), Payload: fmt.Appendf(nil, `{"type":"join","room":"room-%d-%d"}`, i, j)}, &out))
 		}
@@ -151,7 +151,58 @@ func BenchmarkConnectAmidRoomChurn(b *testing.B) {
 	for b.Loop() {
 		stepAndEncode(b, h, Event{Kind: EventFrame, Now: start, Conn: 1, Payload: leave}, &out)
 		stepAndEncode(b, h, Event{Kind: EventFrame, Now: start, Conn: 1, Payload: join}, &out)
-		stepAndEncode(b, h, Event{Kind: EventConnect, Now: start, Conn: 5000, User: "visitor"}, &out)
+		stepAndEncode(b, h, Event{Kind: EventConnect, Now: start, Conn: 5000, Identity: Identity{User: "visitor"}}, &out)
 		stepAndEncode(b, h, Event{Kind: EventDisconnect, Now: start, Conn: 5000}, &out)
+	}
+}
+
+// grantHub is benchHub under access rules: namespace team needs grants to join and to
+// publish, and each of the n users holds ten patterns, the last one matching team:1:*.
+func grantHub(tb testing.TB, n int) (*Hub, Identity) {
+	cfg := benchConfig()
+	cfg.Namespaces = map[string]Namespace{"team": {Join: JoinGrant, Publish: PublishGrant}, "": {}}
+	h := New(cfg)
+	id := Identity{Publish: []string{"team:1:lobby"}}
+	for i := range 9 {
+		id.Rooms = append(id.Rooms, fmt.Sprintf("team:%d:other:*", i+2))
+	}
+	id.Rooms = append(id.Rooms, "team:1:*")
+	var out Outbox
+	join := []byte(`{"type":"join","room":"team:1:lobby"}`)
+	for i := 1; i <= n; i++ {
+		id.User = fmt.Sprintf("u%d", i-1)
+		must(tb, h.Step(Event{Kind: EventConnect, Now: start, Conn: ConnID(i), Identity: id}, &out))
+		must(tb, h.Step(Event{Kind: EventFrame, Now: start, Conn: ConnID(i), Payload: join}, &out))
+		out.Reset()
+	}
+	return h, id
+}
+
+// BenchmarkJoinWithGrant is BenchmarkJoinLeave where the join is decided by a grant:
+// the namespace lookup and ten patterns matched, the cost of PROTOCOL.md §8's check.
+func BenchmarkJoinWithGrant(b *testing.B) {
+	h, id := grantHub(b, 100)
+	var out Outbox
+	id.User = "newcomer"
+	must(b, h.Step(Event{Kind: EventConnect, Now: start, Conn: 1000, Identity: id}, &out))
+	out.Reset()
+	join := Event{Kind: EventFrame, Now: start, Conn: 1000, Payload: []byte(`{"type":"join","room":"team:1:lobby"}`)}
+	leave := Event{Kind: EventFrame, Now: start, Conn: 1000, Payload: []byte(`{"type":"leave","room":"team:1:lobby"}`)}
+	b.ReportAllocs()
+	for b.Loop() {
+		stepAndEncode(b, h, join, &out)
+		stepAndEncode(b, h, leave, &out)
+	}
+}
+
+// BenchmarkRoomChatWithGrant is BenchmarkRoomChat in a publish: grant room: the sender's
+// publish grant is matched on every message, still without allocating.
+func BenchmarkRoomChatWithGrant(b *testing.B) {
+	h, _ := grantHub(b, 100)
+	var out Outbox
+	ev := Event{Kind: EventFrame, Now: start, Conn: 1, Payload: []byte(`{"type":"chat","room":"team:1:lobby","content":"hello, this is a chat message of about a hundred bytes, as in the fan-out benchmark."}`)}
+	b.ReportAllocs()
+	for b.Loop() {
+		stepAndEncode(b, h, ev, &out)
 	}
 }

@@ -64,7 +64,7 @@ func TestHubMatchesModel(t *testing.T) {
 			"connect": func(t *rapid.T) {
 				id, u := ids.Draw(t, "id"), users.Draw(t, "user")
 				want, err := m.connect(id, u)
-				step(t, Event{Kind: EventConnect, Conn: id, User: u}, want, err)
+				step(t, Event{Kind: EventConnect, Conn: id, Identity: Identity{User: u}}, want, err)
 			},
 			"disconnect": func(t *rapid.T) {
 				id := ids.Draw(t, "id")
@@ -139,7 +139,7 @@ func TestTargetsInJoinOrderAfterCompaction(t *testing.T) {
 	h := New(defaultConfig())
 	var out Outbox
 	for i := 1; i <= 100; i++ {
-		must(t, h.Step(Event{Kind: EventConnect, Now: start, Conn: ConnID(i), User: fmt.Sprintf("u%d", i)}, &out))
+		must(t, h.Step(Event{Kind: EventConnect, Now: start, Conn: ConnID(i), Identity: Identity{User: fmt.Sprintf("u%d", i)}}, &out))
 		must(t, h.Step(Event{Kind: EventFrame, Now: start, Conn: ConnID(i), Payload: []byte(`{"type":"join","room":"r"}`)}, &out))
 		out.Reset()
 	}

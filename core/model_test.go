@@ -90,6 +90,8 @@ func summarize(out *Outbox) []string {
 				typ = fmt.Sprintf("user_joined %s %s %s", a.Msg.Room, a.Msg.UserID, strings.Join(a.Msg.Members, ","))
 			case proto.MsgUserLeft:
 				typ = fmt.Sprintf("user_left %s %s", a.Msg.Room, a.Msg.UserID)
+			case proto.MsgJoined:
+				typ = fmt.Sprintf("joined %s %d", a.Msg.Room, a.Msg.Offset)
 			}
 			s = append(s, deliver(typ, a.Targets...))
 		case ActionClose:
@@ -148,6 +150,7 @@ func (m *model) leave(id ConnID, room string) (want []string) {
 func (m *model) join(id ConnID, room string) (want []string) {
 	c := m.conns[id]
 	first := !slices.Contains(m.presence(room), c.user)
+	want = append(want, deliver(fmt.Sprintf("joined %s %d", room, m.offset[room]), id))
 	c.rooms = append(c.rooms, room)
 	m.rooms[room] = append(m.rooms[room], id)
 	if first {
@@ -340,8 +343,8 @@ func (m *model) check(h *Hub) error {
 		if us := r.appendUsers(nil); !slices.Equal(us, m.presence(name)) {
 			return fmt.Errorf("room %s presence: hub %v, model %v", name, us, m.presence(name))
 		}
-		if r.offset != m.offset[name] {
-			return fmt.Errorf("room %s offset: hub %d, model %d", name, r.offset, m.offset[name])
+		if r.s.offset != m.offset[name] {
+			return fmt.Errorf("room %s offset: hub %d, model %d", name, r.s.offset, m.offset[name])
 		}
 	}
 	if us := h.sortedUsers(); !slices.Equal(us, m.users()) && !(len(us) == 0 && len(m.users()) == 0) {

@@ -11,10 +11,15 @@ const (
 	msgTooManyRooms = "this connection is in too many rooms"
 	msgTooLarge     = "content is larger than the server accepts"
 	msgHistoryGap   = "history no longer reaches back to since: some messages are lost"
+	msgIdentified   = "this connection is already identified: send refresh for a new token"
 )
 
 // frame applies one client message from c: rate limit, parse, then the request.
 func (h *Hub) frame(c *conn, payload []byte, out *Outbox) {
+	if h.hold(c, payload, out) {
+		return
+	}
+	h.raw = payload
 	req := &h.req
 	perr := proto.Parse(c.format, payload, req)
 	if !h.allow(c, h.now.UnixNano()) {
@@ -37,7 +42,12 @@ func (h *Hub) frame(c *conn, payload []byte, out *Outbox) {
 		h.reqPrivate(c, req, out)
 	case proto.ReqBroadcast:
 		h.reqBroadcast(c, req, out)
+	case proto.ReqEvent:
+		h.reqEvent(c, req, out)
 	case proto.ReqMembers:
+		if h.hidesMembers(c, req, out) {
+			break
+		}
 		m := proto.NewMessage(proto.MsgMembers)
 		m.Room = string(req.Room) // allocates; members is not a hot path
 		m.Members = m.Members[:0]
@@ -62,12 +72,20 @@ func (h *Hub) frame(c *conn, payload []byte, out *Outbox) {
 	case proto.ReqPing:
 		out.deliverTo(proto.NewMessage(proto.MsgPong), c.id)
 		h.ack(c, req, out)
+	case proto.ReqRefresh:
+		h.reqRefresh(c, req, out)
+	case proto.ReqAuth:
+		h.fail(c, proto.BadRequest, msgIdentified, req, out)
 	default:
 		h.fail(c, proto.UnknownType, "unknown type", req, out)
 	}
 }
 
 func (h *Hub) reqJoin(c *conn, req *proto.Request, out *Outbox) {
+	via, ok := h.mayJoin(c, req, out) // before the room exists: a refused join creates none
+	if !ok {
+		return
+	}
 	r := h.rooms[string(req.Room)]
 	if r != nil && c.roomIndex(r) >= 0 {
 		h.ack(c, req, out) // joining again changes nothing
@@ -80,12 +98,28 @@ func (h *Hub) reqJoin(c *conn, req *proto.Request, out *Outbox) {
 	if r == nil {
 		r = h.createRoom(string(req.Room))
 	}
-	h.join(c, r, out)
-	if req.HasSince {
-		h.recover(c, r, req.Since, out)
+	later := h.enter(c, r, req, out)
+	c.rooms[len(c.rooms)-1].via = via
+	if !later {
+		h.ack(c, req, out)
 	}
-	h.ack(c, req, out)
 }
+
+// enter seats c in r as every join does, a client's, a token's subs or the admin's
+// (PROTOCOL.md §10.1): joined first (and for a join with since, history_gap and the
+// replay), then the join and its user_joined. It reports whether the join's ack comes
+// later (a cluster recovery under way sends it); otherwise the caller acks.
+func (h *Hub) enter(c *conn, r *room, req *proto.Request, out *Outbox) (ackLater bool) {
+	if h.cfg.Cluster {
+		return h.clusterJoin(c, r, req, out)
+	}
+	h.sendJoined(c, r, req, out)
+	h.join(c, r, out)
+	return false
+}
+
+// noPosition is a join without since, id or epoch, as server-side joins are.
+var noPosition proto.Request
 
 func (h *Hub) reqLeave(c *conn, req *proto.Request, out *Outbox) {
 	i := -1
@@ -106,6 +140,9 @@ func (h *Hub) reqChat(c *conn, req *proto.Request, out *Outbox) {
 		h.fail(c, proto.NotMember, msgNotMember, req, out)
 		return
 	}
+	if !h.mayPublish(c, r, sendChat, req, out) {
+		return
+	}
 	if h.tooLarge(req.Content) {
 		h.fail(c, proto.TooLarge, msgTooLarge, req, out)
 		return
@@ -114,10 +151,47 @@ func (h *Hub) reqChat(c *conn, req *proto.Request, out *Outbox) {
 		h.clusterChat(c, r, req, out)
 		return
 	}
+	if req.HasID {
+		if offset, seen := h.dedupe.seen(c.user.id, r.name, req.ID); seen {
+			h.ackOffset(c, req, offset, out) // a resend: not stored or delivered again
+			return
+		}
+	}
 	m := proto.NewMessage(proto.MsgChat)
-	m.Room, m.Sender, m.Offset, m.Time = r.name, c.user.id, r.offset+1, h.now
+	m.Room, m.Sender, m.Time = r.name, c.user.id, h.now
 	m.Content = append(m.Content[:0], req.Content...)
-	h.deliverChat(r, m, out)
+	h.deliverChat(r, m, out) // sets m.Offset; m stays valid until the outbox's Reset
+	if req.HasID {
+		h.dedupe.remember(c.user.id, r.name, req.ID, m.Offset, h.now.UnixNano(), h.cfg.DedupeWindow)
+	}
+	h.ackOffset(c, req, m.Offset, out)
+}
+
+// reqEvent sends an ephemeral event to the room's other connections (PROTOCOL.md §10.3):
+// no offset, never stored or replayed.
+func (h *Hub) reqEvent(c *conn, req *proto.Request, out *Outbox) {
+	r := h.rooms[string(req.Room)]
+	if r == nil || c.roomIndex(r) < 0 {
+		h.fail(c, proto.NotMember, msgNotMember, req, out)
+		return
+	}
+	if !h.mayPublish(c, r, sendEvent, req, out) {
+		return
+	}
+	if h.tooLarge(req.Content) {
+		h.fail(c, proto.TooLarge, msgTooLarge, req, out)
+		return
+	}
+	m := proto.NewMessage(proto.MsgEvent)
+	m.Room, m.Sender, m.Time = r.name, c.user.id, h.now
+	m.Event = append(m.Event[:0], req.Event...)
+	m.Content = append(m.Content[:0], req.Content...)
+	mark := out.mark()
+	r.addTargetsExcept(c, out)
+	out.deliver(m, mark)
+	if h.cfg.Cluster {
+		h.clusterRoomEvent(c, r, req, out)
+	}
 	h.ack(c, req, out)
 }
 
@@ -200,6 +274,17 @@ func (h *Hub) ack(c *conn, req *proto.Request, out *Outbox) {
 	}
 	m := proto.NewMessage(proto.MsgAck)
 	m.ID = append(m.ID[:0], req.ID...)
+	out.deliverTo(m, c.id)
+}
+
+// ackOffset confirms a chat that carried an id with the offset it got (§10.4).
+func (h *Hub) ackOffset(c *conn, req *proto.Request, offset uint64, out *Outbox) {
+	if !req.HasID {
+		return
+	}
+	m := proto.NewMessage(proto.MsgAck)
+	m.ID = append(m.ID[:0], req.ID...)
+	m.Offset, m.HasOffset = offset, true
 	out.deliverTo(m, c.id)
 }
 

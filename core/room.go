@@ -3,8 +3,6 @@ package core
 import (
 	"slices"
 	"strings"
-
-	"github.com/switchboard-ws/switchboard/core/proto"
 )
 
 // room is one room: its local member connections in join order, who is present (per
@@ -17,8 +15,8 @@ type room struct {
 	// It is read and written only through addPresence, removePresence, users and
 	// appendUsers, so that presence from other nodes can be counted in the same place.
 	presence []presence
-	offset   uint64 // offset of the last chat message; the next one gets offset+1
-	history  history
+	s        *stream    // the room's stream (stream.go); nil only after it was dropped
+	ns       *Namespace // its namespace's rules (access.go); nil: v1's
 }
 
 type presence struct {
@@ -26,17 +24,20 @@ type presence struct {
 	conns int32
 }
 
-// createRoom makes an empty room and indexes it; the caller adds the first member.
+// createRoom makes an empty room, ties it to its stream (a kept one, or a new epoch)
+// and indexes it; the caller adds the first member.
 func (h *Hub) createRoom(name string) *room {
 	r := &room{name: name}
+	r.ns, _ = h.namespace(name)
+	h.attach(r)
 	h.rooms[name] = r
 	h.roomNames.add(name)
 	return r
 }
 
-// deleteRoom forgets an empty room and releases its history.
-func (h *Hub) deleteRoom(r *room) {
-	r.history.clear()
+// deleteRoom forgets an empty room; its stream outlives it (stream.go).
+func (h *Hub) deleteRoom(r *room, out *Outbox) {
+	h.detach(r, out)
 	delete(h.rooms, r.name)
 	h.roomNames.remove(r.name)
 }
@@ -117,38 +118,11 @@ func (r *room) addTargets(o *Outbox) {
 	}
 }
 
-// history is a ring of the room's last chat messages, each Retained by the ring.
-type history struct {
-	buf   []*proto.Message
-	start int // index of the oldest message once the ring is full
-}
-
-func (h *history) len() int { return len(h.buf) }
-
-// at returns the i-th oldest message held.
-func (h *history) at(i int) *proto.Message { return h.buf[(h.start+i)%len(h.buf)] }
-
-// push keeps m (taking a reference of its own) and drops the oldest beyond limit.
-func (h *history) push(m *proto.Message, limit int) {
-	if limit <= 0 {
-		return
-	}
-	m.Retain()
-	if len(h.buf) < limit {
-		if cap(h.buf) == 0 {
-			h.buf = make([]*proto.Message, 0, min(limit, 8))
+// addTargetsExcept appends every member connection of r but c, in join order.
+func (r *room) addTargetsExcept(c *conn, o *Outbox) {
+	for _, x := range r.members.slots {
+		if x != nil && x != c {
+			o.addTarget(x.id)
 		}
-		h.buf = append(h.buf, m)
-		return
 	}
-	h.buf[h.start].Release()
-	h.buf[h.start] = m
-	h.start = (h.start + 1) % len(h.buf)
-}
-
-func (h *history) clear() {
-	for _, m := range h.buf {
-		m.Release()
-	}
-	h.buf, h.start = nil, 0
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"maps"
 	"runtime"
 	"strconv"
 	"strings"
@@ -29,6 +30,13 @@ var transcripts embed.FS
 //	close c2 4000 "Replaced by new connection"
 //	reply 200 {"delivered":2}          an admin answer, as the HTTP API sends it
 //	error: hub: unknown conn           Step refused the event (caller misuse)
+//	ask c1 #1 refresh token="t2"       an Ask for the adapter (answer it with `answer`)
+//
+// Access rules: `namespace NAME join=grant publish=grant history=5 presence=false
+// client_events=false` declares a namespace (after `config`, before connecting);
+// `connect c1 user=ann rooms=team:*,x publish=… subs=… expires=1h` gives the
+// connection token's grants; `answer c1 user=ann rooms=… publish=… expires=1h` (or
+// `answer c1 code=unauthorized`) answers c1's last Ask.
 //
 // Regenerate with `go test ./core -run TestTranscripts -rewrite`, then read the diff.
 func TestTranscripts(t *testing.T) {
@@ -68,6 +76,8 @@ type transcript struct {
 	names   map[ConnID]string
 	formats map[ConnID]proto.Format
 	ref     uint64
+	cfg     Config
+	asks    map[ConnID]uint64 // each connection's last Ask
 }
 
 func newTranscript(t *testing.T) *transcript {
@@ -77,6 +87,8 @@ func newTranscript(t *testing.T) *transcript {
 }
 
 func (s *transcript) reset(cfg Config) {
+	s.cfg = cfg
+	s.asks = map[ConnID]uint64{}
 	s.hub = New(cfg)
 	s.out.Reset()
 	s.now = start
@@ -109,6 +121,34 @@ func (s *transcript) run(t *testing.T, td *datadriven.TestData) string {
 		}
 		s.reset(cfg)
 		return "ok"
+	case "namespace":
+		cfg := s.cfg
+		cfg.Namespaces = maps.Clone(cfg.Namespaces)
+		if cfg.Namespaces == nil {
+			cfg.Namespaces = map[string]Namespace{}
+		}
+		name := td.CmdArgs[0].Key
+		if name == `""` {
+			name = ""
+		}
+		var ns Namespace
+		for _, arg := range td.CmdArgs[1:] {
+			if err := setNamespace(&ns, arg.Key, arg.SingleVal(t)); err != nil {
+				td.Fatalf(t, "%v", err)
+			}
+		}
+		cfg.Namespaces[name] = ns
+		s.reset(cfg)
+		return "ok"
+	case "answer":
+		id := s.conn(td.CmdArgs[0].Key)
+		a := &Answer{ID: s.asks[id], Conn: id, Identity: scanIdentity(t, td)}
+		var code string
+		td.MaybeScanArgs(t, "code", &code)
+		if code != "" {
+			a.Code = codeNamed(t, code)
+		}
+		s.step(t, &b, Event{Kind: EventAnswer, Answer: a})
 	case "connect":
 		name := td.CmdArgs[0].Key
 		var user, format string
@@ -123,7 +163,9 @@ func (s *transcript) run(t *testing.T, td *datadriven.TestData) string {
 		}
 		id := s.conn(name)
 		s.formats[id] = f
-		s.step(t, &b, Event{Kind: EventConnect, Conn: id, User: user, Format: f})
+		ident := scanIdentity(t, td)
+		ident.User = user
+		s.step(t, &b, Event{Kind: EventConnect, Conn: id, Identity: ident, Format: f})
 	case "recv":
 		id := s.conn(td.CmdArgs[0].Key)
 		for _, line := range strings.Split(td.Input, "\n") {
@@ -136,6 +178,27 @@ func (s *transcript) run(t *testing.T, td *datadriven.TestData) string {
 			}
 			s.step(t, &b, Event{Kind: EventFrame, Conn: id, Payload: payload})
 		}
+	case "restore":
+		// restore ROOM epoch=E offset=K, then one held message per input line: OFFSET SENDER CONTENT
+		st := StreamState{Room: td.CmdArgs[0].Key}
+		td.ScanArgs(t, "epoch", &st.Epoch)
+		td.ScanArgs(t, "offset", &st.Offset)
+		for _, line := range strings.Split(td.Input, "\n") {
+			if line == "" {
+				continue
+			}
+			var m StoredMessage
+			var content string
+			if _, err := fmt.Sscanf(line, "%d %s %s", &m.Offset, &m.Sender, &content); err != nil {
+				td.Fatalf(t, "%s: %v", line, err)
+			}
+			m.Content, m.Time = []byte(content), s.now
+			st.Messages = append(st.Messages, m)
+		}
+		if err := s.hub.Step(Event{Kind: EventRestore, Now: s.now, Restore: &st}, &s.out); err != nil {
+			return "error: " + err.Error()
+		}
+		s.step(t, &b, Event{Kind: EventTick}) // nothing else happens
 	case "disconnect":
 		var code int
 		td.MaybeScanArgs(t, "code", &code)
@@ -156,6 +219,8 @@ func (s *transcript) run(t *testing.T, td *datadriven.TestData) string {
 			"stats": AdminStats, "users": AdminUsers, "rooms": AdminRooms,
 			"members": AdminRoomMembers, "broadcast": AdminBroadcast, "publish": AdminPublish,
 			"send": AdminSendUser, "disconnect": AdminDisconnect, "system": AdminSystem,
+			"history":   AdminHistory,
+			"join-room": AdminJoinRoom, "leave-room": AdminLeaveRoom,
 		}
 		o, ok := ops[op]
 		if !ok {
@@ -166,6 +231,8 @@ func (s *transcript) run(t *testing.T, td *datadriven.TestData) string {
 		td.MaybeScanArgs(t, "user", &req.User)
 		td.MaybeScanArgs(t, "exclude", &req.Exclude)
 		td.MaybeScanArgs(t, "content", &req.Content)
+		td.MaybeScanArgs(t, "since", &req.Since)
+		td.MaybeScanArgs(t, "limit", &req.Limit)
 		if td.Input != "" {
 			req.Content = td.Input
 		}
@@ -212,6 +279,21 @@ func (s *transcript) step(t *testing.T, b *strings.Builder, ev Event) {
 			fmt.Fprintf(b, "%s <- %s\n", strings.Join(names, " "), last)
 		case ActionClose:
 			fmt.Fprintf(b, "close %s %d %q\n", s.names[a.Conn], a.Code, a.Reason)
+		case ActionStore:
+			switch a.Store {
+			case StoreAppend:
+				fmt.Fprintf(b, "store append %s epoch=%s offset=%d keep=%d %q\n", a.Room, a.Epoch, a.Msg.Offset, a.Keep, a.Msg.Content)
+			case StoreDrop:
+				fmt.Fprintf(b, "store drop %s epoch=%s\n", a.Room, a.Epoch)
+			}
+		case ActionAsk:
+			s.asks[a.Ask.Conn] = a.Ask.ID
+			kinds := map[AskKind]string{AskRefresh: "refresh", AskRoomToken: "room-token"}
+			fmt.Fprintf(b, "ask %s #%d %s token=%q", s.names[a.Ask.Conn], a.Ask.ID, kinds[a.Ask.Kind], a.Ask.Token)
+			if a.Ask.Room != "" {
+				fmt.Fprintf(b, " room=%s", a.Ask.Room)
+			}
+			b.WriteString("\n")
 		case ActionAdminReply:
 			body, err := json.Marshal(a.Reply.Body())
 			if err != nil {
@@ -256,8 +338,85 @@ func setConfig(cfg *Config, key, val string) error {
 		cfg.History = atoi()
 	case "max-listed":
 		cfg.MaxListed = atoi()
+	case "history-ttl", "dedupe-window":
+		d, err := time.ParseDuration(val)
+		if err != nil {
+			return err
+		}
+		if key == "history-ttl" {
+			cfg.HistoryTTL = d
+		} else {
+			cfg.DedupeWindow = d
+		}
+	case "history-memory":
+		cfg.HistoryMemory = int64(atoi())
+	case "durable":
+		cfg.Durable = val == "true"
 	default:
 		return fmt.Errorf("unknown config %q", key)
 	}
 	return nil
+}
+
+// scanIdentity reads the grant arguments of connect and answer: user, rooms, publish,
+// subs (comma-separated) and expires (a duration from the transcript's clock).
+func scanIdentity(t *testing.T, td *datadriven.TestData) Identity {
+	var id Identity
+	td.MaybeScanArgs(t, "user", &id.User)
+	list := func(key string) []string {
+		var v string
+		td.MaybeScanArgs(t, key, &v)
+		if v == "" {
+			return nil
+		}
+		return strings.Split(v, ",")
+	}
+	id.Rooms, id.Publish, id.Subs = list("rooms"), list("publish"), list("subs")
+	var exp string
+	td.MaybeScanArgs(t, "expires", &exp)
+	if exp != "" {
+		d, err := time.ParseDuration(exp)
+		if err != nil {
+			td.Fatalf(t, "expires: %v", err)
+		}
+		id.Expires = start.Add(d)
+	}
+	return id
+}
+
+func codeNamed(t *testing.T, name string) proto.Code {
+	for c := proto.OK; c.String() != "unknown_code"; c++ {
+		if c.String() == name {
+			return c
+		}
+	}
+	t.Fatalf("unknown code %q", name)
+	return 0
+}
+
+func setNamespace(ns *Namespace, key, val string) (err error) {
+	onOff := func() Switch {
+		if val == "false" {
+			return Off
+		}
+		return On
+	}
+	switch key {
+	case "join":
+		ns.Join, err = ParseJoinRule(val)
+	case "publish":
+		ns.Publish, err = ParsePublishRule(val)
+	case "history":
+		ns.History, err = strconv.Atoi(val)
+		if ns.History == 0 {
+			ns.History = NoHistory
+		}
+	case "presence":
+		ns.Presence = onOff()
+	case "client_events":
+		ns.ClientEvents = onOff()
+	default:
+		err = fmt.Errorf("unknown namespace option %q", key)
+	}
+	return err
 }

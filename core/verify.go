@@ -110,16 +110,14 @@ func (h *Hub) Verify() error {
 				return fmt.Errorf("room %q: presence not sorted at %q", name, p.user)
 			}
 		}
-		n := r.history.len()
-		if n > h.cfg.History {
-			return fmt.Errorf("room %q holds %d messages over History %d", name, n, h.cfg.History)
-		}
-		for i := 0; i < n; i++ {
-			m := r.history.at(i)
-			if m.Refs() < 1 || m.Offset > r.offset || i > 0 && m.Offset <= r.history.at(i-1).Offset {
-				return fmt.Errorf("room %q: history message %d (offset %d, refs %d) out of order or released", name, i, m.Offset, m.Refs())
+		if r.s == nil || r.s.room != r || h.streams[name] != r.s {
+			if r.s != nil || h.streams[name] != nil {
+				return fmt.Errorf("room %q is not tied to its stream", name)
 			}
 		}
+	}
+	if err := h.verifyStreams(); err != nil {
+		return err
 	}
 	if !h.userNames.dirty && !h.cfg.Cluster && !slices.Equal(h.userNames.names, sortedKeys(h.users)) {
 		return fmt.Errorf("sorted user cache is stale")
@@ -143,4 +141,59 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// verifyStreams checks the streams' bookkeeping: the held bytes, the indexes, the order
+// and count of held messages.
+func (h *Hub) verifyStreams() error {
+	var bytes int64
+	idle, active := 0, 0
+	for name, s := range h.streams {
+		if s.name != name {
+			return fmt.Errorf("stream %q indexed as %q", s.name, name)
+		}
+		want := streamOverhead + int64(len(name))
+		n := s.held.len()
+		if n > s.keep {
+			return fmt.Errorf("stream %q holds %d messages over %d", name, n, s.keep)
+		}
+		for i := 0; i < n; i++ {
+			rec := s.held.at(i)
+			if rec.offset > s.offset || i > 0 && rec.offset <= s.held.at(i-1).offset {
+				return fmt.Errorf("stream %q: held message %d (offset %d) out of order", name, i, rec.offset)
+			}
+			want += recordOverhead + int64(len(rec.content)+len(rec.sender))
+		}
+		if s.bytes != want {
+			return fmt.Errorf("stream %q counts %d bytes, holds %d", name, s.bytes, want)
+		}
+		bytes += s.bytes
+		if s.room == nil {
+			idle++
+			if s.expiryAt < 0 || s.ageAt < 0 || h.idleExpiry.list[s.expiryAt] != s || h.idleAge.list[s.ageAt] != s {
+				return fmt.Errorf("idle stream %q is not indexed", name)
+			}
+		} else {
+			active++
+			if s.expiryAt >= 0 || s.ageAt >= 0 || h.rooms[name] != s.room {
+				return fmt.Errorf("active stream %q is indexed as idle or has no room", name)
+			}
+		}
+	}
+	if bytes != h.heldBytes {
+		return fmt.Errorf("streams hold %d bytes, the hub counts %d", bytes, h.heldBytes)
+	}
+	if len(h.idleExpiry.list) != idle || len(h.idleAge.list) != idle {
+		return fmt.Errorf("%d idle streams, heaps hold %d and %d", idle, len(h.idleExpiry.list), len(h.idleAge.list))
+	}
+	n := 0
+	for s := h.active.oldest; s != nil; s = s.newer {
+		if n++; n > active || s.newer != nil && s.newer.lastMsg < s.lastMsg {
+			return fmt.Errorf("active list is out of order or longer than the %d active streams", active)
+		}
+	}
+	if n != active {
+		return fmt.Errorf("active list holds %d of %d active streams", n, active)
+	}
+	return nil
 }

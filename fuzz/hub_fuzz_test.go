@@ -142,7 +142,7 @@ func FuzzHub(f *testing.F) {
 				return
 			}
 			if ev.Kind == core.EventConnect {
-				live[ev.Conn], formats[ev.Conn] = ev.User, ev.Format
+				live[ev.Conn], formats[ev.Conn] = ev.Identity.User, ev.Format
 			}
 			if ev.Kind == core.EventDisconnect {
 				delete(live, ev.Conn)
@@ -232,7 +232,7 @@ func FuzzHub(f *testing.F) {
 			switch s.byte() % 8 {
 			case 0, 1:
 				format := proto.Format(s.byte() % 2)
-				step(core.Event{Kind: core.EventConnect, Conn: id, User: s.pick(hubUsers...), Format: format})
+				step(core.Event{Kind: core.EventConnect, Conn: id, Identity: core.Identity{User: s.pick(hubUsers...)}, Format: format})
 			case 2:
 				step(core.Event{Kind: core.EventDisconnect, Conn: id, Code: 1000})
 			case 3:
@@ -240,7 +240,7 @@ func FuzzHub(f *testing.F) {
 				step(core.Event{Kind: core.EventTick})
 			case 4:
 				req := core.AdminRequest{
-					Op:      core.AdminOp(s.byte() % 10), // 9 is not an operation: 400
+					Op:      core.AdminOp(s.byte() % 12), // 11 is not an operation: 400
 					Room:    s.pick(append(hubRooms, "", "bad room")...),
 					User:    s.pick(append(hubUsers, "", "bad user")...),
 					Content: s.pick("", "c", "a longer content"),

@@ -180,7 +180,7 @@ func (s *Session) event(e Event) (core.Event, *FrameJSON, error) {
 	ev := core.Event{Now: s.now, Conn: core.ConnID(e.Conn)}
 	switch e.Kind {
 	case "connect":
-		ev.Kind, ev.User = core.EventConnect, e.User
+		ev.Kind, ev.Identity = core.EventConnect, core.Identity{User: e.User}
 		f, ok := formatNamed(e.Format)
 		if !ok {
 			return ev, nil, fmt.Errorf("format %q: want json or msgpack", e.Format)

@@ -72,7 +72,7 @@ func TestSessionRendersEachTargetsFormat(t *testing.T) {
 	if r.Sent == nil || r.Sent.Hex == "" {
 		t.Errorf("a msgpack connection's typed JSON should be sent re-encoded: %+v", r.Sent)
 	}
-	if diff := cmp.Diff([]delivered{{"user_joined", []core.ConnID{1, 2}}}, deliveries(r)); diff != "" {
+	if diff := cmp.Diff([]delivered{{"joined", []core.ConnID{2}}, {"user_joined", []core.ConnID{1, 2}}}, deliveries(r)); diff != "" {
 		t.Fatalf("bob joins (-want +got):\n%s", diff)
 	}
 

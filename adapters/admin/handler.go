@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -99,6 +100,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_request", msg)
 		return
 	}
+	if msg := decodeQuery(r.URL.Query(), &req); msg != "" {
+		writeError(w, http.StatusBadRequest, "bad_request", msg)
+		return
+	}
 
 	ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
 	defer cancel()
@@ -168,6 +173,7 @@ func resolve(u *url.URL) (route, bool) {
 		for suffix, rt := range map[string]route{
 			"/members": {op: core.AdminRoomMembers, method: http.MethodGet},
 			"/publish": {op: core.AdminPublish, method: http.MethodPost},
+			"/history": {op: core.AdminHistory, method: http.MethodGet},
 		} {
 			if name, ok := strings.CutSuffix(rest, suffix); ok && name != "" {
 				room, err := url.PathUnescape(name)
@@ -195,6 +201,29 @@ func resolve(u *url.URL) (route, bool) {
 		}
 	}
 	return route{}, false
+}
+
+// decodeQuery fills the query parameters of GET /api/rooms/{room}/history (PROTOCOL.md
+// §8.3): since (default 0) and limit (default and at most core.MaxHistoryLimit).
+func decodeQuery(q url.Values, req *core.AdminRequest) string {
+	if req.Op != core.AdminHistory {
+		return ""
+	}
+	if s := q.Get("since"); s != "" {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return "since must be a non-negative integer"
+		}
+		req.Since = v
+	}
+	if s := q.Get("limit"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 1 {
+			return "limit must be a positive integer (at most " + strconv.Itoa(core.MaxHistoryLimit) + ")"
+		}
+		req.Limit = min(v, core.MaxHistoryLimit)
+	}
+	return ""
 }
 
 // body is every field a POST may carry; pointers tell a missing field from an empty one.

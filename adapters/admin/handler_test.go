@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/switchboard-ws/switchboard/core"
@@ -61,6 +62,8 @@ func TestRoutes(t *testing.T) {
 		core.AdminSendUser:    {Status: 200, Delivered: 1},
 		core.AdminDisconnect:  {Status: 200, Closed: 2},
 		core.AdminSystem:      {Status: 200, Delivered: 4},
+		core.AdminHistory: {Status: 200, Room: "lobby", Epoch: "e1", Offset: 9, Messages: []core.StoredMessage{
+			{Sender: "ann", Content: []byte("hi"), Offset: 9, Time: time.Date(2026, 11, 27, 19, 0, 0, 123e6, time.UTC)}}},
 	}}
 	h := New(fake, Options{})
 	tests := []struct {
@@ -79,6 +82,7 @@ func TestRoutes(t *testing.T) {
 		{"POST", "/api/users/ann/send", `{"content":"psst"}`, `{"delivered":1}`, core.AdminRequest{Op: core.AdminSendUser, User: "ann", Content: "psst"}},
 		{"POST", "/api/users/ann/disconnect", "", `{"closed":2}`, core.AdminRequest{Op: core.AdminDisconnect, User: "ann"}},
 		{"POST", "/api/system", `{"content":"maintenance at 5"}`, `{"delivered":4}`, core.AdminRequest{Op: core.AdminSystem, Content: "maintenance at 5"}},
+		{"GET", "/api/rooms/lobby/history?since=8&limit=500", "", `{"room":"lobby","epoch":"e1","offset":9,"messages":[{"type":"chat","room":"lobby","sender":"ann","content":"hi","offset":9,"timestamp":"2026-11-27T19:00:00.123Z"}]}`, core.AdminRequest{Op: core.AdminHistory, Room: "lobby", Since: 8, Limit: 100}},
 		{"POST", "/api/system", `{"content":"x","room":"lobby","unknown":1}`, `{"delivered":4}`, core.AdminRequest{Op: core.AdminSystem, Content: "x", Room: "lobby"}},
 	}
 	for _, tt := range tests {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/switchboard-ws/switchboard/core"
 	"github.com/switchboard-ws/switchboard/core/proto"
 )
 
@@ -101,27 +102,36 @@ func SplitOrigins(s string) []string {
 	return out
 }
 
-// Identify returns the user of handshake r, or why it is refused: 403 for a foreign
-// Origin, 401 for a missing or bad token, 400 for an invalid user id.
-func (a *Authenticator) Identify(r *http.Request) (string, *Error) {
+// Identify returns who handshake r is, or why it is refused: 403 for a foreign Origin,
+// 401 for a missing or bad token, 400 for an invalid user id.
+func (a *Authenticator) Identify(r *http.Request) (core.Identity, *Error) {
 	if err := a.checkOrigin(r); err != nil {
-		return "", err
+		return core.Identity{}, err
 	}
 	if a.mode == ModeJWT {
-		return a.identifyJWT(r)
+		user, err := a.identifyJWT(r)
+		return core.Identity{User: user}, err
 	}
+	return NamedUser(r)
+}
+
+// NamedUser is the identity of a client that says who it is, with no proof (--auth
+// none, and a node with no Identify of its own): the {user} path value (/ws/ann), else
+// ?user=, else a fresh guest-<hex> id, random so that nodes of a cluster never hand out
+// the same one. An invalid id is refused 400.
+func NamedUser(r *http.Request) (core.Identity, *Error) {
 	user := r.PathValue("user")
 	if user == "" {
 		user = r.URL.Query().Get("user")
 	}
 	if user == "" {
-		return guestID(), nil
+		return core.Identity{User: guestID()}, nil
 	}
 	if !proto.ValidUser([]byte(user)) {
-		return "", &Error{Status: http.StatusBadRequest, Code: "bad_request",
+		return core.Identity{}, &Error{Status: http.StatusBadRequest, Code: "bad_request",
 			Message: "user must be 1–64 characters of A-Z a-z 0-9 _ . @ -"}
 	}
-	return user, nil
+	return core.Identity{User: user}, nil
 }
 
 func (a *Authenticator) identifyJWT(r *http.Request) (string, *Error) {

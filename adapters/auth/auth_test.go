@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/switchboard-ws/switchboard/core"
 )
 
 var (
@@ -38,7 +40,11 @@ func request(target string, hdr map[string]string) *http.Request {
 // viaMux runs Identify behind a ServeMux so /ws/{user} has its path value, as in the binary.
 func viaMux(a *Authenticator, r *http.Request) (user string, err *Error) {
 	mux := http.NewServeMux()
-	h := func(w http.ResponseWriter, r *http.Request) { user, err = a.Identify(r) }
+	h := func(w http.ResponseWriter, r *http.Request) {
+		var id core.Identity
+		id, err = a.Identify(r)
+		user = id.User
+	}
 	mux.HandleFunc("/ws", h)
 	mux.HandleFunc("/ws/{user}", h)
 	mux.ServeHTTP(httptest.NewRecorder(), r)
@@ -99,7 +105,8 @@ func TestGuestIDsDiffer(t *testing.T) {
 	a, _ := New(Config{})
 	seen := map[string]bool{}
 	for range 100 {
-		u, herr := a.Identify(request("/ws", nil))
+		id, herr := a.Identify(request("/ws", nil))
+		u := id.User
 		if herr != nil || seen[u] {
 			t.Fatalf("guest %q err %v (repeat: %v)", u, herr, seen[u])
 		}
@@ -224,7 +231,8 @@ func TestOrigin(t *testing.T) {
 			}
 			r := request("/ws?user=ann", hdr)
 			r.Host = tt.host
-			user, herr := a.Identify(r)
+			id, herr := a.Identify(r)
+			user := id.User
 			if tt.ok {
 				if herr != nil || user != "ann" {
 					t.Fatalf("refused: %v", herr)

@@ -122,7 +122,7 @@ func (t *Transport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c := &conn{t: t, fd: fd, gen: t.gen.Add(1)}
 	c.reader.Init(hs.Format, t.node.Options().MaxMessageBytes)
-	nc, err := t.node.Attach(hs.User, hs.Format, c)
+	nc, err := t.node.Attach(hs.Identity, hs.Format, c)
 	if err != nil {
 		writeClose(fd, node.CloseGoingAway, node.ReasonShutdown)
 		unix.Close(fd)

@@ -183,6 +183,9 @@ func (c *client) closed() (websocket.StatusCode, string) {
 func (c *client) join(room string) {
 	c.t.Helper()
 	c.send(`{"type":"join","room":%q,"id":"j"}`, room)
+	if m := c.next("joined", "user_joined"); m["room"] != room || m["epoch"] == "" {
+		c.t.Fatalf("%s: joined %v", c.name, m)
+	}
 	c.next("ack", "user_joined")
 }
 
@@ -356,6 +359,9 @@ func TestClusterRecoveryOnAnotherNode(t *testing.T) {
 	eve := dial(t, nodes[1], "eve")
 	eve.send(`{"type":"join","room":"r","since":%d}`, offsets[1])
 	eve.next("user_joined")
+	if m := eve.next("joined"); m["recovered"] != true || uint64(m["offset"].(float64)) != offsets[4] {
+		t.Fatalf("eve's joined %v, want recovered at offset %d", m, offsets[4])
+	}
 	for i := 3; i <= 5; i++ {
 		if m := eve.next("chat"); m["content"] != fmt.Sprint(i) || uint64(m["offset"].(float64)) != offsets[i-1] {
 			t.Fatalf("recovered %v, want chat %d", m, i)

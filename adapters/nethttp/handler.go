@@ -36,7 +36,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &conn{raw: hs.Conn, wake: make(chan struct{}, 1), stop: make(chan struct{}), writerDone: make(chan struct{}), closeSent: make(chan struct{})}
 	c.reader.Init(hs.Format, h.node.Options().MaxMessageBytes)
 	c.rc = rawConnOf(hs.Conn)
-	nc, err := h.node.Attach(hs.User, hs.Format, c)
+	nc, err := h.node.Attach(hs.Identity, hs.Format, c)
 	if err != nil {
 		hs.Conn.SetWriteDeadline(time.Now().Add(time.Second))
 		hs.Conn.Write(wsframe.AppendClose(nil, node.CloseGoingAway, node.ReasonShutdown))

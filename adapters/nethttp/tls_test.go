@@ -38,9 +38,9 @@ func TestOverTLS(t *testing.T) {
 	transporttest.Read(t, ann)
 	transporttest.Read(t, bob)
 	transporttest.Send(t, ann, `{"type":"join","room":"r"}`)
-	transporttest.ReadType(t, ann, "user_joined")
+	transporttest.ReadType(t, ann, "user_joined", "joined")
 	transporttest.Send(t, bob, `{"type":"join","room":"r"}`)
-	transporttest.ReadType(t, bob, "user_joined")
+	transporttest.ReadType(t, bob, "user_joined", "joined")
 	transporttest.Send(t, bob, `{"type":"chat","room":"r","content":"over tls"}`)
 	if m := transporttest.ReadType(t, ann, "chat", "user_joined"); m["content"] != "over tls" {
 		t.Fatalf("chat %v", m)

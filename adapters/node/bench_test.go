@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-ws/switchboard/core"
 	"github.com/switchboard-ws/switchboard/core/proto"
 )
 
@@ -59,7 +60,7 @@ func BenchmarkRoute(b *testing.B) {
 	for i := range links {
 		l := &discardLink{}
 		l.mu.Lock()
-		c, _ := n.Attach("u"+strconv.Itoa(i), proto.JSON, l)
+		c, _ := n.Attach(core.Identity{User: "u" + strconv.Itoa(i)}, proto.JSON, l)
 		l.c = c
 		l.mu.Unlock()
 		c.Start()

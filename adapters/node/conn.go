@@ -46,9 +46,9 @@ const (
 // Conn is one WebSocket connection as the node sees it: identity, and the send queue
 // that the owner goroutine fills and the transport's writer drains.
 type Conn struct {
-	ID     core.ConnID
-	User   string
-	Format proto.Format
+	ID       core.ConnID
+	Identity core.Identity
+	Format   proto.Format
 
 	n    *Node
 	link Link

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/switchboard-ws/switchboard/adapters/auth"
 	"github.com/switchboard-ws/switchboard/adapters/wsframe"
 	"github.com/switchboard-ws/switchboard/core"
 	"github.com/switchboard-ws/switchboard/core/proto"
@@ -27,7 +27,6 @@ type Node struct {
 	inbox     inbox
 	nextID    atomic.Uint64
 	nextRef   atomic.Uint64
-	guests    atomic.Uint64
 	accepting atomic.Bool
 	clock     atomic.Int64 // coarse now (UnixNano), refreshed every sweep and batch
 
@@ -53,7 +52,8 @@ type Node struct {
 	done     chan struct{}
 }
 
-// New returns a running node with opts (defaults applied).
+// New returns a running node with opts (defaults applied), its hub holding the streams
+// of opts.Restore.
 func New(opts Options) *Node {
 	opts.applyDefaults()
 	n := &Node{
@@ -65,6 +65,14 @@ func New(opts Options) *Node {
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
+	now := time.Now()
+	for i := range opts.Restore {
+		if err := n.hub.Step(core.Event{Kind: core.EventRestore, Now: now, Restore: &opts.Restore[i]}, &n.out); err != nil {
+			opts.Logger.Warn("stream not restored", "room", opts.Restore[i].Room, "err", err)
+		}
+	}
+	n.out.Reset()
+	n.opts.Restore = nil // the hub has them now
 	n.inbox.init()
 	n.accepting.Store(true)
 	n.clock.Store(time.Now().UnixNano())
@@ -78,37 +86,31 @@ func New(opts Options) *Node {
 // Options returns the node's options with defaults applied.
 func (n *Node) Options() Options { return n.opts }
 
-// Identify runs Options.Identify, or the default (?user=, the {user} path value, else a
-// fresh guest-N) when it is nil.
-func (n *Node) Identify(r *http.Request) (string, error) {
+// Identify runs Options.Identify, or auth.NamedUser (the user the client names, else a
+// guest) when it is nil.
+func (n *Node) Identify(r *http.Request) (core.Identity, error) {
 	if n.opts.Identify != nil {
 		return n.opts.Identify(r)
 	}
-	user := r.URL.Query().Get("user")
-	if user == "" {
-		user = r.PathValue("user")
+	id, herr := auth.NamedUser(r)
+	if herr != nil {
+		return core.Identity{}, herr
 	}
-	if user == "" {
-		return "guest-" + strconv.FormatUint(n.guests.Add(1), 10), nil
-	}
-	if !proto.ValidUser([]byte(user)) {
-		return "", &HTTPError{Status: http.StatusBadRequest, Code: "bad_request", Message: "invalid user id"}
-	}
-	return user, nil
+	return id, nil
 }
 
 // Accepting reports whether the node takes new connections (false once Shutdown began).
 func (n *Node) Accepting() bool { return n.accepting.Load() }
 
-// Attach registers an upgraded connection of user speaking f; link is how the node
+// Attach registers an upgraded connection of identity id speaking f; link is how the node
 // reaches the transport. Nothing happens on it until the transport, having stored the
 // returned Conn where its link can see it, calls Start. It fails with ErrShuttingDown
 // after Shutdown began. The transport calls Finished for every attached Conn.
-func (n *Node) Attach(user string, f proto.Format, link Link) (*Conn, error) {
+func (n *Node) Attach(id core.Identity, f proto.Format, link Link) (*Conn, error) {
 	if !n.accepting.Load() {
 		return nil, ErrShuttingDown
 	}
-	c := &Conn{ID: core.ConnID(n.nextID.Add(1)), User: user, Format: f, n: n, link: link}
+	c := &Conn{ID: core.ConnID(n.nextID.Add(1)), Identity: id, Format: f, n: n, link: link}
 	c.lastSeen.Store(n.clock.Load())
 	n.live.Add(1)
 	return c, nil
@@ -223,7 +225,7 @@ func (n *Node) apply(ev *event, arena []byte) {
 			n.shutdownConn(c)
 			return
 		}
-		n.step(core.Event{Kind: core.EventConnect, Conn: c.ID, User: c.User, Format: c.Format})
+		n.step(core.Event{Kind: core.EventConnect, Conn: c.ID, Identity: c.Identity, Format: c.Format})
 	case evFrame:
 		if c.tracked {
 			n.opts.Metrics.Received()
@@ -302,8 +304,19 @@ func (n *Node) settle() {
 	n.pending = n.pending[:0]
 }
 
-// route drains the outbox into the connections' send queues.
+// route drains the outbox into the connections' send queues, after the store has
+// written what the step asks it to keep (so no ack goes out before its chat is written).
 func (n *Node) route() {
+	if n.opts.Store != nil {
+		for i := range n.out.Actions {
+			if n.out.Actions[i].Kind == core.ActionStore {
+				if err := n.opts.Store.Write(n.out.Actions); err != nil {
+					n.opts.Logger.Error("store write failed: held messages may not survive a restart", "err", err)
+				}
+				break
+			}
+		}
+	}
 	for i := range n.out.Actions {
 		a := &n.out.Actions[i]
 		switch a.Kind {

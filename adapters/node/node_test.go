@@ -95,7 +95,7 @@ func attach(t *testing.T, n *Node, user string, f proto.Format) (*Conn, *testLin
 	t.Helper()
 	l := &testLink{}
 	l.mu.Lock()
-	c, err := n.Attach(user, f, l)
+	c, err := n.Attach(core.Identity{User: user}, f, l)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +282,7 @@ func TestShutdownClosesEveryConnection1001(t *testing.T) {
 			t.Fatalf("queued frame not written before the close: %v", frames)
 		}
 	}
-	if _, err := n.Attach("late", proto.JSON, &testLink{}); err != ErrShuttingDown {
+	if _, err := n.Attach(core.Identity{User: "late"}, proto.JSON, &testLink{}); err != ErrShuttingDown {
 		t.Fatalf("attach after shutdown: %v", err)
 	}
 }
@@ -384,8 +384,8 @@ func TestMetrics(t *testing.T) {
 	shutdown(t, n)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	// Delivered: connected ×2, user_joined, chat.
-	if m.opened != 2 || m.received != 2 || m.delivered != 4 || m.closed[1000] != 1 || m.closed[1001] != 1 {
+	// Delivered: connected ×2, joined, user_joined, chat.
+	if m.opened != 2 || m.received != 2 || m.delivered != 5 || m.closed[1000] != 1 || m.closed[1001] != 1 {
 		t.Fatalf("metrics %+v", m)
 	}
 }

@@ -3,9 +3,9 @@ package node
 import (
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
+	"github.com/switchboard-ws/switchboard/adapters/auth"
 	"github.com/switchboard-ws/switchboard/core"
 )
 
@@ -18,16 +18,29 @@ type Options struct {
 	PingInterval     time.Duration // server pings this often
 	IdleTimeout      time.Duration // silent this long: close 1001 "Idle timeout"
 	HandshakeTimeout time.Duration // the upgrade must be done within this
-	// Identify decides the user of a WebSocket handshake (auth, Origin). A non-nil error
-	// is a *HTTPError; the transport answers it as JSON {"error":Code,"message":Message}
-	// with Status and never upgrades. When nil, the user is ?user=, else the {user} path
-	// value, else a fresh guest-N.
-	Identify func(r *http.Request) (user string, err error)
+	// Identify decides who a WebSocket handshake is (auth, Origin): the user and the
+	// grants of its token. A non-nil error is a *HTTPError; the transport answers it as
+	// JSON {"error":Code,"message":Message} with Status and never upgrades. When nil, the
+	// user is the one the client names (auth.NamedUser: /ws/{user}, ?user=, else a guest).
+	Identify func(r *http.Request) (core.Identity, error)
 	Metrics  Metrics      // may be nil
 	Logger   *slog.Logger // may be nil
 	// Cluster links the node to the other nodes of a cluster (adapters/nats); nil: a
 	// single node. Setting it turns on Core.Cluster.
 	Cluster Cluster
+	// Store keeps room streams across restarts (--data-dir, adapters/store); nil: in
+	// memory only. Setting it turns on Core.Durable. Restore is what the store held at
+	// start (its Load): New gives it to the hub before the node serves anyone.
+	Store   Store
+	Restore []core.StreamState
+}
+
+// Store keeps the hub's room streams on disk (PROTOCOL.md §10.2).
+type Store interface {
+	// Write carries out the ActionStore actions among actions (one step's), in order,
+	// and returns once the operating system has them. It is called on the owner
+	// goroutine before that step's deliveries (its acks) are queued.
+	Write(actions []core.Action) error
 }
 
 // Cluster carries the hub's cluster actions to other nodes and their news back.
@@ -76,18 +89,15 @@ func (o *Options) applyDefaults() {
 	if o.Cluster != nil {
 		o.Core.Cluster = true
 	}
+	if o.Store != nil {
+		o.Core.Durable = true
+	}
 }
 
 // HTTPError refuses a WebSocket handshake: the transport answers it as JSON
-// {"error":Code,"message":Message} with Status and never upgrades.
-type HTTPError struct {
-	Status        int
-	Code, Message string
-}
-
-func (e *HTTPError) Error() string {
-	return strconv.Itoa(e.Status) + " " + e.Code + ": " + e.Message
-}
+// {"error":Code,"message":Message} with Status and never upgrades. It is auth's Error,
+// so the binary's own rules and an application's Identify refuse the same way.
+type HTTPError = auth.Error
 
 // Metrics receives what the node counts (adapters/metrics exports it to Prometheus).
 // Its methods are called from the owner goroutine and must not block.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gobwas/ws"
 
+	"github.com/switchboard-ws/switchboard/core"
 	"github.com/switchboard-ws/switchboard/core/proto"
 )
 
@@ -18,12 +19,12 @@ type Handshake struct {
 	// Buffered holds bytes the client sent right after its handshake that the HTTP
 	// server had already read: they are the first bytes of the WebSocket stream.
 	Buffered []byte
-	User     string
+	Identity core.Identity
 	Format   proto.Format
 }
 
 // Upgrade does the part of a WebSocket handshake both transports share: refuse while
-// shutting down (503), decide the user with Identify before upgrading (its *HTTPError
+// shutting down (503), decide the identity with Identify before upgrading (its *HTTPError
 // answered as JSON, never upgraded), negotiate the subprotocol (switchboard.json unless
 // the client offers switchboard.msgpack first) and upgrade through gobwas/ws on the
 // hijacked connection, the response bounded by HandshakeTimeout. It reports false when
@@ -33,7 +34,7 @@ func (n *Node) Upgrade(w http.ResponseWriter, r *http.Request) (Handshake, bool)
 		WriteError(w, &HTTPError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: ReasonShutdown})
 		return Handshake{}, false
 	}
-	user, err := n.Identify(r)
+	id, err := n.Identify(r)
 	if err != nil {
 		var he *HTTPError
 		if !errors.As(err, &he) {
@@ -56,7 +57,7 @@ func (n *Node) Upgrade(w http.ResponseWriter, r *http.Request) (Handshake, bool)
 		n.opts.Logger.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return Handshake{}, false
 	}
-	h := Handshake{Conn: conn, User: user, Format: proto.JSON}
+	h := Handshake{Conn: conn, Identity: id, Format: proto.JSON}
 	if hs.Protocol == proto.SubprotocolMsgpack {
 		h.Format = proto.Msgpack
 	}

@@ -74,12 +74,15 @@ func testJoinAndChat(t *testing.T, f Factory) {
 	Read(t, ann)
 	Read(t, bob)
 	Send(t, ann, `{"type":"join","room":"lobby"}`)
-	ReadType(t, ann, "user_joined")
+	if m := ReadType(t, ann, "joined"); m["room"] != "lobby" || m["offset"] != float64(0) || m["recovered"] != false {
+		t.Fatalf("joined %v", m) // PROTOCOL.md §10.1: before anything else about the room
+	}
+	ReadType(t, ann, "user_joined", "joined")
 	Send(t, bob, `{"type":"join","room":"lobby","id":"j1"}`)
-	ReadType(t, bob, "ack", "user_joined")
+	ReadType(t, bob, "ack", "joined", "user_joined")
 	Send(t, bob, `{"type":"chat","room":"lobby","content":"hello ann"}`)
 	for _, c := range []*websocket.Conn{ann, bob} {
-		m := ReadType(t, c, "chat", "user_joined")
+		m := ReadType(t, c, "chat", "joined", "user_joined")
 		if m["sender"] != "bob" || m["content"] != "hello ann" || m["room"] != "lobby" {
 			t.Fatalf("chat %v", m)
 		}
@@ -112,6 +115,9 @@ func testMsgpack(t *testing.T, f Factory) {
 	join := []byte{0x82, 0xa4, 't', 'y', 'p', 'e', 0xa4, 'j', 'o', 'i', 'n', 0xa4, 'r', 'o', 'o', 'm', 0xa1, 'r'}
 	if err := c.Write(ctx, websocket.MessageBinary, join); err != nil {
 		t.Fatal(err)
+	}
+	if m := readMsgpack(); m["type"] != "joined" || m["room"] != "r" {
+		t.Fatalf("join answer %v", m)
 	}
 	if m := readMsgpack(); m["type"] != "user_joined" || m["room"] != "r" {
 		t.Fatalf("join answer %v", m)
@@ -156,6 +162,9 @@ func testFragmented(t *testing.T, f Factory) {
 	pong, err := r.ReadFrame()
 	if err != nil || pong.Op != 0xa || string(pong.Payload) != "mid" {
 		t.Fatalf("pong inside a fragmented message: %v %q", err, pong.Payload)
+	}
+	if m := r.ReadJSON(); m["type"] != "joined" || m["room"] != "frag" {
+		t.Fatalf("reassembled join answered %v", m)
 	}
 	if m := r.ReadJSON(); m["type"] != "user_joined" || m["room"] != "frag" {
 		t.Fatalf("reassembled join answered %v", m)
@@ -268,14 +277,14 @@ func testReplace(t *testing.T, f Factory) {
 }
 
 func testIdentify(t *testing.T, f Factory) {
-	s := Start(t, f, node.Options{Identify: func(r *http.Request) (string, error) {
+	s := Start(t, f, node.Options{Identify: func(r *http.Request) (core.Identity, error) {
 		if o := r.Header.Get("Origin"); o != "" && o != "http://"+r.Host {
-			return "", &node.HTTPError{Status: 403, Code: "forbidden", Message: "origin not allowed"}
+			return core.Identity{}, &node.HTTPError{Status: 403, Code: "forbidden", Message: "origin not allowed"}
 		}
 		if r.URL.Query().Get("token") != "good" {
-			return "", &node.HTTPError{Status: 401, Code: "unauthorized", Message: "bad token"}
+			return core.Identity{}, &node.HTTPError{Status: 401, Code: "unauthorized", Message: "bad token"}
 		}
-		return "ann", nil
+		return core.Identity{User: "ann"}, nil
 	}})
 	for _, tc := range []struct {
 		path, origin string
@@ -324,6 +333,9 @@ func testBytesAfterHandshake(t *testing.T, f Factory) {
 	if m := r.ReadJSON(); m["type"] != "connected" {
 		t.Fatalf("first %v", m)
 	}
+	if m := r.ReadJSON(); m["type"] != "joined" || m["room"] != "early" {
+		t.Fatalf("join sent with the handshake was lost: %v", m)
+	}
 	if m := r.ReadJSON(); m["type"] != "user_joined" || m["room"] != "early" {
 		t.Fatalf("join sent with the handshake was lost: %v", m)
 	}
@@ -343,15 +355,18 @@ func testHalfFrame(t *testing.T, f Factory) {
 		c := s.Dial("/ws?user=" + u)
 		Read(t, c)
 		Send(t, c, `{"type":"join","room":"r"}`)
-		ReadType(t, c, "user_joined") // its own: the join is done
+		ReadType(t, c, "user_joined", "joined") // its own: the join is done
 		clients = append(clients, c)
 	}
 	Send(t, clients[0], `{"type":"chat","room":"r","content":"still moving"}`)
 	for _, c := range clients {
-		ReadType(t, c, "chat", "user_joined")
+		ReadType(t, c, "chat", "joined", "user_joined")
 	}
 	// The stalled frame completes later and is understood.
 	stalled.Write(frame[len(frame)/2:])
+	if m := stalled.ReadJSON(); m["type"] != "joined" {
+		t.Fatalf("completed half frame: %v", m)
+	}
 	if m := stalled.ReadJSON(); m["type"] != "user_joined" {
 		t.Fatalf("completed half frame: %v", m)
 	}
@@ -389,7 +404,7 @@ func testSlowConsumer(t *testing.T, f Factory) {
 	reader := s.Dial("/ws?user=reader")
 	Read(t, reader)
 	Send(t, reader, `{"type":"join","room":"r"}`)
-	ReadType(t, reader, "user_joined")
+	ReadType(t, reader, "user_joined", "joined")
 	sender := s.Dial("/ws?user=sender")
 	Read(t, sender)
 	Send(t, sender, `{"type":"join","room":"r"}`)
@@ -467,11 +482,12 @@ func testFullSocketResumes(t *testing.T, f Factory) {
 	s := Start(t, f, node.Options{SendQueueBytes: 16 << 20})
 	paused := s.DialRaw("/ws?user=paused", ClientFrame(true, 0x1, []byte(`{"type":"join","room":"r"}`)), &net.Dialer{Control: smallReceiveBuffer})
 	paused.ReadJSON() // connected
+	paused.ReadJSON() // joined
 	paused.ReadJSON() // its user_joined
 	sender := s.Dial("/ws?user=sender")
 	Read(t, sender)
 	Send(t, sender, `{"type":"join","room":"r"}`)
-	ReadType(t, sender, "user_joined")
+	ReadType(t, sender, "user_joined", "joined")
 	content := strings.Repeat("q", 4000)
 	messages := 0
 	// Send until the kernel's buffers are full and the server holds bytes back.

@@ -38,6 +38,11 @@ type config struct {
 	NATS                 string
 	NodeID               string
 	AllowedOrigins       string
+	// Recovery (PROTOCOL.md §10).
+	HistoryTTL    time.Duration
+	HistoryMemory int64
+	DataDir       string
+	DedupeWindow  time.Duration
 }
 
 // flagInfo is what --help and the README say about one flag beyond the flag package:
@@ -69,6 +74,10 @@ var flagOrder = []flagInfo{
 	{name: "nats", arg: "URL"},
 	{name: "node-id", arg: "NAME", docDflt: "host name + pid"},
 	{name: "allowed-origins", arg: "PATTERNS"},
+	{name: "history-ttl", arg: "DURATION"},
+	{name: "history-memory", arg: "BYTES"},
+	{name: "data-dir", arg: "DIR"},
+	{name: "dedupe-window", arg: "DURATION"},
 }
 
 func defaultTransport() string {
@@ -102,7 +111,49 @@ func newFlagSet(cfg *config) *flag.FlagSet {
 	fs.StringVar(&cfg.NATS, "nats", "", "NATS URL: join a cluster of switchboard nodes")
 	fs.StringVar(&cfg.NodeID, "node-id", "", "this node's name in a cluster")
 	fs.StringVar(&cfg.AllowedOrigins, "allowed-origins", "", "comma-separated browser Origin patterns allowed besides the same host, e.g. https://*.example.com")
+	cfg.HistoryTTL, cfg.HistoryMemory, cfg.DedupeWindow = 10*time.Minute, 256<<20, 2*time.Minute
+	fs.Var((*seconds)(&cfg.HistoryTTL), "history-ttl", "how long a room's stream (epoch, offsets, held messages) outlives its members after its last message")
+	fs.Var((*byteSize)(&cfg.HistoryMemory), "history-memory", "bound on the bytes of held messages of all rooms (KiB/MiB/GiB suffixes); over it, whole streams are dropped, oldest first")
+	fs.StringVar(&cfg.DataDir, "data-dir", "", "keep room streams in this directory, so a restart (also kill -9) keeps epochs, offsets and messages")
+	fs.Var((*seconds)(&cfg.DedupeWindow), "dedupe-window", "a chat id repeated by the same user to the same room within this is acked with its first offset and not delivered again")
 	return fs
+}
+
+// byteSize is a byte count flag that takes KiB, MiB and GiB suffixes and prints the
+// largest exact one (256MiB).
+type byteSize int64
+
+var byteUnits = []struct {
+	suffix string
+	n      int64
+}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}}
+
+func (b *byteSize) String() string {
+	if b == nil || *b == 0 {
+		return "0"
+	}
+	for _, u := range byteUnits {
+		if int64(*b)%u.n == 0 {
+			return strconv.FormatInt(int64(*b)/u.n, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(int64(*b), 10)
+}
+
+func (b *byteSize) Set(s string) error {
+	mult := int64(1)
+	for _, u := range byteUnits {
+		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, mult = rest, u.n
+			break
+		}
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < 0 || v > (1<<62)/mult {
+		return errors.New("want a number of bytes, optionally with a KiB, MiB or GiB suffix, such as 256MiB")
+	}
+	*b = byteSize(v * mult)
+	return nil
 }
 
 // seconds is a time.Duration flag that prints whole seconds as "60s" (as PROTOCOL.md
@@ -114,6 +165,9 @@ func (d *seconds) String() string {
 		return "0s"
 	}
 	v := time.Duration(*d)
+	if v > time.Minute && v%time.Minute == 0 { // 10m, as PROTOCOL.md writes it, but 60s stays
+		return strconv.FormatInt(int64(v/time.Minute), 10) + "m"
+	}
 	if v%time.Second == 0 {
 		return strconv.FormatInt(int64(v/time.Second), 10) + "s"
 	}
@@ -214,6 +268,12 @@ func (c *config) check() error {
 	}
 	if c.IdleTimeout <= 0 {
 		return fmt.Errorf("invalid value %v for --idle-timeout: must be positive", c.IdleTimeout)
+	}
+	if c.HistoryTTL < 0 {
+		return fmt.Errorf("invalid value %v for --history-ttl: must be 0 or more", c.HistoryTTL)
+	}
+	if c.DedupeWindow < 0 {
+		return fmt.Errorf("invalid value %v for --dedupe-window: must be 0 or more", c.DedupeWindow)
 	}
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("invalid value %q for --addr: want HOST:PORT or :PORT", c.Addr)

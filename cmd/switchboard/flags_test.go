@@ -24,6 +24,7 @@ func TestDefaults(t *testing.T) {
 		MaxRoomsPerConn: 100, MaxMessageBytes: 65536, SendQueueBytes: 1048576,
 		Rate: 50, Burst: 100, PingInterval: 25 * time.Second, IdleTimeout: 60 * time.Second,
 		Auth: "none", AllowClientBroadcast: true, History: 100,
+		HistoryTTL: 10 * time.Minute, HistoryMemory: 256 << 20, DedupeWindow: 2 * time.Minute,
 	}
 	if runtime.GOOS != "linux" {
 		want.Transport = "goroutine"
@@ -42,7 +43,8 @@ func TestFlagsAndEnv(t *testing.T) {
 		"--max-rooms-per-conn", "3", "--max-message-bytes", "1000", "--send-queue-bytes", "5000",
 		"--rate", "2.5", "--burst", "4", "--ping-interval", "1s", "--idle-timeout", "3s",
 		"--auth", "jwt", "--jwt-secret", "k", "--admin-token", "t", "--allow-client-broadcast=false",
-		"--history", "0", "--node-id", "n1", "--allowed-origins", "https://*.example.com"}
+		"--history", "0", "--node-id", "n1", "--allowed-origins", "https://*.example.com",
+		"--history-ttl", "90s", "--history-memory", "3KiB", "--data-dir", "/tmp/sb", "--dedupe-window", "1m"}
 	cfg, err := parseConfig(args, envOf(nil), &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +52,8 @@ func TestFlagsAndEnv(t *testing.T) {
 	want := config{Addr: ":0", Transport: "goroutine", MaxConns: 7, MaxPerUser: 1, MaxRoomsPerConn: 3,
 		MaxMessageBytes: 1000, SendQueueBytes: 5000, Rate: 2.5, Burst: 4, PingInterval: time.Second,
 		IdleTimeout: 3 * time.Second, Auth: "jwt", JWTSecret: "k", AdminToken: "t",
-		AllowClientBroadcast: false, History: 0, NodeID: "n1", AllowedOrigins: "https://*.example.com"}
+		AllowClientBroadcast: false, History: 0, NodeID: "n1", AllowedOrigins: "https://*.example.com",
+		HistoryTTL: 90 * time.Second, HistoryMemory: 3 << 10, DataDir: "/tmp/sb", DedupeWindow: time.Minute}
 	if cfg != want {
 		t.Errorf("flags\n got %+v\nwant %+v", cfg, want)
 	}
@@ -77,6 +80,10 @@ func TestFlagsAndEnv(t *testing.T) {
 	env["SWITCHBOARD_HISTORY"] = "0"
 	env["SWITCHBOARD_NODE_ID"] = "n1"
 	env["SWITCHBOARD_ALLOWED_ORIGINS"] = "https://*.example.com"
+	env["SWITCHBOARD_HISTORY_TTL"] = "90s"
+	env["SWITCHBOARD_HISTORY_MEMORY"] = "3KiB"
+	env["SWITCHBOARD_DATA_DIR"] = "/tmp/sb"
+	env["SWITCHBOARD_DEDUPE_WINDOW"] = "1m"
 	if len(env) != len(flagOrder) {
 		t.Fatalf("%d variables for %d flags", len(env), len(flagOrder))
 	}
@@ -117,6 +124,10 @@ func TestBadValues(t *testing.T) {
 		{args: []string{"--ping-interval", "soon"}, flag: "--ping-interval"},
 		{args: []string{"--ping-interval", "0s"}, flag: "--ping-interval"},
 		{args: []string{"--idle-timeout", "-5s"}, flag: "--idle-timeout"},
+		{args: []string{"--history-ttl", "-1s"}, flag: "--history-ttl"},
+		{args: []string{"--history-memory", "12XB"}, flag: "--history-memory"},
+		{args: []string{"--history-memory", "-1"}, flag: "--history-memory"},
+		{args: []string{"--dedupe-window", "soon"}, flag: "--dedupe-window"},
 		{args: []string{"--history", "-1"}, flag: "--history"},
 		{args: []string{"--addr", "8080"}, flag: "--addr"},
 		{args: []string{"--addr", "127.0.0.1:99999"}, flag: "--addr"},

@@ -123,6 +123,9 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 			Burst:                cfg.Burst,
 			AllowClientBroadcast: cfg.AllowClientBroadcast,
 			History:              cfg.History,
+			HistoryTTL:           cfg.HistoryTTL,
+			HistoryMemory:        cfg.HistoryMemory,
+			DedupeWindow:         cfg.DedupeWindow,
 			MaxListed:            1000,
 		},
 		SendQueueBytes:   cfg.SendQueueBytes,
@@ -165,13 +168,13 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 }
 
 // identify adapts the authenticator to node.Options.Identify.
-func identify(a *auth.Authenticator) func(*http.Request) (string, error) {
-	return func(r *http.Request) (string, error) {
-		user, herr := a.Identify(r)
+func identify(a *auth.Authenticator) func(*http.Request) (core.Identity, error) {
+	return func(r *http.Request) (core.Identity, error) {
+		id, herr := a.Identify(r)
 		if herr != nil {
-			return "", &node.HTTPError{Status: herr.Status, Code: herr.Code, Message: herr.Message}
+			return core.Identity{}, herr
 		}
-		return user, nil
+		return id, nil
 	}
 }
 

@@ -31,6 +31,9 @@ const (
 	ReqMembers
 	ReqOnline
 	ReqPing
+	ReqEvent   // an ephemeral room event (PROTOCOL.md §10.3)
+	ReqAuth    // the token of a connection not yet identified (PROTOCOL.md §8.2)
+	ReqRefresh // a new token for an identified connection
 )
 
 // Request is one parsed client message. Its byte fields alias the payload (or the
@@ -46,6 +49,9 @@ type Request struct {
 	Content  []byte
 	Since    uint64
 	HasSince bool
+	Epoch    []byte // join: the stream epoch `since` belongs to (§10.2); empty when absent
+	Event    []byte // event: its name
+	Token    []byte // join (a room token, optional), auth and refresh (required)
 	// HasContent tells a missing `content` from an empty one.
 	HasContent bool
 
@@ -69,6 +75,9 @@ const (
 	MsgPong
 	MsgAck
 	MsgError
+	MsgJoined // the join's position in the room's stream (§10.1)
+	MsgEvent  // an ephemeral room event (§10.3)
+	MsgLeft   // the server took the connection out of a room (PROTOCOL.md §8)
 )
 
 // Message is one server → client message. The core fills its fields; Frame encodes it
@@ -83,23 +92,27 @@ const (
 // for concurrent use: the goroutine that owns the core fills every format it needs before
 // handing the message to other goroutines, which then only read the returned bytes.
 type Message struct {
-	Type    MessageType
-	Room    string    // user_joined, user_left, chat, members, optional for system and error (history_gap)
-	UserID  string    // connected, user_joined, user_left
-	ConnID  uint64    // connected (encoded as a decimal string)
-	Sender  string    // chat, private, broadcast
-	To      string    // private
-	Content []byte    // chat, private, broadcast, system; owned by the message, reused
-	ID      []byte    // ack, optional for error; owned by the message, reused
-	HasID   bool      // error: send `id` even when it is "" (an error includes `id` when HasID or ID is non-empty)
-	Code    Code      // error
-	Text    string    // error's `message`
-	Members []string  // user_joined, members (always encoded, [] when empty)
-	Rooms   []string  // connected (always encoded)
-	Users   []string  // online (always encoded)
-	Total   int       // online
-	Offset  uint64    // chat
-	Time    time.Time // `timestamp` of connected, user_joined, user_left, chat, private, broadcast, system
+	Type      MessageType
+	Room      string    // user_joined, user_left, chat, members, joined, event, left, optional for system and error (history_gap)
+	UserID    string    // connected, user_joined, user_left
+	ConnID    uint64    // connected (encoded as a decimal string)
+	Sender    string    // chat, private, broadcast, event
+	To        string    // private
+	Content   []byte    // chat, private, broadcast, system, event; owned by the message, reused
+	ID        []byte    // ack, optional for error; owned by the message, reused
+	HasID     bool      // error: send `id` even when it is "" (an error includes `id` when HasID or ID is non-empty)
+	Code      Code      // error
+	Text      string    // error's `message`, left's `reason`
+	Members   []string  // user_joined, members (always encoded, [] when empty)
+	Rooms     []string  // connected (always encoded)
+	Users     []string  // online (always encoded)
+	Total     int       // online
+	Offset    uint64    // chat, joined; ack when HasOffset
+	HasOffset bool      // ack: a chat's ack carries its offset (§10.4)
+	Epoch     string    // joined
+	Recovered bool      // joined
+	Event     []byte    // event's name; owned by the message, reused
+	Time      time.Time // `timestamp` of connected, user_joined, user_left, chat, private, broadcast, system, event
 
 	refs    int32
 	frames  [NumFormats][]byte // per format: headroom for the header, then the payload; capacity kept across reuse

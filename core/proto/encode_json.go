@@ -62,6 +62,23 @@ func (m *Message) appendJSON(b []byte) []byte {
 	case MsgPong:
 	case MsgAck:
 		b = appendKeyString(b, `,"id":`, bytesString(m.ID))
+		if m.HasOffset {
+			b = append(b, `,"offset":`...)
+			b = strconv.AppendUint(b, m.Offset, 10)
+		}
+	case MsgJoined:
+		b = appendKeyString(b, `,"room":`, m.Room)
+		b = appendKeyString(b, `,"epoch":`, m.Epoch)
+		b = append(b, `,"offset":`...)
+		b = strconv.AppendUint(b, m.Offset, 10)
+		b = append(b, `,"recovered":`...)
+		b = strconv.AppendBool(b, m.Recovered)
+	case MsgEvent:
+		b = appendKeyString(b, `,"room":`, m.Room)
+		b = appendKeyString(b, `,"sender":`, m.Sender)
+		b = appendKeyString(b, `,"event":`, bytesString(m.Event))
+		b = appendKeyString(b, `,"content":`, bytesString(m.Content))
+		b = appendKeyTime(b, m.Time)
 	case MsgError:
 		b = append(b, `,"code":"`...)
 		b = append(b, m.Code.String()...)
@@ -73,6 +90,9 @@ func (m *Message) appendJSON(b []byte) []byte {
 		if m.Room != "" {
 			b = appendKeyString(b, `,"room":`, m.Room)
 		}
+	case MsgLeft:
+		b = appendKeyString(b, `,"room":`, m.Room)
+		b = appendKeyString(b, `,"reason":`, m.Text)
 	default:
 		panic("proto: unknown MessageType")
 	}
@@ -104,6 +124,10 @@ func (m *Message) errorText() string {
 		return "the content is too large"
 	case HistoryGap:
 		return "the room's history no longer reaches back to the requested offset"
+	case Unauthorized:
+		return "the token is not valid"
+	case Unavailable:
+		return "the server cannot decide this now"
 	}
 	return "the request failed"
 }
@@ -134,6 +158,9 @@ func appendKeyTime(b []byte, t time.Time) []byte {
 	b = appendTimestamp(b, t)
 	return append(b, '"')
 }
+
+// Timestamp formats t as every `timestamp` of the protocol is written (PROTOCOL.md §4).
+func Timestamp(t time.Time) string { return string(appendTimestamp(nil, t)) }
 
 // appendTimestamp appends t as RFC 3339 UTC with milliseconds, 2026-11-27T19:00:00.123Z,
 // digit by digit (time.AppendFormat would be correct too, but parses its layout each call).

@@ -44,7 +44,17 @@ func (m *Message) appendMsgpack(b []byte) []byte {
 	case MsgPong:
 		b, err = wirePong{Type: typ}.MarshalMsg(b)
 	case MsgAck:
-		b, err = wireAck{Type: typ, ID: bytesString(m.ID)}.MarshalMsg(b)
+		if m.HasOffset {
+			b, err = wireAckOffset{Type: typ, ID: bytesString(m.ID), Offset: m.Offset}.MarshalMsg(b)
+		} else {
+			b, err = wireAck{Type: typ, ID: bytesString(m.ID)}.MarshalMsg(b)
+		}
+	case MsgJoined:
+		w := wireJoined{Type: typ, Room: m.Room, Epoch: m.Epoch, Offset: m.Offset, Recovered: m.Recovered}
+		b, err = w.MarshalMsg(b)
+	case MsgEvent:
+		w := wireEvent{Type: typ, Room: m.Room, Sender: m.Sender, Event: bytesString(m.Event), Content: bytesString(m.Content), Timestamp: ts}
+		b, err = w.MarshalMsg(b)
 	case MsgError:
 		w := wireError{Type: typ, Code: m.Code.String(), Message: m.errorText(), Room: m.Room}
 		id := bytesString(m.ID)
@@ -52,6 +62,8 @@ func (m *Message) appendMsgpack(b []byte) []byte {
 			w.ID = &id
 		}
 		b, err = w.MarshalMsg(b)
+	case MsgLeft:
+		b, err = wireLeft{Type: typ, Room: m.Room, Reason: m.Text}.MarshalMsg(b)
 	default:
 		panic("proto: unknown MessageType")
 	}

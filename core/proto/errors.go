@@ -14,6 +14,8 @@ const (
 	LimitExceeded
 	TooLarge
 	HistoryGap
+	Unauthorized // a token that does not verify (refresh)
+	Unavailable  // a decision that needs a backend the server cannot reach or has not got
 )
 
 // Error is a request that failed, as the client will be told: a code from the protocol,

@@ -56,8 +56,8 @@ func (m *Message) Refs() int32 { return atomic.LoadInt32(&m.refs) }
 // slices they still use, which a later append must not overwrite.
 func (m *Message) reset() {
 	frames := m.frames
-	content, id := m.Content[:0], m.ID[:0]
-	*m = Message{Content: content, ID: id}
+	content, id, event := m.Content[:0], m.ID[:0], m.Event[:0]
+	*m = Message{Content: content, ID: id, Event: event}
 	for f := range frames {
 		m.frames[f] = frames[f][:0]
 	}

@@ -65,6 +65,12 @@ func messageCases() []struct {
 		{"pong", func(m *Message) { all(m); m.Type = MsgPong }, map[string]any{"type": "pong"}},
 		{"ack", func(m *Message) { all(m); m.Type = MsgAck; m.ID = append(m.ID, "req-1"...) },
 			map[string]any{"type": "ack", "id": "req-1"}},
+		{"ack of a chat", func(m *Message) { m.Type, m.Offset, m.HasOffset = MsgAck, 42, true; m.ID = append(m.ID, "c1"...) },
+			map[string]any{"type": "ack", "id": "c1", "offset": num(42)}},
+		{"joined", func(m *Message) { all(m); m.Type, m.Epoch, m.Offset, m.Recovered = MsgJoined, "e1x", 12, true },
+			map[string]any{"type": "joined", "room": "lobby", "epoch": "e1x", "offset": num(12), "recovered": true}},
+		{"event", func(m *Message) { all(m); m.Type = MsgEvent; m.Event = append(m.Event, "typing"...) },
+			map[string]any{"type": "event", "room": "lobby", "sender": "bob", "event": "typing", "content": content, "timestamp": ts}},
 		{"error", func(m *Message) { m.Type, m.Code, m.Text = MsgError, NotMember, "join the room first" },
 			map[string]any{"type": "error", "code": "not_member", "message": "join the room first"}},
 		{"error with id", func(m *Message) {
@@ -73,6 +79,8 @@ func messageCases() []struct {
 		}, map[string]any{"type": "error", "code": "bad_request", "message": msgBadRoom, "id": "j1"}},
 		{"error with empty id", func(m *Message) { m.Type, m.Code, m.HasID = MsgError, RateLimited, true },
 			map[string]any{"type": "error", "code": "rate_limited", "message": "too many messages: slow down", "id": ""}},
+		{"left", func(m *Message) { all(m); m.Type, m.Text = MsgLeft, "grant revoked" },
+			map[string]any{"type": "left", "room": "lobby", "reason": "grant revoked"}},
 		{"history_gap", func(m *Message) { m.Type, m.Code, m.Room = MsgError, HistoryGap, "lobby" },
 			map[string]any{"type": "error", "code": "history_gap", "message": "the room's history no longer reaches back to the requested offset", "room": "lobby"}},
 	}
@@ -166,6 +174,8 @@ func normalizeMsgpack(t *testing.T, v any) any {
 		return json.Number(strconv.FormatInt(v, 10))
 	case uint64:
 		return json.Number(strconv.FormatUint(v, 10))
+	case bool:
+		return v
 	case string:
 		// msgp's generic decoder keeps invalid UTF-8; the JSON form has U+FFFD.
 		return strings.ToValidUTF8(v, "\uFFFD")

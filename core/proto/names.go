@@ -14,6 +14,8 @@ var codeNames = [...]string{
 	LimitExceeded: "limit_exceeded",
 	TooLarge:      "too_large",
 	HistoryGap:    "history_gap",
+	Unauthorized:  "unauthorized",
+	Unavailable:   "unavailable",
 }
 
 // String returns the code as it appears on the wire, e.g. "bad_request".
@@ -34,6 +36,9 @@ var requestTypeNames = [...]string{
 	ReqMembers:   "members",
 	ReqOnline:    "online",
 	ReqPing:      "ping",
+	ReqEvent:     "event",
+	ReqAuth:      "auth",
+	ReqRefresh:   "refresh",
 }
 
 // String returns the request type as it appears on the wire, e.g. "join".
@@ -64,6 +69,12 @@ func requestTypeOf(b []byte) RequestType {
 		return ReqOnline
 	case "ping":
 		return ReqPing
+	case "event":
+		return ReqEvent
+	case "auth":
+		return ReqAuth
+	case "refresh":
+		return ReqRefresh
 	}
 	return ReqUnknown
 }
@@ -81,6 +92,9 @@ var messageTypeNames = [...]string{
 	MsgPong:       "pong",
 	MsgAck:        "ack",
 	MsgError:      "error",
+	MsgJoined:     "joined",
+	MsgEvent:      "event",
+	MsgLeft:       "left",
 }
 
 // NumMessageTypes is the number of server → client message types.

@@ -19,6 +19,7 @@ type parsed struct {
 	HasCont  bool
 	Since    uint64
 	HasSince bool
+	Token    string
 	Err      *parsedErr
 }
 
@@ -41,7 +42,7 @@ func viewOf(r *Request, err *Error) parsed {
 	}
 	p.Type = r.Type.String()
 	p.Room, p.To, p.Content, p.HasCont = string(r.Room), string(r.To), string(r.Content), r.HasContent
-	p.Since, p.HasSince = r.Since, r.HasSince
+	p.Since, p.HasSince, p.Token = r.Since, r.HasSince, string(r.Token)
 	return p
 }
 
@@ -102,6 +103,15 @@ var requestCases = []struct {
 	{"broadcast", `{"type":"broadcast","content":"all"}`, parsed{Type: "broadcast", Content: "all", HasCont: true}},
 	{"broadcast array content", `{"type":"broadcast","content":["a"]}`, bad(msgBadContent)},
 	{"online", `{"type":"online"}`, parsed{Type: "online"}},
+	{"auth", `{"type":"auth","token":"a.b.c"}`, parsed{Type: "auth", Token: "a.b.c"}},
+	{"auth without token", `{"type":"auth"}`, bad(msgTokenMissing)},
+	{"auth empty token", `{"type":"auth","token":""}`, bad(msgBadToken)},
+	{"refresh", `{"type":"refresh","token":"t2","id":"r1"}`, parsed{Type: "refresh", Token: "t2", ID: "r1", HasID: true}},
+	{"refresh number token", `{"type":"refresh","token":5}`, bad(msgBadToken)},
+	{"join with room token", `{"type":"join","room":"team:1","token":"rt"}`, parsed{Type: "join", Room: "team:1", Token: "rt"}},
+	{"join with null token", `{"type":"join","room":"r","token":null}`, parsed{Type: "join", Room: "r"}},
+	{"join with bad token", `{"type":"join","room":"r","token":[]}`, bad(msgBadToken)},
+	{"chat ignores token", `{"type":"chat","room":"r","content":"c","token":"t"}`, parsed{Type: "chat", Room: "r", Content: "c", HasCont: true}},
 	{"ping with id", `{"id":"p1","type":"ping"}`, parsed{Type: "ping", ID: "p1", HasID: true}},
 	{"ping ignores room", `{"type":"ping","room":7}`, parsed{Type: "ping"}},
 	{"empty id", `{"type":"ping","id":""}`, parsed{Type: "ping", HasID: true}},

@@ -3,9 +3,11 @@ package proto
 // Names (PROTOCOL.md §2). The handshake, the admin API and the parser share these rules.
 
 const (
-	maxRoomLen = 128
-	maxUserLen = 64
-	maxIDLen   = 64
+	maxRoomLen  = 128
+	maxUserLen  = 64
+	maxIDLen    = 64
+	maxEventLen = 64
+	maxEpochLen = 64
 )
 
 // nameChars[c]&userChar: c may appear in a user id; nameChars[c]&roomChar: in a room name.
@@ -15,8 +17,13 @@ var nameChars = func() (t [256]uint8) {
 		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9',
 			c == '_', c == '.', c == '@', c == '-':
 			t[c] = userChar | roomChar
-		case c == ':', c == '/':
+		case c == ':':
+			t[c] = roomChar | eventChar
+		case c == '/':
 			t[c] = roomChar
+		}
+		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-' {
+			t[c] |= eventChar
 		}
 	}
 	return t
@@ -25,6 +32,7 @@ var nameChars = func() (t [256]uint8) {
 const (
 	userChar = 1 << iota
 	roomChar
+	eventChar
 )
 
 // ValidRoom reports whether b is a room name: 1–128 characters of A-Z a-z 0-9 _ . : @ / -.
@@ -32,6 +40,9 @@ func ValidRoom(b []byte) bool { return validName(b, maxRoomLen, roomChar) }
 
 // ValidUser reports whether b is a user id: 1–64 characters of A-Z a-z 0-9 _ . @ -.
 func ValidUser(b []byte) bool { return validName(b, maxUserLen, userChar) }
+
+// ValidEvent reports whether b is an event name: 1–64 characters of A-Z a-z 0-9 _ . : - (§10.3).
+func ValidEvent(b []byte) bool { return validName(b, maxEventLen, eventChar) }
 
 func validName(b []byte, max int, class uint8) bool {
 	if len(b) == 0 || len(b) > max {
@@ -57,7 +68,9 @@ const (
 	msgBadKey        = "message keys must be strings"
 	msgTypeMissing   = "type is required"
 	msgTypeNotString = "type must be a string"
-	msgTypeUnknown   = "type must be one of join, leave, chat, private, broadcast, members, online, ping"
+	msgTypeUnknown   = "type must be one of join, leave, chat, private, broadcast, members, online, ping, event, auth, refresh"
+	msgTokenMissing  = "token is required"
+	msgBadToken      = "token must be a non-empty string"
 	msgBadID         = "id must be a string of at most 64 bytes"
 	msgRoomMissing   = "room is required"
 	msgBadRoom       = "room must be 1–128 characters of A-Z a-z 0-9 _ . : @ / -"
@@ -67,6 +80,9 @@ const (
 	msgBadContent    = "content must be a string"
 	msgBadSince      = "since must be a non-negative integer"
 	msgBadFormat     = "unknown format"
+	msgBadEpoch      = "epoch must be a string of at most 64 bytes"
+	msgEventMissing  = "event is required"
+	msgBadEvent      = "event must be 1–64 characters of A-Z a-z 0-9 _ . : -"
 )
 
 // valueKind is what a known key's value turned out to be.
@@ -91,7 +107,7 @@ type value struct {
 // ones (last wins), and the type-specific rules run once the whole object is read,
 // because `type` may come last.
 type fields struct {
-	typ, id, room, to, content, since value
+	typ, id, room, to, content, since, epoch, event, token value
 }
 
 // slot returns where the value of key goes, or nil for keys the protocol ignores
@@ -110,6 +126,12 @@ func (fs *fields) slot(key []byte) *value {
 		return &fs.content
 	case "since":
 		return &fs.since
+	case "epoch":
+		return &fs.epoch
+	case "event":
+		return &fs.event
+	case "token":
+		return &fs.token
 	}
 	return nil
 }
@@ -158,6 +180,19 @@ func (r *Request) apply(fs *fields) *Error {
 		default:
 			return r.fail(BadRequest, msgBadSince)
 		}
+		switch fs.epoch.kind {
+		case kindAbsent, kindNull:
+		case kindString:
+			if len(fs.epoch.str) > maxEpochLen {
+				return r.fail(BadRequest, msgBadEpoch)
+			}
+			r.Epoch = fs.epoch.str
+		default:
+			return r.fail(BadRequest, msgBadEpoch)
+		}
+		if fs.token.kind != kindAbsent && fs.token.kind != kindNull {
+			return r.token(fs)
+		}
 	case ReqLeave, ReqMembers:
 		return r.room(fs)
 	case ReqChat:
@@ -180,6 +215,27 @@ func (r *Request) apply(fs *fields) *Error {
 		return r.content(fs)
 	case ReqBroadcast:
 		return r.content(fs)
+	case ReqEvent:
+		if err := r.room(fs); err != nil {
+			return err
+		}
+		switch fs.event.kind {
+		case kindAbsent, kindNull:
+			return r.fail(BadRequest, msgEventMissing)
+		case kindString:
+			if !ValidEvent(fs.event.str) {
+				return r.fail(BadRequest, msgBadEvent)
+			}
+			r.Event = fs.event.str
+		default:
+			return r.fail(BadRequest, msgBadEvent)
+		}
+		if fs.content.kind == kindAbsent || fs.content.kind == kindNull {
+			return nil // an event's content is optional: a typing indicator needs none
+		}
+		return r.content(fs)
+	case ReqAuth, ReqRefresh:
+		return r.token(fs)
 	case ReqOnline, ReqPing:
 	default:
 		return r.fail(UnknownType, msgTypeUnknown)
@@ -198,6 +254,19 @@ func (r *Request) room(fs *fields) *Error {
 		}
 	}
 	return r.fail(BadRequest, msgBadRoom)
+}
+
+func (r *Request) token(fs *fields) *Error {
+	switch fs.token.kind {
+	case kindAbsent, kindNull:
+		return r.fail(BadRequest, msgTokenMissing)
+	case kindString:
+		if len(fs.token.str) > 0 {
+			r.Token = fs.token.str
+			return nil
+		}
+	}
+	return r.fail(BadRequest, msgBadToken)
 }
 
 func (r *Request) content(fs *fields) *Error {

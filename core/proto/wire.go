@@ -87,6 +87,36 @@ type wireAck struct {
 	ID   string `msg:"id"`
 }
 
+// wireAckOffset is the ack of a chat, which carries the chat's offset (§10.4).
+type wireAckOffset struct {
+	Type   string `msg:"type"`
+	ID     string `msg:"id"`
+	Offset uint64 `msg:"offset"`
+}
+
+type wireJoined struct {
+	Type      string `msg:"type"`
+	Room      string `msg:"room"`
+	Epoch     string `msg:"epoch"`
+	Offset    uint64 `msg:"offset"`
+	Recovered bool   `msg:"recovered"`
+}
+
+type wireEvent struct {
+	Type      string    `msg:"type"`
+	Room      string    `msg:"room"`
+	Sender    string    `msg:"sender"`
+	Event     string    `msg:"event"`
+	Content   string    `msg:"content"`
+	Timestamp time.Time `msg:"timestamp"`
+}
+
+type wireLeft struct {
+	Type   string `msg:"type"`
+	Room   string `msg:"room"`
+	Reason string `msg:"reason"`
+}
+
 type wireError struct {
 	Type    string  `msg:"type"`
 	Code    string  `msg:"code"`

@@ -68,7 +68,7 @@ test('a typed session shows every frame the hub sends, in both formats', async (
   const ann = await log('ann');
   assert.deepEqual(shape(ann), [
     'in connected',
-    'out join', 'in user_joined',
+    'out join', 'in joined', 'in user_joined',
     'in user_joined',                 // bob joins
     'out chat', 'in chat',            // the sender gets its own chat
     'in private',
@@ -76,23 +76,24 @@ test('a typed session shows every frame the hub sends, in both formats', async (
   ]);
   const annIn = frames(ann);
   assert.equal(annIn[0].user_id, 'ann');
-  assert.deepEqual(annIn[2].members, ['ann', 'bob']);
-  assert.equal(annIn[3].content, 'hello from ann');
-  assert.equal(annIn[3].sender, 'ann');
-  assert.deepEqual([annIn[4].sender, annIn[4].to, annIn[4].content], ['bob', 'ann', 'psst']);
-  assert.deepEqual(annIn[5], { type: 'members', room: 'lobby', members: ['ann', 'bob'] });
+  assert.deepEqual([annIn[1].type, annIn[1].room, annIn[1].offset, annIn[1].recovered], ['joined', 'lobby', 0, false]);
+  assert.deepEqual(annIn[3].members, ['ann', 'bob']);
+  assert.equal(annIn[4].content, 'hello from ann');
+  assert.equal(annIn[4].sender, 'ann');
+  assert.deepEqual([annIn[5].sender, annIn[5].to, annIn[5].content], ['bob', 'ann', 'psst']);
+  assert.deepEqual(annIn[6], { type: 'members', room: 'lobby', members: ['ann', 'bob'] });
 
   const bob = await log('bob');
   assert.deepEqual(shape(bob), [
     'in connected',
-    'out join', 'in user_joined', 'in ack',
+    'out join', 'in joined', 'in user_joined', 'in ack',
     'in chat',
     'out private',                    // echoed only to the sender's OTHER connections
     'out chat', 'in error',
   ]);
   const bobIn = frames(bob);
   assert.equal(bobIn[0].user_id, 'bob');
-  assert.equal(bobIn[2].id, 'j1');
+  assert.equal(bobIn[3].id, 'j1');
   assert.deepEqual([bobIn[3].sender, bobIn[3].content], ['ann', 'hello from ann']);
   assert.equal(bobIn[4].code, 'not_member');
   // bob speaks MessagePack: the page shows the bytes beside the JSON rendering.
@@ -133,7 +134,7 @@ test('the tour plays a scripted session', async () => {
   await page.waitForSelector('#tour[data-done=true]', { timeout: 30000 });
   const ann = frames(await log('ann')).map(f => f.type);
   // bob leaves the lobby before he disconnects, so ann sees user_left once.
-  assert.deepEqual(ann, ['connected', 'user_joined', 'user_joined', 'chat', 'private', 'members', 'user_left', 'online']);
+  assert.deepEqual(ann, ['connected', 'joined', 'user_joined', 'user_joined', 'chat', 'private', 'members', 'user_left', 'online']);
   const bob = await log('bob');
   assert.deepEqual(shape(bob).slice(-2), ['out leave', 'close']);
   await page.screenshot({ path: artifactPath('playground.png'), fullPage: true });
