@@ -78,8 +78,12 @@ func TestConversation(t *testing.T) {
 				t.Fatalf("user %q", ann.UserID())
 			}
 			for _, c := range []*client.Client{ann, bob} {
-				if _, err := c.Join(ctx, room); err != nil {
+				j, err := c.Join(ctx, room)
+				if err != nil {
 					t.Fatal(err)
+				}
+				if j.Epoch == "" || j.Offset != 0 || j.Recovered {
+					t.Fatalf("join of a new room: %+v, want an epoch, offset 0, not recovered", j)
 				}
 			}
 			res, err := ann.Chat(ctx, room, "hello")
@@ -90,7 +94,7 @@ func TestConversation(t *testing.T) {
 			if got.Room != room || got.Sender != "ann" || got.Content != "hello" || got.Offset == 0 || got.Timestamp.IsZero() {
 				t.Fatalf("bob got %+v", got)
 			}
-			if res.Offset != 0 && res.Offset != got.Offset {
+			if res.Offset != got.Offset {
 				t.Fatalf("ack offset %d, delivered offset %d", res.Offset, got.Offset)
 			}
 			if mine := next(t, ann, "chat"); mine.Content != "hello" {
@@ -118,6 +122,12 @@ func TestConversation(t *testing.T) {
 			}
 			if b := next(t, bob, "broadcast"); b.Sender != "ann" || b.Content != "all hands" {
 				t.Fatalf("broadcast %+v", b)
+			}
+			if err := ann.SendEvent(ctx, room, "typing", "…"); err != nil {
+				t.Fatal(err)
+			}
+			if e := next(t, bob, "event"); e.Sender != "ann" || e.Event != "typing" || e.Room != room || e.Content != "…" || e.Offset != 0 {
+				t.Fatalf("event %+v", e)
 			}
 			if err := bob.Leave(ctx, room); err != nil {
 				t.Fatal(err)

@@ -9,13 +9,6 @@ import (
 	"github.com/switchboard-ws/switchboard/core"
 )
 
-// Close codes of PROTOCOL.md §5 and §8.2 the reconnect policy looks at. The hub's own
-// are core's constants; 4001 and 4002 are the node's (token checks happen there).
-const (
-	closeUnauthorized = 4001 // a bad token, by `auth` or `refresh`: asking again is refused again
-	closeTokenExpired = 4002 // `exp` passed: reconnect at once with a fresh token
-)
-
 // verdict is what one connection's end means for the next attempt.
 type verdict uint8
 
@@ -25,15 +18,17 @@ const (
 	stop                    // the server meant it: end the client
 )
 
-// closeVerdict maps a close code to a verdict: 4000 (another connection took over),
-// 4001 (unauthorized) and 4009 (kicked) stop; 4002 reconnects at once; everything else
+// closeVerdict maps a close code (PROTOCOL.md §5, §8.2; core's constants) to a verdict:
+// 4000 (another connection took over), 4001 (a bad token: asking again is refused
+// again) and 4009 (kicked) stop; 4002 (exp passed) reconnects at once with a fresh
+// token; everything else
 // (1001 going away, 1012 restart, 4003 capacity, 4008 slow consumer, 1006 lost …) backs
 // off and retries.
 func closeVerdict(code websocket.StatusCode) verdict {
 	switch code {
-	case core.CloseReplaced, closeUnauthorized, core.CloseKicked:
+	case core.CloseReplaced, core.CloseUnauthorized, core.CloseKicked:
 		return stop
-	case closeTokenExpired:
+	case core.CloseTokenExpired:
 		return retryNow
 	}
 	return retry

@@ -18,9 +18,11 @@ import (
 
 // exampleServer serves a node on a loopback port for the examples, which have no
 // *testing.T; stop shuts it down (1001).
-func exampleServer(identify func(*http.Request) (string, error)) (wsURL string, stop func()) {
+func exampleServer(a *auth.Authenticator) (wsURL string, stop func()) {
 	opts := defaultOptions()
-	opts.Identify = identify
+	if a != nil {
+		opts.Identify = identify(a)
+	}
 	n := node.New(opts)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -95,13 +97,7 @@ func ExampleError() {
 func ExampleTokenFunc() {
 	secret := []byte("example-secret")
 	a, _ := auth.New(auth.Config{Mode: auth.ModeJWT, Secret: secret})
-	url, stop := exampleServer(func(r *http.Request) (string, error) {
-		user, herr := a.Identify(r)
-		if herr != nil {
-			return "", &node.HTTPError{Status: herr.Status, Code: herr.Code, Message: herr.Message}
-		}
-		return user, nil
-	})
+	url, stop := exampleServer(a)
 	defer stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

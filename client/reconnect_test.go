@@ -202,3 +202,87 @@ func sign(t *testing.T, secret, sub string, ttl time.Duration) string {
 	}
 	return s
 }
+
+// The ack of a chat is lost with the connection: the client resends it after the
+// reconnect with the same id, the server recognises it (§10.4), and the room gets it
+// once; the caller gets the original offset.
+func TestChatResentOnceAfterLostAck(t *testing.T) {
+	srv := startServer(t, nil)
+	px := startProxy(t, srv.addr)
+	ctx := ctxT(t)
+	ann := dial(t, px.url("?user=ann"), client.Options{})
+	bob := dial(t, srv.url("?user=bob"), client.Options{})
+	for _, c := range []*client.Client{ann, bob} {
+		if _, err := c.Join(ctx, "lobby"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	px.setMute(true) // the server's answers to ann are lost from here on
+	acked := make(chan client.ChatResult, 1)
+	go func() {
+		res, err := ann.Chat(ctx, "lobby", "once")
+		if err != nil {
+			t.Error(err)
+		}
+		acked <- res
+	}()
+	first := next(t, bob, "chat") // the server stored and delivered it; ann never heard
+	px.cut()
+	px.setMute(false)
+	res := <-acked
+	if res.Offset != first.Offset {
+		t.Fatalf("resent chat acked with offset %d, the original was %d", res.Offset, first.Offset)
+	}
+	if _, err := bob.Chat(ctx, "lobby", "after"); err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(t, bob, "chat"); ev.Content != "after" {
+		t.Fatalf("bob got %q twice: the resend was stored again", ev.Content)
+	}
+}
+
+// An application that kept its position (Position) joins from it later (JoinAt), in a
+// new client: the server replays what came after, and says it recovered.
+func TestJoinAtKeptPosition(t *testing.T) {
+	srv := startServer(t, nil)
+	ctx := ctxT(t)
+	bob := dial(t, srv.url("?user=bob"), client.Options{})
+	if _, err := bob.Join(ctx, "lobby"); err != nil {
+		t.Fatal(err)
+	}
+	ann := dial(t, srv.url("?user=ann"), client.Options{})
+	if _, err := ann.Join(ctx, "lobby"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.Chat(ctx, "lobby", "one"); err != nil {
+		t.Fatal(err)
+	}
+	next(t, ann, "chat")
+	epoch, offset, ok := ann.Position("lobby")
+	if !ok || epoch == "" || offset != 1 {
+		t.Fatalf("position %q %d %v", epoch, offset, ok)
+	}
+	ann.Close()
+	for _, m := range []string{"two", "three"} {
+		if _, err := bob.Chat(ctx, "lobby", m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	again := dial(t, srv.url("?user=ann"), client.Options{})
+	j, err := again.JoinAt(ctx, "lobby", epoch, offset)
+	if err != nil || !j.Recovered || j.Offset != 3 {
+		t.Fatalf("JoinAt: %+v, %v; want recovered at offset 3", j, err)
+	}
+	if got := []string{next(t, again, "chat").Content, next(t, again, "chat").Content}; fmt.Sprint(got) != "[two three]" {
+		t.Fatalf("replayed %v", got)
+	}
+	// A position from another epoch is not trusted: a gap, then what is held.
+	other := dial(t, srv.url("?user=cat"), client.Options{})
+	j, err = other.JoinAt(ctx, "lobby", "some-other-epoch", 2)
+	if err != nil || j.Recovered {
+		t.Fatalf("JoinAt another epoch: %+v, %v; want not recovered", j, err)
+	}
+	if gap := next(t, other, "error"); gap.Code != "history_gap" || gap.Room != "lobby" {
+		t.Fatalf("want history_gap, got %+v", gap)
+	}
+}

@@ -33,9 +33,11 @@ type server struct {
 	serve chan struct{}
 }
 
+// defaultOptions are the binary's defaults (PROTOCOL.md §1, §10), with generous rates.
 func defaultOptions() node.Options {
 	return node.Options{Core: core.Config{MaxConns: 1000, MaxPerUser: 5, MaxRoomsPerConn: 100,
-		Rate: 1000, Burst: 1000, AllowClientBroadcast: true, History: 100}}
+		Rate: 1000, Burst: 1000, AllowClientBroadcast: true, History: 100,
+		HistoryTTL: 10 * time.Minute, DedupeWindow: 2 * time.Minute}}
 }
 
 func startServer(t *testing.T, opts func() node.Options) *server {
@@ -131,14 +133,19 @@ func jwtOptions(t *testing.T, secret string) func() node.Options {
 	}
 	return func() node.Options {
 		o := defaultOptions()
-		o.Identify = func(r *http.Request) (string, error) {
-			user, herr := a.Identify(r)
-			if herr != nil {
-				return "", &node.HTTPError{Status: herr.Status, Code: herr.Code, Message: herr.Message}
-			}
-			return user, nil
-		}
+		o.Identify = identify(a)
 		return o
+	}
+}
+
+// identify adapts an authenticator to node.Options.Identify, as cmd/switchboard does.
+func identify(a *auth.Authenticator) func(*http.Request) (core.Identity, error) {
+	return func(r *http.Request) (core.Identity, error) {
+		id, herr := a.Identify(r)
+		if herr != nil {
+			return core.Identity{}, herr
+		}
+		return id, nil
 	}
 }
 
