@@ -86,3 +86,8 @@ func glob(pattern, s string) bool {
 	}
 	return false
 }
+
+// OriginAllowed reports whether a browser page of r's Origin may use this server (the
+// same host, or --allowed-origins), by the rule /ws applies: for CORS on the pages'
+// resources, such as the JS client module.
+func (a *Authenticator) OriginAllowed(r *http.Request) bool { return a.checkOrigin(r) == nil }

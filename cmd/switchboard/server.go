@@ -162,7 +162,7 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 	mux.Handle("/api/", admin.New(n, admin.Options{Token: cfg.AdminToken, Logger: logger}))
 	mux.Handle("GET /metrics", m.Handler())
 	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.Handle("/", web.Handler())
+	mux.Handle("/", web.NewHandler(web.Options{AllowOrigin: authn.OriginAllowed}))
 	s.handler = mux
 	return s, nil
 }
