@@ -2,7 +2,7 @@
 GO ?= go
 FUZZTIME ?= 60s
 
-.PHONY: run build test test-go test-js check-generate vet generate fuzz bench bench-quick playground test-wasm test-browser cluster-demo
+.PHONY: run build test test-go test-js check-generate vet lint generate fuzz bench bench-quick playground test-wasm test-browser cluster-demo
 
 run: playground
 	$(GO) run ./cmd/switchboard
@@ -10,11 +10,23 @@ run: playground
 build: playground
 	$(GO) build -o bin/switchboard ./cmd/switchboard
 
-test: vet check-generate test-go test-js test-wasm test-browser
+test: vet lint check-generate test-go test-js test-wasm test-browser
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1)
 	$(GO) vet ./...
+
+# go.mod and go.sum say exactly what the code imports (direct dependencies unmarked), in
+# both modules: the root one and bench/'s. staticcheck (pinned in go.mod's tool block) over
+# the root module, the js/wasm build of the core, and bench/ (its own module, so the
+# binary is built once into bin/ rather than run as bench's go tool).
+lint:
+	$(GO) mod tidy -diff
+	cd bench && $(GO) mod tidy -diff
+	$(GO) build -o bin/staticcheck honnef.co/go/tools/cmd/staticcheck
+	bin/staticcheck ./...
+	GOOS=js GOARCH=wasm bin/staticcheck ./wasm/... ./core/...
+	cd bench && ../bin/staticcheck ./...
 
 generate:
 	$(GO) generate ./...
@@ -39,6 +51,8 @@ test-js:
 
 # The playground's wasm hub: the core compiled for js/wasm (never committed, so never
 # stale); cmd/switchboard embeds whatever web/static/playground/ holds when it is built.
+# A binary built without it (plain go build / go install) logs "playground off" at start
+# and serves a page saying so at /playground/ (web/playground.go says why not committed).
 PLAYGROUND := web/static/playground
 playground:
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -o $(PLAYGROUND)/hub.wasm ./wasm

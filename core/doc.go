@@ -4,7 +4,7 @@
 // It must never do I/O, start goroutines, take locks, read the clock or panic on input.
 // Time arrives in events; everything the server does leaves as actions in an Outbox.
 //
-//	hub := core.New(core.Config{MaxConns: 10000, MaxPerUser: 5, …})
+//	hub := core.New(core.DefaultConfig()) // PROTOCOL.md §1's limits
 //	var out core.Outbox
 //	for ev := range events { // one goroutine owns hub
 //		if err := hub.Step(ev, &out); err != nil { /* caller misuse, e.g. unknown conn */ }

@@ -7,26 +7,56 @@ import (
 	"github.com/switchboard-ws/switchboard/core/proto"
 )
 
-// DefaultMaxListed caps the `rooms` of connected and the `users` of online when
-// Config.MaxListed is not set (PROTOCOL.md §4).
-const DefaultMaxListed = 1000
-
-// Close codes and reasons the hub decides (PROTOCOL.md §5).
+// Close codes and reasons (PROTOCOL.md §5 and its v2 additions). This is the one place
+// they are defined: the hub decides 4000, 4003 and 4009, the node and the transports the
+// others, and they all name these. CloseReasons lists them for the metrics and for the
+// test that holds them to PROTOCOL.md (cmd/switchboard/protocol_test.go).
 const (
-	CloseReplaced     = 4000 // per-user limit: the user's oldest connection
-	CloseUnauthorized = 4001 // no valid token (the auth message, a refresh for another user)
-	CloseTokenExpired = 4002 // the connection token's exp passed
-	CloseCapacity     = 4003 // Config.MaxConns reached
-	CloseKicked       = 4009 // admin disconnect
+	CloseNormal        = 1000
+	CloseGoingAway     = 1001 // shutdown, idle timeout
+	CloseProtocolError = 1002 // a WebSocket rule broken
+	CloseUnsupported   = 1003 // frame type does not match the subprotocol
+	CloseAbnormal      = 1006 // no close frame: the socket broke (never sent on the wire)
+	CloseInvalidUTF8   = 1007
+	ClosePolicy        = 1008 // message timeout
+	CloseTooBig        = 1009 // message over MaxMessageBytes
+	CloseReplaced      = 4000 // per-user limit: the user's oldest connection
+	CloseUnauthorized  = 4001 // the connection's identity is refused
+	CloseTokenExpired  = 4002
+	CloseCapacity      = 4003 // Config.MaxConns reached
+	CloseSlowConsumer  = 4008 // send queue over its bound
+	CloseKicked        = 4009 // admin disconnect
 
-	ReasonReplaced     = "Replaced by new connection"
-	ReasonTooMany      = "Too many connections"
-	ReasonUnauthorized = "Unauthorized"
-	ReasonTokenExpired = "Token expired"
-	ReasonAtCapacity   = "Server at capacity"
-	ReasonKicked       = "Kicked"
-	ServerSender       = "server" // sender of admin-published messages
+	ReasonShutdown       = "Server shutting down"
+	ReasonIdle           = "Idle timeout"
+	ReasonMessageTimeout = "Message timeout"
+	ReasonReplaced       = "Replaced by new connection"
+	ReasonTooMany        = "Too many connections"
+	ReasonUnauthorized   = "Unauthorized"
+	ReasonTokenExpired   = "Token expired"
+	ReasonAtCapacity     = "Server at capacity"
+	ReasonSlowConsumer   = "Slow consumer"
+	ReasonKicked         = "Kicked"
+	ServerSender         = "server" // sender of admin-published messages
 )
+
+// CloseReasons maps every close code above to the reasons sent with it ("": none).
+var CloseReasons = map[uint16][]string{
+	CloseNormal:        {""},
+	CloseGoingAway:     {ReasonShutdown, ReasonIdle},
+	CloseProtocolError: {""},
+	CloseUnsupported:   {""},
+	CloseAbnormal:      {""},
+	CloseInvalidUTF8:   {""},
+	ClosePolicy:        {ReasonMessageTimeout},
+	CloseTooBig:        {""},
+	CloseReplaced:      {ReasonReplaced, ReasonTooMany},
+	CloseUnauthorized:  {ReasonUnauthorized},
+	CloseTokenExpired:  {ReasonTokenExpired},
+	CloseCapacity:      {ReasonAtCapacity},
+	CloseSlowConsumer:  {ReasonSlowConsumer},
+	CloseKicked:        {ReasonKicked},
+}
 
 // Hub owns every connection, user and room of one node. It is a pure state machine:
 // Step applies one event and appends the resulting actions to an Outbox. A Hub is not

@@ -134,17 +134,27 @@ func (h *Hub) reqLeave(c *conn, req *proto.Request, out *Outbox) {
 	h.ack(c, req, out)
 }
 
-func (h *Hub) reqChat(c *conn, req *proto.Request, out *Outbox) {
+// sendingRoom returns the room a chat or an event of c goes to, or nil when it may not
+// go (the error is sent): c must be a member, allowed to publish, the content in bounds.
+func (h *Hub) sendingRoom(c *conn, kind sendKind, req *proto.Request, out *Outbox) *room {
 	r := h.rooms[string(req.Room)]
 	if r == nil || c.roomIndex(r) < 0 {
 		h.fail(c, proto.NotMember, msgNotMember, req, out)
-		return
+		return nil
 	}
-	if !h.mayPublish(c, r, sendChat, req, out) {
-		return
+	if !h.mayPublish(c, r, kind, req, out) {
+		return nil
 	}
 	if h.tooLarge(req.Content) {
 		h.fail(c, proto.TooLarge, msgTooLarge, req, out)
+		return nil
+	}
+	return r
+}
+
+func (h *Hub) reqChat(c *conn, req *proto.Request, out *Outbox) {
+	r := h.sendingRoom(c, sendChat, req, out)
+	if r == nil {
 		return
 	}
 	if h.cfg.Cluster { // delivered here too when it comes back sequenced, then acked
@@ -170,16 +180,8 @@ func (h *Hub) reqChat(c *conn, req *proto.Request, out *Outbox) {
 // reqEvent sends an ephemeral event to the room's other connections (PROTOCOL.md §10.3):
 // no offset, never stored or replayed.
 func (h *Hub) reqEvent(c *conn, req *proto.Request, out *Outbox) {
-	r := h.rooms[string(req.Room)]
-	if r == nil || c.roomIndex(r) < 0 {
-		h.fail(c, proto.NotMember, msgNotMember, req, out)
-		return
-	}
-	if !h.mayPublish(c, r, sendEvent, req, out) {
-		return
-	}
-	if h.tooLarge(req.Content) {
-		h.fail(c, proto.TooLarge, msgTooLarge, req, out)
+	r := h.sendingRoom(c, sendEvent, req, out)
+	if r == nil {
 		return
 	}
 	m := proto.NewMessage(proto.MsgEvent)

@@ -42,12 +42,13 @@ type Config struct {
 	Start int64 `json:"start"`
 }
 
-// DefaultConfig is the server's defaults.
+// DefaultConfig is the server's defaults (core.DefaultConfig) as the playground names them.
 func DefaultConfig() Config {
+	d := core.DefaultConfig()
 	return Config{
-		NodeID: "playground", MaxConns: 10000, MaxPerUser: 5, MaxRoomsPerConn: 100,
-		MaxMessageBytes: 65536, Rate: 50, Burst: 100, AllowClientBroadcast: true,
-		History: 100, MaxListed: 1000,
+		NodeID: "playground", MaxConns: d.MaxConns, MaxPerUser: d.MaxPerUser, MaxRoomsPerConn: d.MaxRoomsPerConn,
+		MaxMessageBytes: d.MaxMessageBytes, Rate: d.Rate, Burst: d.Burst, AllowClientBroadcast: d.AllowClientBroadcast,
+		History: d.History, MaxListed: d.MaxListed,
 	}
 }
 
@@ -199,7 +200,7 @@ func (s *Session) event(e Event) (core.Event, *FrameJSON, error) {
 	case "disconnect":
 		ev.Kind, ev.Code = core.EventDisconnect, e.Code
 		if ev.Code == 0 {
-			ev.Code = 1000
+			ev.Code = core.CloseNormal
 		}
 	case "tick":
 		ev.Kind = core.EventTick

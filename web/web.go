@@ -35,15 +35,20 @@ type Options struct {
 func Handler() http.Handler { return NewHandler(Options{}) }
 
 // NewHandler serves the pages with opts.
-func NewHandler(opts Options) http.Handler {
-	files := Files()
+func NewHandler(opts Options) http.Handler { return handler(Files(), opts) }
+
+func handler(files fs.FS, opts Options) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", file(files, "index.html"))
 	mux.Handle("GET /switchboard.js", noCache(clientModule(opts.AllowOrigin)))
 	mux.Handle("GET /dashboard", file(files, "dashboard.html"))
 	static := noCache(http.FileServerFS(files))
 	mux.Handle("GET /assets/", static)
-	mux.Handle("GET /playground/", static)
+	if why := playgroundMissing(files); why != "" {
+		mux.Handle("GET /playground/", playgroundOff(why)) // playground.go says why
+	} else {
+		mux.Handle("GET /playground/", static)
+	}
 	return mux
 }
 

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/switchboard-ws/switchboard/adapters/node"
+	"github.com/switchboard-ws/switchboard/core"
 )
 
 // Workers is the size of the write worker pool.
@@ -98,7 +99,7 @@ func (t *Transport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	closed := t.closed
 	t.mu.Unlock()
 	if closed {
-		node.WriteError(w, &node.HTTPError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: node.ReasonShutdown})
+		node.WriteError(w, &node.HTTPError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: core.ReasonShutdown})
 		return
 	}
 	if r.TLS != nil {
@@ -124,7 +125,7 @@ func (t *Transport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.reader.Init(hs.Format, t.node.Options().MaxMessageBytes)
 	nc, err := t.node.Attach(hs.Identity, hs.Format, c)
 	if err != nil {
-		writeClose(fd, node.CloseGoingAway, node.ReasonShutdown)
+		writeClose(fd, core.CloseGoingAway, core.ReasonShutdown)
 		unix.Close(fd)
 		return
 	}

@@ -7,12 +7,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-)
 
-// protocolCloseCodes are the close codes of PROTOCOL.md §5 (plus 1006, an abnormal
-// close nobody sent). Their series exist from the start, so a scrape shows every
-// switchboard_closes_total{code} at 0 before the first close.
-var protocolCloseCodes = []uint16{1000, 1001, 1002, 1003, 1006, 1007, 1009, 4000, 4003, 4008, 4009}
+	"github.com/switchboard-ws/switchboard/core"
+)
 
 // Metrics counts what the node reports. It implements node.Metrics and is safe for
 // concurrent use.
@@ -53,9 +50,12 @@ func New() *Metrics {
 			Name: "switchboard_closes_total",
 			Help: "Closed connections by WebSocket close code.",
 		}, []string{"code"}),
-		known: make(map[uint16]prometheus.Counter, len(protocolCloseCodes)),
+		known: make(map[uint16]prometheus.Counter, len(core.CloseReasons)),
 	}
-	for _, c := range protocolCloseCodes {
+	// The series of every protocol close code (core.CloseReasons: PROTOCOL.md §5, v2's
+	// additions, and 1006, an abnormal close nobody sent) exist from the start, so a
+	// scrape shows each switchboard_closes_total{code} at 0 before the first close.
+	for c := range core.CloseReasons {
 		m.known[c] = m.closes.WithLabelValues(strconv.Itoa(int(c)))
 	}
 	m.reg.MustRegister(

@@ -357,9 +357,9 @@ func TestCutLinkCatchesUpWithoutGapOrDuplicate(t *testing.T) {
 	for i := 1; i <= 30; i++ { // some of these are stored while b is away
 		a.PublishChat("r", "a", fmt.Append(nil, i), time.Now(), 0)
 	}
-	got := b.in.waitFor(t, "all", func(got []Inbound) bool { return len(chatsOf(got, "r")) >= 31 })
+	b.in.waitFor(t, "all", func(got []Inbound) bool { return len(chatsOf(got, "r")) >= 31 })
 	time.Sleep(200 * time.Millisecond) // anything extra would be a duplicate
-	got = b.in.waitFor(t, "", func([]Inbound) bool { return true })
+	got := b.in.waitFor(t, "", func([]Inbound) bool { return true })
 	chats := chatsOf(got, "r")
 	if len(chats) != 31 {
 		t.Fatalf("b got %d chats: %s", len(chats), summary(chats))
@@ -385,9 +385,9 @@ func TestChatRightAfterAJoinReachesTheJoiner(t *testing.T) {
 		b.RoomCount(room, "u", 1)
 		a.PublishChat(room, "a", []byte(room), time.Now(), 0)
 	}
-	got := b.in.waitFor(t, "every chat", func(got []Inbound) bool { return len(only(got, KindChat)) >= rooms })
+	b.in.waitFor(t, "every chat", func(got []Inbound) bool { return len(only(got, KindChat)) >= rooms })
 	time.Sleep(100 * time.Millisecond)
-	got = b.in.waitFor(t, "", func([]Inbound) bool { return true })
+	got := b.in.waitFor(t, "", func([]Inbound) bool { return true })
 	seen := map[string]bool{}
 	for _, c := range only(got, KindChat) {
 		if seen[c.Room] || string(c.Content) != c.Room {

@@ -16,10 +16,9 @@ import (
 type Link struct {
 	*Broker
 
-	mu     sync.Mutex
-	post   func(core.ClusterEvent)
-	early  []core.ClusterEvent // what arrived before Start
-	closed bool
+	mu    sync.Mutex
+	post  func(core.ClusterEvent)
+	early []core.ClusterEvent // what arrived before Start
 }
 
 // Dial connects a Broker for a node; see Connect.

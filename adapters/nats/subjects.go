@@ -19,17 +19,7 @@ const (
 
 func token(name string) string { return strings.ReplaceAll(name, ".", "%") }
 
-func untoken(tok string) string { return strings.ReplaceAll(tok, "%", ".") }
-
 func roomSubject(room string) string { return roomPrefix + token(room) }
 func liveSubject(room string) string { return livePrefix + token(room) }
 func userSubject(user string) string { return userPrefix + token(user) }
 func snapSubject(node string) string { return snapshotPrefix + token(node) }
-
-// roomOfSubject returns the room of a room or live subject.
-func roomOfSubject(subj string) string {
-	if strings.HasPrefix(subj, roomPrefix) {
-		return untoken(subj[len(roomPrefix):])
-	}
-	return untoken(strings.TrimPrefix(subj, livePrefix))
-}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboard-ws/switchboard/adapters/node"
 	"github.com/switchboard-ws/switchboard/adapters/wsframe"
+	"github.com/switchboard-ws/switchboard/core"
 )
 
 // readBufferSize is each connection's read buffer (this transport trades memory per
@@ -39,7 +40,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	nc, err := h.node.Attach(hs.Identity, hs.Format, c)
 	if err != nil {
 		hs.Conn.SetWriteDeadline(time.Now().Add(time.Second))
-		hs.Conn.Write(wsframe.AppendClose(nil, node.CloseGoingAway, node.ReasonShutdown))
+		hs.Conn.Write(wsframe.AppendClose(nil, core.CloseGoingAway, core.ReasonShutdown))
 		hs.Conn.Close()
 		return
 	}

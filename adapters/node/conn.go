@@ -26,17 +26,6 @@ type Link interface {
 	TryFlush()
 }
 
-// Close codes the node itself decides (PROTOCOL.md §5).
-const (
-	CloseGoingAway    = 1001
-	CloseAbnormal     = 1006 // no close frame: the socket broke (never sent on the wire)
-	CloseSlowConsumer = 4008
-
-	ReasonShutdown     = "Server shutting down"
-	ReasonIdle         = "Idle timeout"
-	ReasonSlowConsumer = "Slow consumer"
-)
-
 const (
 	stateOpen    int32 = iota
 	stateClosing       // the close frame is queued (or the socket broke): nothing more is queued
@@ -212,8 +201,8 @@ func (c *Conn) Close(code uint16, reason string) {
 // Lost says the socket broke (EOF, reset) with no close handshake: nothing more can be
 // sent. The transport closes it and calls Finished.
 func (c *Conn) Lost() {
-	if c.beginClose(CloseAbnormal, "", false) {
-		c.n.inbox.post(event{kind: evGone, c: c, code: CloseAbnormal})
+	if c.beginClose(core.CloseAbnormal, "", false) {
+		c.n.inbox.post(event{kind: evGone, c: c, code: core.CloseAbnormal})
 	}
 }
 
@@ -223,7 +212,7 @@ func (c *Conn) Finished(b *Batch) {
 	c.mu.Lock()
 	c.state.Store(stateDone)
 	if c.closeCode == 0 {
-		c.closeCode = CloseAbnormal
+		c.closeCode = core.CloseAbnormal
 	}
 	q := c.q
 	c.q = nil
@@ -276,7 +265,7 @@ func (c *Conn) control(b []byte) {
 		c.link.Wake()
 	case overLimit:
 		c.link.Wake()
-		c.n.inbox.post(event{kind: evGone, c: c, code: CloseSlowConsumer})
+		c.n.inbox.post(event{kind: evGone, c: c, code: core.CloseSlowConsumer})
 	}
 }
 
@@ -320,8 +309,8 @@ func (c *Conn) enqueue(f frame) enqueueResult {
 		c.unsent -= freed
 		c.n.queued.Add(-int64(freed))
 		c.state.Store(stateClosing)
-		c.closeCode = CloseSlowConsumer
-		c.appendLocked(frame{b: wsframe.AppendClose(nil, CloseSlowConsumer, ReasonSlowConsumer)})
+		c.closeCode = core.CloseSlowConsumer
+		c.appendLocked(frame{b: wsframe.AppendClose(nil, core.CloseSlowConsumer, core.ReasonSlowConsumer)})
 		c.mu.Unlock()
 		c.n.slow.Add(1)
 		return overLimit

@@ -16,7 +16,7 @@
 // held while stepping the hub; the only locks are per connection (its send queue) and
 // the inbox's.
 //
-//	n := node.New(node.Options{Core: core.Config{MaxConns: 10000}, SendQueueBytes: 1 << 20})
+//	n := node.New(node.Options{Core: core.DefaultConfig()}) // zero options take their defaults
 //	h := nethttp.New(n)           // or epoll.New(n)
 //	mux.Handle("/ws", h)
 //	…

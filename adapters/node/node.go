@@ -284,7 +284,7 @@ func (n *Node) step(ev core.Event) {
 			if c := n.conns[ev.Conn]; c != nil {
 				c.tracked = false
 				delete(n.conns, ev.Conn)
-				n.beginCloseUntracked(c, 1008, "Invalid user")
+				n.beginCloseUntracked(c, core.CloseUnauthorized, core.ReasonUnauthorized)
 			}
 		}
 	}
@@ -363,7 +363,7 @@ func (n *Node) deliver(m *proto.Message, targets []core.ConnID) {
 			n.markDirty(c)
 		case overLimit:
 			n.markDirty(c)
-			n.pending = append(n.pending, event{kind: evGone, c: c, code: CloseSlowConsumer})
+			n.pending = append(n.pending, event{kind: evGone, c: c, code: core.CloseSlowConsumer})
 		}
 	}
 	n.frames = [proto.NumFormats][]byte{}
@@ -403,7 +403,7 @@ func (n *Node) beginClose(c *Conn, code uint16, reason string) {
 // shutdownConn closes c 1001 without stepping the hub, which is going away with the
 // node (telling it would route a user_left per connection to connections also closing).
 func (n *Node) shutdownConn(c *Conn) {
-	if c.beginClose(CloseGoingAway, ReasonShutdown, true) {
+	if c.beginClose(core.CloseGoingAway, core.ReasonShutdown, true) {
 		n.markDirty(c)
 	}
 	n.forget(c, false)
@@ -489,7 +489,7 @@ func (n *Node) sweep(now time.Time) {
 	ping, idle := int64(n.opts.PingInterval), int64(n.opts.IdleTimeout)
 	for _, c := range n.conns {
 		if idle > 0 && t-c.lastSeen.Load() >= idle {
-			n.beginClose(c, CloseGoingAway, ReasonIdle)
+			n.beginClose(c, core.CloseGoingAway, core.ReasonIdle)
 			continue
 		}
 		if ping > 0 && t-c.lastPing >= ping {
@@ -503,7 +503,7 @@ func (n *Node) sweep(now time.Time) {
 				n.markDirty(c)
 			case overLimit:
 				n.markDirty(c)
-				n.pending = append(n.pending, event{kind: evGone, c: c, code: CloseSlowConsumer})
+				n.pending = append(n.pending, event{kind: evGone, c: c, code: core.CloseSlowConsumer})
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -76,11 +77,15 @@ func (l *testLink) frames(t *testing.T) []wsFrame {
 	r := bytes.NewReader(l.wire.Bytes())
 	var out []wsFrame
 	for r.Len() > 0 {
-		f, err := ws.ReadFrame(r)
+		h, err := ws.ReadHeader(r) // server frames are unmasked, so the payload follows as is
 		if err != nil {
 			t.Fatalf("bad server frame: %v", err)
 		}
-		out = append(out, wsFrame{f.Header.OpCode, string(f.Payload)})
+		payload := make([]byte, h.Length)
+		if _, err := io.ReadFull(r, payload); err != nil {
+			t.Fatalf("short server frame: %v", err)
+		}
+		out = append(out, wsFrame{h.OpCode, string(payload)})
 	}
 	return out
 }
@@ -208,7 +213,7 @@ func TestSlowConsumerClosed4008OthersUnaffected(t *testing.T) {
 		return strings.Count(lf.wire.String(), content) >= messages
 	})
 	waitFor(t, "slow consumer closed", func() bool { return n.Stats().SlowConsumers == 1 })
-	if got := slow.CloseCode(); got != CloseSlowConsumer {
+	if got := slow.CloseCode(); got != core.CloseSlowConsumer {
 		t.Fatalf("slow reader closed with %d", got)
 	}
 	if peak := n.Stats().PeakConnQueue; peak > limit {
@@ -387,5 +392,22 @@ func TestMetrics(t *testing.T) {
 	// Delivered: connected ×2, joined, user_joined, chat.
 	if m.opened != 2 || m.received != 2 || m.delivered != 5 || m.closed[1000] != 1 || m.closed[1001] != 1 {
 		t.Fatalf("metrics %+v", m)
+	}
+}
+
+// TestRefusedIdentityClosed4001: a user id the hub refuses (an embedding application's
+// Identify can return anything) closes the connection 4001 Unauthorized, the protocol's
+// code for a refused identity, and sends nothing before the close frame.
+func TestRefusedIdentityClosed4001(t *testing.T) {
+	n := New(Options{})
+	defer shutdown(t, n)
+	_, l := attach(t, n, "not a valid id!", proto.JSON)
+	waitFor(t, "the close frame", func() bool { _, _, ok := closeOf(t, l); return ok })
+	code, reason, _ := closeOf(t, l)
+	if code != core.CloseUnauthorized || reason != core.ReasonUnauthorized {
+		t.Fatalf("closed %d %q, want 4001 Unauthorized", code, reason)
+	}
+	if fs := l.frames(t); len(fs) != 1 {
+		t.Fatalf("frames before the close: %+v", fs)
 	}
 }

@@ -54,7 +54,6 @@ type Cluster interface {
 // Defaults of PROTOCOL.md §1.
 const (
 	DefaultSendQueueBytes   = 1 << 20
-	DefaultMaxMessageBytes  = 65536
 	DefaultPingInterval     = 25 * time.Second
 	DefaultIdleTimeout      = 60 * time.Second
 	DefaultHandshakeTimeout = 10 * time.Second
@@ -69,7 +68,7 @@ func (o *Options) applyDefaults() {
 		o.SendQueueBytes = DefaultSendQueueBytes
 	}
 	if o.MaxMessageBytes <= 0 {
-		o.MaxMessageBytes = DefaultMaxMessageBytes
+		o.MaxMessageBytes = core.DefaultConfig().MaxMessageBytes
 	}
 	if o.PingInterval == 0 {
 		o.PingInterval = DefaultPingInterval

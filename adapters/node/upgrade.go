@@ -31,7 +31,7 @@ type Handshake struct {
 // it has answered the request itself.
 func (n *Node) Upgrade(w http.ResponseWriter, r *http.Request) (Handshake, bool) {
 	if !n.accepting.Load() {
-		WriteError(w, &HTTPError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: ReasonShutdown})
+		WriteError(w, &HTTPError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: core.ReasonShutdown})
 		return Handshake{}, false
 	}
 	id, err := n.Identify(r)

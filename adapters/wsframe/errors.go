@@ -4,6 +4,8 @@ import (
 	"strconv"
 
 	"github.com/gobwas/ws"
+
+	"github.com/switchboard-ws/switchboard/core"
 )
 
 // CloseError ends a connection's stream of frames: either the peer sent a close frame
@@ -24,8 +26,8 @@ func (e *CloseError) Error() string {
 
 // The violations, shared values so that failing a connection allocates nothing.
 var (
-	errProtocol    = &CloseError{Code: ws.StatusProtocolError, Reason: "protocol error"}
-	errUnsupported = &CloseError{Code: ws.StatusUnsupportedData, Reason: "frame type does not match the subprotocol"}
-	errInvalidUTF8 = &CloseError{Code: ws.StatusInvalidFramePayloadData, Reason: "invalid UTF-8"}
-	errTooBig      = &CloseError{Code: ws.StatusMessageTooBig, Reason: "message too big"}
+	errProtocol    = &CloseError{Code: core.CloseProtocolError, Reason: "protocol error"}
+	errUnsupported = &CloseError{Code: core.CloseUnsupported, Reason: "frame type does not match the subprotocol"}
+	errInvalidUTF8 = &CloseError{Code: core.CloseInvalidUTF8, Reason: "invalid UTF-8"}
+	errTooBig      = &CloseError{Code: core.CloseTooBig, Reason: "message too big"}
 )

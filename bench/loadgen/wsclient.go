@@ -21,7 +21,6 @@ import (
 type client struct {
 	id      int
 	user    string
-	room    int // room index for fanout, partner index for private
 	nc      *net.TCPConn
 	rc      syscall.RawConn
 	wmu     sync.Mutex

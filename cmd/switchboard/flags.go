@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/switchboard-ws/switchboard/adapters/auth"
+	"github.com/switchboard-ws/switchboard/adapters/node"
+	"github.com/switchboard-ws/switchboard/core"
 )
 
 // config is every setting of PROTOCOL.md §1, as parsed.
@@ -87,31 +89,34 @@ func defaultTransport() string {
 	return "goroutine"
 }
 
-// newFlagSet binds every flag to cfg with its default.
+// newFlagSet binds every flag to cfg with its default: the core's and the node's, written
+// once there (core.DefaultConfig, node.Default*), the binary's own (address, transport,
+// auth) here.
 func newFlagSet(cfg *config) *flag.FlagSet {
+	d := core.DefaultConfig()
 	fs := flag.NewFlagSet("switchboard", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported by run as one line; --help by usage
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen address (:0 picks a free port; the chosen one is printed)")
 	fs.StringVar(&cfg.Transport, "transport", defaultTransport(), "epoll: no goroutine or buffer per idle connection (Linux); goroutine: portable net/http")
-	fs.IntVar(&cfg.MaxConns, "max-conns", 10000, "connections over this are closed 4003 Server at capacity")
-	fs.IntVar(&cfg.MaxPerUser, "max-per-user", 5, "a user's connection over this closes the user's oldest one (4000)")
-	fs.IntVar(&cfg.MaxRoomsPerConn, "max-rooms-per-conn", 100, "a join over this gets error limit_exceeded")
-	fs.IntVar(&cfg.MaxMessageBytes, "max-message-bytes", 65536, "a frame or reassembled message over this closes 1009")
-	fs.IntVar(&cfg.SendQueueBytes, "send-queue-bytes", 1048576, "a connection with more unsent bytes is closed 4008 Slow consumer")
-	fs.Float64Var(&cfg.Rate, "rate", 50, "messages per second per connection (token bucket); excess gets rate_limited")
-	fs.IntVar(&cfg.Burst, "burst", 100, "token bucket size for --rate")
-	cfg.PingInterval, cfg.IdleTimeout = 25*time.Second, 60*time.Second
+	fs.IntVar(&cfg.MaxConns, "max-conns", d.MaxConns, "connections over this are closed 4003 Server at capacity")
+	fs.IntVar(&cfg.MaxPerUser, "max-per-user", d.MaxPerUser, "a user's connection over this closes the user's oldest one (4000)")
+	fs.IntVar(&cfg.MaxRoomsPerConn, "max-rooms-per-conn", d.MaxRoomsPerConn, "a join over this gets error limit_exceeded")
+	fs.IntVar(&cfg.MaxMessageBytes, "max-message-bytes", d.MaxMessageBytes, "a frame or reassembled message over this closes 1009")
+	fs.IntVar(&cfg.SendQueueBytes, "send-queue-bytes", node.DefaultSendQueueBytes, "a connection with more unsent bytes is closed 4008 Slow consumer")
+	fs.Float64Var(&cfg.Rate, "rate", d.Rate, "messages per second per connection (token bucket); excess gets rate_limited")
+	fs.IntVar(&cfg.Burst, "burst", d.Burst, "token bucket size for --rate")
+	cfg.PingInterval, cfg.IdleTimeout = node.DefaultPingInterval, node.DefaultIdleTimeout
 	fs.Var((*seconds)(&cfg.PingInterval), "ping-interval", "how often the server pings each connection")
 	fs.Var((*seconds)(&cfg.IdleTimeout), "idle-timeout", "a connection silent this long is closed 1001")
 	fs.StringVar(&cfg.Auth, "auth", "none", "none: user from /ws?user=ID or /ws/ID (guest id when absent); jwt: HS256 ?token=, user = sub")
 	fs.StringVar(&cfg.JWTSecret, "jwt-secret", "", "HS256 key for --auth jwt (required with it)")
 	fs.StringVar(&cfg.AdminToken, "admin-token", "", "when set, /api/* needs Authorization: Bearer TOKEN; when empty, loopback clients only")
-	fs.BoolVar(&cfg.AllowClientBroadcast, "allow-client-broadcast", true, "whether clients may send broadcast")
-	fs.IntVar(&cfg.History, "history", 100, "chat messages kept per room for recovery (0: none)")
+	fs.BoolVar(&cfg.AllowClientBroadcast, "allow-client-broadcast", d.AllowClientBroadcast, "whether clients may send broadcast")
+	fs.IntVar(&cfg.History, "history", d.History, "chat messages kept per room for recovery (0: none)")
 	fs.StringVar(&cfg.NATS, "nats", "", "NATS URL: join a cluster of switchboard nodes")
 	fs.StringVar(&cfg.NodeID, "node-id", "", "this node's name in a cluster")
 	fs.StringVar(&cfg.AllowedOrigins, "allowed-origins", "", "comma-separated browser Origin patterns allowed besides the same host, e.g. https://*.example.com")
-	cfg.HistoryTTL, cfg.HistoryMemory, cfg.DedupeWindow = 10*time.Minute, 256<<20, 2*time.Minute
+	cfg.HistoryTTL, cfg.HistoryMemory, cfg.DedupeWindow = d.HistoryTTL, d.HistoryMemory, d.DedupeWindow
 	fs.Var((*seconds)(&cfg.HistoryTTL), "history-ttl", "how long a room's stream (epoch, offsets, held messages) outlives its members after its last message")
 	fs.Var((*byteSize)(&cfg.HistoryMemory), "history-memory", "bound on the bytes of held messages of all rooms (KiB/MiB/GiB suffixes); over it, whole streams are dropped, oldest first")
 	fs.StringVar(&cfg.DataDir, "data-dir", "", "keep room streams in this directory, so a restart (also kill -9) keeps epochs, offsets and messages")

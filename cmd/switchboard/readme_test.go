@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -70,8 +69,8 @@ func TestReadmeExampleBuilds(t *testing.T) {
 	if err := os.WriteFile(overlayPath, overlay, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	out, err := exec.Command(goBin, "build", "-overlay", overlayPath, "-o", os.DevNull, "./readmeexample").CombinedOutput()
+	// go test puts its own GOROOT/bin first on the PATH, so "go" is the go running us.
+	out, err := exec.Command("go", "build", "-overlay", overlayPath, "-o", os.DevNull, "./readmeexample").CombinedOutput()
 	if err != nil {
 		t.Fatalf("README example does not build: %v\n%s", err, out)
 	}

@@ -126,7 +126,7 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 			HistoryTTL:           cfg.HistoryTTL,
 			HistoryMemory:        cfg.HistoryMemory,
 			DedupeWindow:         cfg.DedupeWindow,
-			MaxListed:            1000,
+			MaxListed:            core.DefaultMaxListed,
 		},
 		SendQueueBytes:   cfg.SendQueueBytes,
 		MaxMessageBytes:  cfg.MaxMessageBytes,
@@ -220,6 +220,9 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
 	logger.Info("switchboard serving", "addr", ln.Addr().String(), "transport", cfg.Transport,
 		"node_id", cfg.NodeID, "auth", cfg.Auth, "max_conns", cfg.MaxConns)
+	if why := web.PlaygroundMissing(); why != "" { // a plain go build: see web/playground.go
+		logger.Warn("playground off", "why", why)
+	}
 
 	select {
 	case <-ctx.Done():

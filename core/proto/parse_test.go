@@ -20,6 +20,8 @@ type parsed struct {
 	Since    uint64
 	HasSince bool
 	Token    string
+	Epoch    string
+	Event    string
 	Err      *parsedErr
 }
 
@@ -43,6 +45,7 @@ func viewOf(r *Request, err *Error) parsed {
 	p.Type = r.Type.String()
 	p.Room, p.To, p.Content, p.HasCont = string(r.Room), string(r.To), string(r.Content), r.HasContent
 	p.Since, p.HasSince, p.Token = r.Since, r.HasSince, string(r.Token)
+	p.Epoch, p.Event = string(r.Epoch), string(r.Event)
 	return p
 }
 
@@ -71,6 +74,17 @@ var requestCases = []struct {
 	{"join negative since", `{"type":"join","room":"r","since":-1,"id":"x"}`, badID("x", msgBadSince)},
 	{"join fractional since", `{"type":"join","room":"r","since":1.5}`, bad(msgBadSince)},
 	{"join string since", `{"type":"join","room":"r","since":"3"}`, bad(msgBadSince)},
+	{"join since with epoch", `{"type":"join","room":"r","since":3,"epoch":"mx1-2"}`, parsed{Type: "join", Room: "r", Since: 3, HasSince: true, Epoch: "mx1-2"}},
+	{"join epoch not a string", `{"type":"join","room":"r","since":3,"epoch":7}`, bad(msgBadEpoch)},
+	{"join epoch too long", `{"type":"join","room":"r","epoch":"` + long65 + `"}`, bad(msgBadEpoch)},
+	{"event", `{"type":"event","room":"r","event":"typing","content":"x","id":"e"}`, parsed{Type: "event", Room: "r", Event: "typing", Content: "x", HasCont: true, ID: "e", HasID: true}},
+	{"event without content", `{"type":"event","room":"r","event":"cursor:move"}`, parsed{Type: "event", Room: "r", Event: "cursor:move"}},
+	{"event without name", `{"type":"event","room":"r"}`, bad(msgEventMissing)},
+	{"event bad name", `{"type":"event","room":"r","event":"a b"}`, bad(msgBadEvent)},
+	{"event name too long", `{"type":"event","room":"r","event":"` + long65 + `"}`, bad(msgBadEvent)},
+	{"event name not a string", `{"type":"event","room":"r","event":1}`, bad(msgBadEvent)},
+	{"event content not a string", `{"type":"event","room":"r","event":"t","content":5}`, bad(msgBadContent)},
+	{"event without room", `{"type":"event","event":"t"}`, bad(msgRoomMissing)},
 	{"join without room", `{"type":"join","id":"a"}`, badID("a", msgRoomMissing)},
 	{"join null room", `{"type":"join","room":null}`, bad(msgRoomMissing)},
 	{"join empty room", `{"type":"join","room":""}`, bad(msgBadRoom)},
