@@ -38,6 +38,7 @@ const state = {
   everConnected: false,
   outage: false,               // a lost connection was announced and not yet recovered
   behind: new Set(),           // rooms of the outage not yet rejoined
+  rejoined: new Set(),         // rooms whose rejoin was announced: their gap and own join go unsaid
   typing: new Map(),           // room → Map(user → time its indicator ends)
   typedAt: 0,                  // when we last sent a typing event
   apiRooms: true,              // /api/rooms answers this browser (loopback or open)
@@ -390,7 +391,8 @@ function connect(user, token) {
   sb.on("user_joined", (m) => {
     state.existing.add(m.room);
     state.members.set(m.room, new Set(m.members));
-    if (state.joined.has(m.room)) {
+    const rejoin = m.user_id === state.me && state.rejoined.delete(m.room);
+    if (state.joined.has(m.room) && !rejoin) {
       notice("room:" + m.room, m.user_id === state.me ? `You joined #${m.room}` : `${m.user_id} joined`);
     }
     if (state.current === "room:" + m.room) renderMembers();
@@ -409,6 +411,7 @@ function connect(user, token) {
       notice("room:" + r.room, r.error.code === "forbidden" ? `Not allowed in #${r.room} any more` : `Could not rejoin: ${r.error.message}`);
       renderSidebar();
     } else if (state.behind.delete(r.room)) {
+      state.rejoined.add(r.room);
       notice("room:" + r.room, r.recovered ? "Reconnected — caught up on every missed message"
         : "Reconnected — some messages may be missing");
     }
@@ -456,7 +459,7 @@ function connect(user, token) {
     state.members.set(m.room, new Set(m.members));
     if (state.current === "room:" + m.room) renderMembers();
   });
-  sb.on("gap", (m) => notice("room:" + m.room, "Some messages may be missing here: the server no longer holds them."));
+  sb.on("gap", (m) => state.rejoined.has(m.room) || notice("room:" + m.room, "Some messages may be missing here: the server no longer holds them."));
   sb.on("error", (m) => {
     // Errors answering our own requests are shown where the request was made.
     if (m.id === undefined && m.code !== "history_gap") toast(`${m.code}: ${m.message}`, "bad");
