@@ -30,6 +30,7 @@ func TestPages(t *testing.T) {
 		{"/dashboard", "text/html", `data-testid="stat-connections"`},
 		{"/assets/chat.js", "text/javascript", `from "/switchboard.js"`},
 		{"/assets/dashboard.js", "text/javascript", "/api/stats"},
+		{"/assets/chart.js", "text/javascript", "export function scale"},
 		{"/assets/app.css", "text/css", ".topbar"},
 		{"/assets/chat.css", "text/css", ".messages"},
 		{"/assets/dashboard.css", "text/css", ".cards"},
