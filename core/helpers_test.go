@@ -14,20 +14,11 @@ import (
 // start is the clock of every transcript and property test before any tick.
 var start = time.Date(2026, 11, 27, 19, 0, 0, 0, time.UTC)
 
-// defaultConfig is the server's default configuration (PROTOCOL.md §1).
+// defaultConfig is the server's default configuration (PROTOCOL.md §1) on node-1.
 func defaultConfig() Config {
-	return Config{
-		NodeID:               "node-1",
-		MaxConns:             10000,
-		MaxPerUser:           5,
-		MaxRoomsPerConn:      100,
-		MaxMessageBytes:      65536,
-		Rate:                 50,
-		Burst:                100,
-		AllowClientBroadcast: true,
-		History:              100,
-		MaxListed:            1000,
-	}
+	c := DefaultConfig()
+	c.NodeID = "node-1"
+	return c
 }
 
 // renderMessage returns m as a client of format f reads it, as one line of JSON (a

@@ -72,8 +72,7 @@ func (g *gen) connectRange(label string, lo, hi, conc int, setup func(i int) (us
 	pb := startProgress(g.cfg.quiet, label, hi-lo)
 	var next atomic.Int64
 	next.Store(int64(lo))
-	var errs atomic.Int64
-	var firstErr atomic.Pointer[string]
+	var fails failures
 	var wg sync.WaitGroup
 	start := time.Now()
 	for w := 0; w < conc; w++ {
@@ -93,9 +92,7 @@ func (g *gen) connectRange(label string, lo, hi, conc int, setup func(i int) (us
 					}
 				}
 				if err != nil {
-					errs.Add(1)
-					s := err.Error()
-					firstErr.CompareAndSwap(nil, &s)
+					fails.add(err)
 				} else {
 					g.clients[i] = c
 				}
@@ -106,11 +103,27 @@ func (g *gen) connectRange(label string, lo, hi, conc int, setup func(i int) (us
 	wg.Wait()
 	d := time.Since(start)
 	pb.stop()
-	fe := ""
-	if p := firstErr.Load(); p != nil {
-		fe = *p
+	return d, fails.n.Load(), fails.firstText()
+}
+
+// failures counts the connections that failed, from any goroutine, and keeps the first
+// error's text for the report.
+type failures struct {
+	n     atomic.Int64
+	first atomic.Pointer[string]
+}
+
+func (f *failures) add(err error) {
+	f.n.Add(1)
+	s := err.Error()
+	f.first.CompareAndSwap(nil, &s)
+}
+
+func (f *failures) firstText() string {
+	if p := f.first.Load(); p != nil {
+		return *p
 	}
-	return d, errs.Load(), fe
+	return ""
 }
 
 // runTraffic sets up fanout rooms or private pairs and publishes open-loop.
@@ -614,8 +627,7 @@ func (g *gen) runStorm(res *result) {
 	pb := startProgress(g.cfg.quiet, "storm", n)
 	gate := make(chan struct{})
 	var wg sync.WaitGroup
-	var errs atomic.Int64
-	var firstErr atomic.Pointer[string]
+	var fails failures
 	var lastDone atomic.Int64
 	for i := 0; i < n; i++ {
 		wg.Add(1)
@@ -624,9 +636,7 @@ func (g *gen) runStorm(res *result) {
 			<-gate
 			c, err := g.connect(context.Background(), i, "u"+strconv.Itoa(i))
 			if err != nil {
-				errs.Add(1)
-				s := err.Error()
-				firstErr.CompareAndSwap(nil, &s)
+				fails.add(err)
 			} else {
 				g.clients[i] = c
 				now := time.Now().UnixNano()
@@ -647,10 +657,7 @@ func (g *gen) runStorm(res *result) {
 	pb.stop()
 	d := time.Duration(lastDone.Load() - start.UnixNano())
 	res.ConnectSec = d.Seconds()
-	res.ConnectErrors = errs.Load()
-	if p := firstErr.Load(); p != nil {
-		res.FirstError = *p
-	}
+	res.ConnectErrors, res.FirstError = fails.n.Load(), fails.firstText()
 	res.ConnectRate = float64(int64(n)-res.ConnectErrors) / d.Seconds()
 	if res.ConnectErrors > 0 {
 		res.Valid = false

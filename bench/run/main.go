@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -129,34 +130,14 @@ func main() {
 
 	syss := systems(*binDir)
 	if *only != "" {
-		keep := map[string]bool{}
-		for _, s := range strings.Split(*only, ",") {
-			keep[s] = true
-		}
-		var f []system
-		for _, s := range syss {
-			if keep[s.name] {
-				f = append(f, s)
-			}
-		}
-		syss = f
+		syss = keepListed(syss, *only, func(s system) string { return s.name })
 	}
 	if *quick {
 		*planName = "quick"
 	}
 	jobs := plan(*planName)
 	if *scen != "" {
-		keep := map[string]bool{}
-		for _, s := range strings.Split(*scen, ",") {
-			keep[s] = true
-		}
-		var f []job
-		for _, j := range jobs {
-			if keep[j.scenario] {
-				f = append(f, j)
-			}
-		}
-		jobs = f
+		jobs = keepListed(jobs, *scen, func(j job) string { return j.scenario })
 	}
 	os.MkdirAll(*outDir, 0o755)
 	start := time.Now()
@@ -319,4 +300,13 @@ func stop(c *exec.Cmd) {
 		c.Process.Kill()
 		<-ch
 	}
+}
+
+// keepListed keeps the items whose name is one of the comma-separated names in list.
+func keepListed[T any](items []T, list string, name func(T) string) []T {
+	keep := map[string]bool{}
+	for _, s := range strings.Split(list, ",") {
+		keep[s] = true
+	}
+	return slices.DeleteFunc(items, func(it T) bool { return !keep[name(it)] })
 }

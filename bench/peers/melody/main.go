@@ -8,7 +8,6 @@ import (
 	"net/http"
 
 	"github.com/olahol/melody"
-	"github.com/switchboard-ws/switchboard/bench/peers/internal/chatwire"
 	"github.com/switchboard-ws/switchboard/bench/peers/internal/peerhost"
 	"github.com/switchboard-ws/switchboard/bench/peers/internal/roster"
 )
@@ -23,32 +22,7 @@ func main() {
 
 	m.HandleConnect(func(s *melody.Session) { rs.Connect(userOf(s), s) })
 	m.HandleDisconnect(func(s *melody.Session) { rs.Disconnect(userOf(s), s) })
-	m.HandleMessage(func(s *melody.Session, b []byte) {
-		req, err := chatwire.Decode(b)
-		if err != nil {
-			s.Write(chatwire.Error("bad_request", err.Error()))
-			return
-		}
-		switch req.Type {
-		case "join":
-			rs.Join(req.Room, s)
-			if req.ID != "" {
-				s.Write(chatwire.Ack(req.ID))
-			}
-		case "chat":
-			user := userOf(s)
-			ok := rs.Publish(req.Room, s, func(off uint64) []byte {
-				return chatwire.Chat(req.Room, user, req.Content, off)
-			}, send)
-			if !ok {
-				s.Write(chatwire.Error("not_member", "join the room first"))
-			}
-		case "private":
-			rs.Private(req.To, chatwire.Private(userOf(s), req.To, req.Content), send)
-		default:
-			s.Write(chatwire.Error("unknown_type", req.Type))
-		}
-	})
+	m.HandleMessage(func(s *melody.Session, b []byte) { rs.Handle(b, s, userOf(s), send, nil) })
 
 	mux := http.NewServeMux()
 	peerhost.Mount(mux)

@@ -16,7 +16,6 @@ import (
 
 	"github.com/lesismal/nbio/nbhttp"
 	"github.com/lesismal/nbio/nbhttp/websocket"
-	"github.com/switchboard-ws/switchboard/bench/peers/internal/chatwire"
 	"github.com/switchboard-ws/switchboard/bench/peers/internal/peerhost"
 	"github.com/switchboard-ws/switchboard/bench/peers/internal/roster"
 )
@@ -30,32 +29,7 @@ func main() {
 	up := websocket.NewUpgrader()
 	up.MessageLengthLimit = 65536
 	up.OnClose(func(c *websocket.Conn, err error) { rs.Disconnect(userOf(c), c) })
-	up.OnMessage(func(c *websocket.Conn, _ websocket.MessageType, b []byte) {
-		req, err := chatwire.Decode(b)
-		if err != nil {
-			write(c, chatwire.Error("bad_request", err.Error()))
-			return
-		}
-		switch req.Type {
-		case "join":
-			rs.Join(req.Room, c)
-			if req.ID != "" {
-				write(c, chatwire.Ack(req.ID))
-			}
-		case "chat":
-			user := userOf(c)
-			ok := rs.Publish(req.Room, c, func(off uint64) []byte {
-				return chatwire.Chat(req.Room, user, req.Content, off)
-			}, write)
-			if !ok {
-				write(c, chatwire.Error("not_member", "join the room first"))
-			}
-		case "private":
-			rs.Private(req.To, chatwire.Private(userOf(c), req.To, req.Content), write)
-		default:
-			write(c, chatwire.Error("unknown_type", req.Type))
-		}
-	})
+	up.OnMessage(func(c *websocket.Conn, _ websocket.MessageType, b []byte) { rs.Handle(b, c, userOf(c), write, nil) })
 
 	mux := http.NewServeMux()
 	peerhost.Mount(mux)

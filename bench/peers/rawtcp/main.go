@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"sync"
 
-	"github.com/switchboard-ws/switchboard/bench/peers/internal/chatwire"
 	"github.com/switchboard-ws/switchboard/bench/peers/internal/peerhost"
 	"github.com/switchboard-ws/switchboard/bench/peers/internal/roster"
 )
@@ -176,29 +175,7 @@ func main() {
 			default:
 				continue
 			}
-			req, err := chatwire.Decode(p)
-			if err != nil {
-				c.queue(textFrame(chatwire.Error("bad_request", err.Error())))
-				continue
-			}
-			switch req.Type {
-			case "join":
-				rs.Join(req.Room, c)
-				if req.ID != "" {
-					c.queue(textFrame(chatwire.Ack(req.ID)))
-				}
-			case "chat":
-				ok := rs.Publish(req.Room, c, func(off uint64) []byte {
-					return textFrame(chatwire.Chat(req.Room, c.user, req.Content, off))
-				}, send)
-				if !ok {
-					c.queue(textFrame(chatwire.Error("not_member", "join the room first")))
-				}
-			case "private":
-				rs.Private(req.To, textFrame(chatwire.Private(c.user, req.To, req.Content)), send)
-			default:
-				c.queue(textFrame(chatwire.Error("unknown_type", req.Type)))
-			}
+			rs.Handle(p, c, c.user, send, textFrame)
 		}
 	})
 	http.Serve(ln, mux)
