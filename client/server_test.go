@@ -33,11 +33,12 @@ type server struct {
 	serve chan struct{}
 }
 
-// defaultOptions are the binary's defaults (PROTOCOL.md §1, §10), with generous rates.
+// defaultOptions are the binary's defaults (core.DefaultConfig), with rates no test
+// reaches.
 func defaultOptions() node.Options {
-	return node.Options{Core: core.Config{MaxConns: 1000, MaxPerUser: 5, MaxRoomsPerConn: 100,
-		Rate: 1000, Burst: 1000, AllowClientBroadcast: true, History: 100,
-		HistoryTTL: 10 * time.Minute, DedupeWindow: 2 * time.Minute}}
+	cfg := core.DefaultConfig()
+	cfg.Rate, cfg.Burst = 1000, 1000
+	return node.Options{Core: cfg}
 }
 
 func startServer(t *testing.T, opts func() node.Options) *server {
