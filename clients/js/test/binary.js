@@ -11,8 +11,10 @@ export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", ".."
 let built = null;
 
 // buildServer builds cmd/switchboard once per test file (go build caches the work).
+// SWITCHBOARD_BIN names a binary built elsewhere instead (e.g. another branch's).
 export function buildServer() {
   if (built) return built;
+  if (process.env.SWITCHBOARD_BIN) return (built = { bin: process.env.SWITCHBOARD_BIN, dir: null });
   const dir = mkdtempSync(join(tmpdir(), "switchboard-bin-"));
   const bin = join(dir, "switchboard");
   execFileSync(process.env.GO || "go", ["build", "-o", bin, "./cmd/switchboard"], {
@@ -23,7 +25,7 @@ export function buildServer() {
 }
 
 export function cleanupBuild() {
-  if (built) rmSync(built.dir, { recursive: true, force: true });
+  if (built?.dir) rmSync(built.dir, { recursive: true, force: true });
   built = null;
 }
 

@@ -36,7 +36,10 @@ async function open(opts, srv = server) {
   sb.on("status", (s) => seen.status.push(s));
   sb.on("message", (m) => seen.frames.push(m));
   sb.on("rejoined", (r) => seen.rejoined.push(r));
-  const connected = new Promise((resolve) => sb.on("connected", resolve));
+  const connected = new Promise((resolve, reject) => {
+    sb.on("connected", resolve);
+    sb.on("status", (s) => s.state === "closed" && reject(new Error(`closed: ${s.why}`)));
+  });
   sb.connect();
   await connected;
   return { sb, seen };
@@ -165,6 +168,38 @@ test("--auth jwt: a bad token is refused, not retried, and says why", async () =
     assert.ok(last.code === 4001 || last.status === 401, JSON.stringify(last));
     await new Promise((r) => setTimeout(r, 400));
     assert.equal(calls, 1, "the token function was asked again: it retried");
+  } finally {
+    await srv.stop();
+  }
+});
+
+// A signed HS256 token, as the application's backend would mint it.
+async function sign(secret, claims) {
+  const { createHmac } = await import("node:crypto");
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
+  const body = `${b64({ alg: "HS256", typ: "JWT" })}.${b64(claims)}`;
+  return `${body}.${createHmac("sha256", secret).update(body).digest("base64url")}`;
+}
+
+test("--auth jwt: the token function's token goes in the auth message; it is refreshed before exp", async () => {
+  const srv = await startServer(["--auth", "jwt", "--jwt-secret", "s3cret"]);
+  try {
+    const minted = [];
+    const token = async () => {
+      const t = await sign("s3cret", { sub: "ann", exp: Math.floor(Date.now() / 1000) + 2 });
+      minted.push(t);
+      return t;
+    };
+    const ann = await open({ token }, srv);
+    assert.equal(ann.sb.userId, "ann");
+    assert.ok(!ann.sb._ws.url.includes("token"), "the token is not in the URL");
+    await ann.sb.join("lobby");
+    // exp is 2 s away: the refresh goes out before it, and the connection outlives it.
+    await new Promise((r) => setTimeout(r, 3200));
+    assert.ok(minted.length >= 2, `tokens minted: ${minted.length}`);
+    assert.equal(ann.sb.state, "open", JSON.stringify(ann.seen.status.at(-1)));
+    assert.equal(ann.seen.frames.filter((f) => f.type === "connected").length, 1, "it never had to reconnect");
+    ann.sb.close();
   } finally {
     await srv.stop();
   }
