@@ -112,8 +112,8 @@ func (s *server) api(method, path, body string) (int, string) {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
+	if method == http.MethodPost {
+		req.Header.Set("Content-Type", "application/json") // every admin POST (PROTOCOL.md §11)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/switchboard-ws/switchboard/core/proto"
@@ -90,4 +91,22 @@ func TestMayPublishEvent(t *testing.T) {
 		t.Fatalf("want one forbidden error, got %d actions", len(out.Actions))
 	}
 	out.Reset()
+}
+
+// Requests held behind an ask are bounded in bytes too, not only in number.
+func TestHeldBytesBounded(t *testing.T) {
+	h := New(defaultConfig())
+	var out Outbox
+	must(t, h.Step(Event{Kind: EventConnect, Now: start, Conn: 1, Identity: Identity{User: "ann"}}, &out))
+	must(t, h.Step(Event{Kind: EventFrame, Now: start, Conn: 1, Payload: []byte(`{"type":"refresh","token":"t"}`)}, &out))
+	out.Reset()
+	big := []byte(`{"type":"chat","room":"r","id":"x","content":"` + strings.Repeat("a", 100<<10) + `"}`)
+	for i := range 3 {
+		must(t, h.Step(Event{Kind: EventFrame, Now: start, Conn: 1, Payload: big}, &out))
+		refused := len(out.Actions) == 1 && out.Actions[0].Msg.Code == proto.LimitExceeded
+		if want := i == 2; refused != want {
+			t.Fatalf("request %d: refused %v, want %v (%d actions)", i+1, refused, want, len(out.Actions))
+		}
+		out.Reset()
+	}
 }

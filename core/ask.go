@@ -40,9 +40,12 @@ type Answer struct {
 	Identity Identity
 }
 
-// maxHeld bounds the requests a connection may send while it waits for an answer; more
-// are refused limit_exceeded.
-const maxHeld = 32
+// maxHeld and maxHeldBytes bound the requests a connection may send while it waits for
+// an answer; more are refused limit_exceeded.
+const (
+	maxHeld      = 32
+	maxHeldBytes = 256 << 10
+)
 
 const msgTooManyHeld = "too many requests waiting for an earlier one's answer"
 
@@ -53,6 +56,7 @@ type waiting struct {
 	kind  AskKind
 	asked []byte
 	held  [][]byte
+	bytes int // of held
 }
 
 // ask emits an Ask of kind for req (the frame being applied, h.raw) and makes c wait.
@@ -74,12 +78,13 @@ func (h *Hub) hold(c *conn, payload []byte, out *Outbox) bool {
 		return false
 	}
 	w := &c.grants.waiting
-	if len(w.held) >= maxHeld {
+	if len(w.held) >= maxHeld || w.bytes+len(payload) > maxHeldBytes {
 		_ = proto.Parse(c.format, payload, &h.req) // for the id to echo, if any
 		h.fail(c, proto.LimitExceeded, msgTooManyHeld, &h.req, out)
 		return true
 	}
 	w.held = append(w.held, append([]byte(nil), payload...))
+	w.bytes += len(payload)
 	return true
 }
 
@@ -108,6 +113,7 @@ func (h *Hub) answer(a *Answer, out *Outbox) {
 		next := w.held[0]
 		w.held[0] = nil
 		w.held = w.held[1:]
+		w.bytes -= len(next)
 		h.frame(c, next, out) // not held: c waits for nothing now
 	}
 	if len(w.held) == 0 {

@@ -321,6 +321,8 @@ func (h *Hub) clusterAdmin(req *AdminRequest, rep *AdminReply, out *Outbox) bool
 		if rep.Closed > 0 {
 			out.cluster(&ClusterAction{Op: ClusterKick, User: req.User})
 		}
+	case AdminJoinRoom, AdminLeaveRoom:
+		h.clusterSeat(req, rep, out)
 	case AdminSystem:
 		m := proto.NewMessage(proto.MsgSystem)
 		m.Time = h.now
@@ -344,4 +346,38 @@ func (h *Hub) clusterAdmin(req *AdminRequest, rep *AdminReply, out *Outbox) bool
 	}
 	out.reply(rep)
 	return true
+}
+
+// clusterSeat is server-side membership over the whole cluster (PROTOCOL.md §8.3): this
+// node's connections of the user join or leave now, the other nodes' when told. The
+// counts include the other nodes' connections as far as their presence reports have
+// arrived.
+func (h *Hub) clusterSeat(req *AdminRequest, rep *AdminReply, out *Outbox) {
+	remote := len(h.cl.userConns[req.User])
+	inRoom := 0 // the user's connections in the room on other nodes
+	for k, n := range h.cl.rooms {
+		if k.room == req.Room && k.user == req.User {
+			inRoom += int(n)
+		}
+	}
+	u := h.users[req.User]
+	if req.Op == AdminJoinRoom {
+		if u == nil && remote == 0 {
+			rep.Status, rep.Error, rep.Message = 404, "not_found", "user is not online"
+			return
+		}
+		if u != nil {
+			rep.Joined = h.seatUser(u, req.Room, out)
+		}
+		rep.Joined += remote - inRoom
+		// Told even when no other node is known to hold the user: presence news may be
+		// on its way, and each node knows its own connections.
+		out.cluster(&ClusterAction{Op: ClusterSeat, User: req.User, Room: req.Room})
+		return
+	}
+	if u != nil {
+		rep.Left = h.unseatUser(u, req.Room, out)
+	}
+	rep.Left += inRoom
+	out.cluster(&ClusterAction{Op: ClusterUnseat, User: req.User, Room: req.Room})
 }

@@ -28,6 +28,8 @@ const (
 	RemotePublished                                // answer to ClusterPublish with Ref: Offset, or Failed
 	RemoteEpoch                                    // the cluster's stream is Epoch (a new one after it was lost)
 	RemoteRoomEvent                                // an ephemeral event: Room, Sender, Event, Content, Time
+	RemoteSeat                                     // join every local conn of User to Room (admin, PROTOCOL.md §8.3)
+	RemoteUnseat                                   // take every local conn of User out of Room
 )
 
 // ClusterEvent is the payload of an EventCluster. Only the fields of its Kind are read.
@@ -77,6 +79,8 @@ const (
 	ClusterRoomCount                       // User now has Count local conns in Room
 	ClusterRecover                         // fetch Room's chats after Since for Conn (answer: RemoteRecovered)
 	ClusterRoomEvent                       // an ephemeral event: Room, Sender, Event, Content, Time
+	ClusterSeat                            // User's conns on other nodes join Room (RemoteSeat)
+	ClusterUnseat                          // User's conns on other nodes leave Room (RemoteUnseat)
 )
 
 // ClusterAction is the payload of an ActionCluster. Content is the action's own.

@@ -52,6 +52,14 @@ func (h *Hub) clusterEvent(ev *ClusterEvent, out *Outbox) {
 				h.closeConn(u.conns[0], CloseKicked, ReasonKicked, out)
 			}
 		}
+	case RemoteSeat, RemoteUnseat:
+		if u := h.users[ev.User]; u != nil && validRoom(ev.Room) {
+			if ev.Kind == RemoteSeat {
+				h.seatUser(u, ev.Room, out)
+			} else {
+				h.unseatUser(u, ev.Room, out)
+			}
+		}
 	case RemoteConn:
 		h.remoteConn(ev, out)
 	case RemoteRoomPresence:

@@ -128,6 +128,10 @@ func (b *bus) carry(from string, a *ClusterAction) {
 		others(ClusterEvent{Kind: RemoteSystem, Room: a.Room, Content: a.Content, Time: a.Time})
 	case ClusterKick:
 		others(ClusterEvent{Kind: RemoteKick, User: a.User})
+	case ClusterSeat:
+		others(ClusterEvent{Kind: RemoteSeat, User: a.User, Room: a.Room})
+	case ClusterUnseat:
+		others(ClusterEvent{Kind: RemoteUnseat, User: a.User, Room: a.Room})
 	case ClusterConnOpened:
 		others(ClusterEvent{Kind: RemoteConn, User: a.User, Conn: a.Conn, Order: a.Order, Open: true})
 	case ClusterConnClosed:
@@ -435,5 +439,37 @@ func TestClusterNodeGoneAnnouncesLeaves(t *testing.T) {
 	b.expect("a", 1, `{"type":"user_left","room":"r","user_id":"bob"}`)
 	if rep := b.admin("a", AdminRequest{Op: AdminStats}); rep.Stats.TotalConnections != 1 || rep.Stats.UniqueUsers != 1 {
 		t.Fatalf("stats %+v", rep.Stats)
+	}
+}
+
+// Server-side membership (PROTOCOL.md §8.3) reaches the user's connections on every node.
+func TestClusterServerSideMembership(t *testing.T) {
+	cfg := defaultConfig()
+	cfg.Namespaces = map[string]Namespace{"vault": {Join: JoinNone}}
+	b := newBus(t, cfg, "a", "b")
+	b.connect("a", 1, "ann")
+	b.connect("b", 1, "ann")
+	b.connect("b", 2, "bob")
+	if rep := b.admin("b", AdminRequest{Op: AdminJoinRoom, User: "ann", Room: "vault:1"}); rep.Status != 200 || rep.Joined != 2 {
+		t.Fatalf("join: %+v", rep)
+	}
+	b.take("a", 1)
+	b.take("b", 1)
+	b.send("a", 1, `{"type":"chat","room":"vault:1","content":"here"}`)
+	want := `{"type":"chat","room":"vault:1","sender":"ann","content":"here","offset":1}`
+	b.expect("a", 1, want)
+	b.expect("b", 1, want)
+	b.expect("b", 2)
+	if rep := b.admin("a", AdminRequest{Op: AdminJoinRoom, User: "nobody", Room: "vault:1"}); rep.Status != 404 {
+		t.Fatalf("join of nobody: %+v", rep)
+	}
+	if rep := b.admin("a", AdminRequest{Op: AdminLeaveRoom, User: "ann", Room: "vault:1"}); rep.Left != 2 {
+		t.Fatalf("leave: %+v", rep)
+	}
+	left := `{"type":"left","room":"vault:1","reason":"removed"}`
+	b.expect("a", 1, left)
+	b.expect("b", 1, left)
+	if rep := b.admin("b", AdminRequest{Op: AdminRooms}); rep.Total != 0 {
+		t.Fatalf("rooms after: %+v", rep.Rooms)
 	}
 }

@@ -13,6 +13,7 @@
 //			case core.ActionDeliver: // a.Msg.Frame(format) to every conn in a.Targets
 //			case core.ActionClose:   // close a.Conn with a.Code, a.Reason
 //			case core.ActionAdminReply:
+//			case core.ActionAsk: // verify a.Ask.Token elsewhere, then step an EventAnswer
 //			}
 //		}
 //		out.Reset() // releases this step's messages; transports Retain what they queue
@@ -27,6 +28,10 @@
 //     EventDisconnect (Step would answer ErrUnknownConn). That includes a connection
 //     refused at capacity, which never got a `connected` frame.
 //   - A zero limit in Config means no limit; MaxListed defaults to DefaultMaxListed.
+//   - Access rules (Config.Namespaces, the grants of each connection's Identity) are
+//     decided here; tokens are not: a refresh or a room token becomes an ActionAsk, the
+//     connection's later requests wait (bounded) until its EventAnswer, and a token's
+//     expiry is checked on every EventTick (close 4002).
 //   - Room chat, private messages and broadcast allocate nothing in steady state:
 //     requests are parsed in place, messages come from proto's pool, targets from the
 //     outbox's arena.

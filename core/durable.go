@@ -19,6 +19,10 @@ type StoreOp uint8
 const (
 	StoreAppend StoreOp = iota + 1 // append Msg (a chat) to stream Room of Epoch, keeping at most Keep messages
 	StoreDrop                      // forget stream Room (expired, dropped for the budget)
+	// StoreBegin: stream Room begins epoch Epoch with no message yet (offset 0), replacing
+	// a stream of another epoch. Emitted before a client first learns the epoch (joined),
+	// so that its position in a room nobody wrote in yet survives a restart too.
+	StoreBegin
 )
 
 // StreamState is one stream as a store holds it (EventRestore).
@@ -35,6 +39,7 @@ type StoredMessage struct {
 	Content []byte
 	Offset  uint64
 	Time    time.Time
+	ID      []byte // the chat's request id (§10.4; StoreAppend's Msg.ID), empty when it had none
 }
 
 // store emits an ActionStore for stream s (m: the appended chat, which the action keeps
@@ -46,6 +51,15 @@ func (o *Outbox) store(op StoreOp, s *stream, m *proto.Message) {
 		a.Msg = m
 	}
 	o.Actions = append(o.Actions, a)
+}
+
+// storeEpoch has the store keep s's epoch before a client learns it, once per epoch (a
+// stream that had a message, or came from the store, is there already).
+func (h *Hub) storeEpoch(s *stream, out *Outbox) {
+	if h.cfg.Durable && s.keep > 0 && !s.storeHoldsEpoch {
+		out.store(StoreBegin, s, nil)
+		s.storeHoldsEpoch = true
+	}
 }
 
 // restore takes back a stream the store held: idle (no room has members yet), expiring
@@ -60,7 +74,7 @@ func (h *Hub) restore(st *StreamState) error {
 	keep, ttl := h.streamPolicy(st.Room)
 	s := &stream{name: st.Room, epoch: st.Epoch, offset: st.Offset, keep: keep, ttl: ttl,
 		bytes: streamOverhead + int64(len(st.Room)), expiryAt: -1, ageAt: -1,
-		idleAt: h.now.UnixNano(), durableAppended: true}
+		idleAt: h.now.UnixNano(), storeHoldsEpoch: true}
 	msgs := st.Messages
 	if len(msgs) > keep {
 		msgs = msgs[len(msgs)-keep:]
@@ -71,6 +85,15 @@ func (h *Hub) restore(st *StreamState) error {
 		}
 		s.bytes += s.held.push(m.Sender, m.Content, m.Offset, m.Time.UnixNano(), keep)
 		s.lastMsg = m.Time.UnixNano()
+	}
+	// The chat ids of the last DedupeWindow are remembered again, so that a client that
+	// resends a chat the server wrote before it went down is acked, not duplicated. They
+	// are remembered as of now (the dedupe ring is in event-time order, and streams come
+	// in any order), so one may be remembered up to a window longer than it would have.
+	for _, m := range msgs {
+		if len(m.ID) > 0 && h.now.Sub(m.Time) < h.cfg.DedupeWindow {
+			h.dedupe.remember(m.Sender, s.name, m.ID, m.Offset, h.now.UnixNano(), h.cfg.DedupeWindow)
+		}
 	}
 	h.streams[st.Room] = s
 	h.heldBytes += s.bytes

@@ -170,6 +170,9 @@ func (h *Hub) reqChat(c *conn, req *proto.Request, out *Outbox) {
 	m := proto.NewMessage(proto.MsgChat)
 	m.Room, m.Sender, m.Time = r.name, c.user.id, h.now
 	m.Content = append(m.Content[:0], req.Content...)
+	if h.cfg.Durable && req.HasID { // the store keeps the id, so a resend after a restart is known
+		m.ID = append(m.ID[:0], req.ID...)
+	}
 	h.deliverChat(r, m, out) // sets m.Offset; m stays valid until the outbox's Reset
 	if req.HasID {
 		h.dedupe.remember(c.user.id, r.name, req.ID, m.Offset, h.now.UnixNano(), h.cfg.DedupeWindow)

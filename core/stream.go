@@ -46,7 +46,7 @@ type stream struct {
 	ageAt           int // index in Hub.idleAge, -1 when not there
 	newer, older    *stream
 	room            *room // the room with members, nil while idle
-	durableAppended bool  // a StoreAppend was emitted since the epoch began
+	storeHoldsEpoch bool  // the store holds this epoch (StoreBegin or StoreAppend emitted, or restored)
 }
 
 // record is one held message. Its content buffer is reused when the ring wraps, so a
@@ -77,8 +77,10 @@ func (rs *records) push(sender string, content []byte, offset uint64, at int64, 
 	var r *record
 	var grew int64
 	if len(rs.buf) < keep {
-		if cap(rs.buf) == 0 {
-			rs.buf = make([]record, 0, min(keep, 8))
+		if len(rs.buf) == cap(rs.buf) { // grow by doubling, but never past keep
+			grown := make([]record, len(rs.buf), min(keep, max(8, 2*cap(rs.buf))))
+			copy(grown, rs.buf)
+			rs.buf = grown
 		}
 		rs.buf = append(rs.buf, record{})
 		r = &rs.buf[len(rs.buf)-1]
@@ -186,7 +188,7 @@ func (h *Hub) append(s *stream, m *proto.Message, out *Outbox) {
 	}
 	if h.cfg.Durable && s.keep > 0 {
 		out.store(StoreAppend, s, m)
-		s.durableAppended = true
+		s.storeHoldsEpoch = true
 	}
 	h.enforceBudget(out)
 }
@@ -220,7 +222,7 @@ func (h *Hub) dropStream(s *stream, out *Outbox) {
 	h.idleAge.remove(s)
 	delete(h.streams, s.name)
 	h.heldBytes -= s.bytes
-	if h.cfg.Durable && s.durableAppended {
+	if h.cfg.Durable && s.storeHoldsEpoch {
 		out.store(StoreDrop, s, nil)
 	}
 	s.held = records{}
@@ -265,6 +267,7 @@ func (h *Hub) sendJoined(c *conn, r *room, req *proto.Request, out *Outbox) {
 	if req.HasSince {
 		recovered, from = s.position(req.Since, req.Epoch)
 	}
+	h.storeEpoch(s, out)
 	j := proto.NewMessage(proto.MsgJoined)
 	j.Room, j.Epoch, j.Offset, j.Recovered = r.name, s.epoch, s.offset, recovered
 	out.deliverTo(j, c.id)

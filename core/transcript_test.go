@@ -179,7 +179,8 @@ func (s *transcript) run(t *testing.T, td *datadriven.TestData) string {
 			s.step(t, &b, Event{Kind: EventFrame, Conn: id, Payload: payload})
 		}
 	case "restore":
-		// restore ROOM epoch=E offset=K, then one held message per input line: OFFSET SENDER CONTENT
+		// restore ROOM epoch=E offset=K, then one held message per input line:
+		// OFFSET SENDER CONTENT, optionally followed by id=ID (the chat's request id)
 		st := StreamState{Room: td.CmdArgs[0].Key}
 		td.ScanArgs(t, "epoch", &st.Epoch)
 		td.ScanArgs(t, "offset", &st.Offset)
@@ -188,9 +189,12 @@ func (s *transcript) run(t *testing.T, td *datadriven.TestData) string {
 				continue
 			}
 			var m StoredMessage
-			var content string
-			if _, err := fmt.Sscanf(line, "%d %s %s", &m.Offset, &m.Sender, &content); err != nil {
+			var content, id string
+			if n, err := fmt.Sscanf(line, "%d %s %s id=%s", &m.Offset, &m.Sender, &content, &id); n < 3 {
 				td.Fatalf(t, "%s: %v", line, err)
+			}
+			if id != "" {
+				m.ID = []byte(id)
 			}
 			m.Content, m.Time = []byte(content), s.now
 			st.Messages = append(st.Messages, m)
@@ -282,9 +286,15 @@ func (s *transcript) step(t *testing.T, b *strings.Builder, ev Event) {
 		case ActionStore:
 			switch a.Store {
 			case StoreAppend:
-				fmt.Fprintf(b, "store append %s epoch=%s offset=%d keep=%d %q\n", a.Room, a.Epoch, a.Msg.Offset, a.Keep, a.Msg.Content)
+				fmt.Fprintf(b, "store append %s epoch=%s offset=%d keep=%d %q", a.Room, a.Epoch, a.Msg.Offset, a.Keep, a.Msg.Content)
+				if len(a.Msg.ID) > 0 {
+					fmt.Fprintf(b, " id=%s", a.Msg.ID)
+				}
+				b.WriteString("\n")
 			case StoreDrop:
 				fmt.Fprintf(b, "store drop %s epoch=%s\n", a.Room, a.Epoch)
+			case StoreBegin:
+				fmt.Fprintf(b, "store begin %s epoch=%s\n", a.Room, a.Epoch)
 			}
 		case ActionAsk:
 			s.asks[a.Ask.Conn] = a.Ask.ID

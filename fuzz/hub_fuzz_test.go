@@ -32,8 +32,21 @@ func (s *hubScript) pick(options ...string) string { return options[int(s.byte()
 
 var (
 	hubUsers = []string{"ann", "bob", "cat", "dan"}
-	hubRooms = []string{"r1", "r2", "r3"}
+	hubRooms = []string{"r1", "r2", "r3", "t:1", "v:1"}
 )
+
+// identity is a connection's (or a verified token's) identity: sometimes with grants
+// and an expiry, which the access rules and the tick then act on.
+func (s *hubScript) identity(now time.Time) core.Identity {
+	id := core.Identity{User: s.pick(hubUsers...)}
+	if b := s.byte(); b%2 == 1 {
+		id.Rooms = []string{s.pick("t:*", "t:1", "*", "v:1")}
+		id.Publish = []string{s.pick("t:*", "t:1", "r1")}
+		id.Subs = []string{s.pick(append(hubRooms, "bad room")...)}
+		id.Expires = now.Add(time.Duration(s.byte()%8) * 100 * time.Millisecond)
+	}
+	return id
+}
 
 func (s *hubScript) config() core.Config {
 	return core.Config{
@@ -47,6 +60,11 @@ func (s *hubScript) config() core.Config {
 		AllowClientBroadcast: s.byte()%2 == 0,
 		History:              int(s.byte() % 4),
 		MaxListed:            int(s.byte() % 4),
+		Namespaces: [...]map[string]core.Namespace{nil, {
+			"":  {},
+			"t": {Join: core.JoinGrant, Publish: core.PublishGrant, Presence: core.Off},
+			"v": {Join: core.JoinNone, Publish: core.PublishNone, History: core.NoHistory},
+		}}[s.byte()%2],
 	}
 }
 
@@ -66,7 +84,7 @@ func (s *hubScript) request(f proto.Format) []byte {
 		s.data = s.data[n:]
 		return raw
 	}
-	fields := []hubField{{key: "type", str: s.pick("join", "join", "leave", "chat", "chat", "private", "broadcast", "members", "online", "ping", "bogus")}}
+	fields := []hubField{{key: "type", str: s.pick("join", "join", "leave", "chat", "chat", "private", "broadcast", "members", "online", "ping", "bogus", "refresh", "auth")}}
 	if b := s.byte(); b%4 != 0 {
 		fields = append(fields, hubField{key: "room", str: s.pick(hubRooms...)})
 	}
@@ -81,6 +99,9 @@ func (s *hubScript) request(f proto.Format) []byte {
 	}
 	if b := s.byte(); b%2 == 1 {
 		fields = append(fields, hubField{key: "id", str: "q"})
+	}
+	if b := s.byte(); b%4 == 1 {
+		fields = append(fields, hubField{key: "token", str: "tok"})
 	}
 	if f == proto.Msgpack {
 		out := msgp.AppendMapHeader(nil, uint32(len(fields)))
@@ -232,7 +253,7 @@ func FuzzHub(f *testing.F) {
 			switch s.byte() % 8 {
 			case 0, 1:
 				format := proto.Format(s.byte() % 2)
-				step(core.Event{Kind: core.EventConnect, Conn: id, Identity: core.Identity{User: s.pick(hubUsers...)}, Format: format})
+				step(core.Event{Kind: core.EventConnect, Conn: id, Identity: s.identity(now), Format: format})
 			case 2:
 				step(core.Event{Kind: core.EventDisconnect, Conn: id, Code: 1000})
 			case 3:
@@ -247,6 +268,15 @@ func FuzzHub(f *testing.F) {
 					Exclude: s.pick(append(hubUsers, "")...),
 				}
 				step(core.Event{Kind: core.EventAdmin, Admin: req})
+			case 5: // the answer to an ask, right or stale
+				a := &core.Answer{ID: uint64(s.byte() % 8), Conn: id, Identity: s.identity(now)}
+				if s.byte()%4 == 0 {
+					a.Code = proto.Unauthorized
+				}
+				if a.Identity.User == "dan" {
+					a.Identity.Rooms = []string{s.pick(hubRooms...)} // a room token that may fit
+				}
+				step(core.Event{Kind: core.EventAnswer, Answer: a})
 			default:
 				step(core.Event{Kind: core.EventFrame, Conn: id, Payload: s.request(formats[id])})
 			}

@@ -242,6 +242,8 @@ func (s *Session) render(a core.Action) ActionJSON {
 		return ActionJSON{Kind: "close", Conn: a.Conn, Code: a.Code, Reason: a.Reason}
 	case core.ActionAdminReply:
 		return ActionJSON{Kind: "admin_reply", Ref: a.Reply.Ref, Status: a.Reply.Status, Body: a.Reply.Body()}
+	case core.ActionAsk: // a token to verify: the playground has no keys, so it stays unanswered
+		return ActionJSON{Kind: "ask", Conn: a.Ask.Conn, Ref: a.Ask.ID}
 	}
 	return ActionJSON{Kind: fmt.Sprintf("unknown(%d)", a.Kind)}
 }

@@ -4,6 +4,8 @@ import (
 	"html"
 	"io/fs"
 	"net/http"
+	"slices"
+	"strings"
 )
 
 // The playground's wasm hub is built by `make playground` (`make build` and `make run`
@@ -30,8 +32,9 @@ func playgroundMissing(files fs.FS) string {
 	return ""
 }
 
-// playgroundOff answers every /playground/ path when the playground is missing.
-func playgroundOff(why string) http.Handler {
+// playgroundOff answers the playground's page and files, when the playground is missing,
+// with a page saying why; a path that is none of them is 404, as for any static file.
+func playgroundOff(why string, files fs.FS) http.Handler {
 	page := []byte(`<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -46,10 +49,24 @@ built by <code>make playground</code>, never committed. Rebuild the server with
 </body>
 </html>
 `)
-	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/")
+		if name != "playground/" && !slices.Contains(playgroundFiles, name) && !isFile(files, name) {
+			http.NotFound(w, r)
+			return
+		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-cache")
 		w.WriteHeader(http.StatusServiceUnavailable)
 		w.Write(page)
 	})
+}
+
+// isFile reports whether name is a regular file of files (a valid fs path).
+func isFile(files fs.FS, name string) bool {
+	if !fs.ValidPath(name) {
+		return false
+	}
+	st, err := fs.Stat(files, name)
+	return err == nil && st.Mode().IsRegular()
 }

@@ -5,7 +5,9 @@ import (
 	"embed"
 	"io/fs"
 	"net/http"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	jsclient "github.com/switchboard-ws/switchboard/clients/js"
 )
@@ -42,10 +44,10 @@ func handler(files fs.FS, opts Options) http.Handler {
 	mux.Handle("GET /{$}", file(files, "index.html"))
 	mux.Handle("GET /switchboard.js", noCache(clientModule(opts.AllowOrigin)))
 	mux.Handle("GET /dashboard", file(files, "dashboard.html"))
-	static := noCache(http.FileServerFS(files))
+	static := staticFiles(files)
 	mux.Handle("GET /assets/", static)
 	if why := playgroundMissing(files); why != "" {
-		mux.Handle("GET /playground/", playgroundOff(why)) // playground.go says why
+		mux.Handle("GET /playground/", playgroundOff(why, files)) // playground.go says why
 	} else {
 		mux.Handle("GET /playground/", static)
 	}
@@ -63,6 +65,28 @@ func clientModule(allow func(*http.Request) bool) http.Handler {
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 		http.ServeContent(w, r, "switchboard.js", time.Time{}, bytes.NewReader(jsclient.Source))
 	})
+}
+
+// staticFiles serves the regular files of files at their paths, and a directory's
+// index.html for the directory; anything else — a directory without one (never a
+// listing), a path that is not valid UTF-8 or not a clean file name — is 404, never a 500
+// (PROTOCOL.md §11).
+func staticFiles(files fs.FS) http.Handler {
+	return noCache(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/")
+		if name == "" || strings.HasSuffix(name, "/") {
+			name += "index.html"
+		}
+		if !utf8.ValidString(name) || !fs.ValidPath(name) {
+			http.NotFound(w, r)
+			return
+		}
+		if st, err := fs.Stat(files, name); err != nil || !st.Mode().IsRegular() {
+			http.NotFound(w, r)
+			return
+		}
+		http.ServeFileFS(w, r, files, name)
+	}))
 }
 
 // file serves one embedded file at a fixed path.

@@ -1,9 +1,11 @@
 package web
 
 import (
+	"bufio"
 	"bytes"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -143,5 +145,43 @@ func TestClientModule(t *testing.T) {
 	Handler().ServeHTTP(w, r)
 	if got := w.Header().Get("Access-Control-Allow-Origin"); got != "" {
 		t.Errorf("default handler: Access-Control-Allow-Origin %q", got)
+	}
+}
+
+// TestStaticPathsNeverListOrFail: no directory listings, and malformed paths are 400 or
+// 404, never 500 (PROTOCOL.md §11). Raw request lines, so that nothing cleans the paths
+// on the way.
+func TestStaticPathsNeverListOrFail(t *testing.T) {
+	srv := httptest.NewServer(Handler())
+	defer srv.Close()
+	for _, path := range []string{
+		"/assets/", "/assets/..%2f", "/assets/%2e%2e/", "/playground/..%2fassets/", "/assets/%ff", "/assets/%ff.css",
+		"/assets/\xff", "/playground/%c0%ae%c0%ae/", "/assets/app.css/", "/assets/app.css%00", "/assets/%zz",
+		"/assets/./", "/assets/nope/", "/assets/%2fetc%2fpasswd", "/assets/..\\..\\",
+	} {
+		c, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n"))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		c.Close()
+		if err != nil {
+			t.Fatalf("%q: %v", path, err)
+		}
+		resp.Body.Close()
+		switch resp.StatusCode {
+		case http.StatusNotFound, http.StatusBadRequest:
+		case http.StatusMovedPermanently, http.StatusTemporaryRedirect:
+			// net/http's cleaning of the path: where it points is checked by its own case.
+		default:
+			t.Errorf("GET %q: %d, want 404 or 400", path, resp.StatusCode)
+		}
+	}
+	// The playground's directory serves its page, not a listing (503 and a page saying
+	// why when this build has no wasm: playground.go).
+	code, body, _ := get(t, Handler(), "/playground/")
+	if (code != 200 && code != 503) || !strings.Contains(body, "<html") {
+		t.Fatalf("/playground/: %d", code)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"net/netip"
@@ -16,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard-ws/switchboard/adapters/origin"
 	"github.com/switchboard-ws/switchboard/core"
 	"github.com/switchboard-ws/switchboard/core/proto"
 )
@@ -35,13 +37,23 @@ type Options struct {
 	// Timeout bounds how long one request waits for the Admin; 0 means 10 s.
 	Timeout time.Duration
 	Logger  *slog.Logger
+	// AllowedOrigins are the Origin patterns (adapters/origin) a browser page may call
+	// the API from besides the API's own host; any other Origin gets 403.
+	AllowedOrigins []string
+	// ListenAddr is the server's listen address (host:port): with no Token, a request
+	// must name it, localhost or a loopback address in its Host (DNS rebinding).
+	ListenAddr string
+	// Drain, when set, serves POST /api/drain: it begins the drain and returns the
+	// connections open (PROTOCOL.md §8.3, §11).
+	Drain func() int
 }
 
 // Handler serves /api/… over an Admin.
 type Handler struct {
-	admin Admin
-	opts  Options
-	log   *slog.Logger
+	admin   Admin
+	opts    Options
+	log     *slog.Logger
+	origins *origin.Policy
 }
 
 // New returns the handler for the routes of PROTOCOL.md §6. Mount it at "/api/".
@@ -56,7 +68,7 @@ func New(a Admin, opts Options) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{admin: a, opts: opts, log: log}
+	return &Handler{admin: a, opts: opts, log: log, origins: origin.New(opts.AllowedOrigins)}
 }
 
 // route is one resolved request: the operation, its path parameters and the method it
@@ -66,6 +78,7 @@ type route struct {
 	method string
 	room   string
 	user   string
+	drain  bool // POST /api/drain: Options.Drain, not the Admin
 }
 
 // ServeHTTP checks access, resolves the route, decodes the body and answers.
@@ -77,14 +90,27 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, code, msg)
 		return
 	}
-	rt, ok := resolve(r.URL)
+	rt, ok := h.resolve(r.URL)
 	if !ok {
 		writeError(w, http.StatusNotFound, "not_found", "no such admin endpoint: "+r.URL.Path)
 		return
 	}
+	if rt.op == core.AdminJoinRoom && r.Method == http.MethodDelete { // one path, two verbs (§8.3)
+		rt.op, rt.method = core.AdminLeaveRoom, http.MethodDelete
+	}
 	if r.Method != rt.method && !(rt.method == http.MethodGet && r.Method == http.MethodHead) {
 		w.Header().Set("Allow", rt.method)
 		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.URL.Path+" answers "+rt.method+" only")
+		return
+	}
+	if r.Method == http.MethodPost && !jsonContentType(r) {
+		// A page on another site can POST text/plain without asking (no CORS preflight);
+		// application/json it cannot.
+		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "a POST must have Content-Type: application/json")
+		return
+	}
+	if rt.drain {
+		writeJSON(w, http.StatusAccepted, drainReply{Draining: true, Connections: h.opts.Drain()})
 		return
 	}
 	req := core.AdminRequest{Op: rt.op, Room: rt.room, User: rt.user}
@@ -124,8 +150,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, render(req, reply))
 }
 
-// allowed returns a non-zero status when the client may not use the API.
+// allowed returns a non-zero status when the client may not use the API: a foreign
+// Origin; with a Token, a request without it; without one, a client that is not on
+// loopback or a Host that is not this server's (a rebound DNS name).
 func (h *Handler) allowed(r *http.Request) (status int, code, msg string) {
+	if !h.origins.Allows(r) {
+		return http.StatusForbidden, "forbidden", "origin " + r.Header.Get("Origin") + " may not use the admin API (see --allowed-origins)"
+	}
 	if h.opts.Token != "" {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		// ConstantTimeCompare leaks only the length, never how much of the token matched.
@@ -137,7 +168,45 @@ func (h *Handler) allowed(r *http.Request) (status int, code, msg string) {
 	if !loopback(r.RemoteAddr) {
 		return http.StatusForbidden, "forbidden", "the admin API answers loopback clients only (set --admin-token to open it)"
 	}
+	if !h.localHost(r.Host) {
+		return http.StatusForbidden, "forbidden", "Host " + r.Host + " is not this server's (set --admin-token to use other names)"
+	}
 	return 0, "", ""
+}
+
+// localHost reports whether a Host header names this server without a DNS name that
+// could have been rebound: localhost, a loopback address or the listen address (any
+// port for each; an IP literal cannot be rebound).
+func (h *Handler) localHost(host string) bool {
+	name := host
+	if hn, _, err := net.SplitHostPort(host); err == nil {
+		name = hn
+	}
+	name = strings.TrimSuffix(strings.TrimPrefix(name, "["), "]")
+	if strings.EqualFold(name, "localhost") || loopback(name) {
+		return true
+	}
+	if h.opts.ListenAddr == "" {
+		return false
+	}
+	listen, _, err := net.SplitHostPort(h.opts.ListenAddr)
+	if err != nil {
+		listen = h.opts.ListenAddr
+	}
+	return host == h.opts.ListenAddr || listen != "" && strings.EqualFold(name, strings.Trim(listen, "[]"))
+}
+
+// jsonContentType reports whether r's Content-Type is application/json (parameters such
+// as charset allowed).
+func jsonContentType(r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == "application/json"
+}
+
+// drainReply is the answer of POST /api/drain.
+type drainReply struct {
+	Draining    bool `json:"draining"`
+	Connections int  `json:"connections"`
 }
 
 // loopback reports whether addr ("host:port") is 127.0.0.0/8 or ::1.
@@ -155,8 +224,11 @@ func loopback(addr string) bool {
 
 // resolve maps a path to its route. Room names may contain '/', so the room is whatever
 // lies between "/api/rooms/" and the final "/members" or "/publish", unescaped.
-func resolve(u *url.URL) (route, bool) {
+func (h *Handler) resolve(u *url.URL) (route, bool) {
 	path := u.EscapedPath()
+	if path == "/api/drain" && h.opts.Drain != nil {
+		return route{method: http.MethodPost, drain: true}, true
+	}
 	switch path {
 	case "/api/stats":
 		return route{op: core.AdminStats, method: http.MethodGet}, true
@@ -186,6 +258,15 @@ func resolve(u *url.URL) (route, bool) {
 		}
 	}
 	if rest, ok := strings.CutPrefix(path, "/api/users/"); ok {
+		// /api/users/{user}/rooms/{room}: the room (which may hold '/') is the rest.
+		if name, room, ok := strings.Cut(rest, "/rooms/"); ok && name != "" && room != "" && !strings.Contains(name, "/") {
+			user, err1 := url.PathUnescape(name)
+			room, err2 := url.PathUnescape(room)
+			if err1 != nil || err2 != nil {
+				return route{}, false
+			}
+			return route{op: core.AdminJoinRoom, method: http.MethodPost, user: user, room: room}, true
+		}
 		for suffix, rt := range map[string]route{
 			"/send":       {op: core.AdminSendUser, method: http.MethodPost},
 			"/disconnect": {op: core.AdminDisconnect, method: http.MethodPost},

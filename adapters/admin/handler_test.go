@@ -43,6 +43,10 @@ func do(t *testing.T, h http.Handler, method, target, body string, mod func(*htt
 		r = httptest.NewRequest(method, target, nil)
 	}
 	r.RemoteAddr = "127.0.0.1:5555"
+	r.Host = "127.0.0.1:8080"
+	if method == http.MethodPost {
+		r.Header.Set("Content-Type", "application/json")
+	}
 	if mod != nil {
 		mod(r)
 	}
@@ -64,6 +68,8 @@ func TestRoutes(t *testing.T) {
 		core.AdminSystem:      {Status: 200, Delivered: 4},
 		core.AdminHistory: {Status: 200, Room: "lobby", Epoch: "e1", Offset: 9, Messages: []core.StoredMessage{
 			{Sender: "ann", Content: []byte("hi"), Offset: 9, Time: time.Date(2026, 11, 27, 19, 0, 0, 123e6, time.UTC)}}},
+		core.AdminJoinRoom:  {Status: 200, Joined: 2},
+		core.AdminLeaveRoom: {Status: 200, Left: 1},
 	}}
 	h := New(fake, Options{})
 	tests := []struct {
@@ -81,6 +87,9 @@ func TestRoutes(t *testing.T) {
 		{"POST", "/api/rooms/lobby/publish", `{"content":"news"}`, `{"delivered":2,"offset":7}`, core.AdminRequest{Op: core.AdminPublish, Room: "lobby", Content: "news"}},
 		{"POST", "/api/users/ann/send", `{"content":"psst"}`, `{"delivered":1}`, core.AdminRequest{Op: core.AdminSendUser, User: "ann", Content: "psst"}},
 		{"POST", "/api/users/ann/disconnect", "", `{"closed":2}`, core.AdminRequest{Op: core.AdminDisconnect, User: "ann"}},
+		{"POST", "/api/users/ann/rooms/team:1/dev", "", `{"joined":2}`, core.AdminRequest{Op: core.AdminJoinRoom, User: "ann", Room: "team:1/dev"}},
+		{"POST", "/api/users/ann/rooms/team%3A1", "", `{"joined":2}`, core.AdminRequest{Op: core.AdminJoinRoom, User: "ann", Room: "team:1"}},
+		{"DELETE", "/api/users/ann/rooms/team:1", "", `{"left":1}`, core.AdminRequest{Op: core.AdminLeaveRoom, User: "ann", Room: "team:1"}},
 		{"POST", "/api/system", `{"content":"maintenance at 5"}`, `{"delivered":4}`, core.AdminRequest{Op: core.AdminSystem, Content: "maintenance at 5"}},
 		{"GET", "/api/rooms/lobby/history?since=8&limit=500", "", `{"room":"lobby","epoch":"e1","offset":9,"messages":[{"type":"chat","room":"lobby","sender":"ann","content":"hi","offset":9,"timestamp":"2026-11-27T19:00:00.123Z"}]}`, core.AdminRequest{Op: core.AdminHistory, Room: "lobby", Since: 8, Limit: 100}},
 		{"POST", "/api/system", `{"content":"x","room":"lobby","unknown":1}`, `{"delivered":4}`, core.AdminRequest{Op: core.AdminSystem, Content: "x", Room: "lobby"}},
@@ -236,5 +245,87 @@ func TestAccess(t *testing.T) {
 				t.Error("refused request reached Admin")
 			}
 		})
+	}
+}
+
+// TestBrowserRules: the rules that keep other web pages away from the API (PROTOCOL.md
+// §11): Origin, Content-Type and, without a token, Host.
+func TestBrowserRules(t *testing.T) {
+	header := func(kv ...string) func(*http.Request) {
+		return func(r *http.Request) {
+			for i := 0; i < len(kv); i += 2 {
+				if kv[i] == "Host" {
+					r.Host = kv[i+1]
+				} else if kv[i+1] == "" {
+					r.Header.Del(kv[i])
+				} else {
+					r.Header.Set(kv[i], kv[i+1])
+				}
+			}
+		}
+	}
+	tests := []struct {
+		name, token, method, target string
+		mod                         func(*http.Request)
+		status                      int
+	}{
+		{"same origin", "", "POST", "/api/system", header("Origin", "http://127.0.0.1:8080"), 200},
+		{"foreign origin", "", "POST", "/api/system", header("Origin", "http://evil.example"), 403},
+		{"foreign origin GET", "", "GET", "/api/stats", header("Origin", "http://evil.example"), 403},
+		{"foreign origin with token", "tok", "POST", "/api/system", header("Origin", "http://evil.example", "Authorization", "Bearer tok"), 403},
+		{"allowed origin", "", "POST", "/api/system", header("Origin", "https://ops.example.com"), 200},
+		{"null origin", "", "POST", "/api/system", header("Origin", "null"), 403},
+		{"text/plain", "", "POST", "/api/system", header("Content-Type", "text/plain"), 415},
+		{"form", "", "POST", "/api/system", header("Content-Type", "application/x-www-form-urlencoded"), 415},
+		{"no content type", "", "POST", "/api/system", header("Content-Type", ""), 415},
+		{"json with charset", "", "POST", "/api/system", header("Content-Type", "application/json; charset=utf-8"), 200},
+		{"JSON in capitals", "", "POST", "/api/system", header("Content-Type", "Application/JSON"), 200},
+		{"json lookalike", "", "POST", "/api/system", header("Content-Type", "application/jsonp"), 415},
+		{"disconnect without body, text/plain", "", "POST", "/api/users/ann/disconnect", header("Content-Type", "text/plain"), 415},
+		{"disconnect without body, json", "", "POST", "/api/users/ann/disconnect", nil, 200},
+		{"text/plain with token", "tok", "POST", "/api/system", header("Content-Type", "text/plain", "Authorization", "Bearer tok"), 415},
+		{"host localhost", "", "GET", "/api/stats", header("Host", "localhost:9999"), 200},
+		{"host LOCALHOST no port", "", "GET", "/api/stats", header("Host", "LOCALHOST"), 200},
+		{"host loopback other port", "", "GET", "/api/stats", header("Host", "127.0.0.2:1"), 200},
+		{"host v6 loopback", "", "GET", "/api/stats", header("Host", "[::1]:8080"), 200},
+		{"host the listen address", "", "GET", "/api/stats", header("Host", "10.1.2.3:7000"), 200},
+		{"host a rebound name", "", "GET", "/api/stats", header("Host", "attacker.example:8080"), 403},
+		{"host localhost lookalike", "", "GET", "/api/stats", header("Host", "localhost.attacker.example"), 403},
+		{"host empty", "", "GET", "/api/stats", header("Host", ""), 403},
+		{"any host with a token", "tok", "GET", "/api/stats", header("Host", "attacker.example", "Authorization", "Bearer tok"), 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := &fakeAdmin{}
+			h := New(fake, Options{Token: tt.token, AllowedOrigins: []string{"https://*.example.com"}, ListenAddr: "10.1.2.3:7000"})
+			body := ""
+			if tt.method == "POST" && !strings.HasSuffix(tt.target, "/disconnect") {
+				body = `{"content":"x"}`
+			}
+			code, got, _ := do(t, h, tt.method, tt.target, body, tt.mod)
+			if code != tt.status {
+				t.Fatalf("status %d, want %d (%s)", code, tt.status, got)
+			}
+			if code != 200 && len(fake.got) != 0 {
+				t.Fatalf("a refused request reached the Admin: %+v", fake.got)
+			}
+		})
+	}
+}
+
+func TestDrain(t *testing.T) {
+	drains := 0
+	h := New(&fakeAdmin{}, Options{Drain: func() int { drains++; return 42 }})
+	if code, body, _ := do(t, h, "POST", "/api/drain", "", nil); code != 202 || strings.TrimSpace(body) != `{"draining":true,"connections":42}` || drains != 1 {
+		t.Fatalf("drain: %d %s (%d drains)", code, body, drains)
+	}
+	if code, _, _ := do(t, h, "GET", "/api/drain", "", nil); code != 405 || drains != 1 {
+		t.Fatalf("GET drain: %d", code)
+	}
+	if code, _, _ := do(t, h, "POST", "/api/drain", "", func(r *http.Request) { r.Header.Set("Content-Type", "text/plain") }); code != 415 || drains != 1 {
+		t.Fatalf("text/plain drain: %d", code)
+	}
+	if code, _, _ := do(t, New(&fakeAdmin{}, Options{}), "POST", "/api/drain", "", nil); code != 404 {
+		t.Fatalf("drain without a Drain: %d", code)
 	}
 }

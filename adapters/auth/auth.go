@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/switchboard-ws/switchboard/adapters/origin"
 	"github.com/switchboard-ws/switchboard/core"
 	"github.com/switchboard-ws/switchboard/core/proto"
 )
@@ -20,7 +22,7 @@ type Mode string
 
 const (
 	ModeNone Mode = "none" // the user id the client names (or a guest id)
-	ModeJWT  Mode = "jwt"  // the `sub` of an HS256 token signed with Config.Secret
+	ModeJWT  Mode = "jwt"  // the `sub` of a JWT verified with the configured keys
 )
 
 // ParseMode returns the Mode named s.
@@ -32,10 +34,19 @@ func ParseMode(s string) (Mode, error) {
 	return "", fmt.Errorf("unknown auth mode %q (want none or jwt)", s)
 }
 
-// Config says how to identify handshakes.
+// Config says how to identify handshakes and verify tokens. ModeJWT needs at least one
+// key: Secret, PublicKeyPEM or JWKSURL (each verifies only its own algorithms).
 type Config struct {
 	Mode   Mode
-	Secret []byte // HS256 key; required for ModeJWT
+	Secret []byte // HS256 key
+	// PublicKeyPEM is a PEM public key (RSA, EC P-256 or Ed25519) verifying RS256, ES256
+	// or EdDSA, the algorithm matching the key.
+	PublicKeyPEM []byte
+	// JWKSURL is a JWK Set verifying tokens by kid: fetched at New, every JWKSRefresh
+	// (DefaultJWKSRefresh when 0), and on an unknown kid at most once a minute.
+	JWKSURL     string
+	JWKSRefresh time.Duration
+	HTTPClient  *http.Client // for the JWKS; nil: http.DefaultClient
 	// AllowedOrigins are Origin patterns accepted besides the request's own host, e.g.
 	// "https://*.example.com"; `*` matches any run of characters, "*" alone any origin.
 	AllowedOrigins []string
@@ -51,16 +62,24 @@ type Error struct {
 
 func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
 
-// Authenticator identifies handshakes; it is safe for concurrent use.
+// DefaultJWKSRefresh is how often a JWKS is fetched again (PROTOCOL.md §8.2).
+const DefaultJWKSRefresh = time.Hour
+
+// ErrAuthMessage is Identify's answer to a --auth jwt handshake that carries no token:
+// upgrade it, and take the token from its first message, `auth` (PROTOCOL.md §8.2).
+var ErrAuthMessage = errors.New("auth: no token in the handshake: the first message must be auth")
+
+// Authenticator identifies handshakes and verifies tokens; it is safe for concurrent
+// use. Close stops its JWKS refreshes.
 type Authenticator struct {
 	mode    Mode
-	secret  []byte
-	origins []string
+	origins *origin.Policy
 	now     func() time.Time
-	parser  *jwt.Parser
+	keys    *keys
+	cancel  context.CancelFunc
 }
 
-// New checks cfg and returns its Authenticator.
+// New checks cfg and returns its Authenticator (fetching the JWKS once, when set).
 func New(cfg Config) (*Authenticator, error) {
 	if cfg.Mode == "" {
 		cfg.Mode = ModeNone
@@ -68,28 +87,28 @@ func New(cfg Config) (*Authenticator, error) {
 	if _, err := ParseMode(string(cfg.Mode)); err != nil {
 		return nil, err
 	}
-	if cfg.Mode == ModeJWT && len(cfg.Secret) == 0 {
-		return nil, errors.New("auth jwt needs a secret (--jwt-secret)")
-	}
-	a := &Authenticator{mode: cfg.Mode, secret: cfg.Secret, now: cfg.Now}
+	a := &Authenticator{mode: cfg.Mode, now: cfg.Now, cancel: func() {}}
 	if a.now == nil {
 		a.now = time.Now
 	}
-	for _, p := range cfg.AllowedOrigins {
-		p = strings.ToLower(strings.TrimSpace(p))
-		if p == "" {
-			continue
+	a.origins = origin.New(cfg.AllowedOrigins)
+	if cfg.Mode == ModeJWT {
+		if len(cfg.Secret) == 0 && len(cfg.PublicKeyPEM) == 0 && cfg.JWKSURL == "" {
+			return nil, errors.New("auth jwt needs a key (--jwt-secret, --jwt-public-key or --jwks-url)")
 		}
-		a.origins = append(a.origins, p)
+		ctx, cancel := context.WithCancel(context.Background())
+		k, err := newKeys(ctx, &cfg, func() time.Time { return a.now() })
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		a.keys, a.cancel = k, cancel
 	}
-	// WithValidMethods refuses every other algorithm, "none" included, before the key
-	// is ever consulted: a token cannot choose how it is checked.
-	a.parser = jwt.NewParser(
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
-		jwt.WithTimeFunc(func() time.Time { return a.now() }),
-	)
 	return a, nil
 }
+
+// Close stops the JWKS refreshes (a no-op without a JWKS).
+func (a *Authenticator) Close() { a.cancel() }
 
 // SplitOrigins splits a comma-separated --allowed-origins value.
 func SplitOrigins(s string) []string {
@@ -102,17 +121,44 @@ func SplitOrigins(s string) []string {
 	return out
 }
 
-// Identify returns who handshake r is, or why it is refused: 403 for a foreign Origin,
-// 401 for a missing or bad token, 400 for an invalid user id.
-func (a *Authenticator) Identify(r *http.Request) (core.Identity, *Error) {
+// Identify returns who handshake r is, or why it is refused: a *Error (403 for a
+// foreign Origin, 401 for a bad token, 400 for an invalid user id), or ErrAuthMessage
+// when --auth jwt finds no token in the handshake. Tokens come from, first found wins,
+// `Authorization: Bearer T`, then `?token=T` (an empty value is none): a bad Bearer
+// token is 401 even beside a good ?token=.
+func (a *Authenticator) Identify(r *http.Request) (core.Identity, error) {
 	if err := a.checkOrigin(r); err != nil {
 		return core.Identity{}, err
 	}
-	if a.mode == ModeJWT {
-		user, err := a.identifyJWT(r)
-		return core.Identity{User: user}, err
+	if a.mode != ModeJWT {
+		id, err := NamedUser(r)
+		if err != nil {
+			return core.Identity{}, err
+		}
+		return id, nil
 	}
-	return NamedUser(r)
+	raw := bearer(r.Header.Get("Authorization"))
+	if raw == "" {
+		raw = r.URL.Query().Get("token")
+	}
+	if raw == "" {
+		return core.Identity{}, ErrAuthMessage
+	}
+	id, err := a.VerifyConnection(raw)
+	if err != nil {
+		return core.Identity{}, unauthorized(err.Error())
+	}
+	return id, nil
+}
+
+// bearer returns the token of an `Authorization: Bearer T` header value ("" for none or
+// another scheme); the scheme's name is case-insensitive (RFC 9110 §11.1).
+func bearer(header string) string {
+	const scheme = "bearer "
+	if len(header) < len(scheme) || !strings.EqualFold(header[:len(scheme)], scheme) {
+		return ""
+	}
+	return strings.TrimSpace(header[len(scheme):])
 }
 
 // NamedUser is the identity of a client that says who it is, with no proof (--auth
@@ -134,40 +180,19 @@ func NamedUser(r *http.Request) (core.Identity, *Error) {
 	return core.Identity{User: user}, nil
 }
 
-func (a *Authenticator) identifyJWT(r *http.Request) (string, *Error) {
-	raw := r.URL.Query().Get("token")
-	if raw == "" {
-		// Non-browser clients may prefer a header; browsers cannot set one on a WebSocket.
-		raw, _ = strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	}
-	if raw == "" {
-		return "", unauthorized("a token is required (?token=JWT)")
-	}
-	var claims jwt.RegisteredClaims
-	_, err := a.parser.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) { return a.secret, nil })
-	if err != nil {
-		return "", unauthorized("invalid token: " + reason(err))
-	}
-	if claims.Subject == "" {
-		return "", unauthorized("the token has no sub")
-	}
-	if !proto.ValidUser([]byte(claims.Subject)) {
-		return "", unauthorized("the token's sub is not a valid user id (1–64 characters of A-Z a-z 0-9 _ . @ -)")
-	}
-	return claims.Subject, nil
-}
-
 // reason names a token failure without echoing the token.
 func reason(err error) string {
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return "expired"
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		return "a required claim is missing"
 	case errors.Is(err, jwt.ErrTokenNotValidYet):
 		return "not valid yet"
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
 		return "bad signature"
 	case errors.Is(err, jwt.ErrTokenUnverifiable), errors.Is(err, jwt.ErrSignatureInvalid):
-		return "signing method not accepted (HS256 only)"
+		return "signing method or key not accepted"
 	case errors.Is(err, jwt.ErrTokenMalformed):
 		return "malformed"
 	}

@@ -27,7 +27,9 @@ type conn struct {
 	nc  *node.Conn
 	gen uint32 // tells this conn from an earlier one on the same fd number
 
-	reader     wsframe.Reader // the poller's alone
+	reader     wsframe.Reader // the feeder's (the poller, or ServeHTTP before it), under rmu
+	rmu        sync.Mutex     // held while feeding, so that finish can release what reader holds
+	finished   atomic.Bool    // the socket is closed: nothing more is fed
 	broken     bool           // the poller's: the peer broke a rule, its bytes are discarded
 	draining   atomic.Bool    // our close frame is out (SHUT_WR): waiting for the peer's close or EOF
 	peerClosed atomic.Bool    // the peer's close frame ended its stream
@@ -64,17 +66,39 @@ var writers = sync.Pool{New: func() any { return &writer{} }}
 // Message, Ping and Pong implement wsframe.Handler.
 func (c *conn) Message(p []byte) { c.nc.Receive(p) }
 func (c *conn) Ping(p []byte)    { c.nc.Pong(p) }
-func (c *conn) Pong([]byte)      {}
+func (c *conn) Pong([]byte)      { c.nc.Seen() }
 
 // feed hands bytes read from the socket to the frame reader. While closing, data is
 // dropped (Receive refuses it) but frames are still decoded to spot the peer's close
 // frame: once both close frames crossed, the socket is closed without waiting for EOF.
 func (c *conn) feed(p []byte) {
-	c.nc.Seen()
+	c.rmu.Lock()
+	if !c.finished.Load() {
+		c.feedLocked(p)
+	}
+	c.rmu.Unlock()
+	if c.finished.Load() {
+		c.releaseReader()
+	}
+}
+
+// releaseReader gives back what the reader holds of a partial message, once the socket
+// is closed. Whoever takes rmu after finished is set does it: finish, unless a feed is
+// under way, which then does it itself when done (finish must never wait for a feed,
+// which may be waiting for the node).
+func (c *conn) releaseReader() {
+	if c.rmu.TryLock() {
+		c.reader.Reset()
+		c.rmu.Unlock()
+	}
+}
+
+func (c *conn) feedLocked(p []byte) {
 	if c.peerClosed.Load() || c.broken {
 		return
 	}
 	err := c.reader.Feed(p, c)
+	c.nc.Fed(c.reader.Partial())
 	if err == nil {
 		return
 	}
@@ -201,6 +225,8 @@ func (c *conn) finishLocked() {
 	c.t.slots[fd].CompareAndSwap(c, nil)
 	unix.EpollCtl(c.t.epfd, unix.EPOLL_CTL_DEL, fd, nil)
 	unix.Close(fd)
+	c.finished.Store(true)
+	c.releaseReader()
 	if c.nc != nil {
 		c.nc.Finished(&c.batch)
 	}

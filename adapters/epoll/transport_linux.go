@@ -114,16 +114,18 @@ func (t *Transport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	fd, err := detach(hs.Conn)
 	if err != nil {
+		t.node.Abandon(hs)
 		t.node.Options().Logger.Warn("epoll: cannot take the connection's descriptor", "err", err)
 		return
 	}
 	if fd >= len(t.slots) {
+		t.node.Abandon(hs)
 		unix.Close(fd)
 		return
 	}
 	c := &conn{t: t, fd: fd, gen: t.gen.Add(1)}
-	c.reader.Init(hs.Format, t.node.Options().MaxMessageBytes)
-	nc, err := t.node.Attach(hs.Identity, hs.Format, c)
+	t.node.InitReader(&c.reader, hs.Format)
+	nc, err := t.node.Attach(hs, c)
 	if err != nil {
 		writeClose(fd, core.CloseGoingAway, core.ReasonShutdown)
 		unix.Close(fd)

@@ -11,6 +11,11 @@ import (
 	"github.com/switchboard-ws/switchboard/core"
 )
 
+// otherCode is the label of every close code outside core.CloseReasons (a client may
+// close with any of 3000–4999): clients never choose how many series there are
+// (PROTOCOL.md §11).
+const otherCode = "other"
+
 // Metrics counts what the node reports. It implements node.Metrics and is safe for
 // concurrent use.
 type Metrics struct {
@@ -20,9 +25,10 @@ type Metrics struct {
 	received  prometheus.Counter
 	delivered prometheus.Counter
 	closes    *prometheus.CounterVec
-	// known holds the pre-made close-code counters; read-only after New, so the hot
-	// path needs no lock and no label hashing.
+	// known holds the pre-made close-code counters and other the rest; read-only after
+	// New, so the hot path needs no lock and no label hashing.
 	known map[uint16]prometheus.Counter
+	other prometheus.Counter
 }
 
 // New returns Metrics registered in a fresh registry together with the Go and process
@@ -58,6 +64,7 @@ func New() *Metrics {
 	for c := range core.CloseReasons {
 		m.known[c] = m.closes.WithLabelValues(strconv.Itoa(int(c)))
 	}
+	m.other = m.closes.WithLabelValues(otherCode)
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -84,7 +91,7 @@ func (m *Metrics) ConnClosed(code uint16) {
 		c.Inc()
 		return
 	}
-	m.closes.WithLabelValues(strconv.Itoa(int(code))).Inc()
+	m.other.Inc()
 }
 
 // Received counts one message from a client.

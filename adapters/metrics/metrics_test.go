@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/switchboard-ws/switchboard/core"
 )
 
 func scrape(t *testing.T, m *Metrics) string {
@@ -79,16 +81,26 @@ func TestCounts(t *testing.T) {
 		m.ConnClosed(1001)
 	}
 	m.ConnClosed(4009)
-	m.ConnClosed(3000) // a code outside the protocol's list still gets its series
+	for code := range uint16(300) { // clients choosing codes choose no new series
+		m.ConnClosed(3000 + code)
+	}
+	m.ConnClosed(1008)
+	m.ConnClosed(4001)
 	m.Rooms(7)
 	wantLines(t, scrape(t, m),
-		"switchboard_connections 988",
+		"switchboard_connections 687",
 		"switchboard_rooms 7",
 		"switchboard_messages_received_total 1000",
 		"switchboard_messages_delivered_total 3000",
 		`switchboard_closes_total{code="1001"} 10`,
 		`switchboard_closes_total{code="4009"} 1`,
-		`switchboard_closes_total{code="3000"} 1`,
+		`switchboard_closes_total{code="other"} 300`,
+		`switchboard_closes_total{code="1008"} 1`,
+		`switchboard_closes_total{code="4001"} 1`,
+		`switchboard_closes_total{code="4002"} 0`,
 		`switchboard_closes_total{code="1000"} 0`,
 	)
+	if text := scrape(t, m); strings.Contains(text, `code="3000"`) || strings.Count(text, "switchboard_closes_total{") != len(core.CloseReasons)+1 {
+		t.Fatalf("close-code series are not bounded:\n%s", text)
+	}
 }

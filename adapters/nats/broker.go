@@ -357,6 +357,10 @@ func (b *Broker) onNotice(m *nats.Msg) {
 		in.Kind = KindSystem
 	case wireKick:
 		in.Kind, in.User = KindKick, w.To
+	case wireSeat:
+		in.Kind, in.User = KindSeat, w.To
+	case wireUnseat:
+		in.Kind, in.User = KindUnseat, w.To
 	default:
 		return
 	}
@@ -390,6 +394,16 @@ func (b *Broker) System(room string, content []byte, at time.Time) {
 // Kick asks other nodes to close every connection of user.
 func (b *Broker) Kick(user string) {
 	w := wireMsg{Kind: wireKick, Origin: b.opts.NodeID, To: user, Time: time.Now()}
+	b.publish(userSubject(user), w.encode(nil))
+}
+
+// Seat asks other nodes to join every connection of user to room (join) or to take
+// them out of it (PROTOCOL.md §8.3).
+func (b *Broker) Seat(user, room string, join bool) {
+	w := wireMsg{Kind: wireUnseat, Origin: b.opts.NodeID, To: user, Room: room, Time: time.Now()}
+	if join {
+		w.Kind = wireSeat
+	}
 	b.publish(userSubject(user), w.encode(nil))
 }
 

@@ -223,14 +223,16 @@ func TestPrivateBroadcastSystemKick(t *testing.T) {
 	a.Broadcast("bob", []byte("all"), "ann", time.Now())
 	a.System("lobby", []byte("notice"), time.Now())
 	a.Kick("ann")
+	a.Seat("ann", "vault:1", true)
+	a.Seat("ann", "vault:1", false)
 	want := map[*testNode][]string{
-		b: {"private ann copy=false", "broadcast exclude=ann", "system lobby", "kick ann"},
+		b: {"private ann copy=false", "broadcast exclude=ann", "system lobby", "kick ann", "seat ann vault:1", "unseat ann vault:1"},
 		c: {"private bob copy=true", "broadcast exclude=ann", "system lobby"},
 	}
 	for n, w := range want {
 		got := n.in.waitFor(t, "notices", func(got []Inbound) bool { return len(only(got, KindSystem)) == 1 })
-		if len(w) == 4 {
-			got = n.in.waitFor(t, "kick", func(got []Inbound) bool { return len(only(got, KindKick)) == 1 })
+		if len(w) > 3 {
+			got = n.in.waitFor(t, "unseat", func(got []Inbound) bool { return len(only(got, KindUnseat)) == 1 })
 		}
 		var seen []string
 		for _, in := range got {
@@ -250,6 +252,8 @@ func TestPrivateBroadcastSystemKick(t *testing.T) {
 				seen = append(seen, "system "+in.Room)
 			case KindKick:
 				seen = append(seen, "kick "+in.User)
+			case KindSeat, KindUnseat:
+				seen = append(seen, in.Kind.String()+" "+in.User+" "+in.Room)
 			}
 		}
 		if d := cmp.Diff(w, seen); d != "" {

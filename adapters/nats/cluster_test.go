@@ -459,3 +459,35 @@ func TestClusterNATSRestartMidTraffic(t *testing.T) {
 		t.Fatalf("presence lost across the restart: %v", m)
 	}
 }
+
+// Server-side membership (PROTOCOL.md §8.3) asked of one node reaches the user's
+// connections on every node.
+func TestClusterServerSideMembership(t *testing.T) {
+	ns := startNATS(t)
+	nodes := startCluster(t, ns, defaultCore(), "n0", "n1")
+	ann0, ann1 := dial(t, nodes[0], "ann"), dial(t, nodes[1], "ann")
+	rep, err := nodes[1].node.Admin(context.Background(), core.AdminRequest{Op: core.AdminJoinRoom, User: "ann", Room: "ops"})
+	if err != nil || rep.Status != 200 || rep.Joined < 1 {
+		t.Fatalf("join %+v %v", rep, err)
+	}
+	for _, c := range []*client{ann0, ann1} {
+		if m := c.next("joined", "user_joined"); m["room"] != "ops" {
+			t.Fatalf("%s: %v", c.name, m)
+		}
+	}
+	ann0.send(`{"type":"chat","room":"ops","content":"both tabs"}`)
+	for _, c := range []*client{ann0, ann1} {
+		if m := c.next("chat", "user_joined"); m["content"] != "both tabs" {
+			t.Fatalf("%s: %v", c.name, m)
+		}
+	}
+	rep, err = nodes[0].node.Admin(context.Background(), core.AdminRequest{Op: core.AdminLeaveRoom, User: "ann", Room: "ops"})
+	if err != nil || rep.Status != 200 || rep.Left < 1 { // 2 once n1's presence news reached n0
+		t.Fatalf("leave %+v %v", rep, err)
+	}
+	for _, c := range []*client{ann0, ann1} {
+		if m := c.next("left", "user_joined", "user_left"); m["room"] != "ops" || m["reason"] != "removed" {
+			t.Fatalf("%s: %v", c.name, m)
+		}
+	}
+}

@@ -38,10 +38,14 @@ const (
 	KindPublished
 	// KindLink: the link to NATS went down (Degraded) or came back.
 	KindLink
+	// KindSeat: join every local connection of User to Room (server-side membership).
+	KindSeat
+	// KindUnseat: take every local connection of User out of Room.
+	KindUnseat
 )
 
 var kindNames = [...]string{"", "chat", "room_gap", "private", "broadcast", "system", "kick",
-	"conn", "room_presence", "node_gone", "recovered", "published", "link"}
+	"conn", "room_presence", "node_gone", "recovered", "published", "link", "seat", "unseat"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {

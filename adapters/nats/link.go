@@ -71,6 +71,8 @@ func (l *Link) Do(a *core.ClusterAction) {
 		l.System(a.Room, a.Content, a.Time)
 	case core.ClusterKick:
 		l.Kick(a.User)
+	case core.ClusterSeat, core.ClusterUnseat:
+		l.Seat(a.User, a.Room, a.Op == core.ClusterSeat)
 	case core.ClusterConnOpened:
 		l.ConnOpened(a.User, uint64(a.Conn), a.Order)
 	case core.ClusterConnClosed:
@@ -102,6 +104,10 @@ func coreEvent(in Inbound) (core.ClusterEvent, bool) {
 		ev.Kind = core.RemoteSystem
 	case KindKick:
 		ev.Kind = core.RemoteKick
+	case KindSeat:
+		ev.Kind = core.RemoteSeat
+	case KindUnseat:
+		ev.Kind = core.RemoteUnseat
 	case KindConn:
 		ev.Kind = core.RemoteConn
 	case KindRoomPresence:

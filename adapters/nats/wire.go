@@ -18,6 +18,8 @@ const (
 	wireBroadcast                     // Sender, Content, Exclude
 	wireSystem                        // Content, optional Room
 	wireKick                          // User: close every connection of the user
+	wireSeat                          // To, Room: the user's connections join the room (admin)
+	wireUnseat                        // To, Room: the user's connections leave the room (admin)
 )
 
 // wireMsg is the decoded form of one payload. Fields a kind does not use are empty.
@@ -56,7 +58,7 @@ func (m *wireMsg) decode(b []byte) error {
 		return errCorrupt
 	}
 	m.Kind, b = wireKind(b[0]), b[1:]
-	if m.Kind < wireChat || m.Kind > wireKick {
+	if m.Kind < wireChat || m.Kind > wireUnseat {
 		return errCorrupt
 	}
 	for _, dst := range [...]*string{&m.Origin, &m.Sender, &m.To, &m.Room, &m.Exclude} {

@@ -35,9 +35,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := &conn{raw: hs.Conn, wake: make(chan struct{}, 1), stop: make(chan struct{}), writerDone: make(chan struct{}), closeSent: make(chan struct{})}
-	c.reader.Init(hs.Format, h.node.Options().MaxMessageBytes)
+	h.node.InitReader(&c.reader, hs.Format)
 	c.rc = rawConnOf(hs.Conn)
-	nc, err := h.node.Attach(hs.Identity, hs.Format, c)
+	nc, err := h.node.Attach(hs, c)
 	if err != nil {
 		hs.Conn.SetWriteDeadline(time.Now().Add(time.Second))
 		hs.Conn.Write(wsframe.AppendClose(nil, core.CloseGoingAway, core.ReasonShutdown))
@@ -95,17 +95,17 @@ func (c *conn) Abort() { c.raw.Close() }
 // Message, Ping and Pong implement wsframe.Handler.
 func (c *conn) Message(p []byte) { c.nc.Receive(p) }
 func (c *conn) Ping(p []byte)    { c.nc.Pong(p) }
-func (c *conn) Pong([]byte)      {}
+func (c *conn) Pong([]byte)      { c.nc.Seen() }
 
 // feed decodes bytes from the socket and reports whether the peer's stream ended with
 // its close frame. While closing, data is dropped (Receive refuses it) but
 // frames are still decoded to spot the peer's close frame.
 func (c *conn) feed(p []byte) (ended bool) {
-	c.nc.Seen()
 	if c.broken {
 		return false
 	}
 	err := c.reader.Feed(p, c)
+	c.nc.Fed(c.reader.Partial())
 	if err == nil {
 		return false
 	}
@@ -150,6 +150,7 @@ func (c *conn) readLoop(buffered []byte) {
 		case <-c.writerDone:
 		}
 	}
+	c.reader.Reset() // give back what a partial message held
 	c.raw.Close()
 	close(c.stop)
 	<-c.writerDone

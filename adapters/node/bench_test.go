@@ -60,7 +60,7 @@ func BenchmarkRoute(b *testing.B) {
 	for i := range links {
 		l := &discardLink{}
 		l.mu.Lock()
-		c, _ := n.Attach(core.Identity{User: "u" + strconv.Itoa(i)}, proto.JSON, l)
+		c, _ := n.Attach(Handshake{Identity: core.Identity{User: "u" + strconv.Itoa(i)}, Format: proto.JSON}, l)
 		l.c = c
 		l.mu.Unlock()
 		c.Start()

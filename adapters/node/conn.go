@@ -1,8 +1,10 @@
 package node
 
 import (
+	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gobwas/ws"
 
@@ -42,8 +44,13 @@ type Conn struct {
 	n    *Node
 	link Link
 
+	ip netip.Addr // admitted by the node's Admission until Finished
+
 	state    atomic.Int32
-	lastSeen atomic.Int64 // the node's coarse clock at the last byte received
+	lastSeen atomic.Int64 // the node's coarse clock at the last complete frame received
+	msgStart atomic.Int64 // UnixNano of the first byte of the message in progress; 0: none
+	// msgDone is the transport reader's: a message completed since its last Fed.
+	msgDone bool
 
 	mu        sync.Mutex
 	q         *frameList // queued, not yet pulled; nil when empty
@@ -57,6 +64,11 @@ type Conn struct {
 	deadline  int64 // closing: when Abort is due
 	closingAt int   // 1 + index in Node.closing; 0 when not there
 	aborted   bool
+	// Until identified by its auth message (access.go).
+	authDeadline int64    // coarse clock by which auth must have come
+	authing      bool     // its token is being verified
+	early        [][]byte // messages sent behind auth, applied once identified
+	earlyBytes   int
 }
 
 // frame is one queued frame: a message's shared bytes (msg retained while queued), or a
@@ -168,8 +180,26 @@ func (c *Conn) Written(b *Batch, n int) {
 // SocketFull records that a write found the socket full (the transport waits for room).
 func (c *Conn) SocketFull() { c.n.full.Add(1) }
 
-// Seen records that the peer sent something (it is not idle).
+// Seen records that the peer sent a complete frame (it is not idle): the transport
+// calls it for control frames; Receive does for messages. Bytes of a message not yet
+// complete are not activity.
 func (c *Conn) Seen() { c.lastSeen.Store(c.n.clock.Load()) }
+
+// Fed tells c, after the transport fed bytes to its frame reader, whether part of a
+// message is now held (wsframe.Reader.Partial): MessageTimeout runs from the first byte
+// of each message. Called by the reader's goroutine only.
+func (c *Conn) Fed(partial bool) {
+	switch {
+	case !partial:
+		if c.msgStart.Load() != 0 {
+			c.msgStart.Store(0)
+		}
+	case c.msgDone || c.msgStart.Load() == 0:
+		// A new message began in these bytes (its first byte is no older than now).
+		c.msgStart.Store(time.Now().UnixNano())
+	}
+	c.msgDone = false
+}
 
 // Open reports whether c still accepts messages (no close has begun).
 func (c *Conn) Open() bool { return c.state.Load() == stateOpen }
@@ -177,14 +207,18 @@ func (c *Conn) Open() bool { return c.state.Load() == stateOpen }
 // Receive hands one complete message from the peer to the hub. The payload is copied;
 // the caller may reuse it. Messages arriving after a close began are dropped.
 func (c *Conn) Receive(payload []byte) {
+	c.msgDone = true
+	c.Seen()
 	if c.state.Load() != stateOpen {
 		return
 	}
 	c.n.inbox.postFrame(c, payload)
 }
 
-// Pong queues a pong carrying payload (the answer to the peer's ping).
+// Pong queues a pong carrying payload (the answer to the peer's ping, which is
+// activity).
 func (c *Conn) Pong(payload []byte) {
+	c.Seen()
 	c.control(wsframe.AppendFrame(make([]byte, 0, 2+len(payload)), ws.OpPong, payload))
 }
 
@@ -225,6 +259,7 @@ func (c *Conn) Finished(b *Batch) {
 		b.list, b.off = nil, 0
 	}
 	c.n.queued.Add(-int64(dropped))
+	c.n.release(c.ip)
 	c.n.inbox.post(event{kind: evFinished, c: c})
 }
 

@@ -7,8 +7,10 @@
 // into the hub in batches, drains the Outbox, and queues each delivered frame — encoded
 // once per message and format, shared by every recipient — on the target connections'
 // byte-bounded send queues, which the transport flushes (Pull, Written). Pings, the idle
-// timeout, slow consumers (4008) and shutdown (1001) are decided here, once for both
-// transports.
+// and message timeouts (1001, 1008), slow consumers (4008), the handshake rules of
+// PROTOCOL.md §11 (header size, key, Origin, the pure Admission of --max-conns-per-ip
+// and --accept-rate) and shutdown or a staged Drain (1001) are decided here, once for
+// both transports.
 //
 // The owner goroutine must never block on a peer: it never waits for a writer, and a
 // connection whose unsent bytes would pass Options.SendQueueBytes — after one
@@ -20,5 +22,7 @@
 //	h := nethttp.New(n)           // or epoll.New(n)
 //	mux.Handle("/ws", h)
 //	…
+//	n.Drain(1000)                 // or: 1000 connections closed 1001 per second …
+//	<-n.Drained()
 //	n.Shutdown(ctx)               // every connection closed 1001 "Server shutting down"
 package node

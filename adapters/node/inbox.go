@@ -22,17 +22,22 @@ const (
 	evShutdown                  // close everything 1001 and stop accepting
 	evAbortAll                  // shutdown out of time: abort every socket
 	evCluster                   // news from other nodes: cluster
+	evDrain                     // close everything 1001, n per second, and stop accepting
+	evAuthed                    // c's auth message was verified (or not): answer
+	evAnswer                    // the answer to one of the hub's asks: answer
 )
 
 type event struct {
-	kind    eventKind
-	c       *Conn
-	off     int
-	n       int
-	code    uint16
-	admin   core.AdminRequest
-	reply   chan core.AdminReply
-	cluster *core.ClusterEvent
+	kind     eventKind
+	c        *Conn
+	off      int
+	n        int
+	code     uint16
+	admin    core.AdminRequest
+	reply    chan core.AdminReply
+	cluster  *core.ClusterEvent
+	answer   *core.Answer
+	verified bool // evAuthed, evAnswer: the end of a token verification (access.go)
 }
 
 // inbox is the batch queue from transports to the owner goroutine: producers append

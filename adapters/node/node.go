@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchboard-ws/switchboard/adapters/auth"
+	"github.com/switchboard-ws/switchboard/adapters/origin"
 	"github.com/switchboard-ws/switchboard/adapters/wsframe"
 	"github.com/switchboard-ws/switchboard/core"
 	"github.com/switchboard-ws/switchboard/core/proto"
@@ -36,16 +37,30 @@ type Node struct {
 	full     atomic.Int64 // writes deferred because a socket was full
 	live     atomic.Int64 // attached and not yet Finished
 
+	origins    *origin.Policy
+	budget     *wsframe.Budget // partial messages of every connection
+	admitMu    sync.Mutex
+	admission  *Admission
+	drainingHS atomic.Bool // Drain began: handshakes are refused
+
 	// Owned by the owner goroutine.
-	conns    map[core.ConnID]*Conn
-	closing  []*Conn
-	dirty    []*Conn
-	waiters  map[uint64]chan core.AdminReply
-	pending  []event // transport-side closes discovered while draining (slow consumers)
-	out      core.Outbox
-	frames   [proto.NumFormats][]byte
-	draining bool          // Shutdown began
-	drained  chan struct{} // closed when draining and no connection is left
+	conns      map[core.ConnID]*Conn
+	closing    []*Conn
+	dirty      []*Conn
+	waiters    map[uint64]chan core.AdminReply
+	awaiting   map[core.ConnID]*Conn // attached, waiting for their auth message (access.go)
+	authReq    proto.Request
+	verifying  int            // token verifications in flight (access.go)
+	toVerify   []func() event // verifications waiting for one of them to end
+	pending    []event        // transport-side closes discovered while draining (slow consumers)
+	out        core.Outbox
+	frames     [proto.NumFormats][]byte
+	draining   bool          // Shutdown or Drain began
+	drainRate  int           // Drain: connections closed per second (0: Shutdown, all at once)
+	drainTick  *time.Ticker  // while a Drain closes connections in batches
+	drainCarry float64       // connections owed by the rate but not yet closed
+	drainLast  time.Time     // the last batch
+	drained    chan struct{} // closed when draining and no connection is left
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -57,13 +72,18 @@ type Node struct {
 func New(opts Options) *Node {
 	opts.applyDefaults()
 	n := &Node{
-		opts:    opts,
-		hub:     core.New(opts.Core),
-		conns:   make(map[core.ConnID]*Conn),
-		waiters: make(map[uint64]chan core.AdminReply),
-		drained: make(chan struct{}),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
+		opts:     opts,
+		hub:      core.New(opts.Core),
+		conns:    make(map[core.ConnID]*Conn),
+		waiters:  make(map[uint64]chan core.AdminReply),
+		awaiting: make(map[core.ConnID]*Conn),
+		drained:  make(chan struct{}),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+
+		origins:   origin.New(opts.AllowedOrigins),
+		budget:    wsframe.NewBudget(opts.PartialBytes),
+		admission: NewAdmission(opts.MaxConnsPerIP, opts.AcceptRate),
 	}
 	now := time.Now()
 	for i := range opts.Restore {
@@ -102,18 +122,30 @@ func (n *Node) Identify(r *http.Request) (core.Identity, error) {
 // Accepting reports whether the node takes new connections (false once Shutdown began).
 func (n *Node) Accepting() bool { return n.accepting.Load() }
 
-// Attach registers an upgraded connection of identity id speaking f; link is how the node
-// reaches the transport. Nothing happens on it until the transport, having stored the
-// returned Conn where its link can see it, calls Start. It fails with ErrShuttingDown
-// after Shutdown began. The transport calls Finished for every attached Conn.
-func (n *Node) Attach(id core.Identity, f proto.Format, link Link) (*Conn, error) {
+// Attach registers the connection of an Upgrade (an empty hs.Identity.User: not
+// identified yet, its first message must be auth); link is how the node reaches the
+// transport. Nothing happens on it until the transport, having stored the returned Conn
+// where its link can see it, calls Start. It fails with ErrShuttingDown after Shutdown
+// began. The transport calls Finished for every attached Conn.
+func (n *Node) Attach(hs Handshake, link Link) (*Conn, error) {
 	if !n.accepting.Load() {
+		n.release(hs.IP)
 		return nil, ErrShuttingDown
 	}
-	c := &Conn{ID: core.ConnID(n.nextID.Add(1)), Identity: id, Format: f, n: n, link: link}
+	c := &Conn{ID: core.ConnID(n.nextID.Add(1)), Identity: hs.Identity, Format: hs.Format, ip: hs.IP, n: n, link: link}
 	c.lastSeen.Store(n.clock.Load())
 	n.live.Add(1)
 	return c, nil
+}
+
+// Abandon says the transport could not take an upgraded connection (and closed it)
+// without attaching it: its admission ends.
+func (n *Node) Abandon(hs Handshake) { n.release(hs.IP) }
+
+// InitReader readies r for a connection speaking f with the node's frame limits: its
+// message size limit and the partial-message budget every connection shares.
+func (n *Node) InitReader(r *wsframe.Reader, f proto.Format) {
+	r.Init(f, n.opts.MaxMessageBytes, n.budget)
 }
 
 // Start hands an attached connection to the hub: its first frame (connected, or a close
@@ -127,11 +159,12 @@ type Stats struct {
 	PeakConnQueue int64 // the most bytes ever queued on one connection (≤ SendQueueBytes)
 	SlowConsumers int64 // connections closed 4008
 	SocketFull    int64 // times a write found a socket full and waited for room
+	PartialBytes  int64 // buffer held for messages not yet complete (≤ Options.PartialBytes)
 }
 
 // Stats returns the node's counters; safe from any goroutine.
 func (n *Node) Stats() Stats {
-	return Stats{Live: n.live.Load(), QueuedBytes: n.queued.Load(), PeakConnQueue: n.peakConn.Load(), SlowConsumers: n.slow.Load(), SocketFull: n.full.Load()}
+	return Stats{Live: n.live.Load(), QueuedBytes: n.queued.Load(), PeakConnQueue: n.peakConn.Load(), SlowConsumers: n.slow.Load(), SocketFull: n.full.Load(), PartialBytes: n.budget.Used()}
 }
 
 // Admin runs an operator request on the owner goroutine and returns the hub's reply.
@@ -151,6 +184,24 @@ func (n *Node) Admin(ctx context.Context, req core.AdminRequest) (core.AdminRepl
 		return core.AdminReply{}, ErrShuttingDown
 	}
 }
+
+// Drain begins a drain (PROTOCOL.md §11): new handshakes get 503 with Retry-After from
+// now on, and the open connections are closed 1001 "Server shutting down" in batches,
+// rate per second (DefaultDrainRate when not positive), so that their clients come back
+// gradually to other nodes. It returns the connections open when it began; Drained is
+// closed when the last is gone. Calls after the first only count; Shutdown ends it at
+// once.
+func (n *Node) Drain(rate int) int {
+	if rate <= 0 {
+		rate = DefaultDrainRate
+	}
+	n.drainingHS.Store(true)
+	n.inbox.post(event{kind: evDrain, n: rate})
+	return int(n.live.Load())
+}
+
+// Drained is closed once a Drain or Shutdown began and no connection is left.
+func (n *Node) Drained() <-chan struct{} { return n.drained }
 
 // Shutdown stops accepting, closes every connection 1001 "Server shutting down" (what
 // was queued, then the close frame), waits until the transports finished every socket,
@@ -181,6 +232,11 @@ func (n *Node) run() {
 	defer n.inbox.close()
 	tick := time.NewTicker(n.sweepEvery())
 	defer tick.Stop()
+	defer func() {
+		if n.drainTick != nil {
+			n.drainTick.Stop()
+		}
+	}()
 	var events []event
 	var arena []byte
 	for {
@@ -196,9 +252,43 @@ func (n *Node) run() {
 		case now := <-tick.C:
 			n.sweep(now)
 			n.flush()
+		case now := <-n.drainC():
+			n.drainBatch(now)
+			n.flush()
 		case <-n.stop:
 			return
 		}
+	}
+}
+
+// drainEvery is the interval between a Drain's batches.
+const drainEvery = 100 * time.Millisecond
+
+// drainC is the drain ticker's channel; nil (never ready) when no Drain runs.
+func (n *Node) drainC() <-chan time.Time {
+	if n.drainTick == nil {
+		return nil
+	}
+	return n.drainTick.C
+}
+
+// drainBatch closes the connections the drain rate allows since the last batch.
+func (n *Node) drainBatch(now time.Time) {
+	n.drainCarry += now.Sub(n.drainLast).Seconds() * float64(n.drainRate)
+	n.drainLast = now
+	k := int(n.drainCarry)
+	n.drainCarry -= float64(k)
+	for _, c := range n.conns {
+		if k == 0 {
+			break
+		}
+		k--
+		n.beginClose(c, core.CloseGoingAway, core.ReasonShutdown)
+	}
+	if len(n.conns) == 0 {
+		n.drainTick.Stop()
+		n.drainTick = nil
+		n.checkDrained()
 	}
 }
 
@@ -206,7 +296,7 @@ func (n *Node) run() {
 // fraction of the shortest timer, so none is late by more than that.
 func (n *Node) sweepEvery() time.Duration {
 	d := time.Second
-	for _, t := range []time.Duration{n.opts.PingInterval, n.opts.IdleTimeout} {
+	for _, t := range []time.Duration{n.opts.PingInterval, n.opts.IdleTimeout, n.opts.MessageTimeout} {
 		if t > 0 && t/4 < d {
 			d = t / 4
 		}
@@ -219,6 +309,13 @@ func (n *Node) apply(ev *event, arena []byte) {
 	switch ev.kind {
 	case evConnect:
 		n.opts.Metrics.ConnOpened()
+		if c.Identity.User == "" { // identified by its auth message (access.go)
+			n.await(c)
+			if n.draining && n.unidentified(c) {
+				n.refuse(c, core.CloseGoingAway, core.ReasonShutdown)
+			}
+			return
+		}
 		c.tracked = true
 		n.conns[c.ID] = c
 		if n.draining {
@@ -230,11 +327,15 @@ func (n *Node) apply(ev *event, arena []byte) {
 		if c.tracked {
 			n.opts.Metrics.Received()
 			n.step(core.Event{Kind: core.EventFrame, Conn: c.ID, Payload: arena[ev.off : ev.off+ev.n]})
+		} else if n.unidentified(c) {
+			n.authFrame(c, arena[ev.off:ev.off+ev.n])
 		}
 	case evGone:
+		n.forgetUnidentified(c)
 		n.forget(c, true)
 		n.addClosing(c)
 	case evFinished:
+		n.forgetUnidentified(c)
 		n.forget(c, true)
 		n.removeClosing(c)
 		n.live.Add(-1)
@@ -245,15 +346,34 @@ func (n *Node) apply(ev *event, arena []byte) {
 		}
 		n.step(core.Event{Kind: core.EventAdmin, Admin: ev.admin})
 	case evShutdown:
-		if !n.draining {
-			n.draining = true
+		if !n.draining || n.drainRate > 0 {
+			n.draining, n.drainRate = true, 0
 			for _, c := range n.conns {
 				n.shutdownConn(c)
 			}
+			for _, c := range n.awaiting {
+				n.refuse(c, core.CloseGoingAway, core.ReasonShutdown)
+			}
+		}
+		n.checkDrained()
+	case evDrain:
+		if !n.draining {
+			n.draining = true
+			n.drainRate = ev.n
+			n.drainLast = time.Now()
+			n.drainTick = time.NewTicker(drainEvery)
 		}
 		n.checkDrained()
 	case evCluster:
 		n.step(core.Event{Kind: core.EventCluster, Cluster: ev.cluster})
+	case evAuthed:
+		n.verified()
+		n.authed(c, ev.answer)
+	case evAnswer:
+		if ev.verified {
+			n.verified()
+		}
+		n.step(core.Event{Kind: core.EventAnswer, Answer: ev.answer})
 	case evAbortAll:
 		for _, c := range slices.Clone(n.closing) {
 			n.abort(c)
@@ -332,6 +452,8 @@ func (n *Node) route() {
 			n.reply(a.Reply)
 		case core.ActionCluster:
 			n.opts.Cluster.Do(a.Cluster)
+		case core.ActionAsk:
+			n.ask(a.Ask)
 		}
 	}
 	n.out.Reset()
@@ -486,8 +608,13 @@ func (n *Node) sweep(now time.Time) {
 	t := now.UnixNano()
 	n.clock.Store(t)
 	n.step(core.Event{Kind: core.EventTick})
-	ping, idle := int64(n.opts.PingInterval), int64(n.opts.IdleTimeout)
+	n.authTimeouts(t)
+	ping, idle, message := int64(n.opts.PingInterval), int64(n.opts.IdleTimeout), int64(n.opts.MessageTimeout)
 	for _, c := range n.conns {
+		if start := c.msgStart.Load(); message > 0 && start != 0 && t-start >= message {
+			n.beginClose(c, core.ClosePolicy, core.ReasonMessageTimeout)
+			continue
+		}
 		if idle > 0 && t-c.lastSeen.Load() >= idle {
 			n.beginClose(c, core.CloseGoingAway, core.ReasonIdle)
 			continue

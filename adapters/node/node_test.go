@@ -100,7 +100,7 @@ func attach(t *testing.T, n *Node, user string, f proto.Format) (*Conn, *testLin
 	t.Helper()
 	l := &testLink{}
 	l.mu.Lock()
-	c, err := n.Attach(core.Identity{User: user}, f, l)
+	c, err := n.Attach(Handshake{Identity: core.Identity{User: user}, Format: f}, l)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +287,7 @@ func TestShutdownClosesEveryConnection1001(t *testing.T) {
 			t.Fatalf("queued frame not written before the close: %v", frames)
 		}
 	}
-	if _, err := n.Attach(core.Identity{User: "late"}, proto.JSON, &testLink{}); err != ErrShuttingDown {
+	if _, err := n.Attach(Handshake{Identity: core.Identity{User: "late"}, Format: proto.JSON}, &testLink{}); err != ErrShuttingDown {
 		t.Fatalf("attach after shutdown: %v", err)
 	}
 }

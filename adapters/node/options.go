@@ -10,21 +10,40 @@ import (
 )
 
 // Options configure a Node. Zero durations and sizes take the defaults of PROTOCOL.md §1;
-// a negative PingInterval or IdleTimeout turns that timer off.
+// a negative PingInterval, IdleTimeout or MessageTimeout turns that timer off.
 type Options struct {
 	Core             core.Config
 	SendQueueBytes   int           // unsent bytes over this: close 4008 "Slow consumer"
 	MaxMessageBytes  int           // frame / reassembled message over this: close 1009
 	PingInterval     time.Duration // server pings this often
-	IdleTimeout      time.Duration // silent this long: close 1001 "Idle timeout"
+	IdleTimeout      time.Duration // no complete frame this long: close 1001 "Idle timeout"
 	HandshakeTimeout time.Duration // the upgrade must be done within this
+	// MessageTimeout: a message not complete this long after its first byte closes
+	// 1008 "Message timeout".
+	MessageTimeout time.Duration
+	// PartialBytes bounds the bytes every connection together holds of messages (and
+	// control frames) not yet complete; a connection that would pass it is closed 1009.
+	PartialBytes int64
+	// AllowedOrigins are the Origin patterns a browser handshake may come from besides
+	// the request's own host (adapters/origin); the rule holds whatever Identify does.
+	AllowedOrigins []string
+	// MaxConnsPerIP (open WebSocket connections per client address) and AcceptRate (new
+	// handshakes per second): over either, 503 with Retry-After. 0: no limit.
+	MaxConnsPerIP int
+	AcceptRate    float64
 	// Identify decides who a WebSocket handshake is (auth, Origin): the user and the
 	// grants of its token. A non-nil error is a *HTTPError; the transport answers it as
 	// JSON {"error":Code,"message":Message} with Status and never upgrades. When nil, the
 	// user is the one the client names (auth.NamedUser: /ws/{user}, ?user=, else a guest).
 	Identify func(r *http.Request) (core.Identity, error)
-	Metrics  Metrics      // may be nil
-	Logger   *slog.Logger // may be nil
+	// Tokens verifies the tokens of auth, refresh and room-token joins; nil: none is
+	// (auth closes 4001, refresh answers unauthorized, a room token is forbidden).
+	Tokens Tokens
+	// AuthTimeout is how long a connection Identify answered auth.ErrAuthMessage has to
+	// send its auth message before it is closed 4001.
+	AuthTimeout time.Duration
+	Metrics     Metrics      // may be nil
+	Logger      *slog.Logger // may be nil
 	// Cluster links the node to the other nodes of a cluster (adapters/nats); nil: a
 	// single node. Setting it turns on Core.Cluster.
 	Cluster Cluster
@@ -57,6 +76,14 @@ const (
 	DefaultPingInterval     = 25 * time.Second
 	DefaultIdleTimeout      = 60 * time.Second
 	DefaultHandshakeTimeout = 10 * time.Second
+	DefaultMessageTimeout   = 10 * time.Second
+	DefaultPartialBytes     = 64 << 20
+	DefaultDrainRate        = 1000 // connections closed per second by Drain
+
+	// MaxHandshakeHeaderBytes bounds a handshake's request line and headers together:
+	// over it, 431 and never upgraded (PROTOCOL.md §11).
+	MaxHandshakeHeaderBytes = 16 << 10
+	DefaultAuthTimeout      = 10 * time.Second
 
 	// closeGrace is how long a closing connection may take to take its close frame
 	// (and to answer it) before its socket is closed regardless.
@@ -76,8 +103,17 @@ func (o *Options) applyDefaults() {
 	if o.IdleTimeout == 0 {
 		o.IdleTimeout = DefaultIdleTimeout
 	}
+	if o.MessageTimeout == 0 {
+		o.MessageTimeout = DefaultMessageTimeout
+	}
+	if o.PartialBytes <= 0 {
+		o.PartialBytes = DefaultPartialBytes
+	}
 	if o.HandshakeTimeout <= 0 {
 		o.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if o.AuthTimeout <= 0 {
+		o.AuthTimeout = DefaultAuthTimeout
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -1,19 +1,23 @@
 package node
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
+	"net/netip"
+	"time"
 
 	"github.com/gobwas/ws"
 
+	"github.com/switchboard-ws/switchboard/adapters/auth"
 	"github.com/switchboard-ws/switchboard/core"
 	"github.com/switchboard-ws/switchboard/core/proto"
 )
 
 // Handshake is a connection upgraded to WebSocket on its http.Handler goroutine, ready
-// to be handed to a transport.
+// to be handed to a transport (Attach).
 type Handshake struct {
 	Conn net.Conn
 	// Buffered holds bytes the client sent right after its handshake that the HTTP
@@ -21,25 +25,57 @@ type Handshake struct {
 	Buffered []byte
 	Identity core.Identity
 	Format   proto.Format
+	// IP is the client's address, admitted by the node's Admission until the connection
+	// is Finished (or, when Attach fails, released by it).
+	IP netip.Addr
 }
 
-// Upgrade does the part of a WebSocket handshake both transports share: refuse while
-// shutting down (503), decide the identity with Identify before upgrading (its *HTTPError
-// answered as JSON, never upgraded), negotiate the subprotocol (switchboard.json unless
-// the client offers switchboard.msgpack first) and upgrade through gobwas/ws on the
-// hijacked connection, the response bounded by HandshakeTimeout. It reports false when
-// it has answered the request itself.
+// httpHeaderSlack is what net/http reads beyond http.Server.MaxHeaderBytes (its 4 KiB
+// bufio buffer) before it answers 431.
+const httpHeaderSlack = 4096
+
+// ConfigureServer sets the limits of an http.Server that serves the WebSocket endpoint:
+// a request line and headers over MaxHandshakeHeaderBytes in all get 431 from net/http
+// before any handler runs (so a pending handshake holds at most that). Upgrade checks
+// the same limit itself for servers not configured so.
+func ConfigureServer(s *http.Server) { s.MaxHeaderBytes = MaxHandshakeHeaderBytes - httpHeaderSlack }
+
+// Upgrade does the part of a WebSocket handshake both transports share, refusing (and
+// never upgrading): while draining or shutting down, or over the admission limits, 503
+// with Retry-After; headers over MaxHandshakeHeaderBytes, 431; a Sec-WebSocket-Key that
+// is not the base64 of 16 bytes, 400; a foreign Origin, 403 (whatever Identify does);
+// over the Admission limits, 503 with Retry-After; then Identify's *HTTPError, answered
+// as JSON. It negotiates the subprotocol
+// (switchboard.json unless the client offers switchboard.msgpack first) and upgrades
+// through gobwas/ws on the hijacked connection, the response bounded by
+// HandshakeTimeout. It reports false when it has answered the request itself.
 func (n *Node) Upgrade(w http.ResponseWriter, r *http.Request) (Handshake, bool) {
-	if !n.accepting.Load() {
+	if !n.accepting.Load() || n.drainingHS.Load() {
+		w.Header().Set("Retry-After", RetryAfterHeader(drainRetryAfter))
 		WriteError(w, &HTTPError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: core.ReasonShutdown})
 		return Handshake{}, false
 	}
-	id, err := n.Identify(r)
-	if err != nil {
-		var he *HTTPError
-		if !errors.As(err, &he) {
-			he = &HTTPError{Status: http.StatusUnauthorized, Code: "unauthorized", Message: err.Error()}
-		}
+	if headerBytes(r) > MaxHandshakeHeaderBytes {
+		WriteError(w, &HTTPError{Status: http.StatusRequestHeaderFieldsTooLarge, Code: "too_large", Message: "request headers over 16 KiB"})
+		return Handshake{}, false
+	}
+	if key, err := base64.StdEncoding.DecodeString(r.Header.Get("Sec-WebSocket-Key")); err != nil || len(key) != 16 {
+		WriteError(w, &HTTPError{Status: http.StatusBadRequest, Code: "bad_request", Message: "Sec-WebSocket-Key must be the base64 of 16 bytes"})
+		return Handshake{}, false
+	}
+	if !n.origins.Allows(r) {
+		WriteError(w, &HTTPError{Status: http.StatusForbidden, Code: "forbidden", Message: "origin " + r.Header.Get("Origin") + " is not allowed"})
+		return Handshake{}, false
+	}
+	ip := remoteIP(r)
+	if wait, ok := n.admit(ip); !ok {
+		w.Header().Set("Retry-After", RetryAfterHeader(wait))
+		WriteError(w, &HTTPError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "too many connections; retry later"})
+		return Handshake{}, false
+	}
+	id, he := n.IdentifyRequest(r, true)
+	if he != nil {
+		n.release(ip)
 		WriteError(w, he)
 		return Handshake{}, false
 	}
@@ -51,13 +87,14 @@ func (n *Node) Upgrade(w http.ResponseWriter, r *http.Request) (Handshake, bool)
 	}
 	conn, rw, hs, err := up.Upgrade(r, w)
 	if err != nil {
+		n.release(ip)
 		if conn != nil {
 			conn.Close()
 		}
 		n.opts.Logger.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return Handshake{}, false
 	}
-	h := Handshake{Conn: conn, Identity: id, Format: proto.JSON}
+	h := Handshake{Conn: conn, Identity: id, Format: proto.JSON, IP: ip}
 	if hs.Protocol == proto.SubprotocolMsgpack {
 		h.Format = proto.Msgpack
 	}
@@ -66,6 +103,70 @@ func (n *Node) Upgrade(w http.ResponseWriter, r *http.Request) (Handshake, bool)
 		h.Buffered = append([]byte(nil), b...)
 	}
 	return h, true
+}
+
+// drainRetryAfter is the Retry-After of a handshake refused while draining: by then a
+// load balancer has seen /healthz fail and sends the retry to another node.
+const drainRetryAfter = 5 * time.Second
+
+// headerBytes is the size of r's request line and headers as sent (names, values and
+// the separators between them).
+func headerBytes(r *http.Request) int {
+	n := len(r.Method) + 1 + len(r.RequestURI) + 1 + len(r.Proto) + 2 + len("Host: ") + len(r.Host) + 2 + 2
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + 2 + len(v) + 2
+		}
+	}
+	return n
+}
+
+// remoteIP is the client's address of r (the zero Addr when RemoteAddr is not IP:port).
+func remoteIP(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
+// admit runs the Admission under its lock.
+func (n *Node) admit(ip netip.Addr) (time.Duration, bool) {
+	n.admitMu.Lock()
+	defer n.admitMu.Unlock()
+	return n.admission.Admit(ip, time.Now())
+}
+
+func (n *Node) release(ip netip.Addr) {
+	n.admitMu.Lock()
+	n.admission.Release(ip)
+	n.admitMu.Unlock()
+}
+
+// IdentifyRequest runs Identify for a transport's handshake and says how to refuse it.
+// With authMessage (a WebSocket, which can send `auth` first) a --auth jwt request
+// without a token is let through with an empty Identity, to be identified by its first
+// message (PROTOCOL.md §8.2); without (a transport with no such message, like SSE) it
+// is refused 401.
+func (n *Node) IdentifyRequest(r *http.Request, authMessage bool) (core.Identity, *HTTPError) {
+	id, err := n.Identify(r)
+	switch {
+	case errors.Is(err, auth.ErrAuthMessage):
+		if authMessage && n.opts.Tokens != nil {
+			return core.Identity{}, nil
+		}
+		return core.Identity{}, &HTTPError{Status: http.StatusUnauthorized, Code: "unauthorized",
+			Message: "a token is required (Authorization: Bearer or ?token=)"}
+	case err == nil && id.User == "":
+		return core.Identity{}, &HTTPError{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "no user identified"}
+	case err != nil:
+		var he *HTTPError
+		if !errors.As(err, &he) {
+			he = &HTTPError{Status: http.StatusUnauthorized, Code: "unauthorized", Message: err.Error()}
+		}
+		return core.Identity{}, he
+	}
+	return id, nil
 }
 
 // WriteError answers a refused handshake: JSON {"error":Code,"message":Message} with

@@ -46,6 +46,16 @@ func Run(t *testing.T, newTransport Factory) {
 		{"ShutdownCloses1001", testShutdown},
 		{"SlowConsumer4008", testSlowConsumer},
 		{"FullSocketResumes", testFullSocketResumes},
+		{"StalledFramesHoldOnlyWhatArrived", testStalledHeap},
+		{"MessageTimeout1008", testMessageTimeout},
+		{"TrickledFrameIsNotActivity", testTrickleIdle},
+		{"HeadersOver16KiB431", testHeaderLimit},
+		{"BadSecWebSocketKey400", testBadKey},
+		{"CloseCodesFromClient", testCloseCodes},
+		{"OriginRuleWhateverIdentifies", testOriginWithOwnIdentify},
+		{"MaxConnsPerIP503", testMaxConnsPerIP},
+		{"AcceptRate503", testAcceptRate},
+		{"DrainInBatches", testDrain},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newTransport) })

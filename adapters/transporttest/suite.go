@@ -66,6 +66,7 @@ func Start(t *testing.T, newTransport Factory, opts node.Options) *Server {
 		t.Fatal(err)
 	}
 	s := &Server{t: t, Node: n, Addr: ln.Addr().String(), http: &http.Server{Handler: mux}, stop: closeTransport}
+	node.ConfigureServer(s.http)
 	go s.http.Serve(ln)
 	t.Cleanup(s.Close)
 	return s
@@ -225,6 +226,37 @@ func handshake(path string, extra ...string) string {
 	b.WriteString("\r\n")
 	return b.String()
 }
+
+// Request sends raw request bytes on a new connection and returns the server's answer
+// (its body read into Body).
+func (s *Server) Request(raw string) *Answer {
+	s.t.Helper()
+	nc, err := net.Dial("tcp", s.Addr)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(timeout))
+	if _, err := nc.Write([]byte(raw)); err != nil {
+		s.t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
+	if err != nil {
+		s.t.Fatalf("answer: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return &Answer{Response: resp, Body: string(body)}
+}
+
+// Answer is an HTTP answer with its body.
+type Answer struct {
+	*http.Response
+	Body string
+}
+
+// Handshake is a valid client handshake for path with extra header lines.
+func Handshake(path string, extra ...string) string { return handshake(path, extra...) }
 
 // DialRaw connects, sends the handshake of path followed (in the same write) by after,
 // and checks the 101 answer. dialer may set socket options (nil: default).

@@ -9,7 +9,7 @@
 // split across reads.
 //
 //	var r wsframe.Reader
-//	r.Init(proto.JSON, 65536)
+//	r.Init(proto.JSON, 65536, budget) // budget: a *wsframe.Budget every connection shares
 //	for {
 //		n, _ := read(buf)
 //		if err := r.Feed(buf[:n], handler); err != nil {

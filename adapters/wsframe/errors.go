@@ -30,4 +30,7 @@ var (
 	errUnsupported = &CloseError{Code: core.CloseUnsupported, Reason: "frame type does not match the subprotocol"}
 	errInvalidUTF8 = &CloseError{Code: core.CloseInvalidUTF8, Reason: "invalid UTF-8"}
 	errTooBig      = &CloseError{Code: core.CloseTooBig, Reason: "message too big"}
+	// errBusy: the Budget shared by every connection is spent, so this message is more
+	// than the server can take now (RFC 6455's 1009: "too big for it to process").
+	errBusy = &CloseError{Code: core.CloseTooBig, Reason: "partial-message budget spent"}
 )

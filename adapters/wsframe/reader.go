@@ -2,7 +2,7 @@ package wsframe
 
 import (
 	"encoding/binary"
-	"errors"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/gobwas/ws"
@@ -28,22 +28,28 @@ type Handler interface {
 type Reader struct {
 	max    int       // largest message, reassembled, in payload bytes
 	dataOp ws.OpCode // the only data frame type the subprotocol allows
+	budget *Budget   // shared by the readers of a server; nil: no limit
 	h      ws.Header // the current frame, once its header is complete
 	hdr    [ws.MaxHeaderSize]byte
-	hn     uint8       // header bytes held in hdr while the header is split across reads
-	inBody bool        // h is valid and its payload is being read
-	got    int         // payload bytes of the current frame read so far
-	msgOp  ws.OpCode   // opcode of the fragmented message in progress (0: none)
-	msgLen int         // unmasked bytes of that message held at the start of data
-	data   *[]byte     // pooled; only while a data frame or fragmented message is partial
-	ctl    *[]byte     // pooled; only while a control frame is partial
-	err    *CloseError // set once the stream has ended (peer close or violation)
+	hn     uint8     // header bytes held in hdr while the header is split across reads
+	inBody bool      // h is valid and its payload is being read
+	got    int       // payload bytes of the current frame read so far
+	msgOp  ws.OpCode // opcode of the fragmented message in progress (0: none)
+	msgLen int       // unmasked bytes of that message held in the chunks
+	// The partial message's chunks, unmasked as they arrive (pooled; nil between
+	// messages); ctl holds a control frame split across reads.
+	head, tail *chunk
+	ctl        *chunk
+	held       int         // bytes of the chunks and ctl (their capacity)
+	err        *CloseError // set once the stream has ended (peer close or violation)
 }
 
 // Init readies r for a connection speaking format f (text frames for JSON, binary for
-// MessagePack) whose messages may not exceed maxMessage bytes (0: no limit beyond int).
-func (r *Reader) Init(f proto.Format, maxMessage int) {
+// MessagePack) whose messages may not exceed maxMessage bytes (0: no limit beyond int);
+// what it holds of partial messages counts against budget (nil: no limit).
+func (r *Reader) Init(f proto.Format, maxMessage int, budget *Budget) {
 	r.Reset()
+	r.budget = budget
 	r.dataOp = ws.OpText
 	if f == proto.Msgpack {
 		r.dataOp = ws.OpBinary
@@ -65,6 +71,10 @@ func (r *Reader) Reset() {
 
 // Partial reports whether r holds part of a frame or of a fragmented message.
 func (r *Reader) Partial() bool { return r.hn != 0 || r.inBody || r.msgOp != 0 }
+
+// Held is the buffer r holds now, in bytes: never more than the payload bytes received
+// of the current message (and control frame) plus one chunk.
+func (r *Reader) Held() int { return r.held }
 
 // Feed decodes p, calling h for every complete message and control frame, in order. It
 // unmasks p in place. It returns nil when p was consumed (a trailing partial frame is
@@ -197,7 +207,8 @@ func (r *Reader) startFrame() *CloseError {
 }
 
 // readBody takes the current frame's payload from p, ending the frame when it is whole.
-// A frame that is entirely in p is unmasked and handled in place, with no copy.
+// A frame that is entirely in p is unmasked and handled in place, with no copy; the
+// bytes of one that is not are copied into chunks as they come.
 func (r *Reader) readBody(p []byte, h Handler) ([]byte, *CloseError) {
 	length := int(r.h.Length)
 	need := length - r.got
@@ -207,60 +218,91 @@ func (r *Reader) readBody(p []byte, h Handler) ([]byte, *CloseError) {
 			return p[need:], r.endFrame(p[:need], h)
 		}
 		if r.ctl == nil {
-			r.ctl = getBuffer(ws.MaxControlFramePayloadSize)
+			if r.ctl = r.takeChunk(0); r.ctl == nil {
+				return p, errBusy
+			}
 		}
 		k := min(need, len(p))
-		*r.ctl = append(*r.ctl, p[:k]...)
-		r.got += k
+		r.ctl.b = r.appendUnmasked(r.ctl.b, p[:k])
 		if r.got < length {
 			return p[k:], nil
 		}
-		payload := *r.ctl
-		ws.Cipher(payload, r.h.Mask, 0)
-		err := r.endFrame(payload, h)
+		err := r.endFrame(r.ctl.b, h)
 		r.putCtl()
 		return p[k:], err
 	}
-	if r.data == nil && r.msgOp == 0 && len(p) >= need {
+	if r.head == nil && r.msgOp == 0 && len(p) >= need {
 		// The common case: a whole unfragmented message in one read.
 		ws.Cipher(p[:need], r.h.Mask, 0)
 		return p[need:], r.endFrame(p[:need], h)
 	}
-	if r.data == nil {
-		r.data = getBuffer(length)
-	} else if cap(*r.data) < r.msgLen+length && r.got == 0 {
-		grown := getBuffer(r.msgLen + length)
-		*grown = append(*grown, (*r.data)[:r.msgLen]...)
-		r.putData()
-		r.data = grown
-	}
 	k := min(need, len(p))
-	*r.data = append(*r.data, p[:k]...)
-	r.got += k
+	for q := p[:k]; len(q) > 0; {
+		if r.tail == nil || len(r.tail.b) == cap(r.tail.b) {
+			c := r.takeChunk(nextClass(r.tail))
+			if c == nil {
+				return p[k:], errBusy
+			}
+			if r.tail == nil {
+				r.head = c
+			} else {
+				r.tail.next = c
+			}
+			r.tail = c
+		}
+		room := min(cap(r.tail.b)-len(r.tail.b), len(q))
+		r.tail.b = r.appendUnmasked(r.tail.b, q[:room])
+		q = q[room:]
+	}
 	if r.got < length {
 		return p[k:], nil
 	}
-	frame := (*r.data)[r.msgLen:]
-	ws.Cipher(frame, r.h.Mask, 0)
 	r.msgLen += length
 	if !r.h.Fin {
 		r.inBody = false
 		return p[k:], nil
 	}
-	err := r.endFrame((*r.data)[:r.msgLen], h)
+	return p[k:], r.endMessage(h)
+}
+
+// appendUnmasked appends the frame's next payload bytes p to dst, unmasked.
+func (r *Reader) appendUnmasked(dst, p []byte) []byte {
+	start := len(dst)
+	dst = append(dst, p...)
+	ws.Cipher(dst[start:], r.h.Mask, r.got)
+	r.got += len(p)
+	return dst
+}
+
+// endMessage ends a message held in chunks: the Handler sees it contiguous (the one
+// chunk, or a joined copy that lives for the call only).
+func (r *Reader) endMessage(h Handler) *CloseError {
+	if r.head == nil || r.head == r.tail {
+		var p []byte
+		if r.head != nil {
+			p = r.head.b
+		}
+		err := r.endFrame(p, h)
+		r.putData()
+		return err
+	}
+	joined := getJoined(r.msgLen)
+	for c := r.head; c != nil; c = c.next {
+		*joined = append(*joined, c.b...)
+	}
 	r.putData()
-	return p[k:], err
+	err := r.endFrame(*joined, h)
+	putJoined(joined)
+	return err
 }
 
 // endEmpty ends a frame with no payload; when it is the final fragment of a message, the
 // message is what the earlier fragments held.
 func (r *Reader) endEmpty(h Handler) *CloseError {
-	if r.h.OpCode != ws.OpContinuation || !r.h.Fin || r.data == nil {
+	if r.h.OpCode != ws.OpContinuation || !r.h.Fin {
 		return r.endFrame(nil, h)
 	}
-	err := r.endFrame((*r.data)[:r.msgLen], h)
-	r.putData()
-	return err
+	return r.endMessage(h)
 }
 
 // endFrame handles a complete frame whose unmasked payload is p; for a data frame with
@@ -301,13 +343,23 @@ func closeFromPeer(p []byte) *CloseError {
 		return errProtocol
 	}
 	code, reason := ws.ParseCloseFrameDataUnsafe(p)
-	if err := ws.CheckCloseFrameData(code, reason); err != nil {
-		if errors.Is(err, ws.ErrProtocolInvalidUTF8) {
-			return errInvalidUTF8
-		}
+	if !PeerMaySend(code) {
 		return errProtocol
 	}
-	return &CloseError{Code: code, Reason: string(reason), FromPeer: true}
+	if !utf8.ValidString(reason) {
+		return errInvalidUTF8
+	}
+	return &CloseError{Code: code, Reason: strings.Clone(reason), FromPeer: true} // reason aliases p
+}
+
+// PeerMaySend reports whether a peer may put code in its close frame (RFC 6455 §7.4):
+// 1000–1003, 1007–1011 and 3000–4999. gobwas/ws's own check lets 5000 and above pass.
+func PeerMaySend(code ws.StatusCode) bool {
+	switch {
+	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1011, code >= 3000 && code <= 4999:
+		return true
+	}
+	return false
 }
 
 func (r *Reader) fail(err *CloseError) error {
@@ -316,16 +368,34 @@ func (r *Reader) fail(err *CloseError) error {
 	return err
 }
 
-func (r *Reader) putData() {
-	if r.data != nil {
-		putBuffer(r.data)
-		r.data = nil
+// takeChunk returns an empty chunk of class from the pool, or nil when the budget
+// cannot cover it.
+func (r *Reader) takeChunk(class int) *chunk {
+	if !r.budget.take(chunkClasses[class]) {
+		return nil
 	}
+	r.held += chunkClasses[class]
+	return getChunk(class)
+}
+
+func (r *Reader) release(c *chunk) {
+	r.budget.give(cap(c.b))
+	r.held -= cap(c.b)
+	putChunk(c)
+}
+
+func (r *Reader) putData() {
+	for c := r.head; c != nil; {
+		next := c.next
+		r.release(c)
+		c = next
+	}
+	r.head, r.tail = nil, nil
 }
 
 func (r *Reader) putCtl() {
 	if r.ctl != nil {
-		putBuffer(r.ctl)
+		r.release(r.ctl)
 		r.ctl = nil
 	}
 }

@@ -35,7 +35,7 @@ func (r *recorder) Pong(p []byte)    { r.log = append(r.log, "pong "+string(p)) 
 // the log, ending with the close it stopped at, if any.
 func run(f proto.Format, max int, stream []byte, cuts ...int) []string {
 	var r Reader
-	r.Init(f, max)
+	r.Init(f, max, nil)
 	var rec recorder
 	prev := 0
 	cuts = append(cuts, len(stream))
@@ -107,6 +107,19 @@ func readerCases() []readerCase {
 		{"close without code", proto.JSON, 1024, clientFrame(true, ws.OpClose, nil), []string{"close 1005 peer=true "}},
 		{"close with 1-byte payload", proto.JSON, 1024, clientFrame(true, ws.OpClose, []byte{3}), []string{"close 1002 peer=false "}},
 		{"close with reserved code", proto.JSON, 1024, clientFrame(true, ws.OpClose, closePayload(1005, "")), []string{"close 1002 peer=false "}},
+		{"close 1003", proto.JSON, 1024, clientFrame(true, ws.OpClose, closePayload(1003, "")), []string{"close 1003 peer=true "}},
+		{"close 1007", proto.JSON, 1024, clientFrame(true, ws.OpClose, closePayload(1007, "")), []string{"close 1007 peer=true "}},
+		{"close 1011", proto.JSON, 1024, clientFrame(true, ws.OpClose, closePayload(1011, "x")), []string{"close 1011 peer=true x"}},
+		{"close 3000", proto.JSON, 1024, clientFrame(true, ws.OpClose, closePayload(3000, "")), []string{"close 3000 peer=true "}},
+		{"close 4999", proto.JSON, 1024, clientFrame(true, ws.OpClose, closePayload(4999, "")), []string{"close 4999 peer=true "}},
+		{"close 999", proto.JSON, 1024, clientFrame(true, ws.OpClose, closePayload(999, "")), []string{"close 1002 peer=false "}},
+		{"close 1004", proto.JSON, 1024, clientFrame(true, ws.OpClose, closePayload(1004, "")), []string{"close 1002 peer=false "}},
+		{"close 1006", proto.JSON, 1024, clientFrame(true, ws.OpClose, closePayload(1006, "")), []string{"close 1002 peer=false "}},
+		{"close 1012", proto.JSON, 1024, clientFrame(true, ws.OpClose, closePayload(1012, "")), []string{"close 1002 peer=false "}},
+		{"close 1015", proto.JSON, 1024, clientFrame(true, ws.OpClose, closePayload(1015, "")), []string{"close 1002 peer=false "}},
+		{"close 2999", proto.JSON, 1024, clientFrame(true, ws.OpClose, closePayload(2999, "")), []string{"close 1002 peer=false "}},
+		{"close 5000", proto.JSON, 1024, clientFrame(true, ws.OpClose, closePayload(5000, "")), []string{"close 1002 peer=false "}},
+		{"close 65535", proto.JSON, 1024, clientFrame(true, ws.OpClose, closePayload(65535, "")), []string{"close 1002 peer=false "}},
 		{"close with bad UTF-8 reason", proto.JSON, 1024, clientFrame(true, ws.OpClose, closePayload(1000, "\xff")), []string{"close 1007 peer=false "}},
 		{"unmasked", proto.JSON, 1024, cat(text("a"), rawFrame(true, 0, ws.OpText, false, []byte("b"))), []string{"msg a", "close 1002 peer=false "}},
 		{"reserved bits", proto.JSON, 1024, rawFrame(true, 4, ws.OpText, true, []byte("b")), []string{"close 1002 peer=false "}},
@@ -136,6 +149,11 @@ func readerCases() []readerCase {
 		), []string{"close 1009 peer=false "}},
 		{"huge declared length refused from the header", proto.JSON, 8, clientFrame(true, ws.OpText, []byte(big))[:8], []string{"close 1009 peer=false "}},
 		{"64-bit length with top bit", proto.JSON, 8, []byte{0x81, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4}, []string{"close 1002 peer=false "}},
+		{"multi-chunk message", proto.JSON, 1 << 16, cat(
+			clientFrame(false, ws.OpText, []byte(strings.Repeat("a", 3000))),
+			clientFrame(true, ws.OpPing, nil),
+			clientFrame(true, ws.OpContinuation, []byte(strings.Repeat("b", 9000))),
+		), []string{"ping ", "msg " + strings.Repeat("a", 3000) + strings.Repeat("b", 9000)}},
 		{"partial frame kept", proto.JSON, 1024, clientFrame(true, ws.OpText, []byte("abc"))[:7], []string{"partial"}},
 		{"partial header kept", proto.JSON, 1024, cat(text("a"), text(big)[:3]), []string{"msg a", "partial"}},
 	}
@@ -184,7 +202,7 @@ func checkSplits(t *testing.T, f proto.Format, max int, stream []byte) {
 
 func TestReaderFeedAfterCloseKeepsError(t *testing.T) {
 	var r Reader
-	r.Init(proto.JSON, 100)
+	r.Init(proto.JSON, 100, nil)
 	var rec recorder
 	err1 := r.Feed(clientFrame(true, ws.OpClose, closePayload(1001, "")), &rec)
 	err2 := r.Feed(clientFrame(true, ws.OpText, []byte("late")), &rec)
@@ -196,26 +214,26 @@ func TestReaderFeedAfterCloseKeepsError(t *testing.T) {
 // TestReaderHoldsNoBufferBetweenFrames: a connection between frames keeps no buffer.
 func TestReaderHoldsNoBufferBetweenFrames(t *testing.T) {
 	var r Reader
-	r.Init(proto.JSON, 1<<20)
+	r.Init(proto.JSON, 1<<20, nil)
 	var rec recorder
 	f := clientFrame(true, ws.OpText, []byte(big))
 	if err := r.Feed(append([]byte(nil), f[:10]...), &rec); err != nil {
 		t.Fatal(err)
 	}
-	if r.data == nil || !r.Partial() {
+	if r.Held() == 0 || !r.Partial() {
 		t.Fatal("a partial frame should be held in a buffer")
 	}
 	if err := r.Feed(append([]byte(nil), f[10:]...), &rec); err != nil {
 		t.Fatal(err)
 	}
-	if r.data != nil || r.ctl != nil || r.Partial() {
+	if r.Held() != 0 || r.Partial() {
 		t.Fatal("buffer kept after the frame completed")
 	}
 }
 
 func TestReaderWholeFrameAllocatesNothing(t *testing.T) {
 	var r Reader
-	r.Init(proto.JSON, 1<<20)
+	r.Init(proto.JSON, 1<<20, nil)
 	frame := clientFrame(true, ws.OpText, []byte(`{"type":"chat","room":"lobby","content":"hello"}`))
 	buf := make([]byte, len(frame))
 	var rec nopHandler
@@ -258,5 +276,70 @@ func TestAppendFrame(t *testing.T) {
 		if err != nil || h.Length != int64(n) || h.OpCode != ws.OpPong || !h.Fin || h.Masked {
 			t.Fatalf("n=%d: %+v %v", n, h, err)
 		}
+	}
+}
+
+// TestReaderHoldsOnlyWhatArrived: a header announcing a large frame commits nothing, and
+// while the payload trickles in the reader never holds more than what came plus one
+// chunk (PROTOCOL.md §11).
+func TestReaderHoldsOnlyWhatArrived(t *testing.T) {
+	const size = 60000
+	payload := strings.Repeat("x", size)
+	frame := clientFrame(true, ws.OpText, []byte(payload))
+	var r Reader
+	budget := NewBudget(1 << 20)
+	r.Init(proto.JSON, 65536, budget)
+	var rec recorder
+	hdr := len(frame) - size
+	if err := r.Feed(append([]byte(nil), frame[:hdr]...), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if r.Held() != 0 || budget.Used() != 0 || !r.Partial() {
+		t.Fatalf("a bare header of a %d-byte frame holds %d bytes (budget %d)", size, r.Held(), budget.Used())
+	}
+	for off := hdr; off < len(frame); off += 777 {
+		end := min(off+777, len(frame))
+		if err := r.Feed(append([]byte(nil), frame[off:end]...), &rec); err != nil {
+			t.Fatal(err)
+		}
+		got := end - hdr
+		if end < len(frame) && (r.Held() > got+4096 || int64(r.Held()) != budget.Used()) {
+			t.Fatalf("after %d payload bytes the reader holds %d (budget says %d)", got, r.Held(), budget.Used())
+		}
+	}
+	if len(rec.log) != 1 || rec.log[0] != "msg "+payload {
+		t.Fatalf("message not delivered whole: %d entries", len(rec.log))
+	}
+	if r.Held() != 0 || budget.Used() != 0 {
+		t.Fatalf("after the message: held %d, budget %d", r.Held(), budget.Used())
+	}
+}
+
+// TestReaderBudgetSpent: readers sharing a spent budget close 1009; what they held goes
+// back to the budget when they end.
+func TestReaderBudgetSpent(t *testing.T) {
+	budget := NewBudget(8 << 10)
+	frame := clientFrame(true, ws.OpText, []byte(strings.Repeat("y", 6000)))
+	var a, b Reader
+	a.Init(proto.JSON, 65536, budget)
+	b.Init(proto.JSON, 65536, budget)
+	var rec recorder
+	if err := a.Feed(append([]byte(nil), frame[:len(frame)-1]...), &rec); err != nil {
+		t.Fatal(err)
+	}
+	err := b.Feed(append([]byte(nil), frame[:len(frame)-1]...), &rec)
+	var ce *CloseError
+	if !errors.As(err, &ce) || ce.Code != ws.StatusMessageTooBig || ce.FromPeer {
+		t.Fatalf("over the budget: %v", err)
+	}
+	if b.Held() != 0 {
+		t.Fatalf("the refused reader still holds %d bytes", b.Held())
+	}
+	if budget.Used() != int64(a.Held()) {
+		t.Fatalf("budget %d, held %d", budget.Used(), a.Held())
+	}
+	a.Reset()
+	if budget.Used() != 0 {
+		t.Fatalf("budget %d after Reset", budget.Used())
 	}
 }

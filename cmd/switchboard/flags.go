@@ -45,6 +45,18 @@ type config struct {
 	HistoryMemory int64
 	DataDir       string
 	DedupeWindow  time.Duration
+	// The edge (PROTOCOL.md §11).
+	MessageTimeout time.Duration
+	MaxConnsPerIP  int
+	AcceptRate     float64
+	DrainRate      int
+	// Access control (PROTOCOL.md §8).
+	ConfigFile   string
+	AuthTimeout  time.Duration
+	JWTPublicKey string
+	JWKSURL      string
+	JWKSRefresh  time.Duration
+	Access       *accessRules // from ConfigFile; nil without one
 }
 
 // flagInfo is what --help and the README say about one flag beyond the flag package:
@@ -80,6 +92,16 @@ var flagOrder = []flagInfo{
 	{name: "history-memory", arg: "BYTES"},
 	{name: "data-dir", arg: "DIR"},
 	{name: "dedupe-window", arg: "DURATION"},
+	// The edge (PROTOCOL.md §11).
+	{name: "message-timeout", arg: "DURATION"},
+	{name: "max-conns-per-ip", arg: "N"},
+	{name: "accept-rate", arg: "PER_SECOND"},
+	{name: "drain-rate", arg: "PER_SECOND"},
+	{name: "config", arg: "FILE"},
+	{name: "auth-timeout", arg: "DURATION"},
+	{name: "jwt-public-key", arg: "FILE"},
+	{name: "jwks-url", arg: "URL"},
+	{name: "jwks-refresh", arg: "DURATION"},
 }
 
 func defaultTransport() string {
@@ -108,8 +130,8 @@ func newFlagSet(cfg *config) *flag.FlagSet {
 	cfg.PingInterval, cfg.IdleTimeout = node.DefaultPingInterval, node.DefaultIdleTimeout
 	fs.Var((*seconds)(&cfg.PingInterval), "ping-interval", "how often the server pings each connection")
 	fs.Var((*seconds)(&cfg.IdleTimeout), "idle-timeout", "a connection silent this long is closed 1001")
-	fs.StringVar(&cfg.Auth, "auth", "none", "none: user from /ws?user=ID or /ws/ID (guest id when absent); jwt: HS256 ?token=, user = sub")
-	fs.StringVar(&cfg.JWTSecret, "jwt-secret", "", "HS256 key for --auth jwt (required with it)")
+	fs.StringVar(&cfg.Auth, "auth", "none", "none: user from /ws?user=ID or /ws/ID (guest id when absent); jwt: a JWT (Bearer, ?token= or the auth message), user = sub")
+	fs.StringVar(&cfg.JWTSecret, "jwt-secret", "", "HS256 key for --auth jwt (it, --jwt-public-key or --jwks-url is required)")
 	fs.StringVar(&cfg.AdminToken, "admin-token", "", "when set, /api/* needs Authorization: Bearer TOKEN; when empty, loopback clients only")
 	fs.BoolVar(&cfg.AllowClientBroadcast, "allow-client-broadcast", d.AllowClientBroadcast, "whether clients may send broadcast")
 	fs.IntVar(&cfg.History, "history", d.History, "chat messages kept per room for recovery (0: none)")
@@ -121,6 +143,19 @@ func newFlagSet(cfg *config) *flag.FlagSet {
 	fs.Var((*byteSize)(&cfg.HistoryMemory), "history-memory", "bound on the bytes of held messages of all rooms (KiB/MiB/GiB suffixes); over it, whole streams are dropped, oldest first")
 	fs.StringVar(&cfg.DataDir, "data-dir", "", "keep room streams in this directory, so a restart (also kill -9) keeps epochs, offsets and messages")
 	fs.Var((*seconds)(&cfg.DedupeWindow), "dedupe-window", "a chat id repeated by the same user to the same room within this is acked with its first offset and not delivered again")
+	// The edge (PROTOCOL.md §11).
+	cfg.MessageTimeout = node.DefaultMessageTimeout
+	fs.Var((*seconds)(&cfg.MessageTimeout), "message-timeout", "a message not complete this long after its first byte closes 1008 Message timeout")
+	fs.IntVar(&cfg.MaxConnsPerIP, "max-conns-per-ip", 0, "open WebSocket connections per client address; over it a handshake gets 503 with Retry-After (0: no limit)")
+	fs.Float64Var(&cfg.AcceptRate, "accept-rate", 0, "new WebSocket handshakes per second; over it 503 with Retry-After (0: no limit)")
+	fs.IntVar(&cfg.DrainRate, "drain-rate", node.DefaultDrainRate, "connections closed per second by a drain (SIGTERM or POST /api/drain)")
+	// Access control (PROTOCOL.md §8).
+	fs.StringVar(&cfg.ConfigFile, "config", "", "YAML file: any flag under its name with _ for -, and namespaces (access rules); flags and env win")
+	cfg.AuthTimeout, cfg.JWKSRefresh = node.DefaultAuthTimeout, auth.DefaultJWKSRefresh
+	fs.Var((*seconds)(&cfg.AuthTimeout), "auth-timeout", "with --auth jwt, a connection without a token must send auth within this, else 4001")
+	fs.StringVar(&cfg.JWTPublicKey, "jwt-public-key", "", "PEM file (RSA, EC P-256 or Ed25519) verifying RS256, ES256 or EdDSA tokens")
+	fs.StringVar(&cfg.JWKSURL, "jwks-url", "", "JWKS URL: tokens verified by kid with keys fetched from it")
+	fs.Var((*seconds)(&cfg.JWKSRefresh), "jwks-refresh", "how often the JWKS is fetched again")
 	return fs
 }
 
@@ -170,6 +205,9 @@ func (d *seconds) String() string {
 		return "0s"
 	}
 	v := time.Duration(*d)
+	if v >= time.Hour && v%time.Hour == 0 { // 1h, as PROTOCOL.md writes --jwks-refresh
+		return strconv.FormatInt(int64(v/time.Hour), 10) + "h"
+	}
 	if v > time.Minute && v%time.Minute == 0 { // 10m, as PROTOCOL.md writes it, but 60s stays
 		return strconv.FormatInt(int64(v/time.Minute), 10) + "m"
 	}
@@ -208,10 +246,10 @@ func parseConfig(args []string, env func(string) string, stdout io.Writer) (conf
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q (flags only; see --help)", fs.Arg(0))
 	}
-	onCommandLine := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { onCommandLine[f.Name] = true })
+	set := map[string]bool{} // on the command line or from the environment: the file does not change them
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	for _, fi := range flagOrder {
-		if onCommandLine[fi.name] {
+		if set[fi.name] {
 			continue
 		}
 		v := env(envName(fi.name))
@@ -221,9 +259,17 @@ func parseConfig(args []string, env func(string) string, stdout io.Writer) (conf
 		if err := fs.Set(fi.name, v); err != nil {
 			return cfg, fmt.Errorf("invalid value %q for --%s (from %s): %v", v, fi.name, envName(fi.name), err)
 		}
+		set[fi.name] = true
+	}
+	var fromFile map[string]int
+	if cfg.ConfigFile != "" {
+		var err error
+		if cfg.Access, fromFile, err = loadConfigFile(cfg.ConfigFile, fs, set); err != nil {
+			return cfg, err
+		}
 	}
 	if err := cfg.check(); err != nil {
-		return cfg, err
+		return cfg, inFile(err, cfg.ConfigFile, fromFile)
 	}
 	if cfg.NodeID == "" {
 		host, err := os.Hostname()
@@ -234,6 +280,17 @@ func parseConfig(args []string, env func(string) string, stdout io.Writer) (conf
 	}
 	return cfg, nil
 }
+
+// inFile names the config file's line and key in err when the flag it names was set there.
+func inFile(err error, file string, lines map[string]int) error {
+	m := flagInErrRE.FindStringSubmatch(err.Error())
+	if m == nil || lines[m[1]] == 0 {
+		return err
+	}
+	return &fileError{file: file, line: lines[m[1]], key: strings.ReplaceAll(m[1], "-", "_"), msg: err.Error()}
+}
+
+var flagInErrRE = regexp.MustCompile(`--([a-z][a-z-]*)`)
 
 // dashDash rewrites the flag package's "-name" to the "--name" this program documents.
 func dashDash(msg string) string {
@@ -280,6 +337,18 @@ func (c *config) check() error {
 	if c.DedupeWindow < 0 {
 		return fmt.Errorf("invalid value %v for --dedupe-window: must be 0 or more", c.DedupeWindow)
 	}
+	if c.MessageTimeout <= 0 {
+		return fmt.Errorf("invalid value %v for --message-timeout: must be positive", c.MessageTimeout)
+	}
+	if c.MaxConnsPerIP < 0 {
+		return fmt.Errorf("invalid value %d for --max-conns-per-ip: must be 0 (no limit) or more", c.MaxConnsPerIP)
+	}
+	if !(c.AcceptRate >= 0) || c.AcceptRate > 1e9 {
+		return fmt.Errorf("invalid value %v for --accept-rate: must be 0 (no limit) or a positive number per second", c.AcceptRate)
+	}
+	if c.DrainRate < 1 {
+		return fmt.Errorf("invalid value %d for --drain-rate: must be at least 1", c.DrainRate)
+	}
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("invalid value %q for --addr: want HOST:PORT or :PORT", c.Addr)
 	} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
@@ -297,8 +366,14 @@ func (c *config) check() error {
 	if _, err := auth.ParseMode(c.Auth); err != nil {
 		return fmt.Errorf("invalid value %q for --auth: want none or jwt", c.Auth)
 	}
-	if c.Auth == string(auth.ModeJWT) && c.JWTSecret == "" {
-		return errors.New("--auth jwt needs --jwt-secret (or SWITCHBOARD_JWT_SECRET)")
+	if c.Auth == string(auth.ModeJWT) && c.JWTSecret == "" && c.JWTPublicKey == "" && c.JWKSURL == "" {
+		return errors.New("--auth jwt needs --jwt-secret, --jwt-public-key or --jwks-url")
+	}
+	if c.AuthTimeout <= 0 {
+		return fmt.Errorf("invalid value %v for --auth-timeout: must be positive", c.AuthTimeout)
+	}
+	if c.JWKSRefresh <= 0 {
+		return fmt.Errorf("invalid value %v for --jwks-refresh: must be positive", c.JWKSRefresh)
 	}
 	return nil
 }

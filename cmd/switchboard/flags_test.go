@@ -25,6 +25,8 @@ func TestDefaults(t *testing.T) {
 		Rate: 50, Burst: 100, PingInterval: 25 * time.Second, IdleTimeout: 60 * time.Second,
 		Auth: "none", AllowClientBroadcast: true, History: 100,
 		HistoryTTL: 10 * time.Minute, HistoryMemory: 256 << 20, DedupeWindow: 2 * time.Minute,
+		MessageTimeout: 10 * time.Second, DrainRate: 1000,
+		AuthTimeout: 10 * time.Second, JWKSRefresh: time.Hour,
 	}
 	if runtime.GOOS != "linux" {
 		want.Transport = "goroutine"
@@ -44,7 +46,9 @@ func TestFlagsAndEnv(t *testing.T) {
 		"--rate", "2.5", "--burst", "4", "--ping-interval", "1s", "--idle-timeout", "3s",
 		"--auth", "jwt", "--jwt-secret", "k", "--admin-token", "t", "--allow-client-broadcast=false",
 		"--history", "0", "--node-id", "n1", "--allowed-origins", "https://*.example.com",
-		"--history-ttl", "90s", "--history-memory", "3KiB", "--data-dir", "/tmp/sb", "--dedupe-window", "1m"}
+		"--history-ttl", "90s", "--history-memory", "3KiB", "--data-dir", "/tmp/sb", "--dedupe-window", "1m",
+		"--message-timeout", "2s", "--max-conns-per-ip", "20", "--accept-rate", "150.5", "--drain-rate", "300",
+		"--auth-timeout", "2s", "--jwt-public-key", "k.pem", "--jwks-url", "http://127.0.0.1:1/jwks", "--jwks-refresh", "5m"}
 	cfg, err := parseConfig(args, envOf(nil), &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +57,9 @@ func TestFlagsAndEnv(t *testing.T) {
 		MaxMessageBytes: 1000, SendQueueBytes: 5000, Rate: 2.5, Burst: 4, PingInterval: time.Second,
 		IdleTimeout: 3 * time.Second, Auth: "jwt", JWTSecret: "k", AdminToken: "t",
 		AllowClientBroadcast: false, History: 0, NodeID: "n1", AllowedOrigins: "https://*.example.com",
-		HistoryTTL: 90 * time.Second, HistoryMemory: 3 << 10, DataDir: "/tmp/sb", DedupeWindow: time.Minute}
+		HistoryTTL: 90 * time.Second, HistoryMemory: 3 << 10, DataDir: "/tmp/sb", DedupeWindow: time.Minute,
+		MessageTimeout: 2 * time.Second, MaxConnsPerIP: 20, AcceptRate: 150.5, DrainRate: 300,
+		AuthTimeout: 2 * time.Second, JWTPublicKey: "k.pem", JWKSURL: "http://127.0.0.1:1/jwks", JWKSRefresh: 5 * time.Minute}
 	if cfg != want {
 		t.Errorf("flags\n got %+v\nwant %+v", cfg, want)
 	}
@@ -84,6 +90,14 @@ func TestFlagsAndEnv(t *testing.T) {
 	env["SWITCHBOARD_HISTORY_MEMORY"] = "3KiB"
 	env["SWITCHBOARD_DATA_DIR"] = "/tmp/sb"
 	env["SWITCHBOARD_DEDUPE_WINDOW"] = "1m"
+	env["SWITCHBOARD_MESSAGE_TIMEOUT"] = "2s"
+	env["SWITCHBOARD_MAX_CONNS_PER_IP"] = "20"
+	env["SWITCHBOARD_ACCEPT_RATE"] = "150.5"
+	env["SWITCHBOARD_DRAIN_RATE"] = "300"
+	env["SWITCHBOARD_AUTH_TIMEOUT"] = "2s"
+	env["SWITCHBOARD_JWT_PUBLIC_KEY"] = "k.pem"
+	env["SWITCHBOARD_JWKS_URL"] = "http://127.0.0.1:1/jwks"
+	env["SWITCHBOARD_JWKS_REFRESH"] = "5m"
 	if len(env) != len(flagOrder) {
 		t.Fatalf("%d variables for %d flags", len(env), len(flagOrder))
 	}
@@ -135,11 +149,20 @@ func TestBadValues(t *testing.T) {
 		{args: []string{"--transport", "threads"}, flag: "--transport"},
 		{args: []string{"--auth", "basic"}, flag: "--auth"},
 		{args: []string{"--auth", "jwt"}, flag: "--jwt-secret"},
+		{args: []string{"--auth-timeout", "0s"}, flag: "--auth-timeout"},
+		{args: []string{"--jwks-refresh", "never"}, flag: "--jwks-refresh"},
+		{args: []string{"--config", "/nonexistent/switchboard.yaml"}, flag: "/nonexistent/switchboard.yaml"},
 		{args: []string{"--allow-client-broadcast=maybe"}, flag: "--allow-client-broadcast"},
 		{args: []string{"--no-such-flag"}, flag: "--no-such-flag"},
 		{args: []string{"--max-conns"}, flag: "--max-conns"},
 		{args: []string{"stray"}, flag: "stray"},
 		{args: []string{"--nats", "127.0.0.1:4222"}, flag: "--nats"},
+		{args: []string{"--message-timeout", "0s"}, flag: "--message-timeout"},
+		{args: []string{"--message-timeout", "later"}, flag: "--message-timeout"},
+		{args: []string{"--max-conns-per-ip", "-1"}, flag: "--max-conns-per-ip"},
+		{args: []string{"--accept-rate", "-2"}, flag: "--accept-rate"},
+		{args: []string{"--accept-rate", "NaN"}, flag: "--accept-rate"},
+		{args: []string{"--drain-rate", "0"}, flag: "--drain-rate"},
 		{env: map[string]string{"SWITCHBOARD_MAX_CONNS": "lots"}, flag: "SWITCHBOARD_MAX_CONNS"},
 		{env: map[string]string{"SWITCHBOARD_IDLE_TIMEOUT": "0s"}, flag: "--idle-timeout"},
 		{env: map[string]string{"SWITCHBOARD_TRANSPORT": "threads"}, flag: "--transport"},

@@ -50,10 +50,12 @@ func TestReadmeExampleBuilds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rest, ok := strings.Cut(string(b), "```go\n")
+	// The example is the first ```go block that is a whole program (others are snippets).
+	_, rest, ok := strings.Cut(string(b), "```go\npackage ")
 	code, _, ok2 := strings.Cut(rest, "```")
+	code = "package " + code
 	if !ok || !ok2 {
-		t.Fatal("README.md has no ```go block")
+		t.Fatal("README.md has no ```go block holding a package")
 	}
 	dir := t.TempDir()
 	src := filepath.Join(dir, "main.go")

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -25,6 +26,7 @@ import (
 	natsbroker "github.com/switchboard-ws/switchboard/adapters/nats"
 	"github.com/switchboard-ws/switchboard/adapters/nethttp"
 	"github.com/switchboard-ws/switchboard/adapters/node"
+	"github.com/switchboard-ws/switchboard/adapters/store"
 	"github.com/switchboard-ws/switchboard/core"
 	"github.com/switchboard-ws/switchboard/web"
 )
@@ -47,10 +49,11 @@ func run(args []string, env func(string) string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "switchboard: "+err.Error())
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	if err := serve(ctx, cfg, logger, stdout); err != nil {
+	if err := serve(sigs, cfg, logger, stdout); err != nil {
 		var fe *flagError
 		if errors.As(err, &fe) {
 			fmt.Fprintln(stderr, "switchboard: "+err.Error())
@@ -76,16 +79,59 @@ type server struct {
 	logger    *slog.Logger
 	transport string
 	link      *natsbroker.Link // nil: a single node
+	store     *store.Store     // nil: streams in memory only (no --data-dir)
+
+	drainRate int
+	drainOnce sync.Once
+	draining  chan struct{} // closed when a drain began (SIGTERM or POST /api/drain)
+	authn     *auth.Authenticator
 }
 
 // newServer builds the node and every route from cfg.
 func newServer(cfg config, logger *slog.Logger) (*server, error) {
+	// --data-dir: the streams of the last run come back before anyone connects
+	// (PROTOCOL.md §10.2). Opened first, so that a directory in use stops the program
+	// before anything else was started.
+	var st *store.Store
+	var restore []core.StreamState
+	var nodeStore node.Store
+	if cfg.DataDir != "" {
+		if cfg.NATS != "" {
+			return nil, &flagError{"--data-dir: not with --nats (a cluster keeps its streams in JetStream)"}
+		}
+		var err error
+		if st, err = store.Open(cfg.DataDir); err != nil {
+			return nil, &flagError{"--data-dir: " + err.Error()}
+		}
+		if restore, err = st.Load(); err != nil {
+			st.Close()
+			return nil, &flagError{"--data-dir: " + err.Error()}
+		}
+		nodeStore = st // a nil *store.Store must not become a non-nil node.Store
+	}
+	closeStore := func() {
+		if st != nil {
+			st.Close()
+		}
+	}
+	var publicKey []byte
+	if cfg.JWTPublicKey != "" {
+		var err error
+		if publicKey, err = os.ReadFile(cfg.JWTPublicKey); err != nil {
+			closeStore()
+			return nil, &flagError{"--jwt-public-key: " + err.Error()}
+		}
+	}
 	authn, err := auth.New(auth.Config{
 		Mode:           auth.Mode(cfg.Auth),
 		Secret:         []byte(cfg.JWTSecret),
+		PublicKeyPEM:   publicKey,
+		JWKSURL:        cfg.JWKSURL,
+		JWKSRefresh:    cfg.JWKSRefresh,
 		AllowedOrigins: auth.SplitOrigins(cfg.AllowedOrigins),
 	})
 	if err != nil {
+		closeStore()
 		return nil, &flagError{"--auth: " + err.Error()}
 	}
 	m := metrics.New()
@@ -95,10 +141,12 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 	var link *natsbroker.Link
 	if cfg.NATS != "" {
 		if u, err := url.Parse(cfg.NATS); err != nil || u.Host == "" {
+			authn.Close()
 			return nil, &flagError{"--nats: want a URL like nats://127.0.0.1:4222, got " + strconv.Quote(cfg.NATS)}
 		}
 		link, err = natsbroker.Dial(natsbroker.Options{URL: cfg.NATS, NodeID: cfg.NodeID, History: cfg.History, Logger: logger})
 		if err != nil {
+			authn.Close()
 			return nil, &flagError{"--nats: " + err.Error()}
 		}
 		cluster = link
@@ -127,28 +175,34 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 			HistoryMemory:        cfg.HistoryMemory,
 			DedupeWindow:         cfg.DedupeWindow,
 			MaxListed:            core.DefaultMaxListed,
+			Namespaces:           cfg.Access.namespaces(),
 		},
 		SendQueueBytes:   cfg.SendQueueBytes,
 		MaxMessageBytes:  cfg.MaxMessageBytes,
 		PingInterval:     cfg.PingInterval,
 		IdleTimeout:      cfg.IdleTimeout,
 		HandshakeTimeout: handshakeTimeout,
-		Identify:         identify(authn),
+		MessageTimeout:   cfg.MessageTimeout,
+		AllowedOrigins:   auth.SplitOrigins(cfg.AllowedOrigins),
+		MaxConnsPerIP:    cfg.MaxConnsPerIP,
+		AcceptRate:       cfg.AcceptRate,
+		Identify:         authn.Identify,
+		Tokens:           authn,
+		AuthTimeout:      cfg.AuthTimeout,
 		Metrics:          m,
 		Logger:           logger,
 		Cluster:          cluster,
+		Store:            nodeStore,
+		Restore:          restore,
 	})
-	s := &server{node: n, logger: logger, transport: cfg.Transport, link: link}
+	s := &server{node: n, logger: logger, transport: cfg.Transport, link: link, store: st, authn: authn, drainRate: cfg.DrainRate, draining: make(chan struct{})}
 
 	var ws http.Handler
 	switch cfg.Transport {
 	case "epoll":
 		t, err := epoll.New(n)
 		if err != nil {
-			_ = n.Shutdown(context.Background())
-			if link != nil {
-				link.Close()
-			}
+			s.shutdownNode()
 			return nil, fmt.Errorf("--transport epoll: %w", err)
 		}
 		ws, s.closeWS = t, func() { t.Close() }
@@ -159,7 +213,8 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/ws", ws)
 	mux.Handle("/ws/{user}", ws)
-	mux.Handle("/api/", admin.New(n, admin.Options{Token: cfg.AdminToken, Logger: logger}))
+	mux.Handle("/api/", admin.New(n, admin.Options{Token: cfg.AdminToken, Logger: logger,
+		AllowedOrigins: auth.SplitOrigins(cfg.AllowedOrigins), ListenAddr: cfg.Addr, Drain: s.drain}))
 	mux.Handle("GET /metrics", m.Handler())
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("/", web.NewHandler(web.Options{AllowOrigin: authn.OriginAllowed}))
@@ -167,25 +222,27 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 	return s, nil
 }
 
-// identify adapts the authenticator to node.Options.Identify.
-func identify(a *auth.Authenticator) func(*http.Request) (core.Identity, error) {
-	return func(r *http.Request) (core.Identity, error) {
-		id, herr := a.Identify(r)
-		if herr != nil {
-			return core.Identity{}, herr
-		}
-		return id, nil
-	}
+// drain begins the drain of PROTOCOL.md §11 (once; later calls only count): /healthz
+// answers 503 draining from now on, and the node refuses handshakes and closes its
+// connections at --drain-rate. It returns the connections open.
+func (s *server) drain() int {
+	s.stopping.Store(true)
+	n := s.node.Drain(s.drainRate)
+	s.drainOnce.Do(func() {
+		s.logger.Info("switchboard draining", "connections", n, "per_second", s.drainRate)
+		close(s.draining)
+	})
+	return n
 }
 
-// healthz answers 200 ok while the node serves, 503 once shutdown began (so a load
-// balancer stops sending new clients).
+// healthz answers 200 ok while the node serves, 503 draining once a drain or shutdown
+// began (so a load balancer stops sending new clients).
 func (s *server) healthz(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	if s.stopping.Load() {
 		w.WriteHeader(http.StatusServiceUnavailable)
-		io.WriteString(w, "stopping\n")
+		io.WriteString(w, "draining")
 		return
 	}
 	// The body is exactly "ok" (PROTOCOL.md §6); a node cut off from its cluster still
@@ -196,17 +253,20 @@ func (s *server) healthz(w http.ResponseWriter, _ *http.Request) {
 	io.WriteString(w, "ok")
 }
 
-// serve listens on cfg.Addr, prints the address, and serves until ctx ends; then it
-// stops accepting, closes every WebSocket 1001 through the node, and drains HTTP.
-func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writer) error {
-	s, err := newServer(cfg, logger)
-	if err != nil {
-		return err
-	}
+// serve listens on cfg.Addr, prints the address, and serves until a signal: SIGTERM
+// (or POST /api/drain) drains — connections closed at --drain-rate while /healthz says
+// draining — and SIGINT (or a second signal during a drain) closes every WebSocket 1001
+// at once; then it stops accepting and drains HTTP.
+func serve(sigs <-chan os.Signal, cfg config, logger *slog.Logger, stdout io.Writer) error {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		s.shutdownNode()
 		return fmt.Errorf("--addr %s: %w", cfg.Addr, err)
+	}
+	cfg.Addr = ln.Addr().String() // the port :0 picked, for the admin API's Host rule
+	s, err := newServer(cfg, logger)
+	if err != nil {
+		ln.Close()
+		return err
 	}
 	httpSrv := &http.Server{
 		Handler:           s.handler,
@@ -214,6 +274,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	node.ConfigureServer(httpSrv)
 	served := make(chan error, 1)
 	go func() { served <- httpSrv.Serve(ln) }()
 
@@ -225,10 +286,21 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	}
 
 	select {
-	case <-ctx.Done():
+	case sig := <-sigs:
+		if sig == syscall.SIGTERM {
+			s.drain()
+		}
+	case <-s.draining:
 	case err := <-served: // the listener failed on its own
 		s.shutdownNode()
 		return fmt.Errorf("serving: %w", err)
+	}
+	if s.stopping.Load() { // draining: until the last connection is gone, or a signal
+		select {
+		case <-s.node.Drained():
+		case <-sigs:
+			logger.Info("switchboard: signal during the drain; closing the rest at once")
+		}
 	}
 
 	logger.Info("switchboard shutting down")
@@ -248,7 +320,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 }
 
 // shutdownNode closes every connection 1001 "Server shutting down" and releases the
-// transport.
+// transport, the cluster link and the store.
 func (s *server) shutdownNode() {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
@@ -261,4 +333,11 @@ func (s *server) shutdownNode() {
 	if s.link != nil {
 		s.link.Close() // after the node announced its connections closed: then bye
 	}
+	if s.store != nil {
+		// After the node stopped: its owner goroutine, the store's only writer, is done.
+		if err := s.store.Close(); err != nil {
+			s.logger.Warn("data dir close failed", "err", err)
+		}
+	}
+	s.authn.Close()
 }

@@ -31,7 +31,7 @@ var listeningRE = regexp.MustCompile(`^listening on (http://\S+)$`)
 
 // instance is one running run().
 type instance struct {
-	t      *testing.T
+	t      testing.TB
 	url    string        // http://127.0.0.1:PORT
 	wsURL  string        // ws://127.0.0.1:PORT
 	exited chan struct{} // closed when run returned
@@ -60,7 +60,7 @@ func (s *syncBuffer) String() string {
 
 // start runs the program with args (plus --addr 127.0.0.1:0) and waits for its
 // "listening on" line.
-func start(t *testing.T, args ...string) *instance {
+func start(t testing.TB, args ...string) *instance {
 	t.Helper()
 	pr, pw := io.Pipe()
 	in := &instance{t: t, exited: make(chan struct{}), stderr: &syncBuffer{}, client: &http.Client{Timeout: wait}}
@@ -140,6 +140,9 @@ func (in *instance) http(method, path, body string, hdr ...string) (int, string)
 	if err != nil {
 		in.t.Fatal(err)
 	}
+	if method == http.MethodPost {
+		req.Header.Set("Content-Type", "application/json") // as every admin client must (PROTOCOL.md §11)
+	}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
@@ -195,7 +198,7 @@ func (in *instance) eventually(path string, ok func(string) bool) {
 
 // client is one WebSocket connection.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	c    *websocket.Conn
 	name string
 }
@@ -483,9 +486,10 @@ func TestJWTAndAdminToken(t *testing.T) {
 	secret := "test-secret"
 	in := start(t, "--auth", "jwt", "--jwt-secret", secret, "--admin-token", "ops-token")
 
-	_, resp, err := in.dial("/ws?user=ann", nil)
+	// (A handshake with no token at all is upgraded and waits for `auth`: access_test.go.)
+	_, resp, err := in.dial("/ws?user=ann", http.Header{"Authorization": {"Bearer not-a-token"}})
 	if err == nil || resp == nil || resp.StatusCode != 401 {
-		t.Fatalf("no token: err %v resp %v, want 401", err, resp)
+		t.Fatalf("bad token: err %v resp %v, want 401", err, resp)
 	}
 	var body struct{ Error, Message string }
 	_ = json.NewDecoder(resp.Body).Decode(&body)
@@ -531,7 +535,7 @@ func TestHealthzDuringShutdown(t *testing.T) {
 		stopping bool
 		code     int
 		body     string
-	}{{false, 200, "ok"}, {true, 503, "stopping\n"}} {
+	}{{false, 200, "ok"}, {true, 503, "draining"}} {
 		s.stopping.Store(tc.stopping)
 		w := &recorder{header: http.Header{}}
 		s.healthz(w, nil)

@@ -99,7 +99,7 @@ type Message struct {
 	Sender    string    // chat, private, broadcast, event
 	To        string    // private
 	Content   []byte    // chat, private, broadcast, system, event; owned by the message, reused
-	ID        []byte    // ack, optional for error; owned by the message, reused
+	ID        []byte    // ack, optional for error; chat: its request id for a store, never encoded; owned by the message, reused
 	HasID     bool      // error: send `id` even when it is "" (an error includes `id` when HasID or ID is non-empty)
 	Code      Code      // error
 	Text      string    // error's `message`, left's `reason`

@@ -88,7 +88,7 @@ test('after the server closes it, the client reconnects and joins its rooms agai
 
 test('after an operator kicks it (4009), the client stays closed', async () => {
   const eve = await clientPage('eve');
-  const res = await fetch(`${server.url}/api/users/eve/disconnect`, { method: 'POST' });
+  const res = await fetch(`${server.url}/api/users/eve/disconnect`, { method: 'POST', headers: { 'Content-Type': 'application/json' } });
   assert.equal(res.status, 200);
   assert.deepEqual(await res.json(), { closed: 1 });
   await waitFor(eve, () => window.sb.state === 'closed');
