@@ -21,7 +21,7 @@ import (
 func exampleServer(a *auth.Authenticator) (wsURL string, stop func()) {
 	opts := defaultOptions()
 	if a != nil {
-		opts.Identify = identify(a)
+		opts = withAuth(opts, a)
 	}
 	n := node.New(opts)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -97,6 +97,7 @@ func ExampleError() {
 func ExampleTokenFunc() {
 	secret := []byte("example-secret")
 	a, _ := auth.New(auth.Config{Mode: auth.ModeJWT, Secret: secret})
+	defer a.Close()
 	url, stop := exampleServer(a)
 	defer stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

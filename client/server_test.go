@@ -132,22 +132,14 @@ func jwtOptions(t *testing.T, secret string) func() node.Options {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return func() node.Options {
-		o := defaultOptions()
-		o.Identify = identify(a)
-		return o
-	}
+	t.Cleanup(a.Close)
+	return func() node.Options { return withAuth(defaultOptions(), a) }
 }
 
-// identify adapts an authenticator to node.Options.Identify, as cmd/switchboard does.
-func identify(a *auth.Authenticator) func(*http.Request) (core.Identity, error) {
-	return func(r *http.Request) (core.Identity, error) {
-		id, herr := a.Identify(r)
-		if herr != nil {
-			return core.Identity{}, herr
-		}
-		return id, nil
-	}
+// withAuth identifies handshakes with a and lets it verify auth messages and refreshes.
+func withAuth(o node.Options, a *auth.Authenticator) node.Options {
+	o.Identify, o.Tokens = a.Identify, a
+	return o
 }
 
 // proxy forwards TCP to a server and can cut every connection through it (the network
