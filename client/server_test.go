@@ -14,6 +14,7 @@ import (
 	"github.com/switchboard-ws/switchboard/adapters/admin"
 	"github.com/switchboard-ws/switchboard/adapters/auth"
 	"github.com/switchboard-ws/switchboard/adapters/nethttp"
+	"github.com/switchboard-ws/switchboard/adapters/store"
 	"github.com/switchboard-ws/switchboard/adapters/node"
 	"github.com/switchboard-ws/switchboard/core"
 )
@@ -25,8 +26,10 @@ const wait = 15 * time.Second
 // loopback port, as cmd/switchboard wires it; restart brings a new node up on the same
 // address, as an operator restarting the binary would.
 type server struct {
-	t     *testing.T
-	opts  func() node.Options
+	t       *testing.T
+	opts    func() node.Options
+	dataDir string       // --data-dir: streams kept across restarts; "" in memory
+	store   *store.Store // open while the node runs, with a data dir
 	addr  string
 	node  *node.Node
 	http  *http.Server
@@ -57,8 +60,33 @@ func startServer(t *testing.T, opts func() node.Options) *server {
 	return s
 }
 
+// startDurableServer is startServer with --data-dir dir.
+func startDurableServer(t *testing.T, dir string) *server {
+	t.Helper()
+	s := &server{t: t, opts: defaultOptions, dataDir: dir}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.addr = ln.Addr().String()
+	s.up(ln)
+	t.Cleanup(s.down)
+	return s
+}
+
 func (s *server) up(ln net.Listener) {
-	s.node = node.New(s.opts())
+	opts := s.opts()
+	if s.dataDir != "" { // as cmd/switchboard wires --data-dir
+		var err error
+		if s.store, err = store.Open(s.dataDir); err != nil {
+			s.t.Fatal(err)
+		}
+		if opts.Restore, err = s.store.Load(); err != nil {
+			s.t.Fatal(err)
+		}
+		opts.Store = s.store
+	}
+	s.node = node.New(opts)
 	mux := http.NewServeMux()
 	ws := nethttp.New(s.node)
 	mux.Handle("/ws", ws)
@@ -85,6 +113,10 @@ func (s *server) down() {
 	s.http.Close()
 	<-s.serve
 	s.node = nil
+	if s.store != nil {
+		s.store.Close()
+		s.store = nil
+	}
 }
 
 // restart is down, then a new node on the same address (a fresh, empty hub: a new epoch).
