@@ -14,8 +14,8 @@ import (
 	"github.com/switchboard-ws/switchboard/adapters/admin"
 	"github.com/switchboard-ws/switchboard/adapters/auth"
 	"github.com/switchboard-ws/switchboard/adapters/nethttp"
-	"github.com/switchboard-ws/switchboard/adapters/store"
 	"github.com/switchboard-ws/switchboard/adapters/node"
+	"github.com/switchboard-ws/switchboard/adapters/store"
 	"github.com/switchboard-ws/switchboard/core"
 )
 
@@ -30,10 +30,10 @@ type server struct {
 	opts    func() node.Options
 	dataDir string       // --data-dir: streams kept across restarts; "" in memory
 	store   *store.Store // open while the node runs, with a data dir
-	addr  string
-	node  *node.Node
-	http  *http.Server
-	serve chan struct{}
+	addr    string
+	node    *node.Node
+	http    *http.Server
+	serve   chan struct{}
 }
 
 // defaultOptions are the binary's defaults (core.DefaultConfig), with rates no test
