@@ -220,3 +220,19 @@ func TestReconnectAcrossServerRestart(t *testing.T) {
 		t.Fatalf("after the restart ann got %+v", got)
 	}
 }
+
+// An rpc goes to the application's backend through the server (§9.1); with none
+// configured the answer is the error `unavailable` (`unknown_type` from a server that
+// predates rpc), in either format, matched to the call by its id.
+func TestRPCWithoutBackend(t *testing.T) {
+	srv := startServer(t, nil)
+	for _, f := range []client.Format{client.JSON, client.Msgpack} {
+		ann := dial(t, srv.url("?user=ann"), client.Options{Format: f})
+		_, err := ann.RPC(ctxT(t), "profile", map[string]any{"id": 7, "tags": []string{"a"}})
+		var e *client.Error
+		if !errors.As(err, &e) || e.Code != "unavailable" && e.Code != "unknown_type" || e.ID == "" {
+			t.Fatalf("%v: rpc without a backend: %v, want error unavailable with the request's id", f, err)
+		}
+		ann.Close()
+	}
+}
