@@ -15,6 +15,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/switchboard-ws/switchboard/adapters/node"
 	"github.com/switchboard-ws/switchboard/client"
 )
 
@@ -339,5 +340,59 @@ func TestRecoveryAcrossRestartWithDataDir(t *testing.T) {
 	}
 	if fmt.Sprint(got) != "[m2 m3]" {
 		t.Fatalf("ann got %v, want [m2 m3]", got)
+	}
+}
+
+// 4000: another connection of the same user took over (--max-per-user 1). The replaced
+// client stops for good instead of fighting back; the newer one stays.
+func TestReplacedStops(t *testing.T) {
+	srv := startServer(t, func() node.Options {
+		o := defaultOptions()
+		o.Core.MaxPerUser = 1
+		return o
+	})
+	old := dial(t, srv.url("?user=ann"), client.Options{})
+	newer := dial(t, srv.url("?user=ann"), client.Options{})
+	ev := next(t, old, client.EventState, state(client.Closed))
+	var ce *client.ClosedError
+	if !errors.As(ev.Err, &ce) || ce.Code != 4000 || ce.Reason != "Replaced by new connection" {
+		t.Fatalf("closed because %v, want 4000 Replaced by new connection", ev.Err)
+	}
+	time.Sleep(300 * time.Millisecond) // longer than the tests' largest backoff
+	if err := newer.Ping(ctxT(t)); err != nil || newer.State() != client.Connected {
+		t.Fatalf("the newer connection: %v, %v", newer.State(), err)
+	}
+}
+
+// 4003 (at capacity) is not a refusal of this client: it backs off and gets in once
+// there is room.
+func TestCapacityBacksOff(t *testing.T) {
+	srv := startServer(t, func() node.Options {
+		o := defaultOptions()
+		o.Core.MaxConns = 1
+		return o
+	})
+	first := dial(t, srv.url("?user=ann"), client.Options{})
+	got := make(chan *client.Client, 1)
+	go func() {
+		c, err := client.Dial(ctxT(t), srv.url("?user=bob"), fast(client.Options{}))
+		if err != nil {
+			t.Error(err)
+		}
+		got <- c
+	}()
+	select {
+	case <-got:
+		t.Fatal("bob got in while the server was at capacity")
+	case <-time.After(300 * time.Millisecond): // bob is closed 4003 a few times meanwhile
+	}
+	first.Close()
+	bob := <-got
+	if bob == nil {
+		t.FailNow()
+	}
+	defer bob.Close()
+	if bob.UserID() != "bob" {
+		t.Fatalf("user %q", bob.UserID())
 	}
 }
