@@ -264,20 +264,28 @@ func (h *Hub) removeConn(c *conn, out *Outbox) {
 // join seats c in r and, when c is its user's first connection there, tells every
 // connection of the room (c's included) with the sorted member list. joined (§10.1) and
 // any replay are sent by the caller first.
-func (h *Hub) join(c *conn, r *room, out *Outbox) {
+func (h *Hub) join(c *conn, r *room, out *Outbox) { h.seat(c, r, false, out) }
+
+// seat is join; with later, c itself is not told yet (its joined and replay come later:
+// a cluster join with since, see remoteRecovered). It reports whether c's user was
+// announced.
+func (h *Hub) seat(c *conn, r *room, later bool, out *Outbox) bool {
 	r.addMember(c)
 	if h.cfg.Cluster {
 		h.clusterRoomChanged(c, r, out) // before anyone can react to the join
 	}
 	if !r.addPresence(c.user.id) || r.quiet() {
-		return
+		return false
 	}
-	m := proto.NewMessage(proto.MsgUserJoined)
-	m.Room, m.UserID, m.Time = r.name, c.user.id, h.now
-	m.Members = r.appendUsers(m.Members[:0])
+	m := r.userJoined(c.user.id, h.now)
 	mark := out.mark()
-	r.addTargets(out)
+	if later {
+		r.addTargetsExcept(c, out)
+	} else {
+		r.addTargets(out)
+	}
 	out.deliver(m, mark)
+	return true
 }
 
 // leave takes c out of the room at position i of c.rooms; when that was its user's last

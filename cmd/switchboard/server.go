@@ -144,7 +144,8 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 			authn.Close()
 			return nil, &flagError{"--nats: want a URL like nats://127.0.0.1:4222, got " + strconv.Quote(cfg.NATS)}
 		}
-		link, err = natsbroker.Dial(natsbroker.Options{URL: cfg.NATS, NodeID: cfg.NodeID, History: cfg.History, Logger: logger})
+		link, err = natsbroker.Dial(natsbroker.Options{URL: cfg.NATS, NodeID: cfg.NodeID, History: cfg.History,
+			HistoryTTL: cfg.HistoryTTL, DedupeWindow: cfg.DedupeWindow, Logger: logger})
 		if err != nil {
 			authn.Close()
 			return nil, &flagError{"--nats: " + err.Error()}
