@@ -201,17 +201,11 @@ func (r *Request) apply(fs *fields) *Error {
 		}
 		return r.content(fs)
 	case ReqPrivate:
-		switch fs.to.kind {
-		case kindAbsent, kindNull:
-			return r.fail(BadRequest, msgToMissing)
-		case kindString:
-			if !ValidUser(fs.to.str) {
-				return r.fail(BadRequest, msgBadTo)
-			}
-			r.To = fs.to.str
-		default:
-			return r.fail(BadRequest, msgBadTo)
+		to, err := r.name(&fs.to, ValidUser, msgToMissing, msgBadTo)
+		if err != nil {
+			return err
 		}
+		r.To = to
 		return r.content(fs)
 	case ReqBroadcast:
 		return r.content(fs)
@@ -219,17 +213,11 @@ func (r *Request) apply(fs *fields) *Error {
 		if err := r.room(fs); err != nil {
 			return err
 		}
-		switch fs.event.kind {
-		case kindAbsent, kindNull:
-			return r.fail(BadRequest, msgEventMissing)
-		case kindString:
-			if !ValidEvent(fs.event.str) {
-				return r.fail(BadRequest, msgBadEvent)
-			}
-			r.Event = fs.event.str
-		default:
-			return r.fail(BadRequest, msgBadEvent)
+		event, err := r.name(&fs.event, ValidEvent, msgEventMissing, msgBadEvent)
+		if err != nil {
+			return err
 		}
+		r.Event = event
 		if fs.content.kind == kindAbsent || fs.content.kind == kindNull {
 			return nil // an event's content is optional: a typing indicator needs none
 		}
@@ -254,6 +242,20 @@ func (r *Request) room(fs *fields) *Error {
 		}
 	}
 	return r.fail(BadRequest, msgBadRoom)
+}
+
+// name returns a required string field that must pass valid (a user id, an event name),
+// or the error: missing when absent or null, bad otherwise.
+func (r *Request) name(v *value, valid func([]byte) bool, missing, bad string) ([]byte, *Error) {
+	switch v.kind {
+	case kindAbsent, kindNull:
+		return nil, r.fail(BadRequest, missing)
+	case kindString:
+		if valid(v.str) {
+			return v.str, nil
+		}
+	}
+	return nil, r.fail(BadRequest, bad)
 }
 
 func (r *Request) token(fs *fields) *Error {
