@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
@@ -222,16 +223,47 @@ func TestReconnectAcrossServerRestart(t *testing.T) {
 }
 
 // An rpc goes to the application's backend through the server (§9.1); with none
-// configured the answer is the error `unavailable` (`unknown_type` from a server that
-// predates rpc), in either format, matched to the call by its id.
+// configured the answer is the error `unavailable`, in either format, matched to the
+// call by its id.
 func TestRPCWithoutBackend(t *testing.T) {
 	srv := startServer(t, nil)
 	for _, f := range []client.Format{client.JSON, client.Msgpack} {
 		ann := dial(t, srv.url("?user=ann"), client.Options{Format: f})
 		_, err := ann.RPC(ctxT(t), "profile", map[string]any{"id": 7, "tags": []string{"a"}})
 		var e *client.Error
-		if !errors.As(err, &e) || e.Code != "unavailable" && e.Code != "unknown_type" || e.ID == "" {
+		if !errors.As(err, &e) || e.Code != "unavailable" || e.ID == "" {
 			t.Fatalf("%v: rpc without a backend: %v, want error unavailable with the request's id", f, err)
+		}
+		ann.Close()
+	}
+}
+
+// An rpc reaches the application's backend (§9.1) with its data, in either format,
+// and comes back with the backend's result as JSON; a refusal is an *Error with the
+// backend's code.
+func TestRPCToBackend(t *testing.T) {
+	srv := startServer(t, func() node.Options {
+		o := defaultOptions()
+		o.Hooks = &node.Hooks{RPC: func(_ context.Context, q node.RPCQuery) (json.RawMessage, error) {
+			if q.Method != "add" {
+				return nil, &node.Refusal{Code: "forbidden", Message: "not for you"}
+			}
+			var in struct{ A, B int }
+			if err := json.Unmarshal(q.Data, &in); err != nil {
+				return nil, err
+			}
+			return json.Marshal(map[string]any{"sum": in.A + in.B, "user": q.User})
+		}}
+		return o
+	})
+	for _, f := range []client.Format{client.JSON, client.Msgpack} {
+		ann := dial(t, srv.url("?user=ann"), client.Options{Format: f})
+		res, err := ann.RPC(ctxT(t), "add", map[string]int{"a": 2, "b": 3})
+		if err != nil || string(res) != `{"sum":5,"user":"ann"}` {
+			t.Fatalf("%v: rpc add: %s, %v", f, res, err)
+		}
+		if _, err := ann.RPC(ctxT(t), "drop", nil); !errors.Is(err, client.ErrForbidden) {
+			t.Fatalf("%v: refused rpc: %v", f, err)
 		}
 		ann.Close()
 	}

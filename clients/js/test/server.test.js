@@ -204,3 +204,32 @@ test("--auth jwt: the token function's token goes in the auth message; it is ref
     await srv.stop();
   }
 });
+
+test("rpc reaches the application's backend (--proxy-url) and resolves with its result; a refusal carries its code", async () => {
+  const { createServer } = await import("node:http");
+  const calls = [];
+  const backend = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      const call = JSON.parse(body);
+      calls.push([req.url, call]);
+      res.setHeader("Content-Type", "application/json");
+      res.end(JSON.stringify(call.method === "add"
+        ? { result: { sum: call.data.a + call.data.b } }
+        : { error: { code: "forbidden", message: "no such method for you" } }));
+    });
+  });
+  await new Promise((r) => backend.listen(0, "127.0.0.1", r));
+  const srv = await startServer(["--proxy-url", `http://127.0.0.1:${backend.address().port}`]);
+  try {
+    const ann = await open({ user: "ann" }, srv);
+    assert.deepEqual(await ann.sb.rpc("add", { a: 2, b: 3 }), { sum: 5 });
+    assert.deepEqual(calls[0], ["/rpc", { user_id: "ann", conn_id: ann.sb.connId, method: "add", data: { a: 2, b: 3 } }]);
+    await assert.rejects(ann.sb.rpc("drop_tables", {}), (e) => e.code === "forbidden" && e.message === "no such method for you");
+    ann.sb.close();
+  } finally {
+    await srv.stop();
+    backend.close();
+  }
+});
