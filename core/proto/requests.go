@@ -106,14 +106,6 @@ type fields struct {
 	dataMsgpack bool
 }
 
-// slot returns where the value of key goes, or nil for keys the protocol ignores.
-func (fs *fields) slot(key []byte) *value {
-	if k, ok := requestKeyOf(key); ok {
-		return &fs.vals[k]
-	}
-	return nil
-}
-
 // isData reports whether slot is where `data` goes, whose raw text is kept too.
 func (fs *fields) isData(slot *value) bool { return slot == &fs.vals[keyData] }
 

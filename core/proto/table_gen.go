@@ -39,34 +39,34 @@ func requestTypeOf(b []byte) RequestType {
 	return ReqUnknown
 }
 
-// requestKeyOf maps a key of a request to its requestKey; ok is false for keys the
-// protocol ignores.
-func requestKeyOf(b []byte) (k requestKey, ok bool) {
-	switch string(b) {
+// slot returns where the value of key goes, or nil for keys the protocol ignores
+// (including sender, from and user_id: the server decides who sent a message).
+func (fs *fields) slot(key []byte) *value {
+	switch string(key) {
 	case "type":
-		return 0, true
+		return &fs.vals[0]
 	case "id":
-		return 1, true
+		return &fs.vals[1]
 	case "room":
-		return 2, true
+		return &fs.vals[2]
 	case "to":
-		return 3, true
+		return &fs.vals[3]
 	case "content":
-		return 4, true
+		return &fs.vals[4]
 	case "since":
-		return 5, true
+		return &fs.vals[5]
 	case "epoch":
-		return 6, true
+		return &fs.vals[6]
 	case "event":
-		return 7, true
+		return &fs.vals[7]
 	case "token":
-		return 8, true
+		return &fs.vals[8]
 	case "method":
-		return 9, true
+		return &fs.vals[9]
 	case "data":
-		return 10, true
+		return &fs.vals[10]
 	}
-	return 0, false
+	return nil
 }
 
 // applyFields checks and stores the fields of r's type, in the table's order.
