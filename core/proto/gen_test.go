@@ -96,15 +96,26 @@ func generateTable() []byte {
 			p("return r.fail(BadRequest, msgRPCNeedsID)")
 			p("}")
 		}
-		for i, f := range spec.fields {
-			call := fmt.Sprintf("r.field(fs, %d, %v)", f.key, f.optional)
-			if i == len(spec.fields)-1 {
-				p("return %s // %s", call, requestKeys[f.key].name)
-				break
+		for _, f := range spec.fields {
+			k, rule := f.key, requestKeys[f.key]
+			switch {
+			case !f.optional:
+				p("if v := &fs.vals[%d]; v.kind <= kindNull { // %s", k, rule.name)
+				p("return r.fail(BadRequest, requestKeys[%d].missing)", k)
+				p("} else if !r.store(%d, v, fs) {", k)
+				p("return r.fail(BadRequest, requestKeys[%d].bad)", k)
+				p("}")
+			case rule.hasDefault:
+				p("if v := &fs.vals[%d]; v.kind <= kindNull { // %s", k, rule.name)
+				p("r.storeDefault(%d)", k)
+				p("} else if !r.store(%d, v, fs) {", k)
+				p("return r.fail(BadRequest, requestKeys[%d].bad)", k)
+				p("}")
+			default:
+				p("if v := &fs.vals[%d]; v.kind > kindNull && !r.store(%d, v, fs) { // %s", k, k, rule.name)
+				p("return r.fail(BadRequest, requestKeys[%d].bad)", k)
+				p("}")
 			}
-			p("if err := %s; err != nil { // %s", call, requestKeys[f.key].name)
-			p("return err")
-			p("}")
 		}
 	}
 	p("}")

@@ -73,11 +73,12 @@ const (
 )
 
 // keyRule is what a client is told about one key, whatever the request type; how its
-// value is checked and stored is Request.store.
+// value is checked and stored is Request.store (and storeDefault).
 type keyRule struct {
-	name    string
-	missing string // the error of a required key that is absent or null
-	bad     string // the error of a value that breaks the rule
+	name       string
+	missing    string // the error of a required key that is absent or null
+	bad        string // the error of a value that breaks the rule
+	hasDefault bool   // an absent or null value stores a default (storeDefault)
 }
 
 // requestKeys: type and id are read by apply itself, before any type's fields.
@@ -92,7 +93,7 @@ var requestKeys = [numRequestKeys]keyRule{
 	keyEvent:   {name: "event", missing: msgEventMissing, bad: msgBadEvent},
 	keyToken:   {name: "token", missing: msgTokenMissing, bad: msgBadToken},
 	keyMethod:  {name: "method", missing: msgMethodMissing, bad: msgBadMethod},
-	keyData:    {name: "data", bad: msgBadData},
+	keyData:    {name: "data", bad: msgBadData, hasDefault: true},
 }
 
 // fields collects the known keys of one request; later duplicates overwrite earlier
@@ -156,21 +157,12 @@ func (r *Request) apply(fs *fields) *Error {
 	return r.applyFields(fs)
 }
 
-// field checks the value of key k (optional or required) and stores it in r: the step
-// of the table walk that the generated applyFields takes once per field of a type.
-func (r *Request) field(fs *fields, k requestKey, optional bool) *Error {
-	v := &fs.vals[k]
-	switch {
-	case v.kind != kindAbsent && v.kind != kindNull:
-		if !r.store(k, v, fs) {
-			return r.fail(BadRequest, requestKeys[k].bad)
-		}
-	case !optional:
-		return r.fail(BadRequest, requestKeys[k].missing)
-	case k == keyData:
+// storeDefault stores the value of an optional key with a default (hasDefault) that is
+// absent or null.
+func (r *Request) storeDefault(k requestKey) {
+	if k == keyData {
 		r.Data = jsonNull // absent and null data are the same value
 	}
-	return nil
 }
 
 // store checks the present, non-null value v of key k and stores it in r; false means

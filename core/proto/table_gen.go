@@ -73,52 +73,100 @@ func (fs *fields) slot(key []byte) *value {
 func (r *Request) applyFields(fs *fields) *Error {
 	switch r.Type {
 	case 1: // join
-		if err := r.field(fs, 2, false); err != nil { // room
-			return err
+		if v := &fs.vals[2]; v.kind <= kindNull { // room
+			return r.fail(BadRequest, requestKeys[2].missing)
+		} else if !r.store(2, v, fs) {
+			return r.fail(BadRequest, requestKeys[2].bad)
 		}
-		if err := r.field(fs, 5, true); err != nil { // since
-			return err
+		if v := &fs.vals[5]; v.kind > kindNull && !r.store(5, v, fs) { // since
+			return r.fail(BadRequest, requestKeys[5].bad)
 		}
-		if err := r.field(fs, 6, true); err != nil { // epoch
-			return err
+		if v := &fs.vals[6]; v.kind > kindNull && !r.store(6, v, fs) { // epoch
+			return r.fail(BadRequest, requestKeys[6].bad)
 		}
-		return r.field(fs, 8, true) // token
+		if v := &fs.vals[8]; v.kind > kindNull && !r.store(8, v, fs) { // token
+			return r.fail(BadRequest, requestKeys[8].bad)
+		}
 	case 2: // leave
-		return r.field(fs, 2, false) // room
+		if v := &fs.vals[2]; v.kind <= kindNull { // room
+			return r.fail(BadRequest, requestKeys[2].missing)
+		} else if !r.store(2, v, fs) {
+			return r.fail(BadRequest, requestKeys[2].bad)
+		}
 	case 3: // chat
-		if err := r.field(fs, 2, false); err != nil { // room
-			return err
+		if v := &fs.vals[2]; v.kind <= kindNull { // room
+			return r.fail(BadRequest, requestKeys[2].missing)
+		} else if !r.store(2, v, fs) {
+			return r.fail(BadRequest, requestKeys[2].bad)
 		}
-		return r.field(fs, 4, false) // content
+		if v := &fs.vals[4]; v.kind <= kindNull { // content
+			return r.fail(BadRequest, requestKeys[4].missing)
+		} else if !r.store(4, v, fs) {
+			return r.fail(BadRequest, requestKeys[4].bad)
+		}
 	case 4: // private
-		if err := r.field(fs, 3, false); err != nil { // to
-			return err
+		if v := &fs.vals[3]; v.kind <= kindNull { // to
+			return r.fail(BadRequest, requestKeys[3].missing)
+		} else if !r.store(3, v, fs) {
+			return r.fail(BadRequest, requestKeys[3].bad)
 		}
-		return r.field(fs, 4, false) // content
+		if v := &fs.vals[4]; v.kind <= kindNull { // content
+			return r.fail(BadRequest, requestKeys[4].missing)
+		} else if !r.store(4, v, fs) {
+			return r.fail(BadRequest, requestKeys[4].bad)
+		}
 	case 5: // broadcast
-		return r.field(fs, 4, false) // content
+		if v := &fs.vals[4]; v.kind <= kindNull { // content
+			return r.fail(BadRequest, requestKeys[4].missing)
+		} else if !r.store(4, v, fs) {
+			return r.fail(BadRequest, requestKeys[4].bad)
+		}
 	case 6: // members
-		return r.field(fs, 2, false) // room
+		if v := &fs.vals[2]; v.kind <= kindNull { // room
+			return r.fail(BadRequest, requestKeys[2].missing)
+		} else if !r.store(2, v, fs) {
+			return r.fail(BadRequest, requestKeys[2].bad)
+		}
 	case 9: // event
-		if err := r.field(fs, 2, false); err != nil { // room
-			return err
+		if v := &fs.vals[2]; v.kind <= kindNull { // room
+			return r.fail(BadRequest, requestKeys[2].missing)
+		} else if !r.store(2, v, fs) {
+			return r.fail(BadRequest, requestKeys[2].bad)
 		}
-		if err := r.field(fs, 7, false); err != nil { // event
-			return err
+		if v := &fs.vals[7]; v.kind <= kindNull { // event
+			return r.fail(BadRequest, requestKeys[7].missing)
+		} else if !r.store(7, v, fs) {
+			return r.fail(BadRequest, requestKeys[7].bad)
 		}
-		return r.field(fs, 4, true) // content
+		if v := &fs.vals[4]; v.kind > kindNull && !r.store(4, v, fs) { // content
+			return r.fail(BadRequest, requestKeys[4].bad)
+		}
 	case 10: // auth
-		return r.field(fs, 8, false) // token
+		if v := &fs.vals[8]; v.kind <= kindNull { // token
+			return r.fail(BadRequest, requestKeys[8].missing)
+		} else if !r.store(8, v, fs) {
+			return r.fail(BadRequest, requestKeys[8].bad)
+		}
 	case 11: // refresh
-		return r.field(fs, 8, false) // token
+		if v := &fs.vals[8]; v.kind <= kindNull { // token
+			return r.fail(BadRequest, requestKeys[8].missing)
+		} else if !r.store(8, v, fs) {
+			return r.fail(BadRequest, requestKeys[8].bad)
+		}
 	case 12: // rpc
 		if !r.HasID {
 			return r.fail(BadRequest, msgRPCNeedsID)
 		}
-		if err := r.field(fs, 9, false); err != nil { // method
-			return err
+		if v := &fs.vals[9]; v.kind <= kindNull { // method
+			return r.fail(BadRequest, requestKeys[9].missing)
+		} else if !r.store(9, v, fs) {
+			return r.fail(BadRequest, requestKeys[9].bad)
 		}
-		return r.field(fs, 10, true) // data
+		if v := &fs.vals[10]; v.kind <= kindNull { // data
+			r.storeDefault(10)
+		} else if !r.store(10, v, fs) {
+			return r.fail(BadRequest, requestKeys[10].bad)
+		}
 	}
 	return nil
 }

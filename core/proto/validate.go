@@ -94,7 +94,7 @@ const maxMethodLen = 128
 type valueKind uint8
 
 const (
-	kindAbsent valueKind = iota
+	kindAbsent valueKind = iota // absent and null come first: kind <= kindNull is "no value"
 	kindNull
 	kindString
 	kindUint    // an integer ≥ 0 that fits in uint64
