@@ -98,21 +98,22 @@ func generateTable() []byte {
 		}
 		for _, f := range spec.fields {
 			k, rule := f.key, requestKeys[f.key]
+			store := "r.store" + storeName(rule.name)
 			switch {
 			case !f.optional:
 				p("if v := &fs.vals[%d]; v.kind <= kindNull { // %s", k, rule.name)
 				p("return r.fail(BadRequest, requestKeys[%d].missing)", k)
-				p("} else if !r.store(%d, v, fs) {", k)
+				p("} else if !%s(v, fs) {", store)
 				p("return r.fail(BadRequest, requestKeys[%d].bad)", k)
 				p("}")
 			case rule.hasDefault:
 				p("if v := &fs.vals[%d]; v.kind <= kindNull { // %s", k, rule.name)
 				p("r.storeDefault(%d)", k)
-				p("} else if !r.store(%d, v, fs) {", k)
+				p("} else if !%s(v, fs) {", store)
 				p("return r.fail(BadRequest, requestKeys[%d].bad)", k)
 				p("}")
 			default:
-				p("if v := &fs.vals[%d]; v.kind > kindNull && !r.store(%d, v, fs) { // %s", k, k, rule.name)
+				p("if v := &fs.vals[%d]; v.kind > kindNull && !%s(v, fs) { // %s", k, store, rule.name)
 				p("return r.fail(BadRequest, requestKeys[%d].bad)", k)
 				p("}")
 			}
@@ -242,6 +243,15 @@ func msgpackValue(typ valueType, v string) string {
 		return "appendMsgpackJSON(b, " + v + ")"
 	}
 	panic(fmt.Sprintf("value type %d has no MessagePack form", typ))
+}
+
+// storeName is the Go spelling of a key in its store method's name: room → Room.
+func storeName(key string) string {
+	var b strings.Builder
+	for _, part := range strings.Split(key, "_") {
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+	return b.String()
 }
 
 func byteList(b []byte) string {

@@ -73,7 +73,7 @@ const (
 )
 
 // keyRule is what a client is told about one key, whatever the request type; how its
-// value is checked and stored is Request.store (and storeDefault).
+// value is checked and stored is its Request.store<Key> method (and storeDefault).
 type keyRule struct {
 	name       string
 	missing    string // the error of a required key that is absent or null
@@ -165,61 +165,79 @@ func (r *Request) storeDefault(k requestKey) {
 	}
 }
 
-// store checks the present, non-null value v of key k and stores it in r; false means
-// the value breaks the key's rule. (A switch, not functions in the table: a call through
-// a function value would make fs escape, and parsing allocate.)
-func (r *Request) store(k requestKey, v *value, fs *fields) bool {
-	str := v.kind == kindString
-	switch k {
-	case keyRoom:
-		if str && ValidRoom(v.str) {
-			r.Room = v.str
-			return true
-		}
-	case keyTo:
-		if str && ValidUser(v.str) {
-			r.To = v.str
-			return true
-		}
-	case keyEvent:
-		if str && ValidEvent(v.str) {
-			r.Event = v.str
-			return true
-		}
-	case keyContent:
-		if str {
-			r.Content, r.HasContent = v.str, true
-			return true
-		}
-	case keySince:
-		if v.kind == kindUint {
-			r.Since, r.HasSince = v.num, true
-			return true
-		}
-	case keyEpoch:
-		if str && len(v.str) <= maxEpochLen {
-			r.Epoch = v.str
-			return true
-		}
-	case keyToken:
-		if str && len(v.str) > 0 {
-			r.Token = v.str
-			return true
-		}
-	case keyMethod:
-		if str && len(v.str) > 0 && len(v.str) <= maxMethodLen {
-			r.Method = v.str
-			return true
-		}
-	case keyData:
-		return r.storeData(fs)
+// Each key's value is checked and stored by its own method, store<Key> (storeRoom for
+// room), which the generated applyFields calls directly: methods rather than functions
+// in the table, since a call through a function value would make fs escape and parsing
+// allocate. Each gets a present, non-null value and returns false when it breaks the
+// key's rule.
+
+func (r *Request) storeRoom(v *value, _ *fields) bool {
+	ok := v.kind == kindString && ValidRoom(v.str)
+	if ok {
+		r.Room = v.str
 	}
-	return false
+	return ok
+}
+
+func (r *Request) storeTo(v *value, _ *fields) bool {
+	ok := v.kind == kindString && ValidUser(v.str)
+	if ok {
+		r.To = v.str
+	}
+	return ok
+}
+
+func (r *Request) storeEvent(v *value, _ *fields) bool {
+	ok := v.kind == kindString && ValidEvent(v.str)
+	if ok {
+		r.Event = v.str
+	}
+	return ok
+}
+
+func (r *Request) storeContent(v *value, _ *fields) bool {
+	ok := v.kind == kindString
+	if ok {
+		r.Content, r.HasContent = v.str, true
+	}
+	return ok
+}
+
+func (r *Request) storeSince(v *value, _ *fields) bool {
+	ok := v.kind == kindUint
+	if ok {
+		r.Since, r.HasSince = v.num, true
+	}
+	return ok
+}
+
+func (r *Request) storeEpoch(v *value, _ *fields) bool {
+	ok := v.kind == kindString && len(v.str) <= maxEpochLen
+	if ok {
+		r.Epoch = v.str
+	}
+	return ok
+}
+
+func (r *Request) storeToken(v *value, _ *fields) bool {
+	ok := v.kind == kindString && len(v.str) > 0
+	if ok {
+		r.Token = v.str
+	}
+	return ok
+}
+
+func (r *Request) storeMethod(v *value, _ *fields) bool {
+	ok := v.kind == kindString && len(v.str) > 0 && len(v.str) <= maxMethodLen
+	if ok {
+		r.Method = v.str
+	}
+	return ok
 }
 
 // storeData keeps rpc's `data` (any value) as JSON text (PROTOCOL.md §9.1), converting
 // a MessagePack client's value into r's reused buffer.
-func (r *Request) storeData(fs *fields) bool {
+func (r *Request) storeData(_ *value, fs *fields) bool {
 	if !fs.dataMsgpack {
 		r.Data = fs.dataRaw
 		return true

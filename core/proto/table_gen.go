@@ -75,82 +75,82 @@ func (r *Request) applyFields(fs *fields) *Error {
 	case 1: // join
 		if v := &fs.vals[2]; v.kind <= kindNull { // room
 			return r.fail(BadRequest, requestKeys[2].missing)
-		} else if !r.store(2, v, fs) {
+		} else if !r.storeRoom(v, fs) {
 			return r.fail(BadRequest, requestKeys[2].bad)
 		}
-		if v := &fs.vals[5]; v.kind > kindNull && !r.store(5, v, fs) { // since
+		if v := &fs.vals[5]; v.kind > kindNull && !r.storeSince(v, fs) { // since
 			return r.fail(BadRequest, requestKeys[5].bad)
 		}
-		if v := &fs.vals[6]; v.kind > kindNull && !r.store(6, v, fs) { // epoch
+		if v := &fs.vals[6]; v.kind > kindNull && !r.storeEpoch(v, fs) { // epoch
 			return r.fail(BadRequest, requestKeys[6].bad)
 		}
-		if v := &fs.vals[8]; v.kind > kindNull && !r.store(8, v, fs) { // token
+		if v := &fs.vals[8]; v.kind > kindNull && !r.storeToken(v, fs) { // token
 			return r.fail(BadRequest, requestKeys[8].bad)
 		}
 	case 2: // leave
 		if v := &fs.vals[2]; v.kind <= kindNull { // room
 			return r.fail(BadRequest, requestKeys[2].missing)
-		} else if !r.store(2, v, fs) {
+		} else if !r.storeRoom(v, fs) {
 			return r.fail(BadRequest, requestKeys[2].bad)
 		}
 	case 3: // chat
 		if v := &fs.vals[2]; v.kind <= kindNull { // room
 			return r.fail(BadRequest, requestKeys[2].missing)
-		} else if !r.store(2, v, fs) {
+		} else if !r.storeRoom(v, fs) {
 			return r.fail(BadRequest, requestKeys[2].bad)
 		}
 		if v := &fs.vals[4]; v.kind <= kindNull { // content
 			return r.fail(BadRequest, requestKeys[4].missing)
-		} else if !r.store(4, v, fs) {
+		} else if !r.storeContent(v, fs) {
 			return r.fail(BadRequest, requestKeys[4].bad)
 		}
 	case 4: // private
 		if v := &fs.vals[3]; v.kind <= kindNull { // to
 			return r.fail(BadRequest, requestKeys[3].missing)
-		} else if !r.store(3, v, fs) {
+		} else if !r.storeTo(v, fs) {
 			return r.fail(BadRequest, requestKeys[3].bad)
 		}
 		if v := &fs.vals[4]; v.kind <= kindNull { // content
 			return r.fail(BadRequest, requestKeys[4].missing)
-		} else if !r.store(4, v, fs) {
+		} else if !r.storeContent(v, fs) {
 			return r.fail(BadRequest, requestKeys[4].bad)
 		}
 	case 5: // broadcast
 		if v := &fs.vals[4]; v.kind <= kindNull { // content
 			return r.fail(BadRequest, requestKeys[4].missing)
-		} else if !r.store(4, v, fs) {
+		} else if !r.storeContent(v, fs) {
 			return r.fail(BadRequest, requestKeys[4].bad)
 		}
 	case 6: // members
 		if v := &fs.vals[2]; v.kind <= kindNull { // room
 			return r.fail(BadRequest, requestKeys[2].missing)
-		} else if !r.store(2, v, fs) {
+		} else if !r.storeRoom(v, fs) {
 			return r.fail(BadRequest, requestKeys[2].bad)
 		}
 	case 9: // event
 		if v := &fs.vals[2]; v.kind <= kindNull { // room
 			return r.fail(BadRequest, requestKeys[2].missing)
-		} else if !r.store(2, v, fs) {
+		} else if !r.storeRoom(v, fs) {
 			return r.fail(BadRequest, requestKeys[2].bad)
 		}
 		if v := &fs.vals[7]; v.kind <= kindNull { // event
 			return r.fail(BadRequest, requestKeys[7].missing)
-		} else if !r.store(7, v, fs) {
+		} else if !r.storeEvent(v, fs) {
 			return r.fail(BadRequest, requestKeys[7].bad)
 		}
-		if v := &fs.vals[4]; v.kind > kindNull && !r.store(4, v, fs) { // content
+		if v := &fs.vals[4]; v.kind > kindNull && !r.storeContent(v, fs) { // content
 			return r.fail(BadRequest, requestKeys[4].bad)
 		}
 	case 10: // auth
 		if v := &fs.vals[8]; v.kind <= kindNull { // token
 			return r.fail(BadRequest, requestKeys[8].missing)
-		} else if !r.store(8, v, fs) {
+		} else if !r.storeToken(v, fs) {
 			return r.fail(BadRequest, requestKeys[8].bad)
 		}
 	case 11: // refresh
 		if v := &fs.vals[8]; v.kind <= kindNull { // token
 			return r.fail(BadRequest, requestKeys[8].missing)
-		} else if !r.store(8, v, fs) {
+		} else if !r.storeToken(v, fs) {
 			return r.fail(BadRequest, requestKeys[8].bad)
 		}
 	case 12: // rpc
@@ -159,12 +159,12 @@ func (r *Request) applyFields(fs *fields) *Error {
 		}
 		if v := &fs.vals[9]; v.kind <= kindNull { // method
 			return r.fail(BadRequest, requestKeys[9].missing)
-		} else if !r.store(9, v, fs) {
+		} else if !r.storeMethod(v, fs) {
 			return r.fail(BadRequest, requestKeys[9].bad)
 		}
 		if v := &fs.vals[10]; v.kind <= kindNull { // data
 			r.storeDefault(10)
-		} else if !r.store(10, v, fs) {
+		} else if !r.storeData(v, fs) {
 			return r.fail(BadRequest, requestKeys[10].bad)
 		}
 	}
