@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/datadriven"
 	"github.com/switchboard-ws/switchboard/core/proto"
@@ -32,6 +33,10 @@ import (
 //	epoch E                             the cluster's stream is E (a new one: it was lost)
 //	kill b                              node b dies: it says and hears nothing more
 //	expire b                            the others' links drop b's presence, as after its expiry
+//	tick 5s                             the clock moves on 5s; every live node ticks
+//
+// App events print as `a app user_online user=ann id=user_online-1a2b3c4d at=5.004s`
+// (the emitting node, the first 8 hex digits of the ID, the time since the start).
 //
 // Each prints what the hubs did: frames (`ann bob <- {…}`, without timestamps), closes,
 // admin replies (`a reply 200 {…}`) and what a node tells the cluster (`a -> Publish
@@ -161,6 +166,15 @@ func (s *clusterScript) run(t *testing.T, td *datadriven.TestData) string {
 		b.queue = slices.DeleteFunc(b.queue, func(q queued) bool { return q.node == dead || q.from == dead })
 	case "expire":
 		s.expire(t, node(arg(0)))
+	case "tick":
+		d, err := time.ParseDuration(arg(0))
+		if err != nil {
+			td.Fatalf(t, "tick: %v", err)
+		}
+		b.now = b.now.Add(d)
+		for _, n := range b.names {
+			b.step(n, Event{Kind: EventTick})
+		}
 	default:
 		td.Fatalf(t, "unknown command %q", td.Cmd)
 	}
@@ -175,7 +189,7 @@ func (s *clusterScript) run(t *testing.T, td *datadriven.TestData) string {
 // connections close.
 func (s *clusterScript) expire(t *testing.T, dead string) {
 	b, h := s.bus, s.bus.hubs[dead]
-	var evs []ClusterEvent
+	evs := []ClusterEvent{RemoteGone{Node: dead}} // first, as the broker's dropNode
 	for _, name := range h.sortedRooms() {
 		r := h.rooms[name]
 		var users []string
@@ -222,6 +236,20 @@ func (s *clusterScript) print(node string, a *Action) {
 		fmt.Fprintf(s.w, "%s reply %d %s\n", node, a.Reply.Status, adminBody(s.bus.t, a.Reply))
 	case ActionCluster:
 		fmt.Fprintf(s.w, "%s -> %s\n", node, s.describe(node, a.Cluster))
+	case ActionAppEvent:
+		ev := a.App
+		fmt.Fprintf(s.w, "%s app %s", node, ev.Type)
+		if ev.User != "" {
+			fmt.Fprintf(s.w, " user=%s", ev.User)
+		}
+		if ev.Room != "" {
+			fmt.Fprintf(s.w, " room=%s", ev.Room)
+		}
+		id := ev.ID
+		if i := strings.LastIndexByte(id, '-'); i >= 0 && len(id) >= i+9 {
+			id = id[:i+9]
+		}
+		fmt.Fprintf(s.w, " id=%s at=%s\n", id, ev.Time.Sub(start))
 	}
 }
 
@@ -233,7 +261,7 @@ func (s *clusterScript) describe(from string, msg any) string {
 	parts := []string{name}
 	for i := 0; i < v.NumField(); i++ {
 		f, fv := v.Type().Field(i), v.Field(i)
-		if fv.IsZero() || f.Name == "Time" || f.Name == "Order" {
+		if fv.IsZero() || f.Name == "Time" || f.Name == "Order" || f.Name == "Began" {
 			continue
 		}
 		var val string
