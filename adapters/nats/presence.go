@@ -14,9 +14,9 @@ import (
 
 // localPresence is what this node tells the cluster about its own connections.
 type localPresence struct {
-	seq     uint64                // batches published so far
-	pending []presenceOp          // changes not yet published
-	conns   map[uint64]presenceOp // open connections ("c" ops)
+	seq     uint64                  // batches published so far
+	pending []presenceOp            // changes not yet published
+	conns   map[uint64]presenceOp   // open connections ("c" ops)
 	rooms   map[roomUser]presenceOp // connections per (room, user) ("r" ops)
 }
 
