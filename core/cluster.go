@@ -35,6 +35,7 @@ type cluster struct {
 	alive    map[string]bool
 	deferred []deferredEvent
 	since    map[nodeRoomUser]int64
+	started  int64 // when this hub started (its first event, unix ns)
 }
 
 func newCluster(h *Hub) *cluster {
@@ -103,6 +104,7 @@ type recovery struct {
 // admit announces c, applies the per-user limit over the whole cluster, then seats c in
 // its token's subs.
 func (p *cluster) admit(c *conn, out *Outbox) {
+	p.start()
 	order := p.h.now.UnixNano()
 	p.opened[c.id] = order
 	out.cluster(ClusterConnOpened{User: c.user.id, Conn: c.id, Order: order})

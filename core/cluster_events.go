@@ -25,8 +25,15 @@ import "slices"
 //   - The IDs derive from the event's cause (the connection, or a node's presence in a
 //     room, with when it began), which every node knows alike, so a receiver drops a
 //     repeat by its ID; two different events never share one.
+//   - A node that starts learns the others' presence from their snapshots: arrivals
+//     that began before it started (by the cause's time on its node's clock) are state,
+//     not news, and it sends none of them, though it may own them now. With clocks
+//     apart by d, an arrival within d of its start may be taken for old (a gap of that
+//     window) or for new (a repeat, same ID).
 //   - A user's offline stays with the node that owned it when the grace began, unless
 //     that node is gone by its end: a node joining during a grace knows nothing of it.
+//   - A node shutting down sends the room events of its own users' departures that it
+//     owns; the others, told it is gone, send them too, with the same IDs.
 //
 // Users of a node that dies keep their connections in the view until the node expires;
 // then they vanish (RemoteConn closes, room counts drop) and go offline on the owner
@@ -86,7 +93,11 @@ func (p *cluster) isAlive(node string) bool { return node == p.h.cfg.NodeID || p
 
 // emit sends ev (of key, caused by c) when this node owns it: owner, when set, is the
 // node chosen earlier, which keeps it while alive. Another owner's event is deferred.
+// An arrival that began before this hub started is old news (see above).
 func (p *cluster) emit(key, owner string, ev AppEvent, c cause, out *Outbox) {
+	if c.at > 0 && c.at < p.started && arrival(ev.Type) {
+		return
+	}
 	ev.ID = eventID(ev.Type, ev.User, ev.Room, c)
 	if owner == "" || !p.isAlive(owner) {
 		owner = p.owner(key)
@@ -100,6 +111,18 @@ func (p *cluster) emit(key, owner string, ev AppEvent, c cause, out *Outbox) {
 		p.deferred = p.deferred[1:]
 	}
 	p.deferred = append(p.deferred, deferredEvent{owner: owner, key: key, seen: p.h.now.UnixNano(), ev: ev})
+}
+
+// arrival reports whether t says something began (its cause's time is that beginning).
+func arrival(t AppEventType) bool {
+	return t == UserOnline || t == RoomOccupied || t == MemberAdded
+}
+
+// start notes when this hub started: the time of its first event.
+func (p *cluster) start() {
+	if p.started == 0 {
+		p.started = p.h.now.UnixNano()
+	}
 }
 
 // nodeAlive notes that node is alive; the events it owns that this node saw before now

@@ -9,6 +9,7 @@ import (
 // step applies what another node (or the cluster link) reported.
 func (p *cluster) step(e ClusterEvent, out *Outbox) error {
 	h := p.h
+	p.start()
 	switch ev := e.(type) {
 	case RemoteChat:
 		p.remoteChat(&ev, out)

@@ -34,6 +34,7 @@ import (
 //	kill b                              node b dies: it says and hears nothing more
 //	expire b                            the others' links drop b's presence, as after its expiry
 //	tick 5s                             the clock moves on 5s; every live node ticks
+//	sync c                              c (started late) gets every other node's snapshot
 //
 // App events print as `a app user_online user=ann id=user_online-1a2b3c4d at=5.004s`
 // (the emitting node, the first 8 hex digits of the ID, the time since the start).
@@ -166,6 +167,8 @@ func (s *clusterScript) run(t *testing.T, td *datadriven.TestData) string {
 		b.queue = slices.DeleteFunc(b.queue, func(q queued) bool { return q.node == dead || q.from == dead })
 	case "expire":
 		s.expire(t, node(arg(0)))
+	case "sync":
+		s.sync(node(arg(0)))
 	case "tick":
 		d, err := time.ParseDuration(arg(0))
 		if err != nil {
@@ -217,6 +220,47 @@ func (s *clusterScript) expire(t *testing.T, dead string) {
 		}
 		for _, ev := range evs {
 			b.step(n, Event{Kind: EventCluster, Cluster: ev})
+		}
+	}
+}
+
+// sync gives node what the link gives a node that starts: each other live node's
+// presence, as its snapshot (alive, then its connections, then its room counts).
+func (s *clusterScript) sync(node string) {
+	b := s.bus
+	for _, from := range b.names {
+		if from == node {
+			continue
+		}
+		h := b.hubs[from]
+		p := h.peers.(*cluster)
+		evs := []ClusterEvent{RemoteAlive{Node: from}}
+		ids := make([]ConnID, 0, len(h.conns))
+		for id := range h.conns {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		for _, id := range ids {
+			evs = append(evs, RemoteConn{Node: from, User: h.conns[id].user.id, Conn: id, Order: p.opened[id], Open: true})
+		}
+		var rooms []nodeRoomUser
+		for k := range p.since {
+			if k.node == from {
+				rooms = append(rooms, k)
+			}
+		}
+		slices.SortFunc(rooms, func(x, y nodeRoomUser) int { return strings.Compare(x.room+"\x00"+x.user, y.room+"\x00"+y.user) })
+		for _, k := range rooms {
+			n := 0
+			for _, c := range h.users[k.user].conns {
+				if c.roomIndex(h.rooms[k.room]) >= 0 {
+					n++
+				}
+			}
+			evs = append(evs, RemoteRoomPresence{Node: from, Room: k.room, User: k.user, Count: n, Began: p.since[k]})
+		}
+		for _, ev := range evs {
+			b.step(node, Event{Kind: EventCluster, Cluster: ev})
 		}
 	}
 }
