@@ -32,7 +32,7 @@ import (
 //	heartbeat                           every node tells every other it is alive
 //	epoch E                             the cluster's stream is E (a new one: it was lost)
 //	kill b                              node b dies: it says and hears nothing more
-//	expire b                            the others' links drop b's presence, as after its expiry
+//	expire b                            the others' links report b gone and drop its presence
 //	tick 5s                             the clock moves on 5s; every live node ticks
 //	sync c                              c (started late) gets every other node's snapshot
 //
@@ -187,8 +187,8 @@ func (s *clusterScript) run(t *testing.T, td *datadriven.TestData) string {
 	return w.String()
 }
 
-// expire tells every other node's link that dead's presence is gone, as the broker does
-// once a node was silent past its expiry: its room counts drop to zero, then its
+// expire tells every other node's link that dead is gone, as the broker does once a node
+// was silent past its expiry: RemoteGone, then its room counts drop to zero, then its
 // connections close.
 func (s *clusterScript) expire(t *testing.T, dead string) {
 	b, h := s.bus, s.bus.hubs[dead]
