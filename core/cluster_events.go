@@ -19,12 +19,13 @@ import "slices"
 //     meanwhile would be lost, so every other node holds the events it left to an owner
 //     (deferred, at most maxDeferred) until that owner is heard again after them (it is
 //     alive, and hears the same news); when the owner is reported gone instead, the new
-//     owner emits them, with their IDs and times. So an event is lost only when its
-//     owner dies after its last heartbeat but before it emitted what it saw by then, and
-//     it is then sent again: at least once, never silently never.
+//     owner emits them, with their IDs (at the time it saw them). So an event is lost
+//     only when its owner is heard once more after the others saw it and then dies
+//     before that news reached it (about one message's travel), or when more than
+//     maxDeferred wait; and one the dead owner did send goes out again, same ID.
 //   - The IDs derive from the event's cause (the connection, or a node's presence in a
 //     room, with when it began), which every node knows alike, so a receiver drops a
-//     repeat by its ID; two different events never share one.
+//     repeat by its ID; two different events share one only by a 128-bit collision.
 //   - A node that starts learns the others' presence from their snapshots: arrivals
 //     that began before it started (by the cause's time on its node's clock) are state,
 //     not news, and it sends none of them, though it may own them now. With clocks
