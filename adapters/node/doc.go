@@ -1,5 +1,7 @@
 // Package node owns one core.Hub on one goroutine and routes its actions to the
-// connections of whichever transport (adapters/epoll, adapters/nethttp) carries them.
+// connections of whichever transport (adapters/epoll, adapters/nethttp, adapters/sse)
+// carries them. Each connection brings its transport's Framing (WebSocket's is
+// wsframe.Framing): the node decides what to send and when, never how it is framed.
 //
 // Transports do the handshake with Upgrade (Identify, subprotocol, gobwas/ws on the
 // hijacked connection), then hand the node the connection (Attach, Start), its complete

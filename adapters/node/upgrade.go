@@ -12,12 +12,13 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/switchboard-ws/switchboard/adapters/auth"
+	"github.com/switchboard-ws/switchboard/adapters/wsframe"
 	"github.com/switchboard-ws/switchboard/core"
 	"github.com/switchboard-ws/switchboard/core/proto"
 )
 
-// Handshake is a connection upgraded to WebSocket on its http.Handler goroutine, ready
-// to be handed to a transport (Attach).
+// Handshake is a connection accepted on its http.Handler goroutine (upgraded to
+// WebSocket, or an event stream), ready to be handed to a transport (Attach).
 type Handshake struct {
 	Conn net.Conn
 	// Buffered holds bytes the client sent right after its handshake that the HTTP
@@ -25,6 +26,9 @@ type Handshake struct {
 	Buffered []byte
 	Identity core.Identity
 	Format   proto.Format
+	// Framing puts the node's frames on the connection's wire; nil: WebSocket's
+	// (wsframe.Framing).
+	Framing Framing
 	// IP is the client's address, admitted by the node's Admission until the connection
 	// is Finished (or, when Attach fails, released by it).
 	IP netip.Addr
@@ -94,7 +98,7 @@ func (n *Node) Upgrade(w http.ResponseWriter, r *http.Request) (Handshake, bool)
 		n.opts.Logger.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return Handshake{}, false
 	}
-	h := Handshake{Conn: conn, Identity: id, Format: proto.JSON, IP: ip}
+	h := Handshake{Conn: conn, Identity: id, Format: proto.JSON, Framing: wsframe.Framing{}, IP: ip}
 	if hs.Protocol == proto.SubprotocolMsgpack {
 		h.Format = proto.Msgpack
 	}
