@@ -242,8 +242,12 @@ func TestHandshakeRules(t *testing.T) {
 
 type noTokens struct{}
 
-func (noTokens) VerifyConnection(string) (core.Identity, error) { return core.Identity{}, auth.ErrAuthMessage }
-func (noTokens) VerifyRoom(string) (core.Identity, error)       { return core.Identity{}, auth.ErrAuthMessage }
+func (noTokens) VerifyConnection(string) (core.Identity, error) {
+	return core.Identity{}, auth.ErrAuthMessage
+}
+func (noTokens) VerifyRoom(string) (core.Identity, error) {
+	return core.Identity{}, auth.ErrAuthMessage
+}
 
 // A stream whose client stops reading is closed like a slow consumer (4008), and the
 // node lets it go; other streams are not slowed.
