@@ -56,11 +56,18 @@ const timeout = 15 * time.Second
 // /ws/{user}. Cleanup shuts everything down.
 func Start(t *testing.T, newTransport Factory, opts node.Options) *Server {
 	t.Helper()
+	return startAt(t, newTransport, opts, "/ws", "/ws/{user}")
+}
+
+// startAt serves the transport at every one of paths.
+func startAt(t *testing.T, newTransport Factory, opts node.Options, paths ...string) *Server {
+	t.Helper()
 	n := node.New(opts)
 	h, closeTransport := newTransport(t, n)
 	mux := http.NewServeMux()
-	mux.Handle("/ws", h)
-	mux.Handle("/ws/{user}", h)
+	for _, p := range paths {
+		mux.Handle(p, h)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
