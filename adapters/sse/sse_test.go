@@ -8,6 +8,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/switchboard-ws/switchboard/adapters/auth"
+	"github.com/switchboard-ws/switchboard/adapters/nethttp"
 	"github.com/switchboard-ws/switchboard/adapters/node"
 	"github.com/switchboard-ws/switchboard/adapters/transporttest"
 	"github.com/switchboard-ws/switchboard/core"
@@ -176,4 +177,22 @@ func (noTokens) VerifyConnection(string) (core.Identity, error) {
 }
 func (noTokens) VerifyRoom(string) (core.Identity, error) {
 	return core.Identity{}, auth.ErrAuthMessage
+}
+
+// BenchmarkFanout: a WebSocket sender's chat to a room of SSE streams, end to end (see
+// transporttest.BenchFanoutSSE); compare with adapters/nethttp's BenchmarkFanout.
+func BenchmarkFanout(b *testing.B) {
+	transporttest.BenchFanoutSSE(b, func(_ testing.TB, n *node.Node) (http.Handler, func()) {
+		return New(n, Options{}), func() {}
+	}, func(_ testing.TB, n *node.Node) (http.Handler, func()) {
+		return nethttp.New(n), func() {}
+	})
+}
+
+// BenchmarkIdle: heap and stacks per idle stream (run with -benchtime=1x); compare with
+// adapters/nethttp's and adapters/epoll's BenchmarkIdle.
+func BenchmarkIdle(b *testing.B) {
+	transporttest.BenchIdle(b, func(_ testing.TB, n *node.Node) (http.Handler, func()) {
+		return New(n, Options{}), func() {}
+	}, "/sse", false, 2000)
 }
