@@ -255,6 +255,9 @@ func (h *Hub) mayJoin(c *conn, req *proto.Request, out *Outbox) (seat, bool) {
 	if h.ns == nil {
 		return seatRule, true
 	}
+	if ns, _ := h.namespace(string(req.Room)); ns != nil && ns.Join == JoinProxy && h.cfg.Backend {
+		return h.proxyJoin(c, req, out)
+	}
 	s, code, msg := h.joinRule(c, string(req.Room))
 	if code != proto.OK {
 		h.fail(c, code, msg, req, out)
@@ -322,6 +325,8 @@ func (h *Hub) mayPublish(c *conn, r *room, kind sendKind, req *proto.Request, ou
 		if !(i >= 0 && c.rooms[i].via == seatRoomTokenPublish) && !(c.grants != nil && matchAny(c.grants.publish, r.name)) {
 			code, msg = proto.Forbidden, msgPublishForbidden
 		}
+	case ns.Publish == PublishProxy && h.cfg.Backend:
+		return h.proxyPublish(c, req, out)
 	case ns.Publish == PublishProxy:
 		code, msg = proto.Unavailable, msgNoBackend
 	default:

@@ -37,6 +37,15 @@ type Config struct {
 	// Cluster: this hub is one node of a cluster (cluster_api.go): chats are sequenced by the
 	// cluster, presence and limits count other nodes.
 	Cluster bool
+	// Backend: an adapter answers the backend's asks (PROTOCOL.md §9.1, hooks.go): joins
+	// in `join: proxy` namespaces, chats and events in `publish: proxy` ones, and rpc.
+	// Without it they answer unavailable.
+	Backend bool
+	// AppEvents: the hub emits ActionAppEvent for the application's event stream and
+	// webhooks (§9.2, appevents.go); OfflineGrace is how long a user must have had no
+	// connection before user_offline (a reconnect within it sends nothing).
+	AppEvents    bool
+	OfflineGrace time.Duration
 }
 
 // EventKind says what happened.
@@ -79,6 +88,7 @@ const (
 	ActionCluster                      // tell the other nodes Cluster (cluster_api.go)
 	ActionStore                        // write Store for stream Room (durable.go) before any later delivery goes out
 	ActionAsk                          // find out Ask and step the EventAnswer (ask.go)
+	ActionAppEvent                     // tell the application App (Config.AppEvents, appevents.go)
 )
 
 // Action is one output of Hub.Step. Msg and Targets are valid until Outbox.Reset; an
@@ -97,6 +107,7 @@ type Action struct {
 	Epoch   string  // ActionStore
 	Keep    int     // ActionStore: messages the stream holds at most
 	Ask     *Ask
+	App     *AppEvent
 }
 
 // AdminOp is an operator request of PROTOCOL.md §6.

@@ -17,6 +17,9 @@ type AskKind uint8
 const (
 	AskRefresh   AskKind = iota // verify Token as a connection token (refresh, PROTOCOL.md §8.2)
 	AskRoomToken                // verify Token as a room token for Room (§8.1)
+	AskJoin                     // may User join Room, a `join: proxy` room (§9.1, hooks.go)
+	AskPublish                  // may User send Content (Type chat or event) to Room, a `publish: proxy` room
+	AskRPC                      // what does the backend answer to Method with Data
 )
 
 // Ask is one question to the adapter; answer it with an EventAnswer carrying its ID
@@ -27,17 +30,37 @@ type Ask struct {
 	Kind  AskKind
 	Token string
 	Room  string
+	// The backend's asks (PROTOCOL.md §9.1) also carry the connection's user and what
+	// was sent: copies the adapter may keep.
+	User    string
+	Type    proto.RequestType // AskPublish: ReqChat or ReqEvent
+	Event   string            // AskPublish of an event: its name
+	Content []byte            // AskPublish
+	Method  string            // AskRPC
+	Data    []byte            // AskRPC: JSON text (null when the client sent none)
 }
 
 // Answer is the adapter's verdict on an Ask. Code is proto.OK when Token verified, with
 // what it says in Identity (a room token: User = sub, Rooms = [room], Publish = [room]
 // when it grants publishing, Expires = exp); any other code refuses it. An answer for a
 // connection that has gone since is ignored.
+//
+// For the backend's asks (hooks.go), Code proto.OK allows the request (a join, a chat
+// or event, an rpc whose result is Result) and any other code refuses it with an error
+// frame of that code, or of ErrorCode when the backend named its own, and Message as its
+// text (empty: the server's sentence). proto.Unavailable is the answer of a backend
+// that failed or took too long.
 type Answer struct {
 	ID       uint64
 	Conn     ConnID
 	Code     proto.Code
 	Identity Identity
+
+	ErrorCode string
+	Message   string
+	Rewrite   bool   // AskPublish allowed: Content replaces what was sent
+	Content   []byte // AskPublish
+	Result    []byte // AskRPC allowed: one JSON value (empty: null)
 }
 
 // maxHeld and maxHeldBytes bound the requests a connection may send while it waits for
@@ -67,9 +90,11 @@ func (h *Hub) ask(c *conn, kind AskKind, req *proto.Request, out *Outbox) {
 	h.asks++
 	w := &c.grants.waiting
 	w.ask, w.kind, w.asked = h.asks, kind, append([]byte(nil), h.raw...)
-	out.Actions = append(out.Actions, Action{Kind: ActionAsk, Ask: &Ask{
-		ID: h.asks, Conn: c.id, Kind: kind, Token: string(req.Token), Room: string(req.Room),
-	}})
+	a := &Ask{ID: h.asks, Conn: c.id, Kind: kind, Token: string(req.Token), Room: string(req.Room)}
+	if kind >= AskJoin {
+		a.fillBackend(c, req)
+	}
+	out.Actions = append(out.Actions, Action{Kind: ActionAsk, Ask: a})
 }
 
 // hold keeps payload for later when c waits for an answer, and reports whether it did.
@@ -104,8 +129,16 @@ func (h *Hub) answer(a *Answer, out *Outbox) {
 		switch kind {
 		case AskRefresh:
 			h.refreshed(c, &h.req, a, out)
-		case AskRoomToken:
+		case AskRoomToken, AskJoin:
 			h.reqJoin(c, &h.req, out)
+		case AskPublish:
+			if h.req.Type == proto.ReqEvent {
+				h.reqEvent(c, &h.req, out)
+			} else {
+				h.reqChat(c, &h.req, out)
+			}
+		case AskRPC:
+			h.reqRPC(c, &h.req, out)
 		}
 		h.answering = nil
 	}

@@ -18,6 +18,14 @@ type cluster struct {
 	acks       map[uint64]pendingAck         // client chats with an id, acked once sequenced
 	lastRef    uint64
 	epoch      string // the cluster stream's epoch (RemoteEpoch); every room shares it
+
+	// The per-user limit counts another node's connections only once that node was heard
+	// from (heard: event time, unix ns) after the user's newest connection was seen: a
+	// node that died keeps its connections here until it expires, and a user whose tab
+	// on it reconnects elsewhere must not lose a live tab for them. A live node is heard
+	// within a heartbeat; until then the user waits in limitWait.
+	heard     map[string]int64
+	limitWait map[string]bool
 }
 
 // defaultClusterEpoch stands until the cluster link reports the stream's own.
@@ -45,7 +53,8 @@ type nodeConn struct {
 
 type remoteConn struct {
 	user  string
-	order int64
+	order int64 // when it opened, on its node's clock
+	seen  int64 // when this node learned of it (event time, unix ns)
 }
 
 type nodeRoomUser struct{ node, room, user string }
@@ -62,6 +71,7 @@ type recovery struct {
 	bound   uint64
 	ack     []byte // the join's id, acked after the replay
 	hasAck  bool
+	welcome bool // the join announced the user: c gets its user_joined after the replay
 }
 
 func (h *Hub) clusterInit() {
@@ -76,6 +86,8 @@ func (h *Hub) clusterInit() {
 		recovering: map[connRoom]recovery{},
 		publishing: map[uint64]*AdminReply{},
 		acks:       map[uint64]pendingAck{},
+		heard:      map[string]int64{},
+		limitWait:  map[string]bool{},
 	}
 }
 
@@ -115,12 +127,21 @@ func (h *Hub) clusterRoomChanged(c *conn, r *room, out *Outbox) {
 
 // clusterLimit closes the local connections of user that are beyond the per-user limit
 // counted over every node: the oldest by (Order, node, conn) go, wherever they are, and
-// every node closes its own.
+// every node closes its own. Another node's connections count once that node was heard
+// from since the user's newest connection was seen (see cluster.heard).
 func (h *Hub) clusterLimit(name string, out *Outbox) {
 	limit := h.cfg.MaxPerUser
 	u := h.users[name]
 	if limit <= 0 || u == nil || len(u.conns)+len(h.cl.userConns[name]) <= limit {
+		delete(h.cl.limitWait, name)
 		return
+	}
+	newest := int64(0)
+	for _, c := range u.conns {
+		newest = max(newest, h.cl.opened[c.id])
+	}
+	for k := range h.cl.userConns[name] {
+		newest = max(newest, h.cl.conns[k].seen)
 	}
 	type entry struct {
 		order int64
@@ -132,8 +153,16 @@ func (h *Hub) clusterLimit(name string, out *Outbox) {
 	for _, c := range u.conns {
 		all = append(all, entry{h.cl.opened[c.id], h.cfg.NodeID, c.id, c})
 	}
+	delete(h.cl.limitWait, name)
 	for k, order := range h.cl.userConns[name] {
+		if h.cl.heard[k.node] < newest {
+			h.cl.limitWait[name] = true // perhaps a dead node's: it counts once heard again
+			continue
+		}
 		all = append(all, entry{order, k.node, k.conn, nil})
+	}
+	if len(all) <= limit {
+		return
 	}
 	slices.SortFunc(all, func(a, b entry) int {
 		return cmp.Or(cmp.Compare(a.order, b.order), cmp.Compare(a.node, b.node), cmp.Compare(a.id, b.id))
@@ -223,7 +252,8 @@ func (h *Hub) clusterJoin(c *conn, r *room, req *proto.Request, out *Outbox) (ac
 	if req.HasID {
 		rec.ack, rec.hasAck = append([]byte(nil), req.ID...), true
 	}
-	h.join(c, r, out)
+	// joined comes first (§10.1), with the answer: c's own user_joined waits for it
+	rec.welcome = h.seat(c, r, true, out)
 	h.cl.recovering[connRoom{c.id, r.name}] = rec
 	out.cluster(&ClusterAction{Op: ClusterRecover, Room: r.name, Conn: c.id, Since: since})
 	return true

@@ -30,6 +30,7 @@ const (
 	RemoteRoomEvent                                // an ephemeral event: Room, Sender, Event, Content, Time
 	RemoteSeat                                     // join every local conn of User to Room (admin, PROTOCOL.md §8.3)
 	RemoteUnseat                                   // take every local conn of User out of Room
+	RemoteAlive                                    // Node was heard from (a heartbeat): its connections count for limits
 )
 
 // ClusterEvent is the payload of an EventCluster. Only the fields of its Kind are read.

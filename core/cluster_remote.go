@@ -1,6 +1,10 @@
 package core
 
-import "github.com/switchboard-ws/switchboard/core/proto"
+import (
+	"slices"
+
+	"github.com/switchboard-ws/switchboard/core/proto"
+)
 
 // clusterEvent applies what another node reported.
 func (h *Hub) clusterEvent(ev *ClusterEvent, out *Outbox) {
@@ -10,11 +14,7 @@ func (h *Hub) clusterEvent(ev *ClusterEvent, out *Outbox) {
 		h.remoteChat(ev, out)
 	case RemoteRoomGap:
 		if r := h.rooms[ev.Room]; r != nil {
-			e := proto.NewMessage(proto.MsgError)
-			e.Code, e.Text, e.Room = proto.HistoryGap, msgHistoryGap, r.name
-			mark := out.mark()
-			r.addTargets(out)
-			out.deliver(e, mark)
+			r.deliver(historyGap(r.name), out)
 		}
 	case RemotePrivate:
 		name := ev.To
@@ -61,13 +61,18 @@ func (h *Hub) clusterEvent(ev *ClusterEvent, out *Outbox) {
 			}
 		}
 	case RemoteConn:
+		if ev.Open { // a close may be the expiry's, said for a dead node
+			h.nodeHeard(ev.Node, out)
+		}
 		h.remoteConn(ev, out)
 	case RemoteRoomPresence:
 		h.remotePresence(ev, out)
+	case RemoteAlive:
+		h.nodeHeard(ev.Node, out)
 	case RemoteRecovered:
 		h.remoteRecovered(ev, out)
 	case RemoteEpoch:
-		h.cl.epoch = ev.Epoch
+		h.remoteEpoch(ev, out)
 	case RemoteRoomEvent:
 		if r := h.rooms[ev.Room]; r != nil {
 			m := proto.NewMessage(proto.MsgEvent)
@@ -100,6 +105,36 @@ func (h *Hub) clusterEvent(ev *ClusterEvent, out *Outbox) {
 			rep.Offset = ev.Offset
 		}
 		out.reply(rep)
+	}
+}
+
+// remoteEpoch adopts the cluster stream's epoch. A new one after another (the stream was
+// lost, e.g. NATS restarted on an empty store) restarts every room's offsets at 1: the
+// offsets this node knows are reset, and every local member gets history_gap, so that a
+// client stops taking the smaller offsets to come for replays and knows it may have
+// missed chats; a later since join naming the old epoch gets history_gap too.
+func (h *Hub) remoteEpoch(ev *ClusterEvent, out *Outbox) {
+	old := h.cl.epoch
+	if ev.Epoch == "" || ev.Epoch == old {
+		return
+	}
+	h.cl.epoch = ev.Epoch
+	if old == "" {
+		return // the first one: nothing was numbered before it
+	}
+	for _, s := range h.streams {
+		s.offset = 0
+	}
+	for k, rec := range h.cl.recovering {
+		if !rec.pending {
+			delete(h.cl.recovering, k) // its bound is an old offset: the new ones all follow it
+		}
+	}
+	for _, name := range h.sortedRooms() {
+		r := h.rooms[name]
+		if r.members.live > 0 {
+			r.deliver(historyGap(r.name), out)
+		}
 	}
 }
 
@@ -150,15 +185,16 @@ func (h *Hub) remoteRecovered(ev *ClusterEvent, out *Outbox) {
 	j.Room, j.Epoch, j.Offset, j.Recovered = ev.Room, h.clusterEpoch(), ev.Offset, !gap
 	out.deliverTo(j, c.id)
 	if gap {
-		e := proto.NewMessage(proto.MsgError)
-		e.Code, e.Text, e.Room = proto.HistoryGap, msgHistoryGap, ev.Room
-		out.deliverTo(e, c.id)
+		out.deliverTo(historyGap(ev.Room), c.id)
 	}
 	for _, ch := range ev.Chats {
 		m := proto.NewMessage(proto.MsgChat)
 		m.Room, m.Sender, m.Offset, m.Time = ev.Room, ch.Sender, ch.Offset, ch.Time
 		m.Content = append(m.Content[:0], ch.Content...)
 		out.deliverTo(m, c.id)
+	}
+	if r := h.rooms[ev.Room]; rec.welcome && r != nil {
+		out.deliverTo(r.userJoined(c.user.id, h.now), c.id)
 	}
 	if rec.hasAck {
 		m := proto.NewMessage(proto.MsgAck)
@@ -174,7 +210,7 @@ func (h *Hub) remoteConn(ev *ClusterEvent, out *Outbox) {
 		if _, dup := h.cl.conns[k]; dup {
 			return
 		}
-		h.cl.conns[k] = remoteConn{user: ev.User, order: ev.Order}
+		h.cl.conns[k] = remoteConn{user: ev.User, order: ev.Order, seen: h.now.UnixNano()}
 		uc := h.cl.userConns[ev.User]
 		if uc == nil {
 			uc = map[nodeConn]int64{}
@@ -196,6 +232,25 @@ func (h *Hub) remoteConn(ev *ClusterEvent, out *Outbox) {
 			delete(h.cl.userConns, rc.user)
 			h.userNames.dirty = true
 		}
+	}
+	if h.cl.limitWait[rc.user] {
+		h.clusterLimit(rc.user, out) // perhaps no longer over the limit
+	}
+}
+
+// nodeHeard notes that node spoke now; users whose limit waited for it are checked.
+func (h *Hub) nodeHeard(node string, out *Outbox) {
+	h.cl.heard[node] = h.now.UnixNano()
+	if len(h.cl.limitWait) == 0 {
+		return
+	}
+	users := make([]string, 0, len(h.cl.limitWait))
+	for name := range h.cl.limitWait {
+		users = append(users, name)
+	}
+	slices.Sort(users) // closes come out in one order
+	for _, name := range users {
+		h.clusterLimit(name, out)
 	}
 }
 
@@ -224,12 +279,7 @@ func (h *Hub) remotePresence(ev *ClusterEvent, out *Outbox) {
 	}
 	for i := old; i < now; i++ {
 		if r.addPresence(ev.User) && !r.quiet() {
-			m := proto.NewMessage(proto.MsgUserJoined)
-			m.Room, m.UserID, m.Time = r.name, ev.User, h.now
-			m.Members = r.appendUsers(m.Members[:0])
-			mark := out.mark()
-			r.addTargets(out)
-			out.deliver(m, mark)
+			r.deliver(r.userJoined(ev.User, h.now), out)
 		}
 	}
 	for i := now; i < old; i++ {

@@ -294,10 +294,14 @@ func TestClusterPerUserLimitClosesOldestAnywhere(t *testing.T) {
 	b.connect("a", 1, "ann")
 	b.connect("b", 1, "ann")
 	b.connect("c", 1, "ann")
+	// each node counts another's connections once it was heard from since ann's newest
+	// one: a live node within a heartbeat
+	b.heartbeat()
 	if d := cmp.Diff(map[string]string{"a/1": "4000 Too many connections"}, b.closes); d != "" {
 		t.Fatalf("closes (-want +got):\n%s", d)
 	}
 	b.connect("a", 2, "ann")
+	b.heartbeat()
 	if got := b.closes["b/1"]; got != "4000 Too many connections" {
 		t.Fatalf("b/1: %q; closes %v", got, b.closes)
 	}
@@ -371,15 +375,16 @@ func TestClusterRecoveryOnAnotherNode(t *testing.T) {
 	// bob comes back on b with offset 2: chats 3 and 4, no gap
 	b.connect("b", 1, "bob")
 	b.send("b", 1, `{"type":"join","room":"r","since":2}`)
-	b.expect("b", 1, `{"type":"user_joined","room":"r","user_id":"bob","members":["ann","bob"]}`,
-		`{"type":"joined","room":"r","epoch":"cluster","offset":4,"recovered":true}`,
+	// joined comes first (§10.1), the joiner's own user_joined after its replay
+	b.expect("b", 1, `{"type":"joined","room":"r","epoch":"cluster","offset":4,"recovered":true}`,
 		`{"type":"chat","room":"r","sender":"ann","content":"3","offset":3}`,
-		`{"type":"chat","room":"r","sender":"ann","content":"4","offset":4}`)
+		`{"type":"chat","room":"r","sender":"ann","content":"4","offset":4}`,
+		`{"type":"user_joined","room":"r","user_id":"bob","members":["ann","bob"]}`)
 	// cat asks from 0: chat 1 is beyond the history
 	b.connect("b", 2, "cat")
 	b.send("b", 2, `{"type":"join","room":"r","since":0}`)
 	got := b.take("b", 2)
-	if len(got) != 6 || !strings.Contains(got[1], `"recovered":false`) || !strings.Contains(got[2], `"code":"history_gap"`) || !strings.Contains(got[3], `"offset":2`) {
+	if len(got) != 6 || !strings.Contains(got[0], `"recovered":false`) || !strings.Contains(got[1], `"code":"history_gap"`) || !strings.Contains(got[2], `"offset":2`) || !strings.Contains(got[5], `"user_joined"`) {
 		t.Fatalf("cat: %q", got)
 	}
 	b.take("a", 1)
@@ -391,9 +396,9 @@ func TestClusterRecoveryOnAnotherNode(t *testing.T) {
 	b.step("a", Event{Kind: EventFrame, Conn: 1, Payload: []byte(`{"type":"chat","room":"r","content":"5"}`)})
 	b.settle()
 	b.send("a", 1, `{"type":"chat","room":"r","content":"6"}`)
-	b.expect("b", 3, `{"type":"user_joined","room":"r","user_id":"dan","members":["ann","bob","cat","dan"]}`,
-		`{"type":"joined","room":"r","epoch":"cluster","offset":5,"recovered":true}`,
+	b.expect("b", 3, `{"type":"joined","room":"r","epoch":"cluster","offset":5,"recovered":true}`,
 		`{"type":"chat","room":"r","sender":"ann","content":"5","offset":5}`,
+		`{"type":"user_joined","room":"r","user_id":"dan","members":["ann","bob","cat","dan"]}`,
 		`{"type":"chat","room":"r","sender":"ann","content":"6","offset":6}`)
 	b.expect("b", 1, `{"type":"user_joined","room":"r","user_id":"dan","members":["ann","bob","cat","dan"]}`,
 		`{"type":"chat","room":"r","sender":"ann","content":"5","offset":5}`,
@@ -472,4 +477,112 @@ func TestClusterServerSideMembership(t *testing.T) {
 	if rep := b.admin("b", AdminRequest{Op: AdminRooms}); rep.Total != 0 {
 		t.Fatalf("rooms after: %+v", rep.Rooms)
 	}
+}
+
+// heartbeat tells every hub that every other node is alive, as their heartbeats do.
+func (b *bus) heartbeat() {
+	for _, from := range b.names {
+		for _, n := range b.names {
+			if n != from {
+				b.queue = append(b.queue, queued{n, from, ClusterEvent{Kind: RemoteAlive, Node: from}})
+			}
+		}
+	}
+	b.settle()
+}
+
+// A node dies with a user's tab on it; the tab reconnects to another node before the
+// dead one expires. The dead node's connection is not counted against the limit (it is
+// never heard from again), so the user's live older tab stays; a live node's is counted
+// from its next heartbeat on.
+func TestClusterDeadNodeConnsDoNotCountAgainstTheLimit(t *testing.T) {
+	cfg := defaultConfig()
+	cfg.MaxPerUser = 2
+	b := newBus(t, cfg, "a", "b")
+	b.connect("a", 1, "dan")
+	b.connect("b", 1, "dan")
+	b.heartbeat()
+	// b dies (it says nothing more); dan's tab there comes back on a
+	b.connect("a", 2, "dan")
+	if len(b.closes) != 0 {
+		t.Fatalf("closes %v: a dead node's connection counted", b.closes)
+	}
+	// b expires: its connections close on a, and nothing else happens
+	b.step("a", Event{Kind: EventCluster, Cluster: &ClusterEvent{Kind: RemoteConn, Node: "b", User: "dan", Conn: 1}})
+	b.settle()
+	if rep := b.admin("a", AdminRequest{Op: AdminStats}); rep.Stats.TotalConnections != 2 || len(b.closes) != 0 {
+		t.Fatalf("stats %+v, closes %v", rep.Stats, b.closes)
+	}
+	// a third local tab is over the limit at once: local connections always count (b,
+	// dead, hears nothing of it in truth: only a's closes matter)
+	b.connect("a", 3, "dan")
+	delete(b.closes, "b/1")
+	if d := cmp.Diff(map[string]string{"a/1": "4000 Too many connections"}, b.closes); d != "" {
+		t.Fatalf("closes (-want +got):\n%s", d)
+	}
+
+	// the same with b alive: its heartbeat makes its connection count, the oldest goes
+	b = newBus(t, cfg, "a", "b")
+	b.connect("a", 1, "eve")
+	b.connect("b", 1, "eve")
+	b.heartbeat()
+	b.connect("a", 2, "eve")
+	if len(b.closes) != 0 {
+		t.Fatalf("closes %v before b was heard from", b.closes)
+	}
+	b.heartbeat()
+	if d := cmp.Diff(map[string]string{"a/1": "4000 Too many connections"}, b.closes); d != "" {
+		t.Fatalf("closes (-want +got):\n%s", d)
+	}
+}
+
+// epoch tells every hub that the cluster stream is epoch; the bus's sequence restarts
+// with it, as a stream created again numbers from 1.
+func (b *bus) epoch(epoch string) {
+	b.seq, b.log = 0, map[string][]ClusterChat{}
+	for _, n := range b.names {
+		b.step(n, Event{Kind: EventCluster, Cluster: &ClusterEvent{Kind: RemoteEpoch, Epoch: epoch}})
+	}
+	b.settle()
+}
+
+func TestClusterNewEpochRestartsOffsetsAndTellsMembers(t *testing.T) {
+	b := newBus(t, defaultConfig(), "a", "b")
+	b.epoch("e1") // the first epoch is no news
+	b.connect("a", 1, "ann")
+	b.connect("b", 1, "bob")
+	b.send("a", 1, `{"type":"join","room":"r"}`)
+	b.send("b", 1, `{"type":"join","room":"r"}`)
+	b.send("a", 1, `{"type":"chat","room":"r","content":"1"}`)
+	b.send("a", 1, `{"type":"chat","room":"r","content":"2"}`)
+	b.expect("a", 1, `{"type":"joined","room":"r","epoch":"e1","offset":0,"recovered":false}`,
+		`{"type":"user_joined","room":"r","user_id":"ann","members":["ann"]}`,
+		`{"type":"user_joined","room":"r","user_id":"bob","members":["ann","bob"]}`,
+		`{"type":"chat","room":"r","sender":"ann","content":"1","offset":1}`,
+		`{"type":"chat","room":"r","sender":"ann","content":"2","offset":2}`)
+	b.take("b", 1)
+
+	// the stream was lost: offsets restart, and the members are told before any new chat
+	b.epoch("e2")
+	b.send("b", 1, `{"type":"chat","room":"r","content":"new"}`)
+	for _, node := range []string{"a", "b"} {
+		b.expect(node, 1, `{"type":"error","code":"history_gap","message":"history no longer reaches back to since: some messages are lost","room":"r"}`,
+			`{"type":"chat","room":"r","sender":"bob","content":"new","offset":1}`)
+	}
+	// a new tab learns the new epoch and offset, not the old epoch's last offset
+	b.connect("a", 2, "cat")
+	b.send("a", 2, `{"type":"join","room":"r"}`)
+	b.expect("a", 2, `{"type":"joined","room":"r","epoch":"e2","offset":1,"recovered":false}`,
+		`{"type":"user_joined","room":"r","user_id":"cat","members":["ann","bob","cat"]}`)
+	// a tab coming back with a position of the old epoch is told it is unknown
+	b.connect("b", 2, "dan")
+	b.send("b", 2, `{"type":"join","room":"r","since":2,"epoch":"e1"}`)
+	b.expect("b", 2, `{"type":"joined","room":"r","epoch":"e2","offset":1,"recovered":false}`,
+		`{"type":"error","code":"history_gap","message":"history no longer reaches back to since: some messages are lost","room":"r"}`,
+		`{"type":"chat","room":"r","sender":"bob","content":"new","offset":1}`,
+		`{"type":"user_joined","room":"r","user_id":"dan","members":["ann","bob","cat","dan"]}`)
+	// the same epoch again is no news
+	b.take("a", 1)
+	b.epoch("e2")
+	b.expect("a", 1)
 }

@@ -22,6 +22,7 @@ func DefaultConfig() Config {
 		HistoryTTL:           10 * time.Minute,
 		HistoryMemory:        256 << 20,
 		DedupeWindow:         2 * time.Minute,
+		OfflineGrace:         5 * time.Second,
 		MaxListed:            DefaultMaxListed,
 	}
 }

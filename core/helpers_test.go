@@ -157,6 +157,10 @@ func checkOutbox(h *Hub, out *Outbox, from int) error {
 			if a.Ask == nil || a.Ask.ID == 0 || h.conns[a.Ask.Conn] == nil {
 				return fmt.Errorf("action %d: ask without ask, id or live conn", i)
 			}
+		case ActionAppEvent:
+			if a.App == nil || !h.cfg.AppEvents {
+				return fmt.Errorf("action %d: app event without event or consumer", i)
+			}
 		default:
 			return fmt.Errorf("action %d: unknown kind %d", i, a.Kind)
 		}

@@ -85,6 +85,7 @@ type Hub struct {
 	answering           *Answer               // the answer the replayed request goes on with
 	asks                uint64                // the last Ask id
 	expiries            expiryHeap            // token expiries (ask.go)
+	offline             offlineGrace          // users waiting for user_offline (appevents.go)
 
 	cl cluster // the other nodes, in cluster mode (cluster.go)
 }
@@ -160,6 +161,9 @@ func (h *Hub) Step(ev Event, out *Outbox) error {
 	case EventTick:
 		h.now = ev.Now
 		h.expire(out) // tokens (ask.go)
+		if h.cfg.AppEvents {
+			h.expireOffline(out)
+		}
 		h.expireStreams(out)
 		h.dedupe.expire(h.now.UnixNano(), h.cfg.DedupeWindow)
 	case EventRestore:
@@ -202,6 +206,7 @@ func (h *Hub) connect(id ConnID, ident *Identity, f proto.Format, out *Outbox) {
 		u = &user{id: name}
 		h.users[name] = u
 		h.userNames.add(name)
+		h.userArrived(u, out)
 	}
 	c := &conn{id: id, user: u, format: f, tokens: float64(h.burst()), last: h.now.UnixNano()}
 	c.setGrants(ident)
@@ -249,6 +254,7 @@ func (h *Hub) removeConn(c *conn, out *Outbox) {
 	if len(u.conns) == 0 {
 		delete(h.users, u.id)
 		h.userNames.remove(u.id)
+		h.userDeparted(u, out)
 	}
 	if h.all.remove(c.slot) {
 		for i, x := range h.all.slots {
@@ -264,20 +270,38 @@ func (h *Hub) removeConn(c *conn, out *Outbox) {
 // join seats c in r and, when c is its user's first connection there, tells every
 // connection of the room (c's included) with the sorted member list. joined (§10.1) and
 // any replay are sent by the caller first.
-func (h *Hub) join(c *conn, r *room, out *Outbox) {
+func (h *Hub) join(c *conn, r *room, out *Outbox) { h.seat(c, r, false, out) }
+
+// seat is join; with later, c itself is not told yet (its joined and replay come later:
+// a cluster join with since, see remoteRecovered). It reports whether c's user was
+// announced.
+func (h *Hub) seat(c *conn, r *room, later bool, out *Outbox) bool {
+	occupied := h.cfg.AppEvents && r.members.live == 0
 	r.addMember(c)
 	if h.cfg.Cluster {
 		h.clusterRoomChanged(c, r, out) // before anyone can react to the join
 	}
-	if !r.addPresence(c.user.id) || r.quiet() {
-		return
+	first := r.addPresence(c.user.id)
+	if h.cfg.AppEvents {
+		if occupied {
+			h.appEvent(RoomOccupied, "", r.name, out)
+		}
+		if first {
+			h.appEvent(MemberAdded, c.user.id, r.name, out)
+		}
 	}
-	m := proto.NewMessage(proto.MsgUserJoined)
-	m.Room, m.UserID, m.Time = r.name, c.user.id, h.now
-	m.Members = r.appendUsers(m.Members[:0])
+	if !first || r.quiet() {
+		return false
+	}
+	m := r.userJoined(c.user.id, h.now)
 	mark := out.mark()
-	r.addTargets(out)
+	if later {
+		r.addTargetsExcept(c, out)
+	} else {
+		r.addTargets(out)
+	}
 	out.deliver(m, mark)
+	return true
 }
 
 // leave takes c out of the room at position i of c.rooms; when that was its user's last
@@ -288,7 +312,16 @@ func (h *Hub) leave(c *conn, i int, out *Outbox) {
 	if h.cfg.Cluster {
 		h.clusterRoomChanged(c, r, out)
 	}
-	if r.removePresence(c.user.id) && !r.empty() && !r.quiet() {
+	last := r.removePresence(c.user.id)
+	if h.cfg.AppEvents {
+		if last {
+			h.appEvent(MemberRemoved, c.user.id, r.name, out)
+		}
+		if r.members.live == 0 {
+			h.appEvent(RoomVacated, "", r.name, out)
+		}
+	}
+	if last && !r.empty() && !r.quiet() {
 		m := proto.NewMessage(proto.MsgUserLeft)
 		m.Room, m.UserID, m.Time = r.name, c.user.id, h.now
 		mark := out.mark()

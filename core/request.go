@@ -76,6 +76,8 @@ func (h *Hub) frame(c *conn, payload []byte, out *Outbox) {
 		h.reqRefresh(c, req, out)
 	case proto.ReqAuth:
 		h.fail(c, proto.BadRequest, msgIdentified, req, out)
+	case proto.ReqRPC:
+		h.reqRPC(c, req, out)
 	default:
 		h.fail(c, proto.UnknownType, "unknown type", req, out)
 	}
@@ -295,8 +297,14 @@ func (h *Hub) ackOffset(c *conn, req *proto.Request, offset uint64, out *Outbox)
 
 // fail sends c an error frame carrying the id of req, when it had a readable one.
 func (h *Hub) fail(c *conn, code proto.Code, text string, req *proto.Request, out *Outbox) {
+	h.failNamed(c, code, "", text, req, out)
+}
+
+// failNamed is fail with the error code a backend named (named, when not empty, is sent
+// instead of code's name: PROTOCOL.md §9.1).
+func (h *Hub) failNamed(c *conn, code proto.Code, named, text string, req *proto.Request, out *Outbox) {
 	m := proto.NewMessage(proto.MsgError)
-	m.Code, m.Text = code, text
+	m.Code, m.ErrorCode, m.Text = code, named, text
 	if req.HasID {
 		m.ID, m.HasID = append(m.ID[:0], req.ID...), true
 	}

@@ -3,6 +3,9 @@ package core
 import (
 	"slices"
 	"strings"
+	"time"
+
+	"github.com/switchboard-ws/switchboard/core/proto"
 )
 
 // room is one room: its local member connections in join order, who is present (per
@@ -125,4 +128,26 @@ func (r *room) addTargetsExcept(c *conn, o *Outbox) {
 			o.addTarget(x.id)
 		}
 	}
+}
+
+// deliver emits m to every member connection of r, taking over the caller's reference.
+func (r *room) deliver(m *proto.Message, o *Outbox) int {
+	mark := o.mark()
+	r.addTargets(o)
+	return o.deliver(m, mark)
+}
+
+// userJoined is the user_joined of user in r, with r's members as they are now.
+func (r *room) userJoined(user string, now time.Time) *proto.Message {
+	m := proto.NewMessage(proto.MsgUserJoined)
+	m.Room, m.UserID, m.Time = r.name, user, now
+	m.Members = r.appendUsers(m.Members[:0])
+	return m
+}
+
+// historyGap is the history_gap error about room (PROTOCOL.md §7, §10).
+func historyGap(room string) *proto.Message {
+	e := proto.NewMessage(proto.MsgError)
+	e.Code, e.Text, e.Room = proto.HistoryGap, msgHistoryGap, room
+	return e
 }

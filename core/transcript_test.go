@@ -36,7 +36,10 @@ var transcripts embed.FS
 // client_events=false` declares a namespace (after `config`, before connecting);
 // `connect c1 user=ann rooms=team:*,x publish=… subs=… expires=1h` gives the
 // connection token's grants; `answer c1 user=ann rooms=… publish=… expires=1h` (or
-// `answer c1 code=unauthorized`) answers c1's last Ask.
+// `answer c1 code=unauthorized`) answers c1's last Ask. The backend's asks (hooks.go):
+// `config backend=true`; `answer c1 code=forbidden error-code=banned message=… content=…
+// result=JSON`. App events (appevents.go): `config app-events=true offline-grace=5s`,
+// printed `app user_online user=ann at=0s`.
 //
 // Regenerate with `go test ./core -run TestTranscripts -rewrite`, then read the diff.
 func TestTranscripts(t *testing.T) {
@@ -143,10 +146,20 @@ func (s *transcript) run(t *testing.T, td *datadriven.TestData) string {
 	case "answer":
 		id := s.conn(td.CmdArgs[0].Key)
 		a := &Answer{ID: s.asks[id], Conn: id, Identity: scanIdentity(t, td)}
-		var code string
+		var code, content, result string
 		td.MaybeScanArgs(t, "code", &code)
 		if code != "" {
 			a.Code = codeNamed(t, code)
+		}
+		// The backend's answers (hooks.go): error-code= names its own code, message= its
+		// text, content= rewrites a publish, result= is an rpc's result (JSON).
+		td.MaybeScanArgs(t, "error-code", &a.ErrorCode)
+		td.MaybeScanArgs(t, "message", &a.Message)
+		if td.MaybeScanArgs(t, "content", &content); td.HasArg("content") {
+			a.Rewrite, a.Content = true, []byte(content)
+		}
+		if td.MaybeScanArgs(t, "result", &result); result != "" {
+			a.Result = []byte(result)
 		}
 		s.step(t, &b, Event{Kind: EventAnswer, Answer: a})
 	case "connect":
@@ -298,12 +311,36 @@ func (s *transcript) step(t *testing.T, b *strings.Builder, ev Event) {
 			}
 		case ActionAsk:
 			s.asks[a.Ask.Conn] = a.Ask.ID
-			kinds := map[AskKind]string{AskRefresh: "refresh", AskRoomToken: "room-token"}
-			fmt.Fprintf(b, "ask %s #%d %s token=%q", s.names[a.Ask.Conn], a.Ask.ID, kinds[a.Ask.Kind], a.Ask.Token)
+			kinds := map[AskKind]string{AskRefresh: "refresh", AskRoomToken: "room-token", AskJoin: "join", AskPublish: "publish", AskRPC: "rpc"}
+			fmt.Fprintf(b, "ask %s #%d %s", s.names[a.Ask.Conn], a.Ask.ID, kinds[a.Ask.Kind])
+			if a.Ask.Kind < AskJoin {
+				fmt.Fprintf(b, " token=%q", a.Ask.Token)
+			} else {
+				fmt.Fprintf(b, " user=%s", a.Ask.User)
+			}
 			if a.Ask.Room != "" {
 				fmt.Fprintf(b, " room=%s", a.Ask.Room)
 			}
+			switch a.Ask.Kind {
+			case AskPublish:
+				fmt.Fprintf(b, " type=%s", a.Ask.Type)
+				if a.Ask.Event != "" {
+					fmt.Fprintf(b, " event=%s", a.Ask.Event)
+				}
+				fmt.Fprintf(b, " content=%q", a.Ask.Content)
+			case AskRPC:
+				fmt.Fprintf(b, " method=%s data=%s", a.Ask.Method, a.Ask.Data)
+			}
 			b.WriteString("\n")
+		case ActionAppEvent:
+			fmt.Fprintf(b, "app %s", a.App.Type)
+			if a.App.User != "" {
+				fmt.Fprintf(b, " user=%s", a.App.User)
+			}
+			if a.App.Room != "" {
+				fmt.Fprintf(b, " room=%s", a.App.Room)
+			}
+			fmt.Fprintf(b, " at=%s\n", a.App.Time.Sub(start))
 		case ActionAdminReply:
 			body, err := json.Marshal(a.Reply.Body())
 			if err != nil {
@@ -362,6 +399,16 @@ func setConfig(cfg *Config, key, val string) error {
 		cfg.HistoryMemory = int64(atoi())
 	case "durable":
 		cfg.Durable = val == "true"
+	case "backend":
+		cfg.Backend = val == "true"
+	case "app-events":
+		cfg.AppEvents = val == "true"
+	case "offline-grace":
+		d, err := time.ParseDuration(val)
+		if err != nil {
+			return err
+		}
+		cfg.OfflineGrace = d
 	default:
 		return fmt.Errorf("unknown config %q", key)
 	}

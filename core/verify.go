@@ -11,6 +11,11 @@ import (
 // sorted-name caches are true. Tests and fuzzers call it after every Step; it walks the
 // whole state, so it is not for production loops.
 func (h *Hub) Verify() error {
+	for u := range h.offline.due { // waiting for user_offline: no connection (appevents.go)
+		if h.users[u] != nil {
+			return fmt.Errorf("user %q waits for user_offline but is connected", u)
+		}
+	}
 	if h.all.live != len(h.conns) {
 		return fmt.Errorf("all lists %d live conns, conns map has %d", h.all.live, len(h.conns))
 	}

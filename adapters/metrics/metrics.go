@@ -29,6 +29,7 @@ type Metrics struct {
 	// New, so the hot path needs no lock and no label hashing.
 	known map[uint16]prometheus.Counter
 	other prometheus.Counter
+	hooks hookSeries // backend hooks and webhooks (hooks.go)
 }
 
 // New returns Metrics registered in a fresh registry together with the Go and process
@@ -70,6 +71,7 @@ func New() *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.conns, m.rooms, m.received, m.delivered, m.closes,
 	)
+	m.hooks.register(m.reg)
 	return m
 }
 

@@ -32,7 +32,7 @@ func BenchmarkChatThroughStream(b *testing.B) {
 	content := make([]byte, 100)
 	b.ResetTimer()
 	for range b.N {
-		br.PublishChat("hot", "u", content, time.Now(), 0)
+		br.PublishChat("hot", "u", content, time.Now(), 0, "")
 	}
 	select {
 	case <-done:

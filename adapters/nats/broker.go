@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,8 +18,14 @@ type Options struct {
 	URL     string // NATS URL, e.g. nats://127.0.0.1:4222
 	NodeID  string // this node's name; unique in the cluster
 	History int    // chats kept per room for recovery (the stream keeps one more, see doc)
-	// Heartbeat is how often the node says it is alive (default 2s); Expiry is how long a
-	// silent node stays in presence (default 10s).
+	// HistoryTTL is how long the stream keeps a chat (MaxAge; 0: until History newer
+	// ones replace it). DedupeWindow is how long a chat's dedupe name is remembered
+	// (the stream's duplicate window, at least publishSpan, which resends rely on).
+	HistoryTTL   time.Duration
+	DedupeWindow time.Duration
+	// Heartbeat is how often the node says it is alive and pings NATS (default 2s; two
+	// unanswered pings end the link); Expiry is how long a silent node stays in presence
+	// (default 10s, more than three heartbeats: a node notices its own stalled link first).
 	Heartbeat time.Duration
 	Expiry    time.Duration
 	// RequestTimeout bounds one request to NATS (snapshot, history fetch; default 3s).
@@ -53,19 +58,24 @@ type Broker struct {
 	closeOnce   sync.Once
 	linkUp      atomic.Bool
 	streamReady atomic.Bool
-	needSetup   atomic.Bool
+	needSetup   atomic.Bool  // the stream must be set up (again): the dispatcher syncs
+	flowing     atomic.Bool  // chats go straight out; else they wait in pubs (see pause)
+	downAt      atomic.Int64 // unix ns the link last went down (0: never)
 
 	mu       sync.Mutex
 	local    localPresence
 	rooms    map[string]*roomSub
 	bySub    map[*nats.Subscription]*roomSub
 	users    map[string]*userSub
-	pubs     map[string]*pendingPub
+	pubs     pendingPubs
 	pubCount uint64
+	epoch    string // the room stream's epoch ("" before the first setup)
 
 	// Owned by the dispatcher goroutine.
 	remotes      map[string]*remoteNode
 	lastDegraded bool
+	synced       uint64 // reconnects() as of the last sync: live chats of another count wait
+	everSynced   bool
 }
 
 type userSub struct {
@@ -104,7 +114,7 @@ func Connect(opts Options, deliver func(Inbound)) (*Broker, error) {
 		rooms:       map[string]*roomSub{},
 		bySub:       map[*nats.Subscription]*roomSub{},
 		users:       map[string]*userSub{},
-		pubs:        map[string]*pendingPub{},
+		pubs:        pendingPubs{byTok: map[string]*pendingPub{}},
 		remotes:     map[string]*remoteNode{},
 	}
 	if b.log == nil {
@@ -120,6 +130,18 @@ func Connect(opts Options, deliver func(Inbound)) (*Broker, error) {
 		nats.MaxReconnects(-1),
 		nats.RetryOnFailedConnect(true),
 		nats.NoEcho(), // a node's own presence and notices need not come back to it
+		// Nothing is buffered while the link is down: chats wait in pubs and are resent in
+		// order once the stream is back (a buffer flushed on reconnect would store them
+		// ahead of older unacknowledged ones); notices are dropped, as on a cut link.
+		nats.ReconnectBufSize(-1),
+		// A stalled link (no TCP reset) is noticed from missing pongs within a few
+		// heartbeats, before other nodes expire this one; nats.go's default takes minutes.
+		nats.PingInterval(opts.Heartbeat),
+		nats.MaxPingsOutstanding(2),
+		// A write into a stalled link holds whoever publishes (the node's own goroutine,
+		// through Link.Do, and nats.go's ping timer, which waits for the same lock) for up to
+		// this: nats.go's default is a minute.
+		nats.FlusherTimeout(max(2*opts.Heartbeat, time.Second)),
 		nats.CustomReconnectDelay(func(attempts int) time.Duration {
 			d := 50 * time.Millisecond << min(attempts, 6) // 50ms … 3.2s
 			return min(d, 2*time.Second)
@@ -150,7 +172,7 @@ func Connect(opts Options, deliver func(Inbound)) (*Broker, error) {
 	b.js = js
 	b.ackPrefix = nc.NewInbox() + "."
 
-	for _, subj := range []string{presenceSubj, helloSubj, broadcastSubj, b.ackPrefix + "*"} {
+	for _, subj := range []string{presenceSubj, helloSubj, broadcastSubj, b.ackPrefix + "*", streamAdvisorySubj} {
 		if _, err := nc.ChanSubscribe(subj, b.in); err != nil {
 			nc.Close()
 			return nil, fmt.Errorf("natsbroker: subscribe %s: %w", subj, err)
@@ -202,8 +224,10 @@ func (b *Broker) stop() {
 func (b *Broker) linkChanged(up bool) {
 	b.linkUp.Store(up)
 	if up {
-		b.needSetup.Store(true)
 		b.post(func() { b.onReconnect() })
+	} else {
+		b.downAt.Store(time.Now().UnixNano())
+		b.pause()
 	}
 	b.post(func() { b.reportLink() })
 }
@@ -228,7 +252,7 @@ func (b *Broker) dispatch() {
 	defer b.wg.Done()
 	tick := time.NewTicker(b.tickEvery())
 	defer tick.Stop()
-	b.setupStream()
+	b.sync()
 	b.reportLink()
 	lastBeat := time.Now()
 	for {
@@ -244,9 +268,8 @@ func (b *Broker) dispatch() {
 			b.flushPresenceLocked()
 			b.mu.Unlock()
 		case now := <-tick.C:
-			if b.needSetup.Load() && b.linkUp.Load() {
-				b.setupStream()
-				b.reportLink()
+			if b.linkUp.Load() && (b.needSetup.Load() || b.reconnects() != b.synced) {
+				b.sync()
 			}
 			if now.Sub(lastBeat) >= b.opts.Heartbeat {
 				lastBeat = now
@@ -262,58 +285,15 @@ func (b *Broker) tickEvery() time.Duration {
 	return max(min(b.opts.Heartbeat, b.opts.Expiry/4, 500*time.Millisecond), 10*time.Millisecond)
 }
 
-// setupStream creates or updates the room stream; it runs again after every reconnect,
-// since a restarted NATS server may have lost it.
-func (b *Broker) setupStream() {
-	ctx, cancel := context.WithTimeout(b.life, b.opts.RequestTimeout)
-	defer cancel()
-	_, err := b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:              streamName,
-		Subjects:          []string{roomPrefix + ">"},
-		Storage:           jetstream.FileStorage,
-		Discard:           jetstream.DiscardOld,
-		MaxMsgsPerSubject: int64(b.opts.History) + 1,
-		AllowDirect:       true,
-		Duplicates:        2 * time.Minute,
-		RePublish:         &jetstream.RePublish{Source: roomPrefix + ">", Destination: livePrefix + ">"},
-	})
-	if err != nil {
-		b.log.Warn("room stream setup failed", "err", err)
-		b.streamReady.Store(false)
-		return
-	}
-	b.needSetup.Store(false)
-	b.streamReady.Store(true)
-}
-
-// onReconnect runs after NATS came back: subscriptions are restored by nats.go; chats
-// other nodes stored meanwhile are fetched, presence views are refreshed.
+// onReconnect runs after NATS came back: subscriptions are restored by nats.go; the
+// stream is set up and every room catches up (sync), presence views are refreshed.
 func (b *Broker) onReconnect() {
-	if b.needSetup.Load() {
-		b.setupStream()
-	}
+	b.sync()
 	b.publishPresence(helloSubj, presenceBatch{Node: b.opts.NodeID, Incarnation: b.incarnation})
 	b.heartbeat()
 	now := time.Now()
 	for _, r := range b.remotes {
 		r.heard = now // they could not reach us either; give them a fresh expiry
-	}
-	b.mu.Lock()
-	rooms := make([]*roomSub, 0, len(b.rooms))
-	for _, rs := range b.rooms {
-		rooms = append(rooms, rs)
-	}
-	b.mu.Unlock()
-	for _, rs := range rooms {
-		if rs.last == 0 && !rs.fresh {
-			// nothing delivered yet, perhaps because the join's window check failed while
-			// NATS was away: check again, from the same join
-			rs.fresh = true
-			b.wg.Add(1)
-			go b.checkJoinWindow(rs)
-			continue
-		}
-		b.catchUp(rs, 0)
 	}
 	b.reportLink()
 }
@@ -327,6 +307,8 @@ func (b *Broker) handle(m *nats.Msg) {
 		b.heartbeat()
 	case m.Subject == broadcastSubj:
 		b.onNotice(m)
+	case m.Subject == streamAdvisorySubj:
+		b.needSetup.Store(true) // someone created the stream: perhaps a new epoch
 	case len(m.Subject) > len(b.ackPrefix) && m.Subject[:len(b.ackPrefix)] == b.ackPrefix:
 		b.onAck(m)
 	case len(m.Subject) > len(livePrefix) && m.Subject[:len(livePrefix)] == livePrefix:
@@ -391,6 +373,25 @@ func (b *Broker) System(room string, content []byte, at time.Time) {
 	b.publish(broadcastSubj, w.encode(nil))
 }
 
+// RoomEvent sends an ephemeral room event to the room's connections on other nodes
+// (PROTOCOL.md §10.3): on the room's live subject, so only nodes with members get it,
+// and never through the stream, so it is neither stored nor numbered.
+func (b *Broker) RoomEvent(room, sender, event string, content []byte, at time.Time) {
+	w := wireMsg{Kind: wireEvent, Origin: b.opts.NodeID, Sender: sender, Room: room, Event: event, Time: at, Content: content}
+	b.publish(liveSubject(room), w.encode(nil))
+}
+
+// onRoomEvent delivers an ephemeral event that came on rs's live subject. Events do not
+// wait for a window check: they have no offset and are never replayed.
+func (b *Broker) onRoomEvent(rs *roomSub, m *nats.Msg) {
+	var w wireMsg
+	if err := w.decode(m.Data); err != nil || w.Kind != wireEvent || w.Origin == b.opts.NodeID {
+		return
+	}
+	b.deliver(Inbound{Kind: KindRoomEvent, Node: w.Origin, Room: rs.name, Sender: w.Sender, Event: w.Event,
+		Content: w.Content, Time: w.Time})
+}
+
 // Kick asks other nodes to close every connection of user.
 func (b *Broker) Kick(user string) {
 	w := wireMsg{Kind: wireKick, Origin: b.opts.NodeID, To: user, Time: time.Now()}
@@ -411,12 +412,4 @@ func (b *Broker) publish(subj string, data []byte) {
 	if err := b.nc.Publish(subj, data); err != nil {
 		b.log.Warn("nats publish failed", "subject", subj, "err", err)
 	}
-}
-
-func headerUint(m *nats.Msg, key string) uint64 {
-	if m.Header == nil {
-		return 0
-	}
-	n, _ := strconv.ParseUint(m.Header.Get(key), 10, 64)
-	return n
 }

@@ -1,6 +1,7 @@
 package natsbroker
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -36,7 +37,7 @@ func TestChatOneOrderOnEveryNode(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for k := range per {
-				n.PublishChat(room, fmt.Sprint("u", i), fmt.Appendf(nil, "%d-%d", i, k), time.Now(), 0)
+				n.PublishChat(room, fmt.Sprint("u", i), fmt.Appendf(nil, "%d-%d", i, k), time.Now(), 0, "")
 			}
 		}()
 	}
@@ -77,8 +78,8 @@ func TestChatOneOrderOnEveryNode(t *testing.T) {
 func TestPublishedAnswersWithOffset(t *testing.T) {
 	ns := startNATS(t)
 	a := connectNode(t, ns, "a", 10)
-	a.PublishChat("r", "server", []byte("x"), time.Now(), 7)
-	a.PublishChat("r", "server", []byte("y"), time.Now(), 8)
+	a.PublishChat("r", "server", []byte("x"), time.Now(), 7, "")
+	a.PublishChat("r", "server", []byte("y"), time.Now(), 8, "")
 	got := a.in.waitFor(t, "acks", func(got []Inbound) bool { return len(only(got, KindPublished)) == 2 })
 	acks := only(got, KindPublished)
 	if acks[0].Ref != 7 || acks[1].Ref != 8 || acks[0].Offset == 0 || acks[1].Offset <= acks[0].Offset || acks[0].Err != nil {
@@ -124,8 +125,8 @@ func TestRecoverOnAnotherNodeReportsOnlyTrueGaps(t *testing.T) {
 	a.ConnOpened("ann", 1, time.Now().UnixNano())
 	a.RoomCount("r", "ann", 1)
 	for i := 1; i <= 13; i++ {
-		a.PublishChat("r", "ann", fmt.Append(nil, i), time.Now(), 0)
-		a.PublishChat("other", "ann", []byte("noise"), time.Now(), 0) // offsets of r are not contiguous
+		a.PublishChat("r", "ann", fmt.Append(nil, i), time.Now(), 0, "")
+		a.PublishChat("other", "ann", []byte("noise"), time.Now(), 0, "") // offsets of r are not contiguous
 	}
 	got := a.in.waitFor(t, "chats", func(got []Inbound) bool { return len(chatsOf(got, "r")) == 13 })
 	offs := map[int]uint64{0: 0}
@@ -276,7 +277,7 @@ func TestNATSRestartLosesNothingPublishedAfter(t *testing.T) {
 	}
 	a.in.waitFor(t, "b in r", func(got []Inbound) bool { return len(only(got, KindRoomPresence)) == 1 })
 	for i := range 10 {
-		a.PublishChat("r", "u", fmt.Append(nil, "before", i), time.Now(), 0)
+		a.PublishChat("r", "u", fmt.Append(nil, "before", i), time.Now(), 0, "")
 	}
 	for _, n := range []*testNode{a, b} {
 		n.in.waitFor(t, "before", func(got []Inbound) bool { return len(chatsOf(got, "r")) == 10 })
@@ -299,7 +300,7 @@ func TestNATSRestartLosesNothingPublishedAfter(t *testing.T) {
 		})
 	}
 	for i := range 10 {
-		b.PublishChat("r", "u", fmt.Append(nil, "after", i), time.Now(), 0)
+		b.PublishChat("r", "u", fmt.Append(nil, "after", i), time.Now(), 0, "")
 	}
 	for _, n := range []*testNode{a, b} {
 		got := n.in.waitFor(t, "after", func(got []Inbound) bool { return len(chatsOf(got, "r")) == 20 })
@@ -348,7 +349,7 @@ func TestCutLinkCatchesUpWithoutGapOrDuplicate(t *testing.T) {
 	b.ConnOpened("u", 1, 1)
 	b.RoomCount("r", "u", 1)
 	a.in.waitFor(t, "b in r", func(got []Inbound) bool { return len(only(got, KindRoomPresence)) == 1 })
-	a.PublishChat("r", "a", []byte("0"), time.Now(), 0)
+	a.PublishChat("r", "a", []byte("0"), time.Now(), 0, "")
 	b.in.waitFor(t, "first", func(got []Inbound) bool { return len(chatsOf(got, "r")) == 1 })
 
 	id, err := b.nc.GetClientID()
@@ -359,7 +360,7 @@ func TestCutLinkCatchesUpWithoutGapOrDuplicate(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 1; i <= 30; i++ { // some of these are stored while b is away
-		a.PublishChat("r", "a", fmt.Append(nil, i), time.Now(), 0)
+		a.PublishChat("r", "a", fmt.Append(nil, i), time.Now(), 0, "")
 	}
 	b.in.waitFor(t, "all", func(got []Inbound) bool { return len(chatsOf(got, "r")) >= 31 })
 	time.Sleep(200 * time.Millisecond) // anything extra would be a duplicate
@@ -387,7 +388,7 @@ func TestChatRightAfterAJoinReachesTheJoiner(t *testing.T) {
 		// b's subscription is still on its way to the server when a's chat is stored
 		room := fmt.Sprint("r", i)
 		b.RoomCount(room, "u", 1)
-		a.PublishChat(room, "a", []byte(room), time.Now(), 0)
+		a.PublishChat(room, "a", []byte(room), time.Now(), 0, "")
 	}
 	b.in.waitFor(t, "every chat", func(got []Inbound) bool { return len(only(got, KindChat)) >= rooms })
 	time.Sleep(100 * time.Millisecond)
@@ -407,10 +408,10 @@ func TestRoomSubscriptionEndsWithTheLastLocalMember(t *testing.T) {
 	b := connectNode(t, ns, "b", 10)
 	b.RoomCount("r", "u", 2)
 	b.RoomCount("other", "u", 1)
-	a.PublishChat("r", "a", []byte("1"), time.Now(), 0)
+	a.PublishChat("r", "a", []byte("1"), time.Now(), 0, "")
 	b.in.waitFor(t, "first", func(got []Inbound) bool { return len(chatsOf(got, "r")) == 1 })
 	b.RoomCount("r", "u", 1) // one connection left: still subscribed
-	a.PublishChat("r", "a", []byte("2"), time.Now(), 0)
+	a.PublishChat("r", "a", []byte("2"), time.Now(), 0, "")
 	b.in.waitFor(t, "second", func(got []Inbound) bool { return len(chatsOf(got, "r")) == 2 })
 	b.RoomCount("r", "u", 0)
 	b.mu.Lock()
@@ -419,10 +420,100 @@ func TestRoomSubscriptionEndsWithTheLastLocalMember(t *testing.T) {
 	if subs != 1 {
 		t.Fatalf("%d room subscriptions, want only other's", subs)
 	}
-	a.PublishChat("r", "a", []byte("3"), time.Now(), 0)
-	a.PublishChat("other", "a", []byte("barrier"), time.Now(), 0) // stored after 3
+	a.PublishChat("r", "a", []byte("3"), time.Now(), 0, "")
+	a.PublishChat("other", "a", []byte("barrier"), time.Now(), 0, "") // stored after 3
 	got := b.in.waitFor(t, "barrier", func(got []Inbound) bool { return len(chatsOf(got, "other")) == 1 })
 	if n := len(chatsOf(got, "r")); n != 2 {
 		t.Fatalf("b got %d chats of r after its last member left", n)
+	}
+}
+
+// The room stream is limited per room (§10.2): History+1 chats (a node serves History),
+// each for HistoryTTL; a dedupe name published twice is stored once and both answers
+// carry the first offset.
+func TestStreamLimitsPerRoom(t *testing.T) {
+	ns := startNATS(t)
+	ib := newInbox()
+	b, err := Connect(Options{URL: ns.url(), NodeID: "a", History: 3, HistoryTTL: time.Second, DedupeWindow: time.Minute,
+		Heartbeat: 100 * time.Millisecond, Expiry: testExpiry, RequestTimeout: 2 * time.Second}, ib.deliver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	a := &testNode{b, ib}
+	ib.waitFor(t, "link up", func([]Inbound) bool { return !b.Degraded() })
+	st, err := b.js.Stream(context.Background(), streamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := st.CachedInfo().Config
+	if cfg.MaxMsgsPerSubject != 4 || cfg.MaxAge != time.Second || cfg.Duplicates != time.Second {
+		t.Fatalf("stream limits: %d per room, max age %v, duplicates %v", cfg.MaxMsgsPerSubject, cfg.MaxAge, cfg.Duplicates)
+	}
+	for i := range 6 {
+		a.PublishChat("r", "ann", fmt.Append(nil, i), time.Now(), uint64(i+1), "")
+	}
+	a.PublishChat("r", "ann", []byte("x"), time.Now(), 100, "ann\x00r\x00x")
+	a.PublishChat("r", "ann", []byte("x"), time.Now(), 101, "ann\x00r\x00x") // a resend, as from another node
+	got := a.in.waitFor(t, "acks", func(got []Inbound) bool { return len(only(got, KindPublished)) == 8 })
+	offsets := map[uint64]uint64{}
+	for _, p := range only(got, KindPublished) {
+		offsets[p.Ref] = p.Offset
+	}
+	if offsets[100] == 0 || offsets[101] != offsets[100] {
+		t.Fatalf("dedupe: offsets %d and %d, want the first twice", offsets[100], offsets[101])
+	}
+	if rec := recoverOn(t, a, 1, "r", 0); !rec.Gap || !cmp.Equal(contents(rec.Chats), []string{"4", "5", "x"}) {
+		t.Fatalf("recovered gap %v %v, want the newest 3 and a gap", rec.Gap, contents(rec.Chats))
+	}
+	time.Sleep(1500 * time.Millisecond) // past MaxAge
+	if rec := recoverOn(t, a, 2, "r", 0); len(rec.Chats) != 0 {
+		t.Fatalf("expired chats still served: %v", contents(rec.Chats))
+	}
+	// a client that saw the last chat before it expired: its position is gone with the
+	// room's stream, which it is told
+	if rec := recoverOn(t, a, 3, "r", offsets[100]); !rec.Gap || len(rec.Chats) != 0 {
+		t.Fatalf("since an expired chat: gap %v chats %v", rec.Gap, contents(rec.Chats))
+	}
+}
+
+// The stream deleted under running nodes (an operator, or a NATS store lost without a
+// restart the nodes saw) is noticed from the first publish that finds no stream or from
+// JetStream's advisory: it is created again, as a new epoch, announced before any chat
+// of it, and the chat that found no stream is stored and delivered in it.
+func TestStreamCreatedAgainIsANewEpoch(t *testing.T) {
+	ns := startNATS(t)
+	a := connectNode(t, ns, "a", 10)
+	a.ConnOpened("u", 1, 1)
+	a.RoomCount("r", "u", 1)
+	for i := range 3 {
+		a.PublishChat("r", "u", fmt.Append(nil, i), time.Now(), 0, "")
+	}
+	got := a.in.waitFor(t, "chats", func(got []Inbound) bool { return len(chatsOf(got, "r")) == 3 })
+	epochs := only(got, KindEpoch)
+	if len(epochs) != 1 || epochs[0].Epoch == "" {
+		t.Fatalf("epochs %+v", epochs)
+	}
+	if err := a.js.DeleteStream(context.Background(), streamName); err != nil {
+		t.Fatal(err)
+	}
+	a.PublishChat("r", "u", []byte("new"), time.Now(), 9, "")
+	got = a.in.waitFor(t, "the chat in a new epoch", func(got []Inbound) bool { return len(only(got, KindPublished)) == 1 })
+	epochs = only(got, KindEpoch)
+	if len(epochs) != 2 || epochs[1].Epoch == epochs[0].Epoch {
+		t.Fatalf("epochs %+v", epochs)
+	}
+	if p := only(got, KindPublished)[0]; p.Offset != 1 || p.Err != nil {
+		t.Fatalf("published %+v", p)
+	}
+	got = a.in.waitFor(t, "delivered", func(got []Inbound) bool { return len(chatsOf(got, "r")) == 4 })
+	var afterEpoch bool
+	for _, in := range got {
+		if in.Kind == KindEpoch && in.Epoch == epochs[1].Epoch {
+			afterEpoch = true
+		}
+		if in.Kind == KindChat && string(in.Content) == "new" && (!afterEpoch || in.Offset != 1) {
+			t.Fatalf("chat %+v delivered before its epoch (%v)", in, afterEpoch)
+		}
 	}
 }

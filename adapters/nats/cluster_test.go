@@ -33,7 +33,7 @@ type clusterNode struct {
 
 func defaultCore() core.Config {
 	return core.Config{MaxConns: 10000, MaxPerUser: 5, MaxRoomsPerConn: 100, MaxMessageBytes: 65536,
-		Rate: 1000, Burst: 1000, AllowClientBroadcast: true, History: 100}
+		Rate: 1000, Burst: 1000, AllowClientBroadcast: true, History: 100, DedupeWindow: 2 * time.Minute}
 }
 
 func startCluster(t *testing.T, ns *natsServer, cfg core.Config, names ...string) []*clusterNode {
@@ -43,10 +43,18 @@ func startCluster(t *testing.T, ns *natsServer, cfg core.Config, names ...string
 
 func startClusterExpiry(t *testing.T, ns *natsServer, cfg core.Config, expiry time.Duration, names ...string) []*clusterNode {
 	t.Helper()
+	return startClusterWith(t, cfg, func(name string) Options {
+		return Options{URL: ns.url(), NodeID: name, History: cfg.History,
+			Heartbeat: 100 * time.Millisecond, Expiry: expiry, RequestTimeout: 2 * time.Second}
+	}, names...)
+}
+
+// startClusterWith starts a node for each name, its link set up by opts(name).
+func startClusterWith(t *testing.T, cfg core.Config, opts func(name string) Options, names ...string) []*clusterNode {
+	t.Helper()
 	var nodes []*clusterNode
 	for i, name := range names {
-		link, err := Dial(Options{URL: ns.url(), NodeID: name, History: cfg.History,
-			Heartbeat: 100 * time.Millisecond, Expiry: expiry, RequestTimeout: 2 * time.Second})
+		link, err := Dial(opts(name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -358,7 +366,7 @@ func TestClusterRecoveryOnAnotherNode(t *testing.T) {
 	// eve had seen chat 2 on n0; she comes back on n1
 	eve := dial(t, nodes[1], "eve")
 	eve.send(`{"type":"join","room":"r","since":%d}`, offsets[1])
-	eve.next("user_joined")
+	// joined before anything else about the room (§10.1), her own user_joined after the replay
 	if m := eve.next("joined"); m["recovered"] != true || uint64(m["offset"].(float64)) != offsets[4] {
 		t.Fatalf("eve's joined %v, want recovered at offset %d", m, offsets[4])
 	}
@@ -366,6 +374,9 @@ func TestClusterRecoveryOnAnotherNode(t *testing.T) {
 		if m := eve.next("chat"); m["content"] != fmt.Sprint(i) || uint64(m["offset"].(float64)) != offsets[i-1] {
 			t.Fatalf("recovered %v, want chat %d", m, i)
 		}
+	}
+	if m := eve.next("user_joined"); m["user_id"] != "eve" {
+		t.Fatalf("eve: %v", m)
 	}
 	ann.send(`{"type":"chat","room":"r","content":"live"}`)
 	if m := eve.next("chat"); m["content"] != "live" {
@@ -466,6 +477,17 @@ func TestClusterServerSideMembership(t *testing.T) {
 	ns := startNATS(t)
 	nodes := startCluster(t, ns, defaultCore(), "n0", "n1")
 	ann0, ann1 := dial(t, nodes[0], "ann"), dial(t, nodes[1], "ann")
+	// Until n1 has heard of ann's tab on n0, n0's subscription to ann's subject may not
+	// be at the NATS server yet (it is subscribed before the presence news is sent).
+	for deadline := time.Now().Add(waitLong); ; time.Sleep(10 * time.Millisecond) {
+		st, err := nodes[1].node.Admin(context.Background(), core.AdminRequest{Op: core.AdminStats})
+		if err == nil && st.Stats.TotalConnections == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("n1 never counted ann's two tabs: %+v %v", st.Stats, err)
+		}
+	}
 	rep, err := nodes[1].node.Admin(context.Background(), core.AdminRequest{Op: core.AdminJoinRoom, User: "ann", Room: "ops"})
 	if err != nil || rep.Status != 200 || rep.Joined < 1 {
 		t.Fatalf("join %+v %v", rep, err)

@@ -3,6 +3,7 @@ package natsbroker
 import (
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -55,6 +56,17 @@ func (ns *natsServer) stop() {
 		ns.srv.Shutdown()
 		ns.srv.WaitForShutdown()
 		ns.srv = nil
+	}
+}
+
+// wipe empties the stopped server's store, as a NATS server that restarts on a new disk.
+func (ns *natsServer) wipe() {
+	ns.t.Helper()
+	if err := os.RemoveAll(ns.dir); err != nil {
+		ns.t.Fatal(err)
+	}
+	if err := os.MkdirAll(ns.dir, 0o755); err != nil {
+		ns.t.Fatal(err)
 	}
 }
 

@@ -42,10 +42,21 @@ const (
 	KindSeat
 	// KindUnseat: take every local connection of User out of Room.
 	KindUnseat
+	// KindEpoch: the room stream is Epoch. It is delivered before any chat of that
+	// stream; a new one (the stream was lost and created again, e.g. NATS restarted on an
+	// empty store) restarts every room's offsets at 1.
+	KindEpoch
+	// KindRoomEvent is an ephemeral room event (never stored): Room, Sender, Event,
+	// Content, Time, for every local connection in Room.
+	KindRoomEvent
+	// KindAlive: Node was heard from (a heartbeat or presence batch; at most a few per
+	// heartbeat interval). Per-user limits count a node's connections once it was heard
+	// from after the user's newest connection, so a dead node's never count.
+	KindAlive
 )
 
 var kindNames = [...]string{"", "chat", "room_gap", "private", "broadcast", "system", "kick",
-	"conn", "room_presence", "node_gone", "recovered", "published", "link", "seat", "unseat"}
+	"conn", "room_presence", "node_gone", "recovered", "published", "link", "seat", "unseat", "epoch", "room_event", "alive"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -78,6 +89,8 @@ type Inbound struct {
 	Ref      uint64
 	Err      error
 	Degraded bool
+	Epoch    string
+	Event    string
 }
 
 // Chat is one stored room chat.
@@ -89,4 +102,5 @@ type Chat struct {
 	Time    time.Time
 
 	stored time.Time // when the stream stored it (the NATS server's clock)
+	origin string    // the node that published it
 }

@@ -62,7 +62,7 @@ func (l *Link) deliver(in Inbound) {
 func (l *Link) Do(a *core.ClusterAction) {
 	switch a.Op {
 	case core.ClusterPublish:
-		l.PublishChat(a.Room, a.Sender, a.Content, a.Time, a.Ref)
+		l.PublishChat(a.Room, a.Sender, a.Content, a.Time, a.Ref, a.DedupeID)
 	case core.ClusterPrivate:
 		l.Private(a.Sender, a.To, a.Content, a.Time, !a.NoCopy)
 	case core.ClusterBroadcast:
@@ -81,6 +81,8 @@ func (l *Link) Do(a *core.ClusterAction) {
 		l.RoomCount(a.Room, a.User, a.Count)
 	case core.ClusterRecover:
 		l.Recover(uint64(a.Conn), a.Room, a.Since)
+	case core.ClusterRoomEvent:
+		l.RoomEvent(a.Room, a.Sender, a.Event, a.Content, a.Time)
 	}
 }
 
@@ -90,7 +92,7 @@ func coreEvent(in Inbound) (core.ClusterEvent, bool) {
 	ev := core.ClusterEvent{Node: in.Node, Room: in.Room, User: in.User, Sender: in.Sender, To: in.To,
 		Exclude: in.Exclude, Copy: in.Copy, Content: in.Content, Offset: in.Offset, Time: in.Time,
 		Conn: core.ConnID(in.Conn), Order: in.Order, Open: in.Open, Count: in.Count, Gap: in.Gap,
-		Ref: in.Ref, Failed: in.Err != nil}
+		Ref: in.Ref, Failed: in.Err != nil, Epoch: in.Epoch, Event: in.Event}
 	switch in.Kind {
 	case KindChat:
 		ev.Kind = core.RemoteChat
@@ -120,6 +122,12 @@ func coreEvent(in Inbound) (core.ClusterEvent, bool) {
 		}
 	case KindPublished:
 		ev.Kind = core.RemotePublished
+	case KindEpoch:
+		ev.Kind = core.RemoteEpoch
+	case KindRoomEvent:
+		ev.Kind = core.RemoteRoomEvent
+	case KindAlive:
+		ev.Kind = core.RemoteAlive
 	default:
 		return ev, false
 	}

@@ -89,7 +89,7 @@ func (b *Broker) RoomCount(room, user string, n int) {
 		if n <= 0 {
 			return
 		}
-		rs = &roomSub{name: room, members: map[string]int{}}
+		rs = &roomSub{name: room}
 		sub, err := b.nc.ChanSubscribe(liveSubject(room), b.in)
 		if err != nil {
 			b.log.Warn("room subscribe failed", "room", room, "err", err)
@@ -100,8 +100,7 @@ func (b *Broker) RoomCount(room, user string, n int) {
 			case <-b.done:
 			default:
 				rs.fresh, rs.joined = true, time.Now()
-				b.wg.Add(1)
-				go b.checkJoinWindow(rs)
+				b.checkWindows([]window{b.windowOf(rs, false)})
 			}
 		}
 		b.rooms[room] = rs
@@ -229,6 +228,7 @@ type remoteNode struct {
 	inc      int64
 	seq      uint64
 	heard    time.Time
+	told     time.Time // when KindAlive was last delivered for it
 	conns    map[uint64]presenceOp
 	rooms    map[roomUser]int
 	synced   bool            // seq is valid: a snapshot arrived
@@ -260,6 +260,10 @@ func (b *Broker) onPresence(m *nats.Msg) {
 		b.remotes[batch.Node] = r
 	}
 	r.heard = time.Now()
+	if r.heard.Sub(r.told) >= b.opts.Heartbeat/2 {
+		r.told = r.heard
+		b.deliver(Inbound{Kind: KindAlive, Node: r.name})
+	}
 	switch {
 	case !r.synced:
 		if len(batch.Ops) > 0 {

@@ -13,121 +13,58 @@ import (
 // roomSub is this node's live subscription to one room, open while the room has local
 // connections. last is the newest offset delivered (dispatcher-owned; 0 before the first).
 type roomSub struct {
-	name    string
-	conns   int            // local connections in the room
-	members map[string]int // local connections per user
-	sub     *nats.Subscription
-	last    uint64
+	name  string
+	conns int // local connections in the room
+	sub   *nats.Subscription
+	last  uint64
 
-	// A new subscription reaches the server a moment after the join it serves: chats the
-	// stream stored in between would never come live. Until the broker has checked that
-	// window (checkJoinWindow), live chats wait in held (dispatcher-owned, like last).
-	fresh  bool
-	joined time.Time
-	held   []*nats.Msg
+	// Live chats reach a subscription only while it is in place at the server: a new one
+	// gets there a moment after the join it serves, a restored one after the outage that
+	// took it away. Until the broker has read from the stream what came in between (a
+	// window check), live chats wait in held (dispatcher-owned, like last). check numbers
+	// the window checks, so only the latest one's answer is used.
+	fresh   bool
+	joined  time.Time
+	held    []*nats.Msg
+	dropped uint64 // the newest live chat dropped because held was full
+	check   uint64
+}
+
+// maxHeld bounds the live chats one room holds during a window check; beyond it the
+// oldest are dropped (the stream read usually has them; when not, a gap is reported).
+const maxHeld = 1 << 14
+
+func (rs *roomSub) hold(m *nats.Msg) {
+	if len(rs.held) >= maxHeld {
+		rs.dropped = max(rs.dropped, headerUint(rs.held[0], "Nats-Sequence"))
+		rs.held[0] = nil
+		rs.held = rs.held[1:]
+	}
+	rs.held = append(rs.held, m)
 }
 
 // joinSkew widens the join window for clock differences between a node and NATS.
 const joinSkew = 20 * time.Millisecond
 
-// ErrPublish is the error of a chat that could not be stored before its retries ran out.
-var ErrPublish = errors.New("natsbroker: chat not stored")
+// pageSize is how many chats one direct get asks for: reads go on page by page until
+// the stream has nothing more, however many chats a window holds.
+const pageSize = 256
 
-// pendingPub is a chat sent to the stream and not yet acknowledged. It is resent with the
-// same Nats-Msg-Id until stored, so a retry after an outage is never stored twice.
-type pendingPub struct {
-	msg   *nats.Msg
-	ref   uint64
-	first time.Time
-	sent  time.Time
+// window is what a room subscription may have missed: the chats after offset after
+// (the last one delivered) or, when after is 0, those stored since since (zero: the
+// whole stream, a new epoch). ageRisk says chats may have expired meanwhile (MaxAge).
+type window struct {
+	rs      *roomSub
+	check   uint64
+	after   uint64
+	since   time.Time
+	ageRisk bool
 }
 
-const (
-	ackWait     = 2 * time.Second  // resend a chat whose ack has not come by then
-	publishSpan = 60 * time.Second // give up on a chat not stored by then
-)
-
-// PublishChat sends a room chat to the stream. Every node with connections in the room,
-// this one included, delivers it when it comes back sequenced (KindChat). A non-zero ref
-// asks for a KindPublished answer with the offset.
-func (b *Broker) PublishChat(room, sender string, content []byte, at time.Time, ref uint64) {
-	w := wireMsg{Kind: wireChat, Origin: b.opts.NodeID, Sender: sender, Room: room, Time: at, Content: content}
-	b.mu.Lock()
-	b.pubCount++
-	n := b.pubCount
-	tok := strconv.FormatUint(n, 36)
-	msg := &nats.Msg{
-		Subject: roomSubject(room),
-		Reply:   b.ackPrefix + tok,
-		Header:  nats.Header{"Nats-Msg-Id": []string{b.opts.NodeID + "/" + strconv.FormatInt(b.incarnation, 36) + "/" + tok}},
-		Data:    w.encode(nil),
-	}
-	now := time.Now()
-	b.pubs[tok] = &pendingPub{msg: msg, ref: ref, first: now, sent: now}
-	b.mu.Unlock()
-	if err := b.nc.PublishMsg(msg); err != nil {
-		b.log.Warn("chat publish failed, will retry", "room", room, "err", err)
-	}
-}
-
-type pubAck struct {
-	Seq   uint64 `json:"seq"`
-	Error *struct {
-		Code        int    `json:"code"`
-		Description string `json:"description"`
-	} `json:"error"`
-}
-
-func (b *Broker) onAck(m *nats.Msg) {
-	tok := m.Subject[len(b.ackPrefix):]
-	var ack pubAck
-	err := json.Unmarshal(m.Data, &ack)
-	if err != nil || ack.Error != nil || ack.Seq == 0 {
-		// No responders (stream not there yet) or a stream error: resend on a later tick.
-		b.mu.Lock()
-		if p := b.pubs[tok]; p != nil {
-			p.sent = time.Now().Add(-ackWait + 250*time.Millisecond)
-		}
-		b.mu.Unlock()
-		return
-	}
-	b.mu.Lock()
-	p := b.pubs[tok]
-	delete(b.pubs, tok)
-	b.mu.Unlock()
-	if p != nil && p.ref != 0 {
-		b.deliver(Inbound{Kind: KindPublished, Ref: p.ref, Offset: ack.Seq})
-	}
-}
-
-func (b *Broker) retryPublishes(now time.Time) {
-	if !b.linkUp.Load() {
-		return // nats.go holds what was sent while down; resend once it is back
-	}
-	var failed []*pendingPub
-	b.mu.Lock()
-	for tok, p := range b.pubs {
-		if now.Sub(p.first) > publishSpan {
-			delete(b.pubs, tok)
-			failed = append(failed, p)
-			continue
-		}
-		if now.Sub(p.sent) >= ackWait {
-			p.sent = now
-			_ = b.nc.PublishMsg(p.msg)
-		}
-	}
-	b.mu.Unlock()
-	for _, p := range failed {
-		b.log.Warn("chat dropped: not stored in time", "subject", p.msg.Subject)
-		if p.ref != 0 {
-			b.deliver(Inbound{Kind: KindPublished, Ref: p.ref, Err: ErrPublish})
-		}
-	}
-}
-
-// onLive delivers one chat republished by the stream, first fetching any chats of the
-// room this node missed (NATS down, slow consumer), so delivery has no gap.
+// onLive delivers one chat republished by the stream, or an ephemeral room event
+// published on the live subject. A chat waits while the room's window is being checked;
+// one that shows a chat of the room was missed (Nats-Last-Sequence beyond the last
+// delivered: a slow consumer) holds the room until the stream filled the hole.
 func (b *Broker) onLive(m *nats.Msg) {
 	b.mu.Lock()
 	rs := b.bySub[m.Sub]
@@ -135,19 +72,23 @@ func (b *Broker) onLive(m *nats.Msg) {
 	if rs == nil {
 		return // a subscription already closed
 	}
-	if rs.fresh {
-		rs.held = append(rs.held, m)
+	seq := headerUint(m, "Nats-Sequence")
+	if seq == 0 {
+		b.onRoomEvent(rs, m)
 		return
 	}
-	seq := headerUint(m, "Nats-Sequence")
-	if seq == 0 || seq <= rs.last {
-		return // a duplicate of what a catch-up already delivered
+	if rs.fresh || b.synced != b.reconnects() {
+		rs.hold(m)
+		return
+	}
+	if seq <= rs.last {
+		return // a duplicate of what a window check already delivered
 	}
 	if prev := headerUint(m, "Nats-Last-Sequence"); rs.last > 0 && prev > rs.last {
-		b.catchUp(rs, seq)
-		if seq <= rs.last {
-			return
-		}
+		rs.fresh = true
+		rs.hold(m)
+		b.checkWindows([]window{b.windowOf(rs, false)})
+		return
 	}
 	var w wireMsg
 	if err := w.decode(m.Data); err != nil || w.Kind != wireChat {
@@ -158,210 +99,322 @@ func (b *Broker) onLive(m *nats.Msg) {
 	b.deliver(Inbound{Kind: KindChat, Room: rs.name, Sender: w.Sender, Content: w.Content, Offset: seq, Time: w.Time, Node: w.Origin})
 }
 
-// checkJoinWindow runs once per new room subscription: when the server has it (a flush
-// round trip), chats stored since the join that the subscription may have missed are
-// read from the stream; finishJoinWindow delivers them before the held live ones.
-func (b *Broker) checkJoinWindow(rs *roomSub) {
-	defer b.wg.Done()
-	ctx, cancel := context.WithTimeout(b.life, b.opts.RequestTimeout)
-	defer cancel()
-	var chats []Chat
-	missed := false
-	err := b.nc.FlushWithContext(ctx)
-	if err == nil {
-		chats, err = b.fetchLast(ctx, rs.name)
-		since := rs.joined.Add(-joinSkew)
-		if err == nil && len(chats) == 1 && !chats[0].stored.Before(since) {
-			missed = true
-			chats, err = b.fetchStoredSince(ctx, rs.name, since, b.opts.History+1)
-		}
+// windowOf starts a window check of rs: from its last delivered chat, or from its join
+// when it has delivered none (from the stream's start in a new epoch).
+func (b *Broker) windowOf(rs *roomSub, newEpoch bool) window {
+	rs.check++
+	w := window{rs: rs, check: rs.check, after: rs.last}
+	if rs.last == 0 && !newEpoch {
+		w.since = rs.joined.Add(-joinSkew)
 	}
-	b.post(func() { b.finishJoinWindow(rs, chats, missed, err) })
+	return w
 }
 
-// finishJoinWindow delivers the chats of the join window (missed), or only takes the
-// room's newest offset as where live delivery continues from, then the held live chats.
-func (b *Broker) finishJoinWindow(rs *roomSub, chats []Chat, missed bool, err error) {
-	if !rs.fresh {
+// resyncRooms holds every room's live chats and checks its window, after a reconnect or
+// in a new epoch (whose offsets restart: what was delivered says nothing about it).
+func (b *Broker) resyncRooms(newEpoch bool) {
+	b.mu.Lock()
+	rooms := make([]*roomSub, 0, len(b.rooms))
+	for _, rs := range b.rooms {
+		rooms = append(rooms, rs)
+	}
+	b.mu.Unlock()
+	if len(rooms) == 0 {
 		return
+	}
+	ageRisk := b.opts.HistoryTTL > 0 && b.outageAge(time.Now()) >= b.opts.HistoryTTL
+	ws := make([]window, 0, len(rooms))
+	for _, rs := range rooms {
+		if newEpoch {
+			rs.last = 0
+		}
+		rs.fresh = true
+		w := b.windowOf(rs, newEpoch)
+		w.ageRisk = ageRisk && !newEpoch
+		ws = append(ws, w)
+	}
+	b.checkWindows(ws)
+}
+
+// checkWindows reads each window from the stream once the server has this node's
+// subscriptions (a flush round trip), on a goroutine of its own; finishWindow delivers
+// what it found before the held live chats.
+func (b *Broker) checkWindows(ws []window) {
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		ctx, cancel := context.WithTimeout(b.life, b.opts.RequestTimeout)
+		err := b.nc.FlushWithContext(ctx)
+		cancel()
+		for _, w := range ws {
+			var chats []Chat
+			gap := false
+			if err == nil {
+				ctx, cancel := context.WithTimeout(b.life, b.opts.RequestTimeout)
+				chats, gap, err = b.readWindow(ctx, w)
+				cancel()
+			}
+			b.post(func() { b.finishWindow(w, chats, gap, err) })
+		}
+	}()
+}
+
+// readWindow reads what w covers and says whether chats in it may be lost: the last
+// delivered chat is gone from the stream, and either every chat the stream keeps of the
+// room came after it (older ones were dropped for the limit) or the outage was long
+// enough for some to expire.
+func (b *Broker) readWindow(ctx context.Context, w window) ([]Chat, bool, error) {
+	if w.after > 0 {
+		chats, err := b.fetchRange(ctx, w.rs.name, w.after, time.Time{}, 0)
+		if err != nil {
+			return nil, false, err
+		}
+		if len(chats) > 0 && chats[0].Offset == w.after {
+			return chats[1:], false, nil // it is still held: nothing after it was dropped
+		}
+		return chats, w.ageRisk || len(chats) > b.opts.History, nil
+	}
+	if !w.since.IsZero() {
+		// the common case, a join with nothing stored since: one small read
+		last, err := b.fetchLast(ctx, w.rs.name)
+		if err != nil || len(last) == 0 || last[0].stored.Before(w.since) {
+			return nil, false, err
+		}
+	}
+	chats, err := b.fetchRange(ctx, w.rs.name, 0, w.since, 0)
+	return chats, len(chats) > b.opts.History, err
+}
+
+// finishWindow delivers the chats of a window check, a gap first when some may be lost,
+// then the held live chats.
+func (b *Broker) finishWindow(w window, chats []Chat, gap bool, err error) {
+	rs := w.rs
+	if !rs.fresh || rs.check != w.check {
+		return // a later check covers this room
+	}
+	// Live chats the server sent before it answered the read are in b.in by now (one
+	// connection, read in order): hold them first, so they count as live below.
+	for n := len(b.in); n > 0; n-- {
+		b.handle(<-b.in)
+	}
+	b.mu.Lock()
+	current := b.rooms[rs.name] == rs
+	b.mu.Unlock()
+	if !current || !rs.fresh || rs.check != w.check {
+		return // the room's last local connection left meanwhile, or a later check runs
+	}
+	if b.synced != b.reconnects() {
+		return // the link went down again: the next sync checks again
 	}
 	rs.fresh = false
 	held := rs.held
 	rs.held = nil
-	b.mu.Lock()
-	current := b.rooms[rs.name] == rs
-	b.mu.Unlock()
-	if !current {
-		return // the room's last local connection left meanwhile
-	}
 	if err != nil {
-		b.log.Warn("join window check failed", "room", rs.name, "err", err)
+		// cannot tell what was missed: say so rather than pretend
+		b.log.Warn("room window check failed", "room", rs.name, "err", err)
+		gap = w.after > 0
 	}
 	// What came live is authoritative; the stream only fills in what lies before it.
+	var first *nats.Msg
 	firstLive := uint64(1<<64 - 1)
 	for _, m := range held {
-		if seq := headerUint(m, "Nats-Sequence"); seq != 0 {
-			firstLive = min(firstLive, seq)
+		if seq := headerUint(m, "Nats-Sequence"); seq > rs.last && seq < firstLive {
+			first, firstLive = m, seq
 		}
 	}
+	var fill []Chat
 	for _, c := range chats {
-		if c.Offset <= rs.last || c.Offset >= firstLive {
-			continue
-		}
-		rs.last = c.Offset
-		if missed {
-			b.deliver(Inbound{Kind: KindChat, Room: c.Room, Sender: c.Sender, Content: c.Content, Offset: c.Offset, Time: c.Time})
+		if c.Offset > rs.last && c.Offset < firstLive {
+			fill = append(fill, c)
 		}
 	}
-	for _, m := range held {
+	if len(fill) == 0 && first != nil {
+		// the first live chat names its room's previous one: when that was delivered
+		// already, nothing came in between, whatever the stream no longer holds
+		gap = headerUint(first, "Nats-Last-Sequence") > rs.last
+	}
+	if gap || rs.dropped > max(rs.last, lastOffset(fill)) {
+		b.deliver(Inbound{Kind: KindRoomGap, Room: rs.name})
+	}
+	rs.dropped = 0
+	for _, c := range fill {
+		rs.last = c.Offset
+		b.deliver(Inbound{Kind: KindChat, Room: c.Room, Sender: c.Sender, Content: c.Content, Offset: c.Offset, Time: c.Time, Node: c.origin})
+	}
+	for i, m := range held {
 		b.onLive(m)
+		if rs.fresh { // a hole among the held ones: the new check takes the rest
+			for _, m := range held[i+1:] {
+				rs.hold(m)
+			}
+			return
+		}
 	}
 }
 
-// catchUp delivers the stored chats of rs after rs.last and before upTo (0: all).
-func (b *Broker) catchUp(rs *roomSub, upTo uint64) {
-	if rs.last == 0 {
-		return // nothing delivered yet: nothing to continue from
+func lastOffset(chats []Chat) uint64 {
+	if len(chats) == 0 {
+		return 0
 	}
-	ctx, cancel := context.WithTimeout(b.life, b.opts.RequestTimeout)
-	defer cancel()
-	chats, err := b.fetchRoom(ctx, rs.name, rs.last, b.opts.History+1)
-	if err != nil {
-		b.log.Warn("room catch-up failed", "room", rs.name, "err", err)
-		if upTo > 0 {
-			b.deliver(Inbound{Kind: KindRoomGap, Room: rs.name})
-		}
-		return
-	}
-	if len(chats) > b.opts.History {
-		b.deliver(Inbound{Kind: KindRoomGap, Room: rs.name}) // the oldest missed ones may be gone
-	}
-	for _, c := range chats {
-		if upTo > 0 && c.Offset >= upTo {
-			break
-		}
-		rs.last = c.Offset
-		b.deliver(Inbound{Kind: KindChat, Room: c.Room, Sender: c.Sender, Content: c.Content, Offset: c.Offset, Time: c.Time})
-	}
+	return chats[len(chats)-1].Offset
 }
 
 // Recover fetches the chats of room after since for connection conn; the answer is a
 // KindRecovered. The caller has already announced conn in room (RoomCount), so live
 // chats are flowing: the answer covers every chat delivered before it.
 func (b *Broker) Recover(conn uint64, room string, since uint64) {
+	b.mu.Lock()
+	epoch := b.epoch
+	b.mu.Unlock()
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
 		ctx, cancel := context.WithTimeout(b.life, b.opts.RequestTimeout)
 		defer cancel()
-		chats, err := b.fetchRoom(ctx, room, since, b.opts.History+1)
-		b.post(func() { b.finishRecover(conn, room, since, chats, err) })
-	}()
-}
-
-func (b *Broker) finishRecover(conn uint64, room string, since uint64, chats []Chat, err error) {
-	in := Inbound{Kind: KindRecovered, Conn: conn, Room: room, Since: since, Offset: since, Err: err}
-	if err == nil {
+		chats, err := b.fetchRange(ctx, room, since, time.Time{}, 0)
+		in := Inbound{Kind: KindRecovered, Conn: conn, Room: room, Since: since, Offset: since, Err: err}
+		switch {
+		case err != nil:
+			in.Gap = true
+		case since > 0 && len(chats) > 0 && chats[0].Offset == since:
+			chats = chats[1:] // since is still held: nothing after it was dropped
+		case since > 0:
+			// since is not (or no longer) a chat of the room: the position is unknown
+			in.Gap = true
+			if len(chats) == 0 {
+				last, err := b.fetchLast(ctx, room)
+				if err == nil && len(last) > 0 {
+					in.Offset = last[0].Offset
+				} else {
+					in.Offset = 0
+				}
+			}
+		}
 		// The stream keeps History+1 chats per room: when all of them are after since,
-		// the chat just after since may have been dropped, and the oldest one held is
-		// beyond the History a single node would keep. Either way: a gap.
+		// some may have been dropped. Either way a node serves the newest History.
 		if len(chats) > b.opts.History {
 			in.Gap = true
 			chats = chats[len(chats)-b.opts.History:]
 		}
-		newest := since
-		if len(chats) > 0 {
-			newest = chats[len(chats)-1].Offset
-		}
-		// Live chats delivered while the fetch was out must be covered too.
-		b.mu.Lock()
-		rs := b.rooms[room]
-		b.mu.Unlock()
-		if rs != nil && rs.last > newest {
+		b.post(func() { b.finishRecover(in, chats, epoch) })
+	}()
+}
+
+func (b *Broker) finishRecover(in Inbound, chats []Chat, epoch string) {
+	b.mu.Lock()
+	rs := b.rooms[in.Room]
+	now := b.epoch
+	b.mu.Unlock()
+	if now != epoch {
+		// The stream was lost while the fetch was out: what it read is of the old epoch.
+		// The new epoch's chats delivered meanwhile (the connection was waiting) follow.
+		in.Gap, in.Chats, in.Offset, in.Err = true, nil, 0, nil
+		if rs != nil && rs.last > 0 {
 			ctx, cancel := context.WithTimeout(b.life, b.opts.RequestTimeout)
-			more, err := b.fetchRoom(ctx, room, newest, int(rs.last-newest))
+			in.Chats, in.Err = b.fetchRange(ctx, in.Room, 0, time.Time{}, rs.last+1)
 			cancel()
-			if err != nil {
-				in.Err = err
-			}
-			for _, c := range more {
-				if c.Offset > rs.last {
-					break
-				}
-				chats = append(chats, c)
-			}
-		}
-		if len(chats) > 0 {
-			in.Offset = chats[len(chats)-1].Offset
-		}
-		if rs != nil && rs.last > in.Offset {
 			in.Offset = rs.last
 		}
-	} else {
-		in.Gap = true
+		b.deliver(in)
+		return
+	}
+	if len(chats) > 0 {
+		in.Offset = chats[len(chats)-1].Offset
+	}
+	// Live chats delivered while the fetch was out must be covered too.
+	if in.Err == nil && rs != nil && rs.last > in.Offset {
+		ctx, cancel := context.WithTimeout(b.life, b.opts.RequestTimeout)
+		more, err := b.fetchRange(ctx, in.Room, in.Offset+1, time.Time{}, rs.last+1)
+		cancel()
+		if err != nil {
+			in.Err, in.Gap = err, true
+		}
+		chats = append(chats, more...)
+		in.Offset = rs.last
 	}
 	in.Chats = chats
 	b.deliver(in)
 }
 
-// fetchRoom reads up to max stored chats of room with offset > after, oldest first, with
-// one batched direct get.
-func (b *Broker) fetchRoom(ctx context.Context, room string, after uint64, max int) ([]Chat, error) {
-	if max <= 0 {
-		return nil, nil
+// fetchRange reads the stored chats of room with from <= offset < upTo (upTo 0: no
+// bound), oldest first, page by page. With a non-zero at it starts at the first chat
+// the stream stored at or after at instead of from.
+func (b *Broker) fetchRange(ctx context.Context, room string, from uint64, at time.Time, upTo uint64) ([]Chat, error) {
+	var all []Chat
+	req := map[string]any{"seq": from, "next_by_subj": roomSubject(room), "batch": pageSize}
+	if !at.IsZero() {
+		delete(req, "seq")
+		req["start_time"] = at.UTC()
 	}
-	return b.directGet(ctx, room, map[string]any{"seq": after + 1, "next_by_subj": roomSubject(room), "batch": max})
+	for {
+		page, last, more, err := b.directGet(ctx, room, req)
+		for _, c := range page {
+			if upTo > 0 && c.Offset >= upTo {
+				return all, nil
+			}
+			all = append(all, c)
+		}
+		if err != nil || !more || last == 0 || upTo > 0 && last+1 >= upTo {
+			return all, err
+		}
+		req = map[string]any{"seq": last + 1, "next_by_subj": roomSubject(room), "batch": pageSize}
+	}
 }
 
 // fetchLast reads the newest stored chat of room (none: an empty slice).
 func (b *Broker) fetchLast(ctx context.Context, room string) ([]Chat, error) {
-	return b.directGet(ctx, room, map[string]any{"last_by_subj": roomSubject(room)})
-}
-
-// fetchStoredSince reads up to max chats of room that the stream stored at or after t.
-func (b *Broker) fetchStoredSince(ctx context.Context, room string, t time.Time, max int) ([]Chat, error) {
-	return b.directGet(ctx, room, map[string]any{"start_time": t.UTC(), "next_by_subj": roomSubject(room), "batch": max})
+	chats, _, _, err := b.directGet(ctx, room, map[string]any{"last_by_subj": roomSubject(room)})
+	return chats, err
 }
 
 // directGet runs one direct get against the room stream: a batch (req has "batch",
-// answered by messages then an end-of-batch status) or a single message.
-func (b *Broker) directGet(ctx context.Context, room string, req map[string]any) ([]Chat, error) {
+// answered by messages then an end-of-batch status) or a single message. It returns the
+// chats, the last sequence read and whether the stream holds more after it.
+func (b *Broker) directGet(ctx context.Context, room string, req map[string]any) (chats []Chat, last uint64, more bool, err error) {
 	_, batch := req["batch"]
 	inbox := b.nc.NewRespInbox()
 	sub, err := b.nc.SubscribeSync(inbox)
 	if err != nil {
-		return nil, err
+		return nil, 0, false, err
 	}
 	defer sub.Unsubscribe()
 	data, _ := json.Marshal(req)
 	if err := b.nc.PublishRequest(directGetSubj, inbox, data); err != nil {
-		return nil, err
+		return nil, 0, false, err
 	}
-	var chats []Chat
 	for {
 		m, err := sub.NextMsgWithContext(ctx)
 		if err != nil {
-			return chats, err
+			return chats, last, false, err
 		}
 		switch m.Header.Get("Status") {
 		case "":
 		case "404":
-			return chats, nil // nothing after `after`
+			return chats, last, false, nil // nothing (more) there
 		case "204":
-			return chats, nil // end of batch
+			return chats, last, headerUint(m, "Nats-Num-Pending") > 0, nil // end of batch
 		case "503":
-			return chats, nats.ErrNoResponders
+			return chats, last, false, nats.ErrNoResponders
 		default:
-			return chats, errors.New("natsbroker: direct get: " + m.Header.Get("Status") + " " + m.Header.Get("Description"))
+			return chats, last, false, errors.New("natsbroker: direct get: " + m.Header.Get("Status") + " " + m.Header.Get("Description"))
 		}
 		var w wireMsg
 		seq := headerUint(m, "Nats-Sequence")
+		last = max(last, seq)
 		if err := w.decode(m.Data); err == nil && w.Kind == wireChat && seq != 0 {
 			stored, _ := time.Parse(time.RFC3339Nano, m.Header.Get("Nats-Time-Stamp"))
-			chats = append(chats, Chat{Room: room, Sender: w.Sender, Content: w.Content, Offset: seq, Time: w.Time, stored: stored})
+			chats = append(chats, Chat{Room: room, Sender: w.Sender, Content: w.Content, Offset: seq, Time: w.Time, stored: stored, origin: w.Origin})
 		}
 		if !batch {
-			return chats, nil
+			return chats, last, false, nil
 		}
 	}
+}
+
+func headerUint(m *nats.Msg, key string) uint64 {
+	if m.Header == nil {
+		return 0
+	}
+	n, _ := strconv.ParseUint(m.Header.Get(key), 10, 64)
+	return n
 }

@@ -20,6 +20,7 @@ const (
 	wireKick                          // User: close every connection of the user
 	wireSeat                          // To, Room: the user's connections join the room (admin)
 	wireUnseat                        // To, Room: the user's connections leave the room (admin)
+	wireEvent                         // ephemeral room event: Sender, Room, Event, Content
 )
 
 // wireMsg is the decoded form of one payload. Fields a kind does not use are empty.
@@ -30,16 +31,17 @@ type wireMsg struct {
 	To      string
 	Room    string
 	Exclude string
+	Event   string // wireEvent: the event's name
 	Copy    bool
 	Time    time.Time
 	Content []byte
 }
 
-// encode appends m as: kind, origin, sender, to, room, exclude (uvarint-length strings),
+// encode appends m as: kind, origin, sender, to, room, exclude, event (uvarint-length strings),
 // copy flag, unix milliseconds (varint), then the content to the end.
 func (m *wireMsg) encode(b []byte) []byte {
 	b = append(b, byte(m.Kind))
-	for _, s := range [...]string{m.Origin, m.Sender, m.To, m.Room, m.Exclude} {
+	for _, s := range [...]string{m.Origin, m.Sender, m.To, m.Room, m.Exclude, m.Event} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
@@ -58,10 +60,10 @@ func (m *wireMsg) decode(b []byte) error {
 		return errCorrupt
 	}
 	m.Kind, b = wireKind(b[0]), b[1:]
-	if m.Kind < wireChat || m.Kind > wireUnseat {
+	if m.Kind < wireChat || m.Kind > wireEvent {
 		return errCorrupt
 	}
-	for _, dst := range [...]*string{&m.Origin, &m.Sender, &m.To, &m.Room, &m.Exclude} {
+	for _, dst := range [...]*string{&m.Origin, &m.Sender, &m.To, &m.Room, &m.Exclude, &m.Event} {
 		n, k := binary.Uvarint(b)
 		if k <= 0 || uint64(len(b)-k) < n {
 			return errCorrupt

@@ -14,6 +14,11 @@
 // and --accept-rate) and shutdown or a staged Drain (1001) are decided here, once for
 // both transports.
 //
+// Decisions the hub asks for go off the owner goroutine: tokens to Options.Tokens, the
+// application's hooks (Options.Hooks: connect, join, publish, rpc; PROTOCOL.md §9.1) to a
+// bounded worker pool whose calls are answered, unavailable if need be, within
+// HookTimeout; app events (§9.2) to Options.Events through a bounded buffer.
+//
 // The owner goroutine must never block on a peer: it never waits for a writer, and a
 // connection whose unsent bytes would pass Options.SendQueueBytes — after one
 // non-blocking flush (Link.TryFlush) — is closed 4008 instead of waited for. No lock is

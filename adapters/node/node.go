@@ -64,6 +64,12 @@ type Node struct {
 	stop     chan struct{}
 	stopOnce sync.Once
 	done     chan struct{}
+
+	// Hooks and app events (hooks.go).
+	pool          *hookPool // nil without Hooks
+	events        chan core.AppEvent
+	eventsDone    chan struct{}
+	eventsDropped atomic.Int64
 }
 
 // New returns a running node with opts (defaults applied), its hub holding the streams
@@ -95,6 +101,14 @@ func New(opts Options) *Node {
 	n.inbox.init()
 	n.accepting.Store(true)
 	n.clock.Store(time.Now().UnixNano())
+	if opts.Hooks != nil {
+		hm, _ := opts.Metrics.(HookMetrics)
+		n.pool = newHookPool(opts.HookConcurrency, opts.HookQueue, opts.HookTimeout, hm)
+	}
+	if opts.Events != nil {
+		n.events, n.eventsDone = make(chan core.AppEvent, opts.EventBuffer), make(chan struct{})
+		go n.runEvents()
+	}
 	go n.run()
 	if opts.Cluster != nil {
 		opts.Cluster.Start(func(ev core.ClusterEvent) { n.inbox.post(event{kind: evCluster, cluster: &ev}) })
@@ -105,9 +119,13 @@ func New(opts Options) *Node {
 // Options returns the node's options with defaults applied.
 func (n *Node) Options() Options { return n.opts }
 
-// Identify runs Options.Identify, or auth.NamedUser (the user the client names, else a
-// guest) when it is nil.
+// Identify runs Hooks.Connect when set (on the hook pool, hooks.go), else
+// Options.Identify, or auth.NamedUser (the user the client names, else a guest) when
+// that is nil.
 func (n *Node) Identify(r *http.Request) (core.Identity, error) {
+	if n.opts.Hooks != nil && n.opts.Hooks.Connect != nil {
+		return n.connectHook(r)
+	}
 	if n.opts.Identify != nil {
 		return n.opts.Identify(r)
 	}
@@ -163,11 +181,12 @@ type Stats struct {
 	SlowConsumers int64 // connections closed 4008
 	SocketFull    int64 // times a write found a socket full and waited for room
 	PartialBytes  int64 // buffer held for messages not yet complete (≤ Options.PartialBytes)
+	EventsDropped int64 // app events dropped because Options.Events fell behind
 }
 
 // Stats returns the node's counters; safe from any goroutine.
 func (n *Node) Stats() Stats {
-	return Stats{Live: n.live.Load(), QueuedBytes: n.queued.Load(), PeakConnQueue: n.peakConn.Load(), SlowConsumers: n.slow.Load(), SocketFull: n.full.Load(), PartialBytes: n.budget.Used()}
+	return Stats{Live: n.live.Load(), QueuedBytes: n.queued.Load(), PeakConnQueue: n.peakConn.Load(), SlowConsumers: n.slow.Load(), SocketFull: n.full.Load(), PartialBytes: n.budget.Used(), EventsDropped: n.eventsDropped.Load()}
 }
 
 // Admin runs an operator request on the owner goroutine and returns the hub's reply.
@@ -226,6 +245,12 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	}
 	n.stopOnce.Do(func() { close(n.stop) })
 	<-n.done
+	if n.pool != nil {
+		n.pool.stop()
+	}
+	if n.events != nil {
+		<-n.eventsDone
+	}
 	return err
 }
 
@@ -456,7 +481,9 @@ func (n *Node) route() {
 		case core.ActionCluster:
 			n.opts.Cluster.Do(a.Cluster)
 		case core.ActionAsk:
-			n.ask(a.Ask)
+			n.answerAsk(a.Ask)
+		case core.ActionAppEvent:
+			n.emit(a.App)
 		}
 	}
 	n.out.Reset()

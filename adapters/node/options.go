@@ -52,6 +52,20 @@ type Options struct {
 	// start (its Load): New gives it to the hub before the node serves anyone.
 	Store   Store
 	Restore []core.StreamState
+
+	// Hooks are the application's decisions (PROTOCOL.md §9.1, hooks.go); setting them
+	// turns on Core.Backend. They run on a pool of HookConcurrency workers with a queue
+	// of HookQueue calls, each answered within HookTimeout (else unavailable).
+	Hooks           *Hooks
+	HookConcurrency int
+	HookQueue       int
+	HookTimeout     time.Duration
+	// Events receives the app events (§9.2: user_online, user_offline after
+	// Core.OfflineGrace, room_occupied, …) in order, on a goroutine of its own fed through
+	// a buffer of EventBuffer events; when the buffer is full, events are dropped and
+	// counted (Stats.EventsDropped). Setting it turns on Core.AppEvents.
+	Events      func(core.AppEvent)
+	EventBuffer int
 }
 
 // Store keeps the hub's room streams on disk (PROTOCOL.md §10.2).
@@ -126,6 +140,24 @@ func (o *Options) applyDefaults() {
 	}
 	if o.Store != nil {
 		o.Core.Durable = true
+	}
+	if o.Hooks != nil {
+		o.Core.Backend = true
+	}
+	if o.HookConcurrency <= 0 {
+		o.HookConcurrency = DefaultHookConcurrency
+	}
+	if o.HookQueue <= 0 {
+		o.HookQueue = DefaultHookQueue
+	}
+	if o.HookTimeout <= 0 {
+		o.HookTimeout = DefaultHookTimeout
+	}
+	if o.Events != nil {
+		o.Core.AppEvents = true
+	}
+	if o.EventBuffer <= 0 {
+		o.EventBuffer = DefaultEventBuffer
 	}
 }
 

@@ -3,8 +3,11 @@
 // connect rate, and the server's CPU, write syscalls, memory and goroutines from /proc and
 // its metrics endpoint. It prints one JSON result on stdout and a progress bar on stderr.
 //
-// It owns only the client side: it never starts or stops servers (bench/run does), and
-// it must stay lean — a run where it uses over 90 % of its CPU is marked invalid.
+// It owns only the client side: it never starts or stops servers (bench/run does). It
+// must cost far less than the server it measures (epoll readers, big reads, no JSON
+// decoding, sampled latency; it reports its own CPU per delivery), and it never reports
+// a window it cannot vouch for: a step where it used over --max-client-cpu of its CPUs,
+// or other processes over --max-other-cpu of the machine, is marked invalid.
 package main
 
 import (
@@ -14,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,9 +34,11 @@ type config struct {
 	system, base, hostport, path, proto, scenario, gcURL string
 	pid, conns, roomSize, msgBytes, srcIPs               int
 	connectConc, maxSteps, usersPerRoom                  int
+	readers, latEvery, retries                           int
 	rate, startRate, stepFactor, slowFrac                float64
-	churnRate                                            float64
-	duration, warmup, hold                               time.Duration
+	churnRate, costRate, sloP99, resolution              float64
+	maxClientCPU, maxOtherCPU                            float64
+	duration, warmup, hold, readInterval                 time.Duration
 	checkpoints                                          []int
 	lat50, quiet                                         bool
 }
@@ -49,10 +55,19 @@ func main() {
 	flag.IntVar(&cfg.roomSize, "room-size", 100, "connections per room (0: all in one room)")
 	flag.IntVar(&cfg.usersPerRoom, "users-per-room", 1, "distinct user ids per room in fanout (few users keep user_joined presence traffic out of the setup)")
 	flag.IntVar(&cfg.msgBytes, "msg-bytes", 100, "content bytes per message")
-	flag.Float64Var(&cfg.rate, "rate", 0, "offered deliveries per second (0: step up to saturation)")
-	flag.Float64Var(&cfg.startRate, "start-rate", 20000, "first step of the saturation search, deliveries/s")
-	flag.Float64Var(&cfg.stepFactor, "step-factor", 1.6, "rate multiplier between steps")
-	flag.IntVar(&cfg.maxSteps, "max-steps", 14, "maximum saturation steps")
+	flag.Float64Var(&cfg.rate, "rate", 0, "offered deliveries per second (0: search for the SLO rate)")
+	flag.Float64Var(&cfg.startRate, "start-rate", 20000, "first step of the SLO search, deliveries/s")
+	flag.Float64Var(&cfg.stepFactor, "step-factor", 1.6, "rate multiplier between steps until the first miss")
+	flag.Float64Var(&cfg.resolution, "resolution", 1.1, "after the first miss, bisect until the failing rate is within this factor of the passing one")
+	flag.IntVar(&cfg.maxSteps, "max-steps", 14, "maximum valid steps of the SLO search")
+	flag.IntVar(&cfg.retries, "retries", 3, "SLO search: an invalid step (client or machine busy) is re-run at the same rate this many times; it never counts as a miss (a --rate run is one step)")
+	flag.Float64Var(&cfg.sloP99, "slo-p99-ms", 50, "SLO: p99 delivery latency over the whole step")
+	flag.Float64Var(&cfg.costRate, "cost-rate", 0, "fanout/private: after the search, one step at this fixed rate for core_sec_per_million and writes_per_delivery (0: none)")
+	flag.IntVar(&cfg.readers, "readers", 0, "reader goroutines, each with its own epoll set (0: GOMAXPROCS+1)")
+	flag.DurationVar(&cfg.readInterval, "read-interval", time.Millisecond, "each reader wakes at most this often (batches wake-ups; adds up to this to measured latency)")
+	flag.IntVar(&cfg.latEvery, "lat-every", 4, "record the latency of one delivery in this many (counts are exact)")
+	flag.Float64Var(&cfg.maxClientCPU, "max-client-cpu", 0.70, "a step where loadgen used more of its CPUs than this is invalid")
+	flag.Float64Var(&cfg.maxOtherCPU, "max-other-cpu", 0.10, "a step where other processes used more of the machine than this is invalid")
 	flag.DurationVar(&cfg.duration, "duration", 3*time.Second, "length of one measured step")
 	flag.DurationVar(&cfg.warmup, "warmup", 0, "unmeasured lead-in of each step (0: a quarter of --duration, at least 300ms)")
 	flag.IntVar(&cfg.srcIPs, "src-ips", 16, "spread source addresses over 127.0.0.2..2+n-1 (0: default)")
@@ -60,11 +75,23 @@ func main() {
 	flag.StringVar(&checkpoints, "checkpoints", "1000,5000,10000,19900", "idle: connection counts to measure at")
 	flag.Float64Var(&cfg.slowFrac, "slow-frac", 0.01, "slow: fraction of clients that stop reading")
 	flag.Float64Var(&cfg.churnRate, "churn-rate", 200, "churn: connects (and disconnects) per second")
-	flag.BoolVar(&cfg.lat50, "lat50", true, "fanout/private: after the saturation search, measure latency at 50 % of it")
+	flag.BoolVar(&cfg.lat50, "lat50", true, "fanout/private: after the search, measure p99 at half the SLO rate")
 	flag.BoolVar(&cfg.quiet, "quiet", false, "no progress bar")
 	flag.DurationVar(&cfg.hold, "hold", 0, "keep the connections open this long after measuring (to profile the server)")
 	flag.StringVar(&cfg.gcURL, "gc-url", "", "URL that makes the server collect garbage (default: its /debug/pprof/heap?gc=1, then /metrics?gc=1)")
+	cpuProfile := flag.String("cpuprofile", "", "write loadgen's own CPU profile here (to see where its cost per delivery goes)")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(2)
+		}
+		defer pprof.StopCPUProfile()
+	}
 
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -82,7 +109,14 @@ func main() {
 	if cfg.roomSize <= 0 || cfg.roomSize > cfg.conns {
 		cfg.roomSize = cfg.conns
 	}
+	if cfg.readers <= 0 {
+		cfg.readers = runtime.GOMAXPROCS(0) + 1
+	}
 	g := &gen{cfg: cfg}
+	if err := g.startReaders(cfg.readers); err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
+	}
 	res := g.run()
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", " ")
@@ -101,15 +135,18 @@ type roomState struct {
 
 type gen struct {
 	cfg             config
-	shards          [nShards]shard
+	readers         []*reader
+	testTally       tally                                       // counts of clients without a reader (tests)
+	stepFn          func(label string, rate float64) stepResult // tests: stands in for step
 	clients         []*client
 	rooms           []*roomState
 	member          sync.Map // *client -> *roomState it counts toward
-	readersDone     sync.WaitGroup
 	unexpectedClose atomic.Int64
 	serverCloses    atomic.Int64
 	slowCloses      atomic.Int64
 	expected        atomic.Uint64
+	writtenOff      atomic.Int64 // deliveries still owed after a step's drain: lost, not backlog
+	stopping        atomic.Bool  // the readers return
 }
 
 // unmeasure stops counting c's deliveries (stalled, churned out or closed).
@@ -122,6 +159,7 @@ func (g *gen) unmeasure(c *client) {
 }
 
 type stepResult struct {
+	Label               string  `json:"label"`
 	Offered             float64 `json:"offered_per_sec"`
 	Sent                float64 `json:"sent_per_sec"`
 	Delivered           float64 `json:"delivered_per_sec"`
@@ -129,14 +167,22 @@ type stepResult struct {
 	P99                 float64 `json:"p99_ms"`
 	P999                float64 `json:"p999_ms"`
 	Max                 float64 `json:"max_ms"`
+	Samples             uint64  `json:"latency_samples"`
+	BacklogGrowth       float64 `json:"backlog_growth"` // deliveries owed at the end minus at the start
 	ServerCPUSec        float64 `json:"server_cpu_sec"`
 	CoreSecPerMillion   float64 `json:"core_sec_per_million"`
-	SyscallsPerDelivery float64 `json:"syscalls_per_delivery"`
-	ClientCPU           float64 `json:"client_cpu_frac"`
+	SyscallsPerDelivery float64 `json:"writes_per_delivery"` // the server's write syscalls (write, writev, sendmsg…)
+	ClientCPU           float64 `json:"client_cpu_frac"`     // of the CPUs loadgen may run on
+	ClientUSPerDelivery float64 `json:"client_us_per_delivery"`
+	DeliveriesPerRead   float64 `json:"deliveries_per_read"`
+	OtherCPU            float64 `json:"other_cpu_frac"`       // other processes, of the whole machine
 	SchedLagP99         float64 `json:"publisher_lag_p99_ms"` // how late the load generator sent (included in the latencies)
 	RSS                 uint64  `json:"server_rss_bytes"`
-	Saturated           bool    `json:"saturated"`
+	Saturated           bool    `json:"saturated"` // messages were shed: the server owed over a quarter second
+	SLOPass             bool    `json:"slo_pass"`
+	Miss                string  `json:"slo_miss,omitempty"`
 	Valid               bool    `json:"valid"`
+	Invalid             string  `json:"invalid_reason,omitempty"`
 }
 
 type idleRow struct {
@@ -161,9 +207,20 @@ type result struct {
 	ConnectErrors    int64        `json:"connect_errors"`
 	FirstError       string       `json:"first_error,omitempty"`
 	Steps            []stepResult `json:"steps,omitempty"`
-	Saturation       *stepResult  `json:"saturation,omitempty"`
-	Half             *stepResult  `json:"half_load,omitempty"`
+	SLO              *stepResult  `json:"slo_step,omitempty"`  // the fastest step that met the SLO
+	Half             *stepResult  `json:"half_load,omitempty"` // at half the SLO rate (slow: the run before the stall)
+	Cost             *stepResult  `json:"cost_step,omitempty"` // at --cost-rate
 	Stalled          *stepResult  `json:"stalled,omitempty"`
+	SLORate          *float64     `json:"slo_rate,omitempty"`
+	SLOLowerBound    bool         `json:"slo_rate_lower_bound,omitempty"` // the search ended before any miss
+	P99HalfSLO       *float64     `json:"p99_ms_at_half_slo,omitempty"`
+	CoreSecPerM      *float64     `json:"core_sec_per_million,omitempty"`
+	WritesPerDeliv   *float64     `json:"writes_per_delivery,omitempty"`
+	CostRate         float64      `json:"cost_rate,omitempty"`
+	ClientUSPerDeliv *float64     `json:"client_us_per_delivery,omitempty"` // at the SLO step
+	InvalidSteps     int          `json:"invalid_steps"`
+	ClientCPU        float64      `json:"client_cpu_frac,omitempty"` // storm
+	OtherCPU         float64      `json:"other_cpu_frac,omitempty"`  // storm
 	Idle             []idleRow    `json:"idle,omitempty"`
 	Expected         uint64       `json:"expected"`
 	Received         uint64       `json:"received"`
@@ -171,13 +228,21 @@ type result struct {
 	Reordered        uint64       `json:"reordered"`
 	UnexpectedCloses int64        `json:"unexpected_closes"`
 	SlowCloses       int64        `json:"slow_consumer_closes"`
+	ServerCloses     int64        `json:"server_close_frames"`
 	ChurnConnects    int64        `json:"churn_connects,omitempty"`
 	ChurnErrors      int64        `json:"churn_errors,omitempty"`
 	RSSBytes         uint64       `json:"server_rss_bytes"`
 	Goroutines       int64        `json:"goroutines"`
 	HeapStack        int64        `json:"heap_stack_bytes"`
 	Valid            bool         `json:"valid"`
+	Invalid          []string     `json:"invalid_reasons,omitempty"`
 	Notes            []string     `json:"notes,omitempty"`
+}
+
+// invalidate marks the result as not a result, saying why.
+func (r *result) invalidate(why string) {
+	r.Valid = false
+	r.Invalid = append(r.Invalid, why)
 }
 
 func (g *gen) run() *result {
@@ -205,7 +270,6 @@ func (g *gen) run() *result {
 		}
 	}
 	res.SlowCloses = g.slowCloses.Load()
+	res.ServerCloses = g.serverCloses.Load()
 	return res
 }
-
-func ncpu() float64 { return float64(runtime.NumCPU()) }

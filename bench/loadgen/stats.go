@@ -6,7 +6,8 @@ import (
 )
 
 // histogram is a log-linear latency histogram in microseconds: 16 linear sub-buckets per
-// power of two (≤ 6.25 % error), lock-free so reader goroutines can share a shard.
+// power of two (≤ 6.25 % error). Each reader has its own, so the atomics never contend;
+// they are there so the main goroutine can snapshot it while the reader writes.
 type histogram struct {
 	b [64 * 16]atomic.Uint64
 }
@@ -41,41 +42,44 @@ func (h *histogram) record(ns int64) {
 	h.b[i].Add(1)
 }
 
+// tally is what one reader counted: deliveries to measured clients, out-of-order ones,
+// deliveries to unmeasured clients, and a sample of latencies (one delivery in
+// --lat-every; the quantiles come from the sample, the counts from every delivery).
+type tally struct {
+	received   atomic.Uint64
+	reordered  atomic.Uint64
+	unmeasured atomic.Uint64
+	bytes      atomic.Uint64
+	reads      atomic.Uint64
+	delivered  atomic.Uint32 // counts measured deliveries to pick one in --lat-every
+	hist       histogram
+	_          [64]byte
+}
+
 // snapshot is a plain copy of counts for diffing two moments.
 type snapshot struct {
 	counts     []uint64
 	received   uint64
 	reordered  uint64
 	unmeasured uint64
+	reads      uint64
 }
-
-type shard struct {
-	received   atomic.Uint64
-	reordered  atomic.Uint64
-	unmeasured atomic.Uint64
-	hist       histogram
-	_          [64]byte
-}
-
-const nShards = 32
-
-func (g *gen) shard(id int) *shard { return &g.shards[id%nShards] }
 
 func (g *gen) snap() snapshot {
 	s := snapshot{counts: make([]uint64, 64*16)}
-	for i := range g.shards {
-		sh := &g.shards[i]
-		s.received += sh.received.Load()
-		s.reordered += sh.reordered.Load()
-		s.unmeasured += sh.unmeasured.Load()
+	for _, t := range g.tallies() {
+		s.received += t.received.Load()
+		s.reordered += t.reordered.Load()
+		s.unmeasured += t.unmeasured.Load()
+		s.reads += t.reads.Load()
 		for j := range s.counts {
-			s.counts[j] += sh.hist.b[j].Load()
+			s.counts[j] += t.hist.b[j].Load()
 		}
 	}
 	return s
 }
 
-// quantiles of the deliveries between a and b, in milliseconds.
+// quantiles of the samples recorded between a and b, in milliseconds.
 func quantiles(a, b snapshot, qs ...float64) (out []float64, maxMs float64) {
 	var total uint64
 	d := make([]uint64, len(b.counts))

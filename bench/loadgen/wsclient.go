@@ -12,33 +12,35 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
-// client is one load-generator WebSocket connection: a raw TCP socket that speaks just
-// enough RFC 6455 to send masked frames and parse the server's unmasked ones. Reads borrow
-// a big buffer from readBufs only while the socket is readable, so an idle client holds no
-// buffer; only a partial frame tail is kept per connection.
+// client is one load-generator WebSocket connection: a raw non-blocking socket that
+// speaks just enough RFC 6455 to send masked frames and parse the server's unmasked ones.
+// Its reader (reader.go) reads it into a buffer shared by the reader's connections; only
+// a partial frame tail (and a fragmented message being reassembled) is kept per client.
 type client struct {
 	id      int
 	user    string
-	nc      *net.TCPConn
-	rc      syscall.RawConn
+	fd      int
+	rd      *reader
+	t       *tally
 	wmu     sync.Mutex
-	pending []byte // unparsed tail of the last read (a partial frame)
+	pending []byte // unparsed tail of the last read (a partial frame); reader only
+	frag    []byte // a fragmented message being reassembled; reader only
 
 	measured atomic.Bool // its deliveries count toward latency, loss and order
 	stalled  atomic.Bool // slow scenario: stop reading
 	closed   atomic.Bool
-	lastSeq  uint64 // only the reader goroutine touches it
+	lastSeq  uint64 // only the reader touches it
 	waitTok  atomic.Pointer[[]byte]
 	waitCh   chan struct{}
 	g        *gen
 }
 
-// readBytes counts every byte read by every client (to tell when traffic has settled).
-var readBytes atomic.Uint64
-
-var readBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+// maxFragBytes bounds a reassembled fragmented message.
+const maxFragBytes = 4 << 20
 
 // wsKey is a fixed Sec-WebSocket-Key: the server must answer it, nobody checks it twice.
 const wsKey = "dGhlIHNhbXBsZSBub25jZQ=="
@@ -58,7 +60,9 @@ func dialer(i int, srcIPs int) *net.Dialer {
 	return d
 }
 
-// dial opens the TCP connection and completes the WebSocket handshake for user.
+// dial opens the TCP connection, completes the WebSocket handshake for user and takes
+// the socket away from Go's poller (a duplicate descriptor; the net.Conn is closed), so
+// only its reader's epoll set watches it.
 func (g *gen) dial(ctx context.Context, i int, user string) (*client, error) {
 	d := dialer(i, g.cfg.srcIPs)
 	c0, err := d.DialContext(ctx, "tcp", g.cfg.hostport)
@@ -66,37 +70,33 @@ func (g *gen) dial(ctx context.Context, i int, user string) (*client, error) {
 		return nil, err
 	}
 	nc := c0.(*net.TCPConn)
+	defer nc.Close()
 	path := g.cfg.path + "?user=" + user
 	req := "GET " + path + " HTTP/1.1\r\nHost: " + g.cfg.hostport +
 		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + wsKey +
 		"\r\nSec-WebSocket-Version: 13\r\n\r\n"
 	nc.SetDeadline(time.Now().Add(30 * time.Second))
 	if _, err := nc.Write([]byte(req)); err != nil {
-		nc.Close()
 		return nil, err
 	}
 	br := bufio.NewReaderSize(nc, 4096)
 	status, err := br.ReadString('\n')
 	if err != nil {
-		nc.Close()
 		return nil, fmt.Errorf("handshake: %w", err)
 	}
 	if !bytes.Contains([]byte(status), []byte(" 101 ")) {
-		nc.Close()
 		return nil, fmt.Errorf("handshake: %q", status)
 	}
 	for {
 		line, err := br.ReadSlice('\n')
 		if err != nil {
-			nc.Close()
 			return nil, fmt.Errorf("handshake headers: %w", err)
 		}
 		if len(line) <= 2 {
 			break
 		}
 	}
-	nc.SetDeadline(time.Time{})
-	c := &client{id: i, user: user, nc: nc, g: g, waitCh: make(chan struct{}, 1)}
+	c := &client{id: i, user: user, fd: -1, g: g, waitCh: make(chan struct{}, 1)}
 	// Frames the server sent right behind its 101 are in br's buffer: keep them.
 	if n := br.Buffered(); n > 0 {
 		b, _ := br.Peek(n)
@@ -104,10 +104,16 @@ func (g *gen) dial(ctx context.Context, i int, user string) (*client, error) {
 	}
 	rc, err := nc.SyscallConn()
 	if err != nil {
-		nc.Close()
 		return nil, err
 	}
-	c.rc = rc
+	var derr error
+	if err := rc.Control(func(fd uintptr) { c.fd, derr = unix.Dup(int(fd)) }); err != nil {
+		return nil, err
+	}
+	if derr != nil {
+		return nil, derr
+	}
+	// O_NONBLOCK lives on the shared file description: the duplicate is non-blocking too.
 	return c, nil
 }
 
@@ -131,76 +137,38 @@ func (c *client) wait(d time.Duration) error {
 	}
 }
 
+// write sends all of b, waiting (poll) while the socket's send buffer is full.
 func (c *client) write(b []byte) error {
 	c.wmu.Lock()
-	_, err := c.nc.Write(b)
-	c.wmu.Unlock()
-	return err
+	defer c.wmu.Unlock()
+	for len(b) > 0 {
+		if c.closed.Load() {
+			return net.ErrClosed
+		}
+		n, err := unix.Write(c.fd, b)
+		if n > 0 {
+			b = b[n:]
+		}
+		switch err {
+		case nil, unix.EINTR:
+		case unix.EAGAIN:
+			unix.Poll([]unix.PollFd{{Fd: int32(c.fd), Events: unix.POLLOUT}}, 100)
+		default:
+			return err
+		}
+	}
+	return nil
 }
 
+// close ends the connection: the reader sees the shutdown and closes the descriptor
+// (a stalled client has left its reader, so it is closed here).
 func (c *client) close() {
 	if c.closed.CompareAndSwap(false, true) {
-		c.nc.Close()
-	}
-}
-
-// readLoop runs until the connection ends. Parsing of a pending tail happens first.
-func (c *client) readLoop() {
-	defer c.g.readersDone.Done()
-	if len(c.pending) > 0 {
-		// what the handshake reader over-read; a partial frame stays for the next read
-		rest := c.consume(c.pending, time.Now().UnixNano())
-		c.pending = c.pending[:copy(c.pending, rest)]
-	}
-	var n int
-	var rerr error
-	var bp *[]byte
-	for {
-		for c.stalled.Load() {
-			if c.closed.Load() {
-				return
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		err := c.rc.Read(func(fd uintptr) bool {
-			bp = readBufs.Get().(*[]byte)
-			n, rerr = syscall.Read(int(fd), *bp)
-			if rerr == syscall.EAGAIN {
-				readBufs.Put(bp)
-				return false
-			}
-			return true
-		})
-		if err != nil || rerr != nil || n <= 0 {
-			if bp != nil {
-				readBufs.Put(bp)
-			}
-			c.ended()
+		if c.stalled.Load() || c.rd == nil {
+			unix.Close(c.fd)
 			return
 		}
-		now := time.Now().UnixNano()
-		readBytes.Add(uint64(n))
-		buf := (*bp)[:n]
-		if len(c.pending) > 0 {
-			c.pending = append(c.pending, buf...)
-			buf = c.pending
-		}
-		rest := c.consume(buf, now)
-		switch {
-		case len(rest) == 0:
-			if cap(c.pending) > 4096 {
-				c.pending = nil // do not pin a big buffer to an idle connection
-			} else {
-				c.pending = c.pending[:0]
-			}
-		case len(c.pending) > 0:
-			// rest lies inside c.pending: move it to the front (copy is memmove).
-			c.pending = c.pending[:copy(c.pending, rest)]
-		default:
-			c.pending = append(c.pending[:0], rest...)
-		}
-		readBufs.Put(bp)
-		bp = nil
+		unix.Shutdown(c.fd, unix.SHUT_RDWR)
 	}
 }
 
@@ -209,7 +177,7 @@ func (c *client) ended() {
 		c.g.unexpectedClose.Add(1)
 		c.g.unmeasure(c)
 	}
-	c.close()
+	c.closed.Store(true)
 }
 
 // consume parses every complete frame in b and returns the incomplete tail.
@@ -245,9 +213,26 @@ func (c *client) consume(b []byte, now int64) []byte {
 			return b
 		}
 		p := b[h : h+ln]
+		fin := b[0]&0x80 != 0
 		switch op {
-		case 0, 1, 2:
-			c.onData(p, now)
+		case 1, 2:
+			if fin {
+				c.onData(p, now)
+			} else {
+				c.frag = append(c.frag[:0], p...)
+			}
+		case 0: // continuation of a fragmented message
+			if len(c.frag)+len(p) <= maxFragBytes {
+				c.frag = append(c.frag, p...)
+			}
+			if fin {
+				c.onData(c.frag, now)
+				if cap(c.frag) > 4096 {
+					c.frag = nil
+				} else {
+					c.frag = c.frag[:0]
+				}
+			}
 		case 8:
 			c.g.serverCloses.Add(1)
 			if len(p) >= 2 {
@@ -263,6 +248,9 @@ func (c *client) consume(b []byte, now int64) []byte {
 	}
 }
 
+// onData counts every load-generator message in one WebSocket message (a frame may carry
+// several: newline-separated JSON from gorilla's chat pump and centrifuge's batching),
+// checks its sequence number, and records the latency of one delivery in --lat-every.
 func (c *client) onData(p []byte, now int64) {
 	if tp := c.waitTok.Load(); tp != nil && bytes.Contains(p, *tp) {
 		c.waitTok.Store(nil)
@@ -271,17 +259,21 @@ func (c *client) onData(p []byte, now int64) {
 		default:
 		}
 	}
-	if c.g.cfg.proto == protoCentrifuge && len(p) == 2 && p[0] == '{' && p[1] == '}' {
-		c.write(appendFrame(nil, 1, p)) // centrifuge ping: answer with a pong
-		return
+	if c.g.cfg.proto == protoCentrifuge && hasCentrifugePing(p) {
+		c.write(appendFrame(nil, 1, []byte("{}"))) // centrifuge ping: answer with a pong
 	}
-	sh := c.g.shard(c.id)
+	t := c.t
+	every := uint32(max(1, c.g.cfg.latEvery))
 	for {
 		i := bytes.Index(p, contentMarker)
 		if i < 0 {
 			return
 		}
+		key := i > 0 && p[i-1] == '"'
 		p = p[i+len(contentMarker):]
+		if !key {
+			continue
+		}
 		sent, n1 := parseUint(p)
 		if n1 == 0 || n1 >= len(p) || p[n1] != '.' {
 			continue
@@ -291,17 +283,32 @@ func (c *client) onData(p []byte, now int64) {
 			continue
 		}
 		p = p[n1+1+n2:]
+		// The padding holds no quote: jump to the content's end in one IndexByte rather
+		// than scanning it for the next marker.
+		if end := bytes.IndexByte(p, '"'); end >= 0 {
+			p = p[end+1:]
+		}
 		if !c.measured.Load() {
-			sh.unmeasured.Add(1)
+			t.unmeasured.Add(1)
 			continue
 		}
-		sh.received.Add(1)
-		sh.hist.record(now - int64(sent))
+		t.received.Add(1)
+		if t.delivered.Add(1)%every == 0 {
+			t.hist.record(now - int64(sent))
+		}
 		if seq <= c.lastSeq {
-			sh.reordered.Add(1)
+			t.reordered.Add(1)
 		}
 		c.lastSeq = seq
 	}
+}
+
+// hasCentrifugePing reports whether a (possibly batched, newline-separated) Centrifuge
+// frame holds the empty-object ping.
+func hasCentrifugePing(p []byte) bool {
+	ping := []byte("{}")
+	return bytes.Equal(p, ping) || bytes.HasPrefix(p, []byte("{}\n")) ||
+		bytes.HasSuffix(p, []byte("\n{}")) || bytes.Contains(p, []byte("\n{}\n"))
 }
 
 func parseUint(b []byte) (uint64, int) {
@@ -314,9 +321,11 @@ func parseUint(b []byte) (uint64, int) {
 	return v, i
 }
 
-// contentMarker precedes the load generator's payload in every protocol's frames: the
-// payload is "SENDNANOS.SEQ." followed by padding.
-var contentMarker = []byte(`"content":"`)
+// contentMarker (after a quote) precedes the load generator's payload in every
+// protocol's frames: the payload is "SENDNANOS.SEQ." followed by padding. It leaves the
+// opening quote out because bytes.Index looks for its first byte first, and JSON is
+// full of quotes.
+var contentMarker = []byte(`content":"`)
 
 // appendFrame appends a masked client frame with a zero masking key (the XOR is then the
 // identity, so the payload is copied as is).

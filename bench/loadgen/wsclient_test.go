@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"strconv"
 	"testing"
 	"time"
@@ -35,8 +36,8 @@ func TestConsumeSplitInvariance(t *testing.T) {
 	}
 	stream = append(stream, serverFrame(`{"type":"user_joined","room":"r0"}`)...)
 	for _, chunk := range []int{1, 2, 3, 7, 64, 125, 4096, len(stream)} {
-		g := &gen{cfg: config{proto: protoSwitchboard}}
-		c := &client{id: 1, g: g, waitCh: make(chan struct{}, 1)}
+		g := &gen{cfg: config{proto: protoSwitchboard, latEvery: 1}}
+		c := &client{id: 1, g: g, t: &g.testTally, waitCh: make(chan struct{}, 1)}
 		c.measured.Store(true)
 		var pending []byte
 		for off := 0; off < len(stream); off += chunk {
@@ -53,8 +54,8 @@ func TestConsumeSplitInvariance(t *testing.T) {
 }
 
 func TestConsumeCountsReorder(t *testing.T) {
-	g := &gen{cfg: config{proto: protoSwitchboard}}
-	c := &client{id: 0, g: g, waitCh: make(chan struct{}, 1)}
+	g := &gen{cfg: config{proto: protoSwitchboard, latEvery: 1}}
+	c := &client{id: 0, g: g, t: &g.testTally, waitCh: make(chan struct{}, 1)}
 	c.measured.Store(true)
 	var b []byte
 	for _, s := range []int{1, 2, 4, 3, 5} {
@@ -86,12 +87,77 @@ func TestAppendFrameMasksWithZeroKey(t *testing.T) {
 func TestQuantiles(t *testing.T) {
 	g := &gen{}
 	for i := 1; i <= 1000; i++ {
-		g.shard(i).hist.record(int64(i) * int64(time.Microsecond) * 10) // 10 µs .. 10 ms
+		g.testTally.hist.record(int64(i) * int64(time.Microsecond) * 10) // 10 µs .. 10 ms
 	}
 	a := snapshot{counts: make([]uint64, 64*16)}
 	qs, mx := quantiles(a, g.snap(), 0.5, 0.99)
 	within := func(got, want float64) bool { return got >= want && got <= want*1.07 }
 	if !within(qs[0], 5) || !within(qs[1], 9.9) || !within(mx, 10) {
 		t.Fatalf("p50 %.3f p99 %.3f max %.3f ms, want ≈5, ≈9.9, ≈10", qs[0], qs[1], mx)
+	}
+}
+
+// Peers that batch put several messages in one frame (gorilla's chat pump joins them
+// with newlines, centrifuge too), and gorilla splits a long message into fragments at
+// its write buffer: every message counts once either way.
+func TestConsumeBatchedAndFragmented(t *testing.T) {
+	var batch []byte
+	for i := 1; i <= 5; i++ {
+		if i > 1 {
+			batch = append(batch, '\n')
+		}
+		batch = append(batch, chat(i, 100)...)
+	}
+	one := serverFrame(string(batch))
+	// the same bytes as a text frame without FIN and continuation frames, cut mid-marker
+	cut := bytes.Index(batch, []byte(`"content":"`)) + 5
+	var frag []byte
+	frag = append(frag, 0x01, byte(cut))
+	frag = append(frag, batch[:cut]...)
+	rest := batch[cut:]
+	frag = append(frag, 0x00, 126, byte(len(rest)/2>>8), byte(len(rest)/2))
+	frag = append(frag, rest[:len(rest)/2]...)
+	tail := rest[len(rest)/2:]
+	frag = append(frag, 0x80, 126, byte(len(tail)>>8), byte(len(tail)))
+	frag = append(frag, tail...)
+	for name, stream := range map[string][]byte{"batched": one, "fragmented": frag} {
+		g := &gen{cfg: config{proto: protoSwitchboard, latEvery: 1}}
+		c := &client{id: 1, g: g, t: &g.testTally, waitCh: make(chan struct{}, 1)}
+		c.measured.Store(true)
+		if rest := c.consume(stream, time.Now().UnixNano()); len(rest) != 0 {
+			t.Fatalf("%s: %d bytes left", name, len(rest))
+		}
+		if sn := g.snap(); sn.received != 5 || sn.reordered != 0 {
+			t.Errorf("%s: received %d reordered %d, want 5 0", name, sn.received, sn.reordered)
+		}
+	}
+}
+
+// Every delivery is counted but only one in --lat-every goes into the histogram.
+func TestLatencySampling(t *testing.T) {
+	g := &gen{cfg: config{proto: protoSwitchboard, latEvery: 4}}
+	c := &client{id: 1, g: g, t: &g.testTally, waitCh: make(chan struct{}, 1)}
+	c.measured.Store(true)
+	var b []byte
+	for i := 1; i <= 40; i++ {
+		b = append(b, serverFrame(chat(i, 10))...)
+	}
+	c.consume(b, time.Now().UnixNano())
+	sn := g.snap()
+	var samples uint64
+	for _, n := range sn.counts {
+		samples += n
+	}
+	if sn.received != 40 || samples != 10 {
+		t.Fatalf("received %d samples %d, want 40 10", sn.received, samples)
+	}
+}
+
+func TestCentrifugePingInBatch(t *testing.T) {
+	for p, want := range map[string]bool{`{}`: true, "{}\n{\"push\":{}}": true, "{\"push\":{}}\n{}": true,
+		"{\"a\":{}}\n{}\n{\"b\":1}": true, `{"push":{"pub":{"data":{}}}}`: false} {
+		if got := hasCentrifugePing([]byte(p)); got != want {
+			t.Errorf("%q: %v, want %v", p, got, want)
+		}
 	}
 }

@@ -14,8 +14,9 @@ import (
 	"gonum.org/v1/plot/vg"
 )
 
-// charts draws delivered msgs/s by room size per system, and p99 latency against
-// offered load for the fanout job with rooms of 100 (or the first fanout job run).
+// charts draws slo_rate by room size per system (valid rows only), and p99 latency
+// against offered load (valid steps only) for the fanout job with rooms of 100 (or the
+// first fanout job run).
 func charts(dir string, rows []row, raws []rawResult) {
 	if err := roomChart(dir, rows); err != nil {
 		fmt.Fprintln(os.Stderr, "chart:", err)
@@ -25,11 +26,12 @@ func charts(dir string, rows []row, raws []rawResult) {
 	}
 }
 
-// palette gives each of the eight systems its own colour (plotutil's has seven).
+// palette gives each of the eleven systems its own colour (plotutil's has seven).
 var palette = []color.Color{
 	color.RGBA{0xd6, 0x27, 0x28, 0xff}, color.RGBA{0xff, 0x7f, 0x0e, 0xff}, color.RGBA{0x2c, 0xa0, 0x2c, 0xff},
 	color.RGBA{0x1f, 0x77, 0xb4, 0xff}, color.RGBA{0x94, 0x67, 0xbd, 0xff}, color.RGBA{0x8c, 0x56, 0x4b, 0xff},
-	color.RGBA{0xe3, 0x77, 0xc2, 0xff}, color.RGBA{0x7f, 0x7f, 0x7f, 0xff},
+	color.RGBA{0xe3, 0x77, 0xc2, 0xff}, color.RGBA{0x7f, 0x7f, 0x7f, 0xff}, color.RGBA{0xbc, 0xbd, 0x22, 0xff},
+	color.RGBA{0x17, 0xbe, 0xcf, 0xff}, color.RGBA{0x00, 0x00, 0x00, 0xff},
 }
 
 func colorOf(i int) color.Color { return palette[i%len(palette)] }
@@ -50,7 +52,7 @@ func roomChart(dir string, rows []row) error {
 	var fan []row
 	sizes := map[int]bool{}
 	for _, r := range rows {
-		if r.Scenario == "fanout" && r.Mode == "efficiency" && r.MsgBytes == 100 && r.DeliveredPerSec != nil {
+		if r.Valid && r.Scenario == "fanout" && r.Mode == "efficiency" && r.MsgBytes == 100 && r.SLORate != nil {
 			fan = append(fan, r)
 			sizes[r.RoomSize] = true
 		}
@@ -64,8 +66,8 @@ func roomChart(dir string, rows []row) error {
 	}
 	sort.Ints(rs)
 	p := plot.New()
-	p.Title.Text = "fanout, 100 B: delivered msgs/s (server on 1 core, median)"
-	p.Y.Label.Text = "delivered messages per second"
+	p.Title.Text = "fanout, 100 B: slo_rate, deliveries/s at p99 ≤ 50 ms (server on 1 core, median)"
+	p.Y.Label.Text = "deliveries per second"
 	p.X.Label.Text = "room size"
 	names := systemOrder(fan)
 	w := vg.Points(60 / float64(len(names)+1))
@@ -74,7 +76,7 @@ func roomChart(dir string, rows []row) error {
 		for k, s := range rs {
 			for _, r := range fan {
 				if r.System == n && r.RoomSize == s {
-					vals[k] = *r.DeliveredPerSec
+					vals[k] = r.SLORate.Median
 				}
 			}
 		}
@@ -146,7 +148,7 @@ func latencyChart(dir string, raws []rawResult) error {
 		for _, s := range steps {
 			sm, _ := s.(map[string]any)
 			o, l := num(sm, "offered_per_sec"), num(sm, "p99_ms")
-			if o == nil || l == nil || *l <= 0 {
+			if ok, _ := sm["valid"].(bool); !ok || o == nil || l == nil || *l <= 0 {
 				continue
 			}
 			pts = append(pts, plotter.XY{X: *o, Y: *l})

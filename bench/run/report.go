@@ -10,36 +10,57 @@ import (
 	"time"
 )
 
-// row is one line of latest.json: the median over repeats of one system × job.
+// stat is one measure over the valid repeats of a job.
+type stat struct {
+	Min    float64 `json:"min"`
+	Median float64 `json:"median"`
+	Max    float64 `json:"max"`
+	N      int     `json:"n"`
+}
+
+// row is one line of latest.json: one system × job over every repeat. Each measure is
+// taken over the valid repeats only; a row is valid when at least --min-valid were.
 type row struct {
-	System              string   `json:"system"`
-	Scenario            string   `json:"scenario"`
-	Mode                string   `json:"mode"`
-	Conns               int      `json:"conns"`
-	RoomSize            int      `json:"room_size"`
-	MsgBytes            int      `json:"msg_bytes"`
-	DeliveredPerSec     *float64 `json:"delivered_per_sec"`
-	CoreSecPerMillion   *float64 `json:"core_sec_per_million"`
-	SyscallsPerDelivery *float64 `json:"syscalls_per_delivery"`
-	P50                 *float64 `json:"p50_ms"`
-	P99                 *float64 `json:"p99_ms"`
-	RSSPerConn          *float64 `json:"rss_per_conn_bytes"`
-	Goroutines          *float64 `json:"goroutines"`
-	// Beyond the required columns:
-	HeapStackPerConn  *float64 `json:"heap_stack_per_conn_bytes,omitempty"`
-	RSSPerConnBefore  *float64 `json:"rss_per_conn_before_msg_bytes,omitempty"`
-	P99Saturation     *float64 `json:"p99_at_saturation_ms,omitempty"`
-	P99Baseline       *float64 `json:"p99_without_stall_ms,omitempty"`
-	ConnectSec        *float64 `json:"connect_sec,omitempty"`
-	ConnectPerSec     *float64 `json:"connect_per_sec,omitempty"`
-	ClientCPU         *float64 `json:"client_cpu_frac,omitempty"`
-	PublisherLagP99   *float64 `json:"publisher_lag_p99_ms,omitempty"`
-	Lost              *float64 `json:"lost,omitempty"`
-	Reordered         *float64 `json:"reordered,omitempty"`
-	SlowConsumerClose *float64 `json:"slow_consumer_closes,omitempty"`
-	Valid             bool     `json:"valid"`
-	Repeats           int      `json:"repeats"`
-	Errors            []string `json:"errors,omitempty"`
+	System   string `json:"system"`
+	Scenario string `json:"scenario"`
+	Mode     string `json:"mode"`
+	Conns    int    `json:"conns"`
+	RoomSize int    `json:"room_size"`
+	MsgBytes int    `json:"msg_bytes"`
+	// The measures (null where the scenario has none).
+	SLORate           *stat `json:"slo_rate"`             // deliveries/s sustained at p99 ≤ 50 ms, no backlog growth
+	CoreSecPerMillion *stat `json:"core_sec_per_million"` // server CPU seconds per million deliveries, at cost_rate
+	WritesPerDelivery *stat `json:"writes_per_delivery"`  // server write syscalls per delivery, at cost_rate
+	P99HalfSLO        *stat `json:"p99_ms_at_half_slo"`
+	RSSPerConn        *stat `json:"rss_per_conn_bytes"`  // idle, after one message each and a forced GC
+	HeapPerConn       *stat `json:"heap_per_conn_bytes"` // idle: Go heap in use + stacks, same moment
+	// Context.
+	CostRate            float64  `json:"cost_rate,omitempty"`
+	CostMissedSLO       bool     `json:"cost_step_missed_slo,omitempty"` // in some valid repeat: the cost rate was not one it sustains
+	SLOLowerBound       bool     `json:"slo_rate_lower_bound,omitempty"`
+	ClientUSPerDelivery *stat    `json:"client_us_per_delivery,omitempty"` // loadgen CPU per delivery at the SLO step
+	ClientCPUAtSLO      *stat    `json:"client_cpu_frac_at_slo,omitempty"`
+	P99                 *stat    `json:"p99_ms,omitempty"` // slow (stalled) and churn: at the fixed rate
+	P99Baseline         *stat    `json:"p99_without_stall_ms,omitempty"`
+	ConnectSec          *stat    `json:"connect_sec,omitempty"` // storm
+	RSSBeforeMsg        *stat    `json:"rss_per_conn_before_msg_bytes,omitempty"`
+	Goroutines          *stat    `json:"goroutines,omitempty"`
+	Lost                *stat    `json:"lost,omitempty"`
+	Reordered           *stat    `json:"reordered,omitempty"`
+	Repeats             int      `json:"repeats"`
+	ValidRepeats        int      `json:"valid_repeats"`
+	Valid               bool     `json:"valid"`
+	Invalid             []string `json:"invalid_reasons,omitempty"`
+}
+
+// sample is one repeat's numbers for one row.
+type sample struct {
+	row
+	vals       map[string]float64
+	valid      bool
+	invalid    []string
+	lower      bool
+	costMissed bool
 }
 
 func num(m map[string]any, path ...string) *float64 {
@@ -58,23 +79,24 @@ func num(m map[string]any, path ...string) *float64 {
 	return &f
 }
 
-func ptr(f float64) *float64 { return &f }
-
-func div(a *float64, b float64) *float64 {
-	if a == nil || b == 0 {
-		return nil
+func strs(v any) []string {
+	l, _ := v.([]any)
+	var out []string
+	for _, x := range l {
+		if s, ok := x.(string); ok {
+			out = append(out, s)
+		}
 	}
-	return ptr(*a / b)
+	return out
 }
 
-// samples turns one loadgen output into rows (idle gives one per checkpoint).
-func samples(r rawResult) []row {
+// samples turns one loadgen output into samples (idle gives one per checkpoint).
+func samples(r rawResult) []sample {
 	m := r.Result
-	base := row{System: r.System, Scenario: r.Job, Mode: r.Mode, Valid: true}
+	base := sample{row: row{System: r.System, Scenario: r.Job, Mode: r.Mode}, vals: map[string]float64{}, valid: true}
 	if e, ok := m["error"].(string); ok {
-		base.Valid = false
-		base.Errors = []string{e}
-		return []row{base}
+		base.valid, base.invalid = false, []string{e}
+		return []sample{base}
 	}
 	geti := func(k string) int {
 		if f := num(m, k); f != nil {
@@ -84,95 +106,90 @@ func samples(r rawResult) []row {
 	}
 	base.Conns, base.RoomSize, base.MsgBytes = geti("conns"), geti("room_size"), geti("msg_bytes")
 	if v, ok := m["valid"].(bool); ok {
-		base.Valid = v
+		base.valid = v
 	}
-	base.Goroutines = num(m, "goroutines")
-	base.RSSPerConn = div(num(m, "server_rss_bytes"), float64(base.Conns))
-	base.Lost = num(m, "lost")
-	base.Reordered = num(m, "reordered")
-	base.SlowConsumerClose = num(m, "slow_consumer_closes")
+	base.invalid = strs(m["invalid_reasons"])
+	put := func(s *sample, k string, v *float64) {
+		if v != nil {
+			s.vals[k] = *v
+		}
+	}
+	put(&base, "lost", num(m, "lost"))
+	put(&base, "reordered", num(m, "reordered"))
+	put(&base, "goroutines", num(m, "goroutines"))
 	switch r.Job {
 	case "idle":
 		list, _ := m["idle"].([]any)
-		var out []row
+		var out []sample
 		for _, it := range list {
 			im, _ := it.(map[string]any)
 			x := base
+			x.vals = map[string]float64{}
 			x.Conns = int(*num(im, "conns"))
-			x.RSSPerConn = num(im, "rss_per_conn_after_msg_bytes")
-			x.RSSPerConnBefore = num(im, "rss_per_conn_bytes")
-			x.HeapStackPerConn = num(im, "heap_stack_per_conn_after_msg_bytes")
-			if x.HeapStackPerConn != nil && *x.HeapStackPerConn < 0 {
-				x.HeapStackPerConn = nil
+			put(&x, "rss_per_conn_bytes", num(im, "rss_per_conn_after_msg_bytes"))
+			put(&x, "rss_before_msg", num(im, "rss_per_conn_bytes"))
+			if h := num(im, "heap_stack_per_conn_after_msg_bytes"); h != nil && *h >= 0 {
+				x.vals["heap_per_conn_bytes"] = *h
 			}
-			x.Goroutines = num(im, "goroutines_after_msg")
-			x.Lost, x.Reordered = nil, nil
+			put(&x, "goroutines", num(im, "goroutines_after_msg"))
 			out = append(out, x)
 		}
 		return out
 	case "storm":
-		base.ConnectSec = num(m, "connect_sec")
-		base.ConnectPerSec = num(m, "connect_per_sec")
-		base.Lost, base.Reordered = nil, nil
-		return []row{base}
+		put(&base, "connect_sec", num(m, "connect_sec"))
 	case "slow":
-		base.DeliveredPerSec = num(m, "stalled", "delivered_per_sec")
-		base.CoreSecPerMillion = num(m, "stalled", "core_sec_per_million")
-		base.SyscallsPerDelivery = num(m, "stalled", "syscalls_per_delivery")
-		base.P50 = num(m, "stalled", "p50_ms")
-		base.P99 = num(m, "stalled", "p99_ms")
-		base.P99Baseline = num(m, "half_load", "p99_ms")
-		base.PublisherLagP99 = num(m, "stalled", "publisher_lag_p99_ms")
-		base.ClientCPU = num(m, "stalled", "client_cpu_frac")
-		return []row{base}
-	default: // fanout, private, churn
-		base.DeliveredPerSec = num(m, "saturation", "delivered_per_sec")
-		base.CoreSecPerMillion = num(m, "saturation", "core_sec_per_million")
-		base.SyscallsPerDelivery = num(m, "saturation", "syscalls_per_delivery")
-		base.ClientCPU = num(m, "saturation", "client_cpu_frac")
-		base.P99Saturation = num(m, "saturation", "p99_ms")
-		if num(m, "half_load", "p99_ms") != nil {
-			base.P50 = num(m, "half_load", "p50_ms")
-			base.P99 = num(m, "half_load", "p99_ms")
-			base.PublisherLagP99 = num(m, "half_load", "publisher_lag_p99_ms")
-		} else {
-			base.P50 = num(m, "saturation", "p50_ms")
-			base.P99 = num(m, "saturation", "p99_ms")
-			base.PublisherLagP99 = num(m, "saturation", "publisher_lag_p99_ms")
+		put(&base, "p99_ms", num(m, "stalled", "p99_ms"))
+		put(&base, "p99_baseline", num(m, "half_load", "p99_ms"))
+		put(&base, "core_sec_per_million", num(m, "stalled", "core_sec_per_million"))
+		put(&base, "writes_per_delivery", num(m, "stalled", "writes_per_delivery"))
+	case "churn":
+		put(&base, "p99_ms", num(m, "cost_step", "p99_ms"))
+		put(&base, "core_sec_per_million", num(m, "core_sec_per_million"))
+		put(&base, "writes_per_delivery", num(m, "writes_per_delivery"))
+	default: // fanout, private
+		put(&base, "slo_rate", num(m, "slo_rate"))
+		put(&base, "p99_ms_at_half_slo", num(m, "p99_ms_at_half_slo"))
+		put(&base, "core_sec_per_million", num(m, "core_sec_per_million"))
+		put(&base, "writes_per_delivery", num(m, "writes_per_delivery"))
+		put(&base, "client_us", num(m, "client_us_per_delivery"))
+		put(&base, "client_cpu", num(m, "slo_step", "client_cpu_frac"))
+		if f := num(m, "cost_rate"); f != nil {
+			base.CostRate = *f
 		}
-		base.ConnectPerSec = num(m, "connect_per_sec")
-		return []row{base}
+		base.lower, _ = m["slo_rate_lower_bound"].(bool)
+		cost, _ := m["cost_step"].(map[string]any)
+		if pass, ok := cost["slo_pass"].(bool); ok && !pass {
+			base.costMissed = true
+		}
 	}
+	return []sample{base}
 }
 
 func key(r row) string {
 	return fmt.Sprintf("%s|%s|%s|%d|%d|%d", r.System, r.Scenario, r.Mode, r.Conns, r.RoomSize, r.MsgBytes)
 }
 
-func median(xs []*float64) *float64 {
-	var v []float64
-	for _, x := range xs {
-		if x != nil {
-			v = append(v, *x)
-		}
-	}
-	if len(v) == 0 {
+func statOf(xs []float64) *stat {
+	if len(xs) == 0 {
 		return nil
 	}
+	v := append([]float64(nil), xs...)
 	sort.Float64s(v)
-	if len(v)%2 == 1 {
-		return ptr(v[len(v)/2])
+	med := v[len(v)/2]
+	if len(v)%2 == 0 {
+		med = (v[len(v)/2-1] + v[len(v)/2]) / 2
 	}
-	return ptr((v[len(v)/2-1] + v[len(v)/2]) / 2)
+	return &stat{Min: v[0], Median: med, Max: v[len(v)-1], N: len(v)}
 }
 
-// medians groups the samples of every repeat and takes each field's median.
-func medians(raws []rawResult) []row {
-	groups := map[string][]row{}
+// aggregate groups the samples of every repeat into rows: min/median/max of each measure
+// over the valid repeats, and the reasons the others were invalid.
+func aggregate(raws []rawResult, minValid int) []row {
+	groups := map[string][]sample{}
 	var order []string
 	for _, r := range raws {
 		for _, s := range samples(r) {
-			k := key(s)
+			k := key(s.row)
 			if _, ok := groups[k]; !ok {
 				order = append(order, k)
 			}
@@ -182,55 +199,53 @@ func medians(raws []rawResult) []row {
 	var out []row
 	for _, k := range order {
 		g := groups[k]
-		m := g[0]
+		m := g[0].row
 		m.Repeats = len(g)
-		m.Valid = true
-		m.Errors = nil
-		fields := []func(*row) **float64{
-			func(r *row) **float64 { return &r.DeliveredPerSec }, func(r *row) **float64 { return &r.CoreSecPerMillion },
-			func(r *row) **float64 { return &r.SyscallsPerDelivery }, func(r *row) **float64 { return &r.P50 },
-			func(r *row) **float64 { return &r.P99 }, func(r *row) **float64 { return &r.RSSPerConn },
-			func(r *row) **float64 { return &r.Goroutines }, func(r *row) **float64 { return &r.HeapStackPerConn },
-			func(r *row) **float64 { return &r.RSSPerConnBefore }, func(r *row) **float64 { return &r.P99Saturation },
-			func(r *row) **float64 { return &r.P99Baseline }, func(r *row) **float64 { return &r.ConnectSec },
-			func(r *row) **float64 { return &r.ConnectPerSec }, func(r *row) **float64 { return &r.ClientCPU },
-			func(r *row) **float64 { return &r.Lost }, func(r *row) **float64 { return &r.Reordered },
-			func(r *row) **float64 { return &r.SlowConsumerClose },
-			func(r *row) **float64 { return &r.PublisherLagP99 },
-		}
-		for _, f := range fields {
-			var xs []*float64
-			for i := range g {
-				xs = append(xs, *f(&g[i]))
-			}
-			*f(&m) = median(xs)
-		}
+		vals := map[string][]float64{}
+		seen := map[string]bool{}
 		for _, s := range g {
-			if !s.Valid {
-				m.Valid = false
+			if !s.valid {
+				for _, why := range s.invalid {
+					if !seen[why] {
+						seen[why] = true
+						m.Invalid = append(m.Invalid, why)
+					}
+				}
+				continue
 			}
-			m.Errors = append(m.Errors, s.Errors...)
+			m.ValidRepeats++
+			m.SLOLowerBound = m.SLOLowerBound || s.lower
+			m.CostMissedSLO = m.CostMissedSLO || s.costMissed
+			for name, v := range s.vals {
+				vals[name] = append(vals[name], v)
+			}
+		}
+		m.SLORate, m.P99HalfSLO = statOf(vals["slo_rate"]), statOf(vals["p99_ms_at_half_slo"])
+		m.CoreSecPerMillion, m.WritesPerDelivery = statOf(vals["core_sec_per_million"]), statOf(vals["writes_per_delivery"])
+		m.RSSPerConn, m.HeapPerConn = statOf(vals["rss_per_conn_bytes"]), statOf(vals["heap_per_conn_bytes"])
+		m.ClientUSPerDelivery, m.ClientCPUAtSLO = statOf(vals["client_us"]), statOf(vals["client_cpu"])
+		m.P99, m.P99Baseline = statOf(vals["p99_ms"]), statOf(vals["p99_baseline"])
+		m.ConnectSec, m.RSSBeforeMsg = statOf(vals["connect_sec"]), statOf(vals["rss_before_msg"])
+		m.Goroutines, m.Lost, m.Reordered = statOf(vals["goroutines"]), statOf(vals["lost"]), statOf(vals["reordered"])
+		m.Valid = m.ValidRepeats >= minValid
+		if !m.Valid {
+			m.Invalid = append(m.Invalid, fmt.Sprintf("%d valid repeats of %d (a result needs %d)", m.ValidRepeats, m.Repeats, minValid))
 		}
 		out = append(out, m)
 	}
 	return out
 }
 
-func fmtp(f *float64, prec int) string {
-	if f == nil {
+// fmtStat prints median and, when they differ, the range: "1.23 (1.20–1.31)".
+func fmtStat(s *stat, prec int, scale float64, suffix string) string {
+	if s == nil {
 		return "–"
 	}
-	return fmt.Sprintf("%.*f", prec, *f)
-}
-
-func fmtk(f *float64) string {
-	if f == nil {
-		return "–"
+	f := func(v float64) string { return fmt.Sprintf("%.*f%s", prec, v/scale, suffix) }
+	if s.Min == s.Max {
+		return f(s.Median)
 	}
-	if *f >= 10000 {
-		return fmt.Sprintf("%.0fk", *f/1000)
-	}
-	return fmt.Sprintf("%.0f", *f)
+	return f(s.Median) + " (" + f(s.Min) + "–" + f(s.Max) + ")"
 }
 
 func machine() string {
@@ -249,65 +264,66 @@ func machine() string {
 		strings.TrimSpace(string(kern)), runtime.Version())
 }
 
+// table prints the valid rows; the invalid ones are counted under it, never shown as
+// results.
 func table(rows []row) string {
 	var b strings.Builder
-	b.WriteString("| system | scenario | mode | conns | room | bytes | delivered/s | core-s/M | writes/deliv | p50 ms | p99 ms | RSS B/conn | heap+stack B/conn | goroutines | other |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| system | scenario | conns | room | bytes | slo_rate /s | p99 ms at half | core-s/M | writes/deliv | RSS B/conn | heap B/conn | other |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	invalid := 0
 	for _, r := range rows {
-		other := []string{}
-		if r.ConnectSec != nil && r.Scenario == "storm" {
-			other = append(other, fmt.Sprintf("all connected in %.2f s", *r.ConnectSec))
+		if !r.Valid {
+			invalid++
+			continue
+		}
+		var other []string
+		if r.SLOLowerBound {
+			other = append(other, "slo_rate is a lower bound (no step missed)")
+		}
+		if r.CostRate > 0 && r.CoreSecPerMillion != nil {
+			other = append(other, fmt.Sprintf("cost at %.0fk/s", r.CostRate/1000))
+			if r.CostMissedSLO {
+				other = append(other, "**missed the SLO at the cost rate**")
+			}
+		}
+		if r.ClientUSPerDelivery != nil {
+			other = append(other, "loadgen "+fmtStat(r.ClientUSPerDelivery, 2, 1, " µs")+"/delivery")
+		}
+		if r.P99 != nil {
+			other = append(other, "p99 "+fmtStat(r.P99, 1, 1, " ms"))
 		}
 		if r.P99Baseline != nil {
-			other = append(other, fmt.Sprintf("p99 without stall %.1f ms", *r.P99Baseline))
+			other = append(other, "p99 without stall "+fmtStat(r.P99Baseline, 1, 1, " ms"))
 		}
-		if r.P99Saturation != nil {
-			other = append(other, fmt.Sprintf("p99 at saturation %.0f ms", *r.P99Saturation))
+		if r.ConnectSec != nil {
+			other = append(other, "all connected in "+fmtStat(r.ConnectSec, 2, 1, " s"))
 		}
-		if r.RSSPerConnBefore != nil {
-			other = append(other, fmt.Sprintf("RSS before msg %.0f", *r.RSSPerConnBefore))
+		if r.Goroutines != nil {
+			other = append(other, fmt.Sprintf("%.0f goroutines", r.Goroutines.Median))
 		}
-		if r.Lost != nil && *r.Lost != 0 {
-			other = append(other, fmt.Sprintf("lost %.0f", *r.Lost))
+		if r.Lost != nil && r.Lost.Max > 0 {
+			other = append(other, "lost "+fmtStat(r.Lost, 0, 1, ""))
 		}
-		if r.Reordered != nil && *r.Reordered != 0 {
-			other = append(other, fmt.Sprintf("reordered %.0f", *r.Reordered))
-		}
-		if r.PublisherLagP99 != nil && *r.PublisherLagP99 >= 0.5 {
-			other = append(other, fmt.Sprintf("loadgen's own send lag p99 %.1f ms", *r.PublisherLagP99))
-		}
-		if r.ClientCPU != nil {
-			other = append(other, fmt.Sprintf("loadgen CPU %.0f%%", *r.ClientCPU*100))
-		}
-		if r.DeliveredPerSec != nil && r.CoreSecPerMillion != nil && r.Mode == "efficiency" {
-			// the server's own core: near 100 % means it, not loadgen, set the pace
-			other = append(other, fmt.Sprintf("server core busy %.0f%%", *r.DeliveredPerSec**r.CoreSecPerMillion/1e4))
-		}
-		if !r.Valid {
-			other = append(other, "**INVALID**")
-		}
-		for _, e := range r.Errors {
-			if len(e) > 60 {
-				e = e[:60]
-			}
-			other = append(other, "error: "+e)
+		if r.Reordered != nil && r.Reordered.Max > 0 {
+			other = append(other, "reordered "+fmtStat(r.Reordered, 0, 1, ""))
 		}
 		room := fmt.Sprint(r.RoomSize)
-		if r.Scenario != "idle" && r.Scenario != "storm" && r.RoomSize == r.Conns && r.Conns > 0 {
-			room = "all"
-		}
 		if r.Scenario == "storm" {
 			room = "–"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %d | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-			r.System, r.Scenario, r.Mode, r.Conns, room, r.MsgBytes, fmtk(r.DeliveredPerSec), fmtp(r.CoreSecPerMillion, 2),
-			fmtp(r.SyscallsPerDelivery, 3), fmtp(r.P50, 2), fmtp(r.P99, 2), fmtp(r.RSSPerConn, 0),
-			fmtp(r.HeapStackPerConn, 0), fmtp(r.Goroutines, 0), strings.Join(other, "; "))
+		fmt.Fprintf(&b, "| %s | %s | %d | %s | %d | %s | %s | %s | %s | %s | %s | %s |\n",
+			r.System, r.Scenario, r.Conns, room, r.MsgBytes, fmtStat(r.SLORate, 0, 1000, "k"), fmtStat(r.P99HalfSLO, 1, 1, ""),
+			fmtStat(r.CoreSecPerMillion, 2, 1, ""), fmtStat(r.WritesPerDelivery, 3, 1, ""), fmtStat(r.RSSPerConn, 0, 1, ""),
+			fmtStat(r.HeapPerConn, 0, 1, ""), strings.Join(other, "; "))
+	}
+	if invalid > 0 {
+		fmt.Fprintf(&b, "\n%d more rows were invalid (not enough valid repeats: loadgen over its CPU limit, other processes busy, lost deliveries or errors); `latest.json` says why for each.\n", invalid)
 	}
 	return b.String()
 }
 
-// writeReadme replaces one section (between its markers) of the README, keeping the rest.
+// writeReadme replaces one section (between its markers) of the README, keeping the
+// rest. With no valid row it says the run was not valid instead of printing a table.
 func writeReadme(path, section, outDir string, rows []row, cmd string, took time.Duration) {
 	beginMark := "<!-- " + section + ":begin (written by bench/run) -->"
 	endMark := "<!-- " + section + ":end -->"
@@ -316,8 +332,20 @@ func writeReadme(path, section, outDir string, rows []row, cmd string, took time
 	if took == 0 {
 		when = "tables re-made from its raw.json with `bin/run --from`"
 	}
-	sec := fmt.Sprintf("%s\n\nRun `%s` (%s). Machine: %s.\nMedians over repeats; efficiency mode pins the server to core 0 with GOMAXPROCS=1 and the load generator to core 1; wholebox pins nothing.\n`p50`/`p99` are at 50 %% of the system's own saturation for fanout/private, at the fixed rate for slow/churn. JSON: `%s/latest.json`.\n\n%s\n![delivered by room size](%s/fanout_by_room.png)\n![latency vs offered load](%s/latency_vs_load.png)\n\n%s\n",
-		beginMark, cmd, when, machine(), rel, table(rows), rel, rel, endMark)
+	valid := 0
+	for _, r := range rows {
+		if r.Valid {
+			valid++
+		}
+	}
+	var body string
+	if valid == 0 {
+		body = fmt.Sprintf("Run `%s` (%s) produced no valid row (see `%s/latest.json` for why); the last valid run is pending.\n", cmd, when, rel)
+	} else {
+		body = fmt.Sprintf("Run `%s` (%s). Machine: %s.\nEach cell: median over the valid repeats (min–max). JSON: `%s/latest.json`.\n\n%s\n![slo_rate by room size](%s/fanout_by_room.png)\n![p99 vs offered load](%s/latency_vs_load.png)\n",
+			cmd, when, machine(), rel, table(rows), rel, rel)
+	}
+	sec := beginMark + "\n\n" + body + "\n" + endMark + "\n"
 	old, _ := os.ReadFile(path)
 	s := string(old)
 	i, j := strings.Index(s, beginMark), strings.Index(s, endMark)

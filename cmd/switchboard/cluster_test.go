@@ -14,6 +14,8 @@ import (
 
 	"github.com/coder/websocket"
 	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // TestNATSFlagJoinsACluster wires two servers with --nats to one embedded NATS server and
@@ -39,7 +41,8 @@ func TestNATSFlagJoinsACluster(t *testing.T) {
 
 	var bases []string
 	for _, id := range []string{"a", "b"} {
-		cfg, err := parseConfig([]string{"--nats", natsURL, "--node-id", id, "--transport", "goroutine"}, func(string) string { return "" }, io.Discard)
+		cfg, err := parseConfig([]string{"--nats", natsURL, "--node-id", id, "--transport", "goroutine",
+			"--history", "7", "--history-ttl", "90s", "--dedupe-window", "3m"}, func(string) string { return "" }, io.Discard)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,6 +88,25 @@ func TestNATSFlagJoinsACluster(t *testing.T) {
 	if m := readType(ann, "chat"); !strings.Contains(m, `"content":"across"`) || !strings.Contains(m, `"sender":"bob"`) {
 		t.Fatalf("ann: %s", m)
 	}
+
+	// the room stream is limited per room by --history and --history-ttl, and remembers
+	// chat ids for --dedupe-window (PROTOCOL.md §10.2, §10.4)
+	nc, err := nats.Connect(natsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := js.Stream(ctx, "SB_ROOMS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := st.CachedInfo().Config; c.MaxMsgsPerSubject != 8 || c.MaxAge != 90*time.Second || c.Duplicates != 90*time.Second {
+		t.Fatalf("room stream: %d per room, max age %v, duplicates %v", c.MaxMsgsPerSubject, c.MaxAge, c.Duplicates)
+	}
+	nc.Close()
 
 	var clusterHeader string
 	get := func(path string) string {

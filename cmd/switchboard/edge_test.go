@@ -120,6 +120,13 @@ func dialAll(t *testing.T, url string, n int) <-chan closed {
 			t.Fatalf("dial %d: %v", i, err)
 		}
 		t.Cleanup(func() { c.CloseNow() })
+		// Its connected frame: the server has attached it (the 101 may come first).
+		ctx, cancel = context.WithTimeout(context.Background(), wait)
+		_, _, err = c.Read(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("dial %d: no connected frame: %v", i, err)
+		}
 		go func() {
 			for {
 				if _, _, err := c.Read(context.Background()); err != nil {

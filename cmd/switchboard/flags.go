@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"regexp"
 	"runtime"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/switchboard-ws/switchboard/adapters/auth"
 	"github.com/switchboard-ws/switchboard/adapters/node"
+	"github.com/switchboard-ws/switchboard/adapters/webhook"
 	"github.com/switchboard-ws/switchboard/core"
 )
 
@@ -57,6 +59,15 @@ type config struct {
 	JWKSURL      string
 	JWKSRefresh  time.Duration
 	Access       *accessRules // from ConfigFile; nil without one
+	// Backend hooks and webhooks (PROTOCOL.md §9).
+	ProxyURL         string
+	ProxyTimeout     time.Duration
+	ProxyConcurrency int
+	WebhookURL       string
+	WebhookSecret    string
+	OfflineGrace     time.Duration
+	WebhookRetry     time.Duration
+	WebhookQueue     int
 }
 
 // flagInfo is what --help and the README say about one flag beyond the flag package:
@@ -102,6 +113,15 @@ var flagOrder = []flagInfo{
 	{name: "jwt-public-key", arg: "FILE"},
 	{name: "jwks-url", arg: "URL"},
 	{name: "jwks-refresh", arg: "DURATION"},
+	// Backend hooks and webhooks (PROTOCOL.md §9).
+	{name: "proxy-url", arg: "URL"},
+	{name: "proxy-timeout", arg: "DURATION"},
+	{name: "proxy-concurrency", arg: "N"},
+	{name: "webhook-url", arg: "URL"},
+	{name: "webhook-secret", arg: "KEY"},
+	{name: "offline-grace", arg: "DURATION"},
+	{name: "webhook-retry", arg: "DURATION"},
+	{name: "webhook-queue", arg: "N"},
 }
 
 func defaultTransport() string {
@@ -130,7 +150,7 @@ func newFlagSet(cfg *config) *flag.FlagSet {
 	cfg.PingInterval, cfg.IdleTimeout = node.DefaultPingInterval, node.DefaultIdleTimeout
 	fs.Var((*seconds)(&cfg.PingInterval), "ping-interval", "how often the server pings each connection")
 	fs.Var((*seconds)(&cfg.IdleTimeout), "idle-timeout", "a connection silent this long is closed 1001")
-	fs.StringVar(&cfg.Auth, "auth", "none", "none: user from /ws?user=ID or /ws/ID (guest id when absent); jwt: a JWT (Bearer, ?token= or the auth message), user = sub")
+	fs.StringVar(&cfg.Auth, "auth", "none", "none: user from /ws?user=ID or /ws/ID (guest id when absent); jwt: a JWT (Bearer, ?token= or the auth message), user = sub; proxy: the backend's connect hook (--proxy-url)")
 	fs.StringVar(&cfg.JWTSecret, "jwt-secret", "", "HS256 key for --auth jwt (it, --jwt-public-key or --jwks-url is required)")
 	fs.StringVar(&cfg.AdminToken, "admin-token", "", "when set, /api/* needs Authorization: Bearer TOKEN; when empty, loopback clients only")
 	fs.BoolVar(&cfg.AllowClientBroadcast, "allow-client-broadcast", d.AllowClientBroadcast, "whether clients may send broadcast")
@@ -156,6 +176,16 @@ func newFlagSet(cfg *config) *flag.FlagSet {
 	fs.StringVar(&cfg.JWTPublicKey, "jwt-public-key", "", "PEM file (RSA, EC P-256 or Ed25519) verifying RS256, ES256 or EdDSA tokens")
 	fs.StringVar(&cfg.JWKSURL, "jwks-url", "", "JWKS URL: tokens verified by kid with keys fetched from it")
 	fs.Var((*seconds)(&cfg.JWKSRefresh), "jwks-refresh", "how often the JWKS is fetched again")
+	// Backend hooks and webhooks (PROTOCOL.md §9).
+	fs.StringVar(&cfg.ProxyURL, "proxy-url", "", "the application's backend: join: proxy, publish: proxy, rpc and --auth proxy POST JSON to URL/<hook>")
+	cfg.ProxyTimeout, cfg.OfflineGrace, cfg.WebhookRetry = node.DefaultHookTimeout, d.OfflineGrace, webhook.DefaultRetry
+	fs.Var((*seconds)(&cfg.ProxyTimeout), "proxy-timeout", "a backend call not answered within this (queue time included) is unavailable (connect: 503)")
+	fs.IntVar(&cfg.ProxyConcurrency, "proxy-concurrency", node.DefaultHookConcurrency, "backend calls in flight at once; 1024 more wait, beyond that unavailable")
+	fs.StringVar(&cfg.WebhookURL, "webhook-url", "", "POST signed batches of user_online/offline, room_occupied/vacated, member_added/removed here")
+	fs.StringVar(&cfg.WebhookSecret, "webhook-secret", "", "HMAC-SHA256 key of X-Switchboard-Signature (required with --webhook-url)")
+	fs.Var((*seconds)(&cfg.OfflineGrace), "offline-grace", "user_offline only after the user has had no connection this long")
+	fs.Var((*seconds)(&cfg.WebhookRetry), "webhook-retry", "a batch not taken (2xx) is retried with backoff this long, then dropped")
+	fs.IntVar(&cfg.WebhookQueue, "webhook-queue", webhook.DefaultQueue, "events waiting for delivery at most; over it the oldest are dropped (events_dropped)")
 	return fs
 }
 
@@ -363,8 +393,11 @@ func (c *config) check() error {
 	default:
 		return fmt.Errorf("invalid value %q for --transport: want epoll or goroutine", c.Transport)
 	}
-	if _, err := auth.ParseMode(c.Auth); err != nil {
-		return fmt.Errorf("invalid value %q for --auth: want none or jwt", c.Auth)
+	if _, err := auth.ParseMode(c.Auth); err != nil && c.Auth != authProxy {
+		return fmt.Errorf("invalid value %q for --auth: want none, jwt or proxy", c.Auth)
+	}
+	if err := c.validateHooks(); err != nil {
+		return err
 	}
 	if c.Auth == string(auth.ModeJWT) && c.JWTSecret == "" && c.JWTPublicKey == "" && c.JWKSURL == "" {
 		return errors.New("--auth jwt needs --jwt-secret, --jwt-public-key or --jwks-url")
@@ -425,4 +458,36 @@ func markdownFlags() string {
 		fmt.Fprintf(&b, "| `--%s` | `%s` | %s | %s |\n", f.Name, envName(f.Name), dflt, strings.ReplaceAll(f.Usage, "|", `\|`))
 	}
 	return b.String()
+}
+
+// authProxy is --auth proxy: the backend's connect hook identifies handshakes.
+const authProxy = "proxy"
+
+// validateHooks checks the flags of PROTOCOL.md §9.
+func (c *config) validateHooks() error {
+	for _, u := range []struct{ flag, url string }{{"--proxy-url", c.ProxyURL}, {"--webhook-url", c.WebhookURL}} {
+		if u.url == "" {
+			continue
+		}
+		if p, err := url.Parse(u.url); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return fmt.Errorf("invalid value %q for %s: want an http or https URL", u.url, u.flag)
+		}
+	}
+	switch {
+	case c.Auth == authProxy && c.ProxyURL == "":
+		return errors.New("--auth proxy needs --proxy-url")
+	case c.WebhookURL != "" && c.WebhookSecret == "":
+		return errors.New("--webhook-url needs --webhook-secret")
+	case c.ProxyTimeout <= 0:
+		return fmt.Errorf("invalid value %v for --proxy-timeout: must be positive", c.ProxyTimeout)
+	case c.ProxyConcurrency <= 0:
+		return fmt.Errorf("invalid value %d for --proxy-concurrency: must be positive", c.ProxyConcurrency)
+	case c.OfflineGrace < 0:
+		return fmt.Errorf("invalid value %v for --offline-grace: must not be negative", c.OfflineGrace)
+	case c.WebhookRetry <= 0:
+		return fmt.Errorf("invalid value %v for --webhook-retry: must be positive", c.WebhookRetry)
+	case c.WebhookQueue <= 0:
+		return fmt.Errorf("invalid value %d for --webhook-queue: must be positive", c.WebhookQueue)
+	}
+	return nil
 }

@@ -27,6 +27,8 @@ func TestDefaults(t *testing.T) {
 		HistoryTTL: 10 * time.Minute, HistoryMemory: 256 << 20, DedupeWindow: 2 * time.Minute,
 		MessageTimeout: 10 * time.Second, DrainRate: 1000,
 		AuthTimeout: 10 * time.Second, JWKSRefresh: time.Hour,
+		ProxyTimeout: 2 * time.Second, ProxyConcurrency: 64, OfflineGrace: 5 * time.Second,
+		WebhookRetry: 10 * time.Minute, WebhookQueue: 100000,
 	}
 	if runtime.GOOS != "linux" {
 		want.Transport = "goroutine"
@@ -48,7 +50,10 @@ func TestFlagsAndEnv(t *testing.T) {
 		"--history", "0", "--node-id", "n1", "--allowed-origins", "https://*.example.com",
 		"--history-ttl", "90s", "--history-memory", "3KiB", "--data-dir", "/tmp/sb", "--dedupe-window", "1m",
 		"--message-timeout", "2s", "--max-conns-per-ip", "20", "--accept-rate", "150.5", "--drain-rate", "300",
-		"--auth-timeout", "2s", "--jwt-public-key", "k.pem", "--jwks-url", "http://127.0.0.1:1/jwks", "--jwks-refresh", "5m"}
+		"--auth-timeout", "2s", "--jwt-public-key", "k.pem", "--jwks-url", "http://127.0.0.1:1/jwks", "--jwks-refresh", "5m",
+		"--proxy-url", "http://127.0.0.1:9/sb", "--proxy-timeout", "3s", "--proxy-concurrency", "8",
+		"--webhook-url", "http://127.0.0.1:9/wh", "--webhook-secret", "ws", "--offline-grace", "7s",
+		"--webhook-retry", "1m", "--webhook-queue", "50"}
 	cfg, err := parseConfig(args, envOf(nil), &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +64,10 @@ func TestFlagsAndEnv(t *testing.T) {
 		AllowClientBroadcast: false, History: 0, NodeID: "n1", AllowedOrigins: "https://*.example.com",
 		HistoryTTL: 90 * time.Second, HistoryMemory: 3 << 10, DataDir: "/tmp/sb", DedupeWindow: time.Minute,
 		MessageTimeout: 2 * time.Second, MaxConnsPerIP: 20, AcceptRate: 150.5, DrainRate: 300,
-		AuthTimeout: 2 * time.Second, JWTPublicKey: "k.pem", JWKSURL: "http://127.0.0.1:1/jwks", JWKSRefresh: 5 * time.Minute}
+		AuthTimeout: 2 * time.Second, JWTPublicKey: "k.pem", JWKSURL: "http://127.0.0.1:1/jwks", JWKSRefresh: 5 * time.Minute,
+		ProxyURL: "http://127.0.0.1:9/sb", ProxyTimeout: 3 * time.Second, ProxyConcurrency: 8,
+		WebhookURL: "http://127.0.0.1:9/wh", WebhookSecret: "ws", OfflineGrace: 7 * time.Second,
+		WebhookRetry: time.Minute, WebhookQueue: 50}
 	if cfg != want {
 		t.Errorf("flags\n got %+v\nwant %+v", cfg, want)
 	}
@@ -98,6 +106,14 @@ func TestFlagsAndEnv(t *testing.T) {
 	env["SWITCHBOARD_JWT_PUBLIC_KEY"] = "k.pem"
 	env["SWITCHBOARD_JWKS_URL"] = "http://127.0.0.1:1/jwks"
 	env["SWITCHBOARD_JWKS_REFRESH"] = "5m"
+	env["SWITCHBOARD_PROXY_URL"] = "http://127.0.0.1:9/sb"
+	env["SWITCHBOARD_PROXY_TIMEOUT"] = "3s"
+	env["SWITCHBOARD_PROXY_CONCURRENCY"] = "8"
+	env["SWITCHBOARD_WEBHOOK_URL"] = "http://127.0.0.1:9/wh"
+	env["SWITCHBOARD_WEBHOOK_SECRET"] = "ws"
+	env["SWITCHBOARD_OFFLINE_GRACE"] = "7s"
+	env["SWITCHBOARD_WEBHOOK_RETRY"] = "1m"
+	env["SWITCHBOARD_WEBHOOK_QUEUE"] = "50"
 	if len(env) != len(flagOrder) {
 		t.Fatalf("%d variables for %d flags", len(env), len(flagOrder))
 	}
@@ -163,6 +179,15 @@ func TestBadValues(t *testing.T) {
 		{args: []string{"--accept-rate", "-2"}, flag: "--accept-rate"},
 		{args: []string{"--accept-rate", "NaN"}, flag: "--accept-rate"},
 		{args: []string{"--drain-rate", "0"}, flag: "--drain-rate"},
+		{args: []string{"--auth", "proxy"}, flag: "--proxy-url"},
+		{args: []string{"--proxy-url", "127.0.0.1:9000"}, flag: "--proxy-url"},
+		{args: []string{"--proxy-timeout", "0s"}, flag: "--proxy-timeout"},
+		{args: []string{"--proxy-concurrency", "0"}, flag: "--proxy-concurrency"},
+		{args: []string{"--webhook-url", "http://127.0.0.1:9/wh"}, flag: "--webhook-secret"},
+		{args: []string{"--webhook-url", "ftp://x/wh", "--webhook-secret", "s"}, flag: "--webhook-url"},
+		{args: []string{"--offline-grace", "-1s"}, flag: "--offline-grace"},
+		{args: []string{"--webhook-retry", "0s"}, flag: "--webhook-retry"},
+		{args: []string{"--webhook-queue", "0"}, flag: "--webhook-queue"},
 		{env: map[string]string{"SWITCHBOARD_MAX_CONNS": "lots"}, flag: "SWITCHBOARD_MAX_CONNS"},
 		{env: map[string]string{"SWITCHBOARD_IDLE_TIMEOUT": "0s"}, flag: "--idle-timeout"},
 		{env: map[string]string{"SWITCHBOARD_TRANSPORT": "threads"}, flag: "--transport"},

@@ -26,8 +26,10 @@ import (
 	natsbroker "github.com/switchboard-ws/switchboard/adapters/nats"
 	"github.com/switchboard-ws/switchboard/adapters/nethttp"
 	"github.com/switchboard-ws/switchboard/adapters/node"
+	"github.com/switchboard-ws/switchboard/adapters/proxy"
 	"github.com/switchboard-ws/switchboard/adapters/sse"
 	"github.com/switchboard-ws/switchboard/adapters/store"
+	"github.com/switchboard-ws/switchboard/adapters/webhook"
 	"github.com/switchboard-ws/switchboard/core"
 	"github.com/switchboard-ws/switchboard/web"
 )
@@ -86,6 +88,7 @@ type server struct {
 	drainOnce sync.Once
 	draining  chan struct{} // closed when a drain began (SIGTERM or POST /api/drain)
 	authn     *auth.Authenticator
+	webhooks  *webhook.Sender // nil without --webhook-url
 }
 
 // newServer builds the node and every route from cfg.
@@ -123,8 +126,12 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 			return nil, &flagError{"--jwt-public-key: " + err.Error()}
 		}
 	}
+	authMode := auth.Mode(cfg.Auth)
+	if cfg.Auth == authProxy {
+		authMode = auth.ModeNone // the connect hook identifies; auth keeps the Origin rule
+	}
 	authn, err := auth.New(auth.Config{
-		Mode:           auth.Mode(cfg.Auth),
+		Mode:           authMode,
 		Secret:         []byte(cfg.JWTSecret),
 		PublicKeyPEM:   publicKey,
 		JWKSURL:        cfg.JWKSURL,
@@ -145,7 +152,8 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 			authn.Close()
 			return nil, &flagError{"--nats: want a URL like nats://127.0.0.1:4222, got " + strconv.Quote(cfg.NATS)}
 		}
-		link, err = natsbroker.Dial(natsbroker.Options{URL: cfg.NATS, NodeID: cfg.NodeID, History: cfg.History, Logger: logger})
+		link, err = natsbroker.Dial(natsbroker.Options{URL: cfg.NATS, NodeID: cfg.NodeID, History: cfg.History,
+			HistoryTTL: cfg.HistoryTTL, DedupeWindow: cfg.DedupeWindow, Logger: logger})
 		if err != nil {
 			authn.Close()
 			return nil, &flagError{"--nats: " + err.Error()}
@@ -161,6 +169,7 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 			return 0
 		}))
 	}
+	hooks, webhooks, onEvent := backendHooks(cfg, m)
 	n := node.New(node.Options{
 		Core: core.Config{
 			NodeID:               cfg.NodeID,
@@ -177,6 +186,7 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 			DedupeWindow:         cfg.DedupeWindow,
 			MaxListed:            core.DefaultMaxListed,
 			Namespaces:           cfg.Access.namespaces(),
+			OfflineGrace:         cfg.OfflineGrace,
 		},
 		SendQueueBytes:   cfg.SendQueueBytes,
 		MaxMessageBytes:  cfg.MaxMessageBytes,
@@ -195,8 +205,12 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 		Cluster:          cluster,
 		Store:            nodeStore,
 		Restore:          restore,
+		Hooks:            hooks,
+		HookConcurrency:  cfg.ProxyConcurrency,
+		HookTimeout:      cfg.ProxyTimeout,
+		Events:           onEvent,
 	})
-	s := &server{node: n, logger: logger, transport: cfg.Transport, link: link, store: st, authn: authn, drainRate: cfg.DrainRate, draining: make(chan struct{})}
+	s := &server{node: n, logger: logger, transport: cfg.Transport, link: link, store: st, authn: authn, webhooks: webhooks, drainRate: cfg.DrainRate, draining: make(chan struct{})}
 
 	var ws http.Handler
 	switch cfg.Transport {
@@ -356,4 +370,29 @@ func (s *server) shutdownNode() {
 		}
 	}
 	s.authn.Close()
+	if s.webhooks != nil { // after the node: its last events are queued
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		if err := s.webhooks.Close(ctx); err != nil {
+			s.logger.Warn("webhook events still queued at exit were not delivered", "err", err)
+		}
+	}
+}
+
+// backendHooks builds PROTOCOL.md §9 from the flags: the proxy hooks with --proxy-url
+// (connect only with --auth proxy) and the webhook sender with --webhook-url, whose Add
+// is the node's event stream.
+func backendHooks(cfg config, m *metrics.Metrics) (*node.Hooks, *webhook.Sender, func(core.AppEvent)) {
+	var hooks *node.Hooks
+	if cfg.ProxyURL != "" {
+		hooks = proxy.New(proxy.Options{URL: cfg.ProxyURL, Concurrency: cfg.ProxyConcurrency, Connect: cfg.Auth == authProxy})
+	}
+	if cfg.WebhookURL == "" {
+		return hooks, nil, nil
+	}
+	w := webhook.New(webhook.Options{
+		URL: cfg.WebhookURL, Secret: cfg.WebhookSecret, Node: cfg.NodeID,
+		Retry: cfg.WebhookRetry, Queue: cfg.WebhookQueue, Metrics: m,
+	})
+	return hooks, w, w.Add
 }

@@ -34,6 +34,7 @@ const (
 	ReqEvent   // an ephemeral room event (PROTOCOL.md §10.3)
 	ReqAuth    // the token of a connection not yet identified (PROTOCOL.md §8.2)
 	ReqRefresh // a new token for an identified connection
+	ReqRPC     // a call the application's backend answers (PROTOCOL.md §9.1)
 )
 
 // Request is one parsed client message. Its byte fields alias the payload (or the
@@ -52,10 +53,15 @@ type Request struct {
 	Epoch    []byte // join: the stream epoch `since` belongs to (§10.2); empty when absent
 	Event    []byte // event: its name
 	Token    []byte // join (a room token, optional), auth and refresh (required)
+	Method   []byte // rpc: the method named
+	// Data is rpc's `data` as JSON text (a MessagePack client's value converted), `null`
+	// when absent.
+	Data []byte
 	// HasContent tells a missing `content` from an empty one.
 	HasContent bool
 
 	scratch []byte // unescaped JSON strings; grown once to the payload's size, then reused
+	data    []byte // a MessagePack rpc's data as JSON, reused
 	err     Error  // the last failure, returned by pointer so a rejection allocates nothing
 }
 
@@ -75,9 +81,10 @@ const (
 	MsgPong
 	MsgAck
 	MsgError
-	MsgJoined // the join's position in the room's stream (§10.1)
-	MsgEvent  // an ephemeral room event (§10.3)
-	MsgLeft   // the server took the connection out of a room (PROTOCOL.md §8)
+	MsgJoined    // the join's position in the room's stream (§10.1)
+	MsgEvent     // an ephemeral room event (§10.3)
+	MsgLeft      // the server took the connection out of a room (PROTOCOL.md §8)
+	MsgRPCResult // the backend's answer to an rpc (PROTOCOL.md §9.1)
 )
 
 // Message is one server → client message. The core fills its fields; Frame encodes it
@@ -99,9 +106,11 @@ type Message struct {
 	Sender    string    // chat, private, broadcast, event
 	To        string    // private
 	Content   []byte    // chat, private, broadcast, system, event; owned by the message, reused
-	ID        []byte    // ack, optional for error; chat: its request id for a store, never encoded; owned by the message, reused
+	ID        []byte    // ack, rpc_result, optional for error; chat: its request id for a store, never encoded; owned by the message, reused
 	HasID     bool      // error: send `id` even when it is "" (an error includes `id` when HasID or ID is non-empty)
 	Code      Code      // error
+	ErrorCode string    // error: `code` as the application's backend named it (§9.1), sent instead of Code's name when set
+	Result    []byte    // rpc_result's `result`: JSON text, owned by the message, reused
 	Text      string    // error's `message`, left's `reason`
 	Members   []string  // user_joined, members (always encoded, [] when empty)
 	Rooms     []string  // connected (always encoded)

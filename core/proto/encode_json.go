@@ -80,9 +80,7 @@ func (m *Message) appendJSON(b []byte) []byte {
 		b = appendKeyString(b, `,"content":`, bytesString(m.Content))
 		b = appendKeyTime(b, m.Time)
 	case MsgError:
-		b = append(b, `,"code":"`...)
-		b = append(b, m.Code.String()...)
-		b = append(b, '"')
+		b = appendKeyString(b, `,"code":`, m.errorCode())
 		b = appendKeyString(b, `,"message":`, m.errorText())
 		if m.HasID || len(m.ID) > 0 {
 			b = appendKeyString(b, `,"id":`, bytesString(m.ID))
@@ -93,10 +91,30 @@ func (m *Message) appendJSON(b []byte) []byte {
 	case MsgLeft:
 		b = appendKeyString(b, `,"room":`, m.Room)
 		b = appendKeyString(b, `,"reason":`, m.Text)
+	case MsgRPCResult:
+		b = appendKeyString(b, `,"id":`, bytesString(m.ID))
+		b = append(b, `,"result":`...)
+		b = append(b, m.resultJSON()...)
 	default:
 		panic("proto: unknown MessageType")
 	}
 	return append(b, '}')
+}
+
+// errorCode is the error's `code`: the backend's own when it named one.
+func (m *Message) errorCode() string {
+	if m.ErrorCode != "" {
+		return m.ErrorCode
+	}
+	return m.Code.String()
+}
+
+// resultJSON is rpc_result's `result`; an empty one is null.
+func (m *Message) resultJSON() []byte {
+	if len(m.Result) == 0 {
+		return jsonNull
+	}
+	return m.Result
 }
 
 // errorText is the error's `message`, with a default sentence per code when the core

@@ -56,7 +56,7 @@ func (m *Message) appendMsgpack(b []byte) []byte {
 		w := wireEvent{Type: typ, Room: m.Room, Sender: m.Sender, Event: bytesString(m.Event), Content: bytesString(m.Content), Timestamp: ts}
 		b, err = w.MarshalMsg(b)
 	case MsgError:
-		w := wireError{Type: typ, Code: m.Code.String(), Message: m.errorText(), Room: m.Room}
+		w := wireError{Type: typ, Code: m.errorCode(), Message: m.errorText(), Room: m.Room}
 		id := bytesString(m.ID)
 		if m.HasID || len(m.ID) > 0 {
 			w.ID = &id
@@ -64,6 +64,14 @@ func (m *Message) appendMsgpack(b []byte) []byte {
 		b, err = w.MarshalMsg(b)
 	case MsgLeft:
 		b, err = wireLeft{Type: typ, Room: m.Room, Reason: m.Text}.MarshalMsg(b)
+	case MsgRPCResult:
+		// The core checked Result is one JSON value (ValidValue); nil would encode null.
+		result, cerr := AppendJSONAsMsgpack(nil, m.resultJSON())
+		if cerr != nil {
+			result = nil
+		}
+		w := wireRPCResult{Type: typ, ID: bytesString(m.ID), Result: result}
+		b, err = w.MarshalMsg(b)
 	default:
 		panic("proto: unknown MessageType")
 	}

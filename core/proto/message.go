@@ -48,8 +48,8 @@ func (m *Message) Refs() int32 { return atomic.LoadInt32(&m.refs) }
 // slices they still use, which a later append must not overwrite.
 func (m *Message) reset() {
 	frames, framed := m.frames, m.framed
-	content, id, event := m.Content[:0], m.ID[:0], m.Event[:0]
-	*m = Message{Content: content, ID: id, Event: event}
+	content, id, event, result := m.Content[:0], m.ID[:0], m.Event[:0], m.Result[:0]
+	*m = Message{Content: content, ID: id, Event: event, Result: result}
 	for f := range frames {
 		m.frames[f] = frames[f][:0]
 	}

@@ -18,6 +18,17 @@ var codeNames = [...]string{
 	Unavailable:   "unavailable",
 }
 
+// CodeOf returns the code whose wire name is name; ok is false for names that are not
+// the protocol's (a backend may name its own, PROTOCOL.md §9.1).
+func CodeOf(name string) (c Code, ok bool) {
+	for i, n := range codeNames {
+		if n == name {
+			return Code(i), true
+		}
+	}
+	return 0, false
+}
+
 // String returns the code as it appears on the wire, e.g. "bad_request".
 func (c Code) String() string {
 	if int(c) < len(codeNames) {
@@ -39,6 +50,7 @@ var requestTypeNames = [...]string{
 	ReqEvent:     "event",
 	ReqAuth:      "auth",
 	ReqRefresh:   "refresh",
+	ReqRPC:       "rpc",
 }
 
 // String returns the request type as it appears on the wire, e.g. "join".
@@ -75,6 +87,8 @@ func requestTypeOf(b []byte) RequestType {
 		return ReqAuth
 	case "refresh":
 		return ReqRefresh
+	case "rpc":
+		return ReqRPC
 	}
 	return ReqUnknown
 }
@@ -95,6 +109,7 @@ var messageTypeNames = [...]string{
 	MsgJoined:     "joined",
 	MsgEvent:      "event",
 	MsgLeft:       "left",
+	MsgRPCResult:  "rpc_result",
 }
 
 // NumMessageTypes is the number of server → client message types.

@@ -9,8 +9,8 @@ package proto
 // syntax after the id) failed, so the error can echo the id. Parse never panics and, once r's scratch has grown to the
 // largest payload seen, allocates nothing.
 func Parse(f Format, payload []byte, r *Request) *Error {
-	scratch := r.scratch[:0]
-	*r = Request{scratch: scratch}
+	scratch, data := r.scratch[:0], r.data[:0]
+	*r = Request{scratch: scratch, data: data}
 	var fs fields
 	var err *Error
 	switch f {

@@ -81,8 +81,12 @@ func (d *jsonReader) object(depth int, fs *fields) bool {
 		}
 		d.pos++
 		d.ws()
+		start := d.pos
 		if !d.value(depth+1, slot) {
 			return false
+		}
+		if fs != nil && slot == &fs.data {
+			fs.dataRaw = d.buf[start:d.pos]
 		}
 		if done, ok := d.next('}'); done || !ok {
 			return ok

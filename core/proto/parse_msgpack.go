@@ -38,8 +38,12 @@ func (r *Request) parseMsgpack(payload []byte, fs *fields) *Error {
 			}
 			continue
 		}
+		start := b
 		if b, err = readMsgpackValue(b, slot); err != nil {
 			return r.fail(BadRequest, skipFailure(err))
+		}
+		if slot == &fs.data {
+			fs.dataRaw, fs.dataMsgpack = start[:len(start)-len(b)], true
 		}
 	}
 	if len(b) != 0 {

@@ -22,6 +22,8 @@ type parsed struct {
 	Token    string
 	Epoch    string
 	Event    string
+	Method   string
+	Data     string
 	Err      *parsedErr
 }
 
@@ -46,6 +48,9 @@ func viewOf(r *Request, err *Error) parsed {
 	p.Room, p.To, p.Content, p.HasCont = string(r.Room), string(r.To), string(r.Content), r.HasContent
 	p.Since, p.HasSince, p.Token = r.Since, r.HasSince, string(r.Token)
 	p.Epoch, p.Event = string(r.Epoch), string(r.Event)
+	if r.Type == ReqRPC {
+		p.Method, p.Data = string(r.Method), string(r.Data)
+	}
 	return p
 }
 
@@ -65,6 +70,16 @@ var requestCases = []struct {
 	want parsed
 }{
 	{"join", `{"type":"join","room":"lobby"}`, parsed{Type: "join", Room: "lobby"}},
+	{"rpc", `{"type":"rpc","id":"r1","method":"cart.add","data":{"sku":"x-1","n":[2,true,null]}}`,
+		parsed{Type: "rpc", ID: "r1", HasID: true, Method: "cart.add", Data: `{"sku":"x-1","n":[2,true,null]}`}},
+	{"rpc data a string", `{"type":"rpc","id":"r2","method":"m","data":"hi"}`,
+		parsed{Type: "rpc", ID: "r2", HasID: true, Method: "m", Data: `"hi"`}},
+	{"rpc without data", `{"type":"rpc","id":"r3","method":"m"}`,
+		parsed{Type: "rpc", ID: "r3", HasID: true, Method: "m", Data: `null`}},
+	{"rpc without id", `{"type":"rpc","method":"m","data":1}`, bad(msgRPCNeedsID)},
+	{"rpc without method", `{"type":"rpc","id":"r4"}`, badID("r4", msgMethodMissing)},
+	{"rpc method not a string", `{"type":"rpc","id":"r5","method":5}`, badID("r5", msgBadMethod)},
+	{"rpc empty method", `{"type":"rpc","id":"r6","method":""}`, badID("r6", msgBadMethod)},
 	{"join since and id", `{"type":"join","room":"a:b/c@d.e-f_9","since":42,"id":"j1"}`,
 		parsed{Type: "join", Room: "a:b/c@d.e-f_9", Since: 42, HasSince: true, ID: "j1", HasID: true}},
 	{"join since zero", `{"type":"join","room":"r","since":0}`, parsed{Type: "join", Room: "r", HasSince: true}},

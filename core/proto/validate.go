@@ -68,7 +68,7 @@ const (
 	msgBadKey        = "message keys must be strings"
 	msgTypeMissing   = "type is required"
 	msgTypeNotString = "type must be a string"
-	msgTypeUnknown   = "type must be one of join, leave, chat, private, broadcast, members, online, ping, event, auth, refresh"
+	msgTypeUnknown   = "type must be one of join, leave, chat, private, broadcast, members, online, ping, event, auth, refresh, rpc"
 	msgTokenMissing  = "token is required"
 	msgBadToken      = "token must be a non-empty string"
 	msgBadID         = "id must be a string of at most 64 bytes"
@@ -83,7 +83,13 @@ const (
 	msgBadEpoch      = "epoch must be a string of at most 64 bytes"
 	msgEventMissing  = "event is required"
 	msgBadEvent      = "event must be 1–64 characters of A-Z a-z 0-9 _ . : -"
+	msgRPCNeedsID    = "rpc needs an id: its rpc_result carries it"
+	msgMethodMissing = "method is required"
+	msgBadMethod     = "method must be a string of 1–128 bytes"
+	msgBadData       = "data must be a value JSON can hold"
 )
+
+const maxMethodLen = 128
 
 // valueKind is what a known key's value turned out to be.
 type valueKind uint8
@@ -107,7 +113,11 @@ type value struct {
 // ones (last wins), and the type-specific rules run once the whole object is read,
 // because `type` may come last.
 type fields struct {
-	typ, id, room, to, content, since, epoch, event, token value
+	typ, id, room, to, content, since, epoch, event, token, method, data value
+	// dataRaw is the encoded text of `data` (any value); dataMsgpack says it is
+	// MessagePack, to be converted to JSON.
+	dataRaw     []byte
+	dataMsgpack bool
 }
 
 // slot returns where the value of key goes, or nil for keys the protocol ignores
@@ -132,6 +142,10 @@ func (fs *fields) slot(key []byte) *value {
 		return &fs.event
 	case "token":
 		return &fs.token
+	case "method":
+		return &fs.method
+	case "data":
+		return &fs.data
 	}
 	return nil
 }
@@ -201,17 +215,11 @@ func (r *Request) apply(fs *fields) *Error {
 		}
 		return r.content(fs)
 	case ReqPrivate:
-		switch fs.to.kind {
-		case kindAbsent, kindNull:
-			return r.fail(BadRequest, msgToMissing)
-		case kindString:
-			if !ValidUser(fs.to.str) {
-				return r.fail(BadRequest, msgBadTo)
-			}
-			r.To = fs.to.str
-		default:
-			return r.fail(BadRequest, msgBadTo)
+		to, err := r.name(&fs.to, ValidUser, msgToMissing, msgBadTo)
+		if err != nil {
+			return err
 		}
+		r.To = to
 		return r.content(fs)
 	case ReqBroadcast:
 		return r.content(fs)
@@ -219,23 +227,19 @@ func (r *Request) apply(fs *fields) *Error {
 		if err := r.room(fs); err != nil {
 			return err
 		}
-		switch fs.event.kind {
-		case kindAbsent, kindNull:
-			return r.fail(BadRequest, msgEventMissing)
-		case kindString:
-			if !ValidEvent(fs.event.str) {
-				return r.fail(BadRequest, msgBadEvent)
-			}
-			r.Event = fs.event.str
-		default:
-			return r.fail(BadRequest, msgBadEvent)
+		event, err := r.name(&fs.event, ValidEvent, msgEventMissing, msgBadEvent)
+		if err != nil {
+			return err
 		}
+		r.Event = event
 		if fs.content.kind == kindAbsent || fs.content.kind == kindNull {
 			return nil // an event's content is optional: a typing indicator needs none
 		}
 		return r.content(fs)
 	case ReqAuth, ReqRefresh:
 		return r.token(fs)
+	case ReqRPC:
+		return r.rpc(fs)
 	case ReqOnline, ReqPing:
 	default:
 		return r.fail(UnknownType, msgTypeUnknown)
@@ -254,6 +258,20 @@ func (r *Request) room(fs *fields) *Error {
 		}
 	}
 	return r.fail(BadRequest, msgBadRoom)
+}
+
+// name returns a required string field that must pass valid (a user id, an event name),
+// or the error: missing when absent or null, bad otherwise.
+func (r *Request) name(v *value, valid func([]byte) bool, missing, bad string) ([]byte, *Error) {
+	switch v.kind {
+	case kindAbsent, kindNull:
+		return nil, r.fail(BadRequest, missing)
+	case kindString:
+		if valid(v.str) {
+			return v.str, nil
+		}
+	}
+	return nil, r.fail(BadRequest, bad)
 }
 
 func (r *Request) token(fs *fields) *Error {
@@ -279,3 +297,33 @@ func (r *Request) content(fs *fields) *Error {
 	}
 	return r.fail(BadRequest, msgBadContent)
 }
+
+// rpc validates an rpc (PROTOCOL.md §9.1): an id (its rpc_result carries it), a method,
+// and any value as data, kept as JSON text.
+func (r *Request) rpc(fs *fields) *Error {
+	if !r.HasID {
+		return r.fail(BadRequest, msgRPCNeedsID)
+	}
+	method, err := r.name(&fs.method, validMethod, msgMethodMissing, msgBadMethod)
+	if err != nil {
+		return err
+	}
+	r.Method = method
+	switch {
+	case fs.data.kind == kindAbsent:
+		r.Data = jsonNull
+	case fs.dataMsgpack:
+		js, _, cerr := appendMsgpackAsJSON(r.data[:0], fs.dataRaw, 0)
+		if cerr != nil {
+			return r.fail(BadRequest, msgBadData)
+		}
+		r.data, r.Data = js, js
+	default:
+		r.Data = fs.dataRaw
+	}
+	return nil
+}
+
+var jsonNull = []byte("null")
+
+func validMethod(b []byte) bool { return len(b) > 0 && len(b) <= maxMethodLen }

@@ -1,6 +1,10 @@
 package proto
 
-import "time"
+import (
+	"time"
+
+	"github.com/tinylib/msgp/msgp"
+)
 
 //go:generate go tool msgp -file wire.go -o wire_gen.go -io=false -tests=false -unexported
 
@@ -123,4 +127,11 @@ type wireError struct {
 	Message string  `msg:"message"`
 	ID      *string `msg:"id,omitempty"` // a pointer: an id of "" is still sent
 	Room    string  `msg:"room,omitempty"`
+}
+
+// wireRPCResult carries the backend's result as the MessagePack form of its JSON value.
+type wireRPCResult struct {
+	Type   string   `msg:"type"`
+	ID     string   `msg:"id"`
+	Result msgp.Raw `msg:"result"`
 }

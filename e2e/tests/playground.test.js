@@ -94,8 +94,8 @@ test('a typed session shows every frame the hub sends, in both formats', async (
   const bobIn = frames(bob);
   assert.equal(bobIn[0].user_id, 'bob');
   assert.equal(bobIn[3].id, 'j1');
-  assert.deepEqual([bobIn[3].sender, bobIn[3].content], ['ann', 'hello from ann']);
-  assert.equal(bobIn[4].code, 'not_member');
+  assert.deepEqual([bobIn[4].sender, bobIn[4].content], ['ann', 'hello from ann']);
+  assert.equal(bobIn[5].code, 'not_member');
   // bob speaks MessagePack: the page shows the bytes beside the JSON rendering.
   assert.match(await card('bob').locator('[data-testid=log] details summary').first().textContent(), /\d+ bytes of MessagePack/);
 });

@@ -1,7 +1,8 @@
 // Command gws is the lxzan/gws peer: one read-loop goroutine per connection, rooms in a
 // roster, and each room message encoded once into a gws.Broadcaster that writes the same
-// compressed-or-not frame to every member asynchronously. It speaks
-// bench/peers/internal/chatwire.
+// compressed-or-not frame to every member asynchronously (the broadcast its README
+// documents). Configuration: gws.ServerOption defaults (no compression, its write queue)
+// with ReadMaxPayloadSize 64 KiB. It speaks bench/peers/internal/chatwire.
 package main
 
 import (

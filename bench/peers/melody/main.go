@@ -1,7 +1,9 @@
 // Command melody is the olahol/melody peer: melody's session hub (a read and a write
 // goroutine per session, a buffered outbox per session) with rooms kept in a roster; a
 // room message is encoded once and queued with Session.Write to each member. It speaks
-// bench/peers/internal/chatwire and never writes to a socket itself.
+// bench/peers/internal/chatwire and never writes to a socket itself. Configuration:
+// melody.New()'s defaults (a 256-message outbox per session, one frame per write), with
+// MaxMessageSize raised to 64 KiB so the bench's 1 KiB messages are accepted.
 package main
 
 import (

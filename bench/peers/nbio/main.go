@@ -1,8 +1,9 @@
 // Command nbio is the lesismal/nbio peer in non-blocking mode: nbio's pollers read every
 // connection (no goroutine per connection), handlers run on its executor, rooms live in a
 // roster, and each room message is encoded once and written with Conn.WriteMessage to
-// each member (nbio queues what the socket cannot take). It speaks
-// bench/peers/internal/chatwire.
+// each member (nbio queues what the socket cannot take). Configuration: nbhttp.Config
+// with IOMod IOModNonBlocking (its mode for many connections), everything else default;
+// the Upgrader's MessageLengthLimit 64 KiB. It speaks bench/peers/internal/chatwire.
 package main
 
 import (

@@ -1,5 +1,5 @@
-// Package roster is the room and user membership the lock-based peers (melody, gws, nbio,
-// rawtcp) share: which connections are in which room and belong to which user, and each
+// Package roster is the room and user membership the lock-based peers (melody, gws, nbio)
+// share: which connections are in which room and belong to which user, and each
 // room's message offset. It owns only bookkeeping behind one RWMutex; it never writes to
 // a connection itself (callers pass the write as a callback).
 package roster
