@@ -38,10 +38,14 @@ func (b *Broker) ForwardSSE(deliver func(session string, msgs [][]byte) int) (*S
 	return &SSEForwarder{b: b}, nil
 }
 
-// Forward implements sse.Forwarder: it waits for the holder's answer, so one session's
+// Forward implements sse.Forwarder (0: no node of that name subscribes): it waits for the
+// holder's answer, so one session's
 // POSTs, each answered only once it took effect, take effect in the order answered.
 func (f *SSEForwarder) Forward(ctx context.Context, node, session string, msgs [][]byte) (int, error) {
 	reply, err := f.b.nc.RequestWithContext(ctx, sseSubject(node), encodeSSEForward(session, msgs))
+	if errors.Is(err, nats.ErrNoResponders) {
+		return 0, nil // no node of that name: the stream is gone, or never was
+	}
 	if err != nil {
 		return 0, err
 	}

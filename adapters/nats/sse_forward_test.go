@@ -3,6 +3,7 @@ package natsbroker
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -143,6 +144,12 @@ func TestSSEPostToAnotherNode(t *testing.T) {
 	}
 	if status := ssePost(t, b, forged, `{"type":"ping"}`); status != http.StatusUnauthorized {
 		t.Errorf("forged session through another node: %d, want 401", status)
+	}
+	// A well-formed session naming a node nobody runs: unknown there too.
+	nobody := base64.RawURLEncoding.EncodeToString(append([]byte("nobody\x00"), make([]byte, 16)...)) + "." +
+		base64.RawURLEncoding.EncodeToString(make([]byte, 16))
+	if status := ssePost(t, b, nobody, `{"type":"ping"}`); status != http.StatusUnauthorized {
+		t.Errorf("a session of no node: %d, want 401", status)
 	}
 	end()
 	deadline := time.Now().Add(waitLong)

@@ -37,7 +37,9 @@ type Options struct {
 
 // Forwarder carries the messages of a POST to the node holding its stream, in the
 // order Forward is called for one session, and returns the status that node answered
-// (the status Handler.Deliver returned there). An error: no node answered.
+// (the status Handler.Deliver returned there), or 0 when no node of that name exists.
+// An error: the holder could not be asked (the cluster link is down, a timeout); the
+// POST gets 503.
 type Forwarder interface {
 	Forward(ctx context.Context, node, session string, msgs [][]byte) (int, error)
 }
@@ -137,9 +139,9 @@ func (h *Handler) send(w http.ResponseWriter, r *http.Request) {
 	}{len(msgs)})
 }
 
-// forward asks the node holding the stream; with no Forwarder, or no node answering,
+// forward asks the node holding the stream; with no Forwarder, or no node of that name,
 // the session is unknown here (401), or, under a shared key, of a stream gone with its
-// node (410).
+// node (410); a holder that cannot be asked is 503.
 func (h *Handler) forward(ctx context.Context, holder, session string, msgs [][]byte) int {
 	gone := http.StatusUnauthorized
 	if h.shared {
@@ -151,7 +153,10 @@ func (h *Handler) forward(ctx context.Context, holder, session string, msgs [][]
 	ctx, cancel := context.WithTimeout(ctx, forwardTimeout)
 	defer cancel()
 	status, err := h.fwd.Forward(ctx, holder, session, msgs)
-	if err != nil {
+	switch {
+	case err != nil:
+		return http.StatusServiceUnavailable
+	case status == 0:
 		return gone
 	}
 	return status
@@ -232,6 +237,8 @@ func writeStatus(w http.ResponseWriter, status int) {
 		e.Code, e.Message = "gone", "the stream of this session has ended"
 	case http.StatusRequestEntityTooLarge:
 		e.Code, e.Message = "too_large", "a message over the size limit, or more than 100 messages"
+	case http.StatusServiceUnavailable:
+		e.Code, e.Message = "unavailable", "the node holding this stream cannot be reached; retry"
 	default:
 		e.Code, e.Message = "bad_request", http.StatusText(status)
 	}
