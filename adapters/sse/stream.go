@@ -159,12 +159,12 @@ var connectedEvent = []byte(`data: {"type":"connected",`)
 
 // writeFirst writes the stream's `connected` event with "session" added to its object.
 func (s *stream) writeFirst(w http.ResponseWriter, b []byte) error {
-	at := len(dataField)
-	s.line = append(s.line[:0], b[:at+1]...)
+	at := len(connectedEvent) // after "type", as the first field
+	s.line = append(s.line[:0], b[:at]...)
 	s.line = append(s.line, sessionKey...)
 	s.line = strconv.AppendQuote(s.line, s.session) // base64url and '.': plain ASCII
 	s.line = append(s.line, ',')
-	s.line = append(s.line, b[at+1:]...)
+	s.line = append(s.line, b[at:]...)
 	_, err := w.Write(s.line)
 	return err
 }
