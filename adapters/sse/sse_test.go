@@ -1,9 +1,14 @@
 package sse
 
 import (
+	"bufio"
+	"context"
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -195,4 +200,72 @@ func BenchmarkIdle(b *testing.B) {
 	transporttest.BenchIdle(b, func(_ testing.TB, n *node.Node) (http.Handler, func()) {
 		return New(n, Options{}), func() {}
 	}, "/sse", false, 2000)
+}
+
+// Over HTTP/2, where the socket cannot be taken, the stream is written through the
+// ResponseWriter: the same events, ids and session, and it ends with the node.
+func TestHTTP2Stream(t *testing.T) {
+	n := node.New(node.Options{PingInterval: 30 * time.Millisecond})
+	h := New(n, Options{})
+	mux := http.NewServeMux()
+	mux.Handle("/sse", h)
+	mux.Handle("/sse/send", h)
+	srv := httptest.NewUnstartedServer(mux)
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	client := srv.Client()
+	resp, err := client.Get(srv.URL + "/sse?user=ann")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.ProtoMajor != 2 || resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("GET /sse: %s %d %v", resp.Proto, resp.StatusCode, resp.Header)
+	}
+	br := bufio.NewReader(resp.Body)
+	next := func() (id, data string) {
+		t.Helper()
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatalf("stream: %v", err)
+			}
+			switch line = strings.TrimSuffix(line, "\n"); {
+			case strings.HasPrefix(line, "id: "):
+				id = line[4:]
+			case strings.HasPrefix(line, "data: "):
+				data = line[6:]
+			case line == "" && data != "":
+				return id, data
+			}
+		}
+	}
+	id, data := next()
+	var connected struct{ Type, Session string }
+	if json.Unmarshal([]byte(data), &connected); id != "1" || connected.Type != "connected" || connected.Session == "" {
+		t.Fatalf("first event %s %s", id, data)
+	}
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/sse/send", strings.NewReader(`{"type":"ping","id":"p"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(SessionHeader, connected.Session)
+	if r, err := client.Do(req); err != nil || r.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST: %v %v", r, err)
+	} else {
+		r.Body.Close()
+	}
+	if id, data := next(); id != "2" || data != `{"type":"pong"}` {
+		t.Fatalf("second event %s %s", id, data)
+	}
+	if id, data := next(); id != "3" || data != `{"type":"ack","id":"p"}` {
+		t.Fatalf("third event %s %s", id, data)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	go n.Shutdown(ctx)
+	if _, data := next(); data != `{"type":"closed","code":1001,"reason":"Server shutting down"}` {
+		t.Fatalf("last event %s", data)
+	}
+	<-n.Drained()
+	client.CloseIdleConnections()
 }

@@ -2,6 +2,8 @@ package sse
 
 import (
 	"bytes"
+	"errors"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -11,27 +13,36 @@ import (
 	"github.com/switchboard-ws/switchboard/core/proto"
 )
 
-// stream is one GET /sse: the node's connection and the response it writes to. Its
-// handler goroutine is its writer; POSTs hand messages to nc under recv.
+// stream is one GET /sse: the node's connection and where its events go. Over HTTP/1.x
+// the socket is taken from net/http (its buffers and the request's goroutine released):
+// a writer goroutine writes the events with vectored writes, a reader goroutine waits
+// for the client to go away. Where the connection cannot be taken (HTTP/2), the
+// handler's goroutine writes through the ResponseWriter. POSTs hand messages to nc
+// under recv.
 type stream struct {
 	nc      *node.Conn
 	nonce   uint64
 	session string
 
 	wake  chan struct{}
-	abort chan struct{}
+	abort chan struct{} // closed by Abort
+	gone  <-chan struct{}
 
-	mu    sync.Mutex // guards rc against the node's Abort once the handler returned
+	mu    sync.Mutex // Abort against the end of the stream
+	conn  net.Conn   // the taken socket; nil: writing through rc
 	rc    *http.ResponseController
+	w     http.ResponseWriter
 	ended bool
 
 	recv sync.Mutex // one POST at a time hands its messages to nc, in order
 
 	// The writer's.
 	batch  node.Batch
-	bufs   [][]byte
+	bufs   [][]byte // the batch's frames
+	wire   [][]byte // what goes on the wire: an id line before each event
+	ids    []byte   // the id lines of one write
+	first  []byte   // the connected event with the session
 	nextID uint64
-	line   []byte // scratch for `id: N` and the session
 }
 
 // Wake implements node.Link.
@@ -42,12 +53,11 @@ func (s *stream) Wake() {
 	}
 }
 
-// TryFlush implements node.Link: a response can only be written by its handler, which
-// writes whatever is queued as soon as it is woken.
+// TryFlush implements node.Link: only the writer writes, as soon as it is woken.
 func (s *stream) TryFlush() {}
 
 // Abort implements node.Link: a write stuck on a client that takes no bytes fails now,
-// and the handler ends the response.
+// and the stream ends.
 func (s *stream) Abort() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -56,16 +66,26 @@ func (s *stream) Abort() {
 	}
 	select {
 	case <-s.abort:
+		return
 	default:
-		close(s.abort)
+	}
+	close(s.abort)
+	if s.conn != nil {
+		s.conn.Close()
+	} else {
 		s.rc.SetWriteDeadline(time.Unix(1, 0))
 	}
 }
 
-// serve is the stream's life on its handler goroutine: it writes what the node queues
-// until the close event is out, the client goes away, or the node aborts it.
+// responseHead is the answer to GET /sse written on a taken socket: the body is the
+// events until the connection closes (no chunking).
+const responseHead = " 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n" +
+	"X-Accel-Buffering: no\r\nConnection: close\r\n\r\n" // X-Accel-Buffering: proxies that buffer (nginx) pass events at once
+
+// serve starts the stream: attached to the node, answered 200, then written until the
+// close event is out, the client goes away, or the node aborts it.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, hs node.Handshake) {
-	s := &stream{nonce: randomNonce(), wake: make(chan struct{}, 1), abort: make(chan struct{}), rc: http.NewResponseController(w), nextID: 1}
+	s := &stream{nonce: randomNonce(), wake: make(chan struct{}, 1), abort: make(chan struct{}), rc: http.NewResponseController(w), w: w, nextID: 1}
 	hs.Format, hs.Framing = proto.JSON, framing{}
 	nc, err := h.node.Attach(hs, s)
 	if err != nil {
@@ -75,48 +95,99 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, hs node.Handshak
 	s.nc = nc
 	s.session = session{node: h.nodeID, conn: nc.ID, nonce: s.nonce}.sign(h.key)
 	h.add(s)
-	defer h.remove(s)
 
+	if r.ProtoMajor == 1 {
+		if conn, brw, err := s.rc.Hijack(); err == nil {
+			// brw holds nothing we need (a client sends nothing more on this request) and
+			// goes with net/http's state; only the socket stays.
+			_ = brw
+			conn.SetDeadline(time.Time{})
+			s.mu.Lock()
+			s.conn, s.rc, s.w = conn, nil, nil
+			s.mu.Unlock()
+			gone := make(chan struct{})
+			s.gone = gone
+			if _, err := conn.Write([]byte(r.Proto + responseHead)); err != nil {
+				conn.Close()
+				s.end(h, true)
+				return
+			}
+			nc.Start()
+			go watchEOF(conn, gone)
+			go func() {
+				lost := s.writeLoop()
+				conn.Close()
+				<-gone
+				s.end(h, lost)
+			}()
+			return
+		} else if !errors.Is(err, http.ErrNotSupported) {
+			s.end(h, true)
+			return
+		}
+	}
+	s.gone = r.Context().Done()
 	s.rc.SetWriteDeadline(time.Time{}) // a server WriteTimeout must not end a stream
 	hdr := w.Header()
 	hdr.Set("Content-Type", "text/event-stream")
 	hdr.Set("Cache-Control", "no-cache")
-	hdr.Set("X-Accel-Buffering", "no") // proxies that buffer responses (nginx) pass events at once
+	hdr.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	if s.rc.Flush() != nil {
-		nc.Lost()
-	} else {
-		nc.Start()
-		s.writeLoop(w, r)
+		s.end(h, true)
+		return
+	}
+	nc.Start()
+	s.end(h, s.writeLoop())
+}
+
+// watchEOF reads the taken socket until it fails (the client went away, or the writer
+// closed it), then closes gone. A client sends nothing on it: a few bytes of buffer do.
+func watchEOF(conn net.Conn, gone chan<- struct{}) {
+	var buf [16]byte
+	for {
+		if _, err := conn.Read(buf[:]); err != nil {
+			close(gone)
+			return
+		}
+	}
+}
+
+// end finishes the stream once nothing writes to it any more (lost: no close event
+// went out, the client or the socket went away first).
+func (s *stream) end(h *Handler, lost bool) {
+	if lost {
+		s.nc.Lost()
 	}
 	s.mu.Lock()
 	s.ended = true
 	s.mu.Unlock()
-	nc.Finished(&s.batch)
+	s.nc.Finished(&s.batch)
+	h.remove(s)
 }
 
-func (s *stream) writeLoop(w http.ResponseWriter, r *http.Request) {
+// writeLoop writes what the node queues until the close event is out (false) or the
+// stream is lost (true: the client went away, a write failed, or the node aborted).
+func (s *stream) writeLoop() (lost bool) {
 	for {
 		select {
 		case <-s.wake:
-		case <-r.Context().Done(): // the client went away
-			s.nc.Lost()
-			return
+		case <-s.gone:
+			return true
 		case <-s.abort:
-			return
+			return true
 		}
 		for {
 			closing := s.nc.Pull(&s.batch)
 			if s.batch.Empty() {
 				if closing {
-					return // the close event is out
+					return false // the close event is out
 				}
 				break
 			}
-			n, err := s.write(w)
+			n, err := s.write()
 			if err != nil {
-				s.nc.Lost()
-				return
+				return true
 			}
 			s.nc.Written(&s.batch, n)
 			s.nc.Seen() // a stream taking its bytes is alive: it has no pong to send
@@ -124,47 +195,56 @@ func (s *stream) writeLoop(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// write writes the pulled batch as events, each with the stream's next id (the first,
-// connected, with the session too), and flushes; n is the batch's bytes written.
-func (s *stream) write(w http.ResponseWriter) (n int, err error) {
-	s.bufs = s.batch.Buffers(s.bufs[:0], 1024)
-	for _, b := range s.bufs {
-		if isEvent(b) {
-			s.line = append(strconv.AppendUint(append(s.line[:0], "id: "...), s.nextID, 10), '\n')
-			if _, err = w.Write(s.line); err != nil {
-				return n, err
-			}
-			if s.nextID == 1 && bytes.HasPrefix(b, connectedEvent) {
-				err = s.writeFirst(w, b)
-				s.nextID++
-				if err != nil {
-					return n, err
-				}
-				n += len(b)
-				continue
-			}
-			s.nextID++
-		}
-		if _, err = w.Write(b); err != nil {
-			return n, err
-		}
-		n += len(b)
-	}
-	return n, s.rc.Flush()
-}
-
 // connectedEvent begins the stream's first event (proto encodes "type" first), to which
 // the stream adds its session.
 var connectedEvent = []byte(`data: {"type":"connected",`)
 
-// writeFirst writes the stream's `connected` event with "session" added to its object.
-func (s *stream) writeFirst(w http.ResponseWriter, b []byte) error {
-	at := len(connectedEvent) // after "type", as the first field
-	s.line = append(s.line[:0], b[:at]...)
-	s.line = append(s.line, sessionKey...)
-	s.line = strconv.AppendQuote(s.line, s.session) // base64url and '.': plain ASCII
-	s.line = append(s.line, ',')
-	s.line = append(s.line, b[at:]...)
-	_, err := w.Write(s.line)
-	return err
+// write writes the pulled batch as events, each after an `id: N` line counting per
+// stream (the first, connected, with the session added), and returns the batch's bytes
+// written.
+func (s *stream) write() (n int, err error) {
+	s.bufs = s.batch.Buffers(s.bufs[:0], 1024)
+	s.ids = s.ids[:0]
+	if need := len(s.bufs) * 26; cap(s.ids) < need { // "id: " + 20 digits + "\n", never reallocated below
+		s.ids = make([]byte, 0, need)
+	}
+	s.wire = s.wire[:0]
+	for _, b := range s.bufs {
+		n += len(b)
+		if !isEvent(b) {
+			s.wire = append(s.wire, b)
+			continue
+		}
+		at := len(s.ids)
+		s.ids = append(strconv.AppendUint(append(s.ids, "id: "...), s.nextID, 10), '\n')
+		s.wire = append(s.wire, s.ids[at:])
+		if s.nextID == 1 && bytes.HasPrefix(b, connectedEvent) {
+			b = s.withSession(b)
+		}
+		s.nextID++
+		s.wire = append(s.wire, b)
+	}
+	if s.conn != nil {
+		bufs := net.Buffers(s.wire)
+		_, err = bufs.WriteTo(s.conn)
+		clear(s.wire)
+		return n, err
+	}
+	for _, b := range s.wire {
+		if _, err = s.w.Write(b); err != nil {
+			return n, err
+		}
+	}
+	clear(s.wire)
+	return n, s.rc.Flush()
+}
+
+// withSession returns the connected event b with "session" after its "type".
+func (s *stream) withSession(b []byte) []byte {
+	at := len(connectedEvent)
+	s.first = append(s.first[:0], b[:at]...)
+	s.first = append(s.first, sessionKey...)
+	s.first = strconv.AppendQuote(s.first, s.session) // base64url and '.': plain ASCII
+	s.first = append(s.first, ',')
+	return append(s.first, b[at:]...)
 }

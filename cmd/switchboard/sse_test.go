@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The binary serves the SSE fallback beside /ws (PROTOCOL.md §12), on either transport:
@@ -70,6 +71,18 @@ func TestSSEFallback(t *testing.T) {
 			}
 			if m := next("closed"); m["code"] != 1001.0 || m["reason"] != "Server shutting down" {
 				t.Errorf("drained stream: %v", m)
+			}
+			// The drain ends the program once its last connection is gone (waited for
+			// here, so that the cleanup's SIGTERM never reaches the next instance).
+			resp.Body.Close()
+			bob.c.CloseNow()
+			select {
+			case <-in.exited:
+				if in.code != 0 {
+					t.Errorf("exit code %d after the drain", in.code)
+				}
+			case <-time.After(wait):
+				t.Fatal("the program did not exit after the drain")
 			}
 		})
 	}
