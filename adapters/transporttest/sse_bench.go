@@ -2,7 +2,6 @@ package transporttest
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -89,16 +88,12 @@ func benchFanoutSSE(b *testing.B, newSSE, newWS func(testing.TB, *node.Node) (ht
 	mux.Handle("/ws", wsH)
 	mux.Handle("/sse", sseH)
 	mux.Handle("/sse/send", sseH)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := &http.Server{Handler: mux}
-	go srv.Serve(ln)
-	addr := ln.Addr().String()
+	addr, stop := serveBench(b, n, mux, func() { closeSSE(); closeWS() })
+	defer stop()
 
 	client := &http.Client{}
-	counters := make([]*sseChatCounter, members)
+	defer client.CloseIdleConnections()
+	counters := make([]*atomic.Int64, members)
 	var wg sync.WaitGroup
 	var conns []net.Conn
 	for i := range members {
@@ -114,85 +109,12 @@ func benchFanoutSSE(b *testing.B, newSSE, newWS func(testing.TB, *node.Node) (ht
 		resp.Body.Close()
 		conns = append(conns, nc)
 		cc := &sseChatCounter{}
-		counters[i] = cc
+		counters[i] = &cc.chats
 		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, 64<<10)
-			if k := br.Buffered(); k > 0 {
-				p, _ := br.Peek(k)
-				cc.feed(p)
-				br.Discard(k)
-			}
-			for {
-				k, err := nc.Read(buf)
-				cc.feed(buf[:k])
-				if err != nil {
-					return
-				}
-			}
-		}()
+		go readAll(&wg, nc, br, cc.feed)
 	}
-	client.CloseIdleConnections()
-	join := ClientFrame(true, 0x1, []byte(`{"type":"join","room":"bench"}`))
-	sender, _ := rawClient(b, addr, "sender", join)
-	go func() {
-		buf := make([]byte, 64<<10)
-		for {
-			if _, err := sender.Read(buf); err != nil {
-				return
-			}
-		}
-	}()
-	chat := ClientFrame(true, 0x1, []byte(`{"type":"chat","room":"bench","content":"hello, this is a benchmark message of some sixty bytes"}`))
-	base := make([]int64, members)
-	waitChats := func(want int64) {
-		deadline := time.Now().Add(60 * time.Second)
-		for i, c := range counters {
-			for c.chats.Load()-base[i] < want {
-				if time.Now().After(deadline) {
-					b.Fatalf("a member got %d of %d messages", c.chats.Load()-base[i], want)
-				}
-				time.Sleep(100 * time.Microsecond)
-			}
-		}
-	}
-	for ready := false; !ready; {
-		sender.Write(chat)
-		time.Sleep(2 * time.Millisecond)
-		ready = true
-		for _, c := range counters {
-			ready = ready && c.chats.Load() > 0
-		}
-	}
-	time.Sleep(50 * time.Millisecond)
-	for i, c := range counters {
-		base[i] = c.chats.Load()
-	}
-
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		sender.Write(chat)
-		if i%256 == 255 {
-			waitChats(int64(i + 1 - 128))
-		}
-	}
-	waitChats(int64(b.N))
-	b.StopTimer()
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*members), "ns/delivery")
-
-	for _, nc := range conns {
-		nc.Close()
-	}
-	sender.Close()
-	wg.Wait()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	n.Shutdown(ctx)
-	closeSSE()
-	closeWS()
-	srv.Close()
+	measureFanout(b, addr, counters)
+	closeAll(conns, &wg)
 }
 
 // BenchIdle measures what an idle connection costs: conns connections opened by hand
@@ -205,12 +127,8 @@ func BenchIdle(b *testing.B, newTransport func(testing.TB, *node.Node) (http.Han
 	h, closeTransport := newTransport(b, n)
 	mux := http.NewServeMux()
 	mux.Handle(path, h)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := &http.Server{Handler: mux}
-	go srv.Serve(ln)
+	addr, stop := serveBench(b, n, mux, closeTransport)
+	defer stop()
 	inUse := func() uint64 {
 		runtime.GC()
 		var ms runtime.MemStats
@@ -223,7 +141,7 @@ func BenchIdle(b *testing.B, newTransport func(testing.TB, *node.Node) (http.Han
 		user := "idle" + strconv.Itoa(i)
 		var nc net.Conn
 		if websocket {
-			c, br := rawClient(b, ln.Addr().String(), user, nil)
+			c, br := rawClient(b, addr, user, nil)
 			var hdr [2]byte // the connected frame: under 126 bytes, so a 2-byte header
 			if _, err := io.ReadFull(br, hdr[:]); err != nil || hdr[1] >= 126 {
 				b.Fatalf("connected frame: %v % x", err, hdr)
@@ -233,7 +151,7 @@ func BenchIdle(b *testing.B, newTransport func(testing.TB, *node.Node) (http.Han
 			}
 			nc = c
 		} else {
-			nc, _, _ = sseSession(b, ln.Addr().String(), user)
+			nc, _, _ = sseSession(b, addr, user)
 		}
 		held = append(held, nc)
 	}
@@ -243,9 +161,4 @@ func BenchIdle(b *testing.B, newTransport func(testing.TB, *node.Node) (http.Han
 	for _, nc := range held {
 		nc.Close()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	n.Shutdown(ctx)
-	closeTransport()
-	srv.Close()
 }
