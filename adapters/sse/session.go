@@ -25,10 +25,7 @@ type session struct {
 
 const macBytes = 16
 
-var (
-	errMalformed = errors.New("sse: malformed session")
-	errForged    = errors.New("sse: session not signed by this node")
-)
+var errMalformed = errors.New("sse: malformed session")
 
 var b64 = base64.RawURLEncoding
 
