@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -72,7 +73,7 @@ func (h *Handler) SetForwarder(f Forwarder) { h.fwd = f }
 
 // ServeHTTP routes: POST …/send is a send, GET anything else a stream.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/sse/send" || r.Method == http.MethodPost {
+	if strings.HasSuffix(r.URL.Path, "/send") {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
 			node.WriteError(w, &node.HTTPError{Status: http.StatusMethodNotAllowed, Code: "bad_request", Message: "POST /sse/send"})

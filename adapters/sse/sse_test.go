@@ -175,6 +175,26 @@ func TestIdentity(t *testing.T) {
 	}
 }
 
+// Each path takes its own method only.
+func TestMethods(t *testing.T) {
+	s := start(t, node.Options{})
+	for _, tc := range []struct{ method, path, allow string }{
+		{http.MethodGet, "/sse/send", "POST"},
+		{http.MethodPost, "/sse", "GET"},
+		{http.MethodPut, "/sse/ann", "GET"},
+	} {
+		req, _ := http.NewRequest(tc.method, "http://"+s.Addr+tc.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != tc.allow {
+			t.Errorf("%s %s: %s Allow %q, want 405 Allow %s", tc.method, tc.path, resp.Status, resp.Header.Get("Allow"), tc.allow)
+		}
+	}
+}
+
 type noTokens struct{}
 
 func (noTokens) VerifyConnection(string) (core.Identity, error) {
