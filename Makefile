@@ -2,7 +2,7 @@
 GO ?= go
 FUZZTIME ?= 60s
 
-.PHONY: run build test test-go check-generate vet lint generate fuzz bench bench-quick playground test-wasm test-browser cluster-demo
+.PHONY: run build test test-go test-js check-generate vet lint generate fuzz bench bench-quick playground test-wasm test-browser cluster-demo
 
 run: playground
 	$(GO) run ./cmd/switchboard
@@ -10,7 +10,7 @@ run: playground
 build: playground
 	$(GO) build -o bin/switchboard ./cmd/switchboard
 
-test: vet lint check-generate test-go test-wasm test-browser
+test: vet lint check-generate test-go test-js test-wasm test-browser
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1)
@@ -42,6 +42,12 @@ check-generate: generate
 
 test-go:
 	$(GO) test -race -count=1 -timeout 8m ./...
+
+# The JS client package (clients/js, also served at /switchboard.js): unit tests with a
+# scripted socket, the .d.ts through tsc, and the client against the real binary over
+# Node's `ws`. `npm ci` once, when node_modules is missing.
+test-js:
+	cd clients/js && { test -d node_modules || npm ci --no-audit --no-fund; } && GO="$(GO)" npm test
 
 # The playground's wasm hub: the core compiled for js/wasm (never committed, so never
 # stale); cmd/switchboard embeds whatever web/static/playground/ holds when it is built.

@@ -15,14 +15,12 @@ func (h *Hub) admin(req *AdminRequest, out *Outbox) {
 		out.reply(rep)
 		return
 	}
-	if h.cfg.Cluster && h.clusterAdmin(req, rep, out) {
-		return
-	}
 	switch req.Op {
 	case AdminStats:
+		_, users := h.peers.online(nil, 0)
 		rep.Stats = Stats{
-			TotalConnections: len(h.conns),
-			UniqueUsers:      len(h.users),
+			TotalConnections: len(h.conns) + h.peers.conns(),
+			UniqueUsers:      users,
 			MaxConnections:   h.cfg.MaxConns,
 			Rooms:            len(h.rooms),
 			NodeID:           h.cfg.NodeID,
@@ -43,73 +41,77 @@ func (h *Hub) admin(req *AdminRequest, out *Outbox) {
 			rep.Members = r.appendUsers(rep.Members)
 		}
 	case AdminBroadcast:
-		m := proto.NewMessage(proto.MsgBroadcast)
-		m.Sender, m.Time = ServerSender, h.now
-		m.Content = append(m.Content[:0], req.Content...)
-		rep.Delivered = h.deliverAll(m, req.Exclude, out)
+		rep.Delivered = out.toAll(broadcastMsg(ServerSender, req.Content, h.now), &h.all, req.Exclude) +
+			h.peers.forwardBroadcast(ServerSender, req.Exclude, []byte(req.Content), out)
 	case AdminPublish:
-		m := proto.NewMessage(proto.MsgChat)
-		m.Room, m.Sender, m.Time = req.Room, ServerSender, h.now
-		m.Content = append(m.Content[:0], req.Content...)
-		if r := h.rooms[req.Room]; r != nil {
-			m.Room = r.name
-			rep.Delivered = h.deliverChat(r, m, out)
-			rep.Offset = m.Offset
-		} else if keep, ttl := h.streamPolicy(req.Room); keep > 0 && ttl > 0 {
-			s := h.streamOf(req.Room) // kept for members to come (§10.2)
-			m.Room = s.name
-			h.append(s, m, out)
-			rep.Offset = m.Offset
-			m.Release()
-		} else {
-			m.Release()
+		if h.peers.publish(req.Room, req.Content, rep, out) {
+			return // answered when the cluster has sequenced it
 		}
 	case AdminHistory:
 		h.history(req, rep)
 	case AdminSendUser:
-		u := h.users[req.User]
-		if u == nil {
-			rep.Status, rep.Error, rep.Message = 404, "not_found", "user is not online"
+		rep.Delivered = h.onlineCount(req.User)
+		if rep.Delivered == 0 {
+			rep.Status, rep.Error, rep.Message = 404, "not_found", msgUserOffline
 			break
 		}
-		m := proto.NewMessage(proto.MsgPrivate)
-		m.Sender, m.To, m.Time = ServerSender, u.id, h.now
-		m.Content = append(m.Content[:0], req.Content...)
-		rep.Delivered = h.deliverPrivate(m, u, nil, out)
+		if u := h.users[req.User]; u != nil {
+			out.toUser(privateMsg(ServerSender, u.id, req.Content, h.now), u, nil)
+		}
+		h.peers.forwardPrivate(ServerSender, req.User, []byte(req.Content), false, out)
 	case AdminDisconnect:
+		rep.Closed = h.onlineCount(req.User)
 		if u := h.users[req.User]; u != nil {
 			for len(u.conns) > 0 { // the user is forgotten with its last conn
 				h.closeConn(u.conns[0], CloseKicked, ReasonKicked, out)
-				rep.Closed++
 			}
 		}
-	case AdminJoinRoom:
-		u := h.users[req.User]
-		if u == nil {
-			rep.Status, rep.Error, rep.Message = 404, "not_found", "user is not online"
+		if rep.Closed > 0 {
+			h.peers.forwardKick(req.User, out)
+		}
+	case AdminJoinRoom, AdminLeaveRoom:
+		h.adminSeat(req, rep, out)
+	case AdminSystem:
+		if req.Room == "" {
+			out.toAll(systemMsg("", req.Content, h.now), &h.all, "")
+			rep.Delivered = len(h.conns) + h.peers.conns()
+		} else if r := h.rooms[req.Room]; r != nil {
+			out.toRoom(systemMsg(r.name, req.Content, h.now), r)
+			rep.Delivered = r.conns() // on every node
+		} else {
 			break
 		}
-		rep.Joined = h.seatUser(u, req.Room, out)
-	case AdminLeaveRoom:
-		if u := h.users[req.User]; u != nil {
-			rep.Left = h.unseatUser(u, req.Room, out)
-		}
-	case AdminSystem:
-		m := proto.NewMessage(proto.MsgSystem)
-		m.Time = h.now
-		m.Content = append(m.Content[:0], req.Content...)
-		if req.Room == "" {
-			rep.Delivered = h.deliverAll(m, "", out)
-		} else if r := h.rooms[req.Room]; r != nil {
-			m.Room = r.name
-			mark := out.mark()
-			r.addTargets(out)
-			rep.Delivered = out.deliver(m, mark)
-		} else {
-			m.Release()
-		}
+		h.peers.forwardSystem(req.Room, []byte(req.Content), out)
 	}
 	out.reply(rep)
+}
+
+// adminSeat is server-side membership (PROTOCOL.md §8.3): the user's connections here
+// join or leave now, those on other nodes when told. The counts include the other
+// nodes' connections as far as their presence news has arrived.
+func (h *Hub) adminSeat(req *AdminRequest, rep *AdminReply, out *Outbox) {
+	remote := h.peers.userConns(req.User)
+	inRoom := h.peers.roomUserConns(req.Room, req.User)
+	u := h.users[req.User]
+	leave := req.Op == AdminLeaveRoom
+	switch {
+	case !leave && u == nil && remote == 0:
+		rep.Status, rep.Error, rep.Message = 404, "not_found", msgUserOffline
+		return
+	case !leave:
+		if u != nil {
+			rep.Joined = h.seatUser(u, req.Room, out)
+		}
+		rep.Joined += remote - inRoom
+	default:
+		if u != nil {
+			rep.Left = h.unseatUser(u, req.Room, out)
+		}
+		rep.Left += inRoom
+	}
+	// Told even when no other node is known to hold the user: presence news may be on
+	// its way, and each node knows its own connections.
+	h.peers.forwardSeat(req.User, req.Room, leave, out)
 }
 
 // checkAdmin validates the fields req.Op uses and returns what is wrong, or "".

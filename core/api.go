@@ -73,7 +73,7 @@ type Event struct {
 	Payload  []byte
 	Code     uint16
 	Admin    AdminRequest
-	Cluster  *ClusterEvent
+	Cluster  ClusterEvent
 	Answer   *Answer
 	Restore  *StreamState
 }
@@ -101,7 +101,7 @@ type Action struct {
 	Code    uint16
 	Reason  string
 	Reply   *AdminReply
-	Cluster *ClusterAction
+	Cluster ClusterAction
 	Store   StoreOp // ActionStore: what to write; Msg is the appended chat
 	Room    string  // ActionStore
 	Epoch   string  // ActionStore

@@ -7,12 +7,14 @@ import (
 	"github.com/switchboard-ws/switchboard/core/proto"
 )
 
-// cluster is the hub's view of the other nodes.
+// cluster is the hub as one node of many (cluster_api.go): its view of the other nodes,
+// and the peers operations that consult it.
 type cluster struct {
+	h          *Hub
 	opened     map[ConnID]int64              // local conn → when it opened (its Order)
-	conns      map[nodeConn]remoteConn       // every remote connection
-	userConns  map[string]map[nodeConn]int64 // remote connections per user, with Order
-	rooms      map[nodeRoomUser]int32        // remote per-node presence counts
+	remotes    map[nodeConn]remoteConn       // every remote connection
+	byUser     map[string]map[nodeConn]int64 // remote connections per user, with Order
+	inRooms    map[nodeRoomUser]int32        // remote per-node presence counts
 	recovering map[connRoom]recovery         // local conns catching up a room
 	publishing map[uint64]*AdminReply        // admin publishes waiting for their offset
 	acks       map[uint64]pendingAck         // client chats with an id, acked once sequenced
@@ -28,14 +30,29 @@ type cluster struct {
 	limitWait map[string]bool
 }
 
+func newCluster(h *Hub) *cluster {
+	return &cluster{
+		h:          h,
+		opened:     map[ConnID]int64{},
+		remotes:    map[nodeConn]remoteConn{},
+		byUser:     map[string]map[nodeConn]int64{},
+		inRooms:    map[nodeRoomUser]int32{},
+		recovering: map[connRoom]recovery{},
+		publishing: map[uint64]*AdminReply{},
+		acks:       map[uint64]pendingAck{},
+		heard:      map[string]int64{},
+		limitWait:  map[string]bool{},
+	}
+}
+
 // defaultClusterEpoch stands until the cluster link reports the stream's own.
 const defaultClusterEpoch = "cluster"
 
-func (h *Hub) clusterEpoch() string {
-	if h.cl.epoch == "" {
+func (p *cluster) currentEpoch() string {
+	if p.epoch == "" {
 		return defaultClusterEpoch
 	}
-	return h.cl.epoch
+	return p.epoch
 }
 
 // chatRef marks the refs of client chats, apart from the admin refs the node chooses.
@@ -74,45 +91,23 @@ type recovery struct {
 	welcome bool // the join announced the user: c gets its user_joined after the replay
 }
 
-func (h *Hub) clusterInit() {
-	if h.cl.conns != nil {
-		return
-	}
-	h.cl = cluster{
-		opened:     map[ConnID]int64{},
-		conns:      map[nodeConn]remoteConn{},
-		userConns:  map[string]map[nodeConn]int64{},
-		rooms:      map[nodeRoomUser]int32{},
-		recovering: map[connRoom]recovery{},
-		publishing: map[uint64]*AdminReply{},
-		acks:       map[uint64]pendingAck{},
-		heard:      map[string]int64{},
-		limitWait:  map[string]bool{},
-	}
+// admit announces c, applies the per-user limit over the whole cluster, then seats c in
+// its token's subs.
+func (p *cluster) admit(c *conn, out *Outbox) {
+	order := p.h.now.UnixNano()
+	p.opened[c.id] = order
+	out.cluster(ClusterConnOpened{User: c.user.id, Conn: c.id, Order: order})
+	p.limit(c.user.id, out)
+	p.h.joinSubs(c, out)
 }
 
-func (o *Outbox) cluster(a *ClusterAction) {
-	o.Actions = append(o.Actions, Action{Kind: ActionCluster, Cluster: a})
+func (p *cluster) gone(c *conn, out *Outbox) {
+	delete(p.opened, c.id)
+	out.cluster(ClusterConnClosed{User: c.user.id, Conn: c.id})
 }
 
-// clusterConnected announces c and applies the per-user limit over the whole cluster.
-func (h *Hub) clusterConnected(c *conn, out *Outbox) {
-	h.clusterInit()
-	order := h.now.UnixNano()
-	h.cl.opened[c.id] = order
-	out.cluster(&ClusterAction{Op: ClusterConnOpened, User: c.user.id, Conn: c.id, Order: order})
-	h.clusterLimit(c.user.id, out)
-}
-
-// clusterDisconnected announces that c (already out of its rooms) is gone.
-func (h *Hub) clusterDisconnected(c *conn, out *Outbox) {
-	delete(h.cl.opened, c.id)
-	out.cluster(&ClusterAction{Op: ClusterConnClosed, User: c.user.id, Conn: c.id})
-}
-
-// clusterRoomChanged announces how many local conns c's user now has in r, after c
-// joined or left it.
-func (h *Hub) clusterRoomChanged(c *conn, r *room, out *Outbox) {
+// moved announces how many local conns c's user now has in r.
+func (p *cluster) moved(c *conn, r *room, out *Outbox) {
 	n := 0
 	for _, x := range c.user.conns {
 		if x.roomIndex(r) >= 0 {
@@ -120,28 +115,29 @@ func (h *Hub) clusterRoomChanged(c *conn, r *room, out *Outbox) {
 		}
 	}
 	if n == 0 || c.roomIndex(r) < 0 {
-		delete(h.cl.recovering, connRoom{c.id, r.name})
+		delete(p.recovering, connRoom{c.id, r.name})
 	}
-	out.cluster(&ClusterAction{Op: ClusterRoomCount, Room: r.name, User: c.user.id, Count: n})
+	out.cluster(ClusterRoomCount{Room: r.name, User: c.user.id, Count: n})
 }
 
-// clusterLimit closes the local connections of user that are beyond the per-user limit
+// limit closes the local connections of user that are beyond the per-user limit
 // counted over every node: the oldest by (Order, node, conn) go, wherever they are, and
 // every node closes its own. Another node's connections count once that node was heard
 // from since the user's newest connection was seen (see cluster.heard).
-func (h *Hub) clusterLimit(name string, out *Outbox) {
+func (p *cluster) limit(name string, out *Outbox) {
+	h := p.h
 	limit := h.cfg.MaxPerUser
 	u := h.users[name]
-	if limit <= 0 || u == nil || len(u.conns)+len(h.cl.userConns[name]) <= limit {
-		delete(h.cl.limitWait, name)
+	if limit <= 0 || u == nil || len(u.conns)+len(p.byUser[name]) <= limit {
+		delete(p.limitWait, name)
 		return
 	}
 	newest := int64(0)
 	for _, c := range u.conns {
-		newest = max(newest, h.cl.opened[c.id])
+		newest = max(newest, p.opened[c.id])
 	}
-	for k := range h.cl.userConns[name] {
-		newest = max(newest, h.cl.conns[k].seen)
+	for k := range p.byUser[name] {
+		newest = max(newest, p.remotes[k].seen)
 	}
 	type entry struct {
 		order int64
@@ -149,14 +145,14 @@ func (h *Hub) clusterLimit(name string, out *Outbox) {
 		id    ConnID
 		local *conn
 	}
-	all := make([]entry, 0, len(u.conns)+len(h.cl.userConns[name]))
+	all := make([]entry, 0, len(u.conns)+len(p.byUser[name]))
 	for _, c := range u.conns {
-		all = append(all, entry{h.cl.opened[c.id], h.cfg.NodeID, c.id, c})
+		all = append(all, entry{p.opened[c.id], h.cfg.NodeID, c.id, c})
 	}
-	delete(h.cl.limitWait, name)
-	for k, order := range h.cl.userConns[name] {
-		if h.cl.heard[k.node] < newest {
-			h.cl.limitWait[name] = true // perhaps a dead node's: it counts once heard again
+	delete(p.limitWait, name)
+	for k, order := range p.byUser[name] {
+		if p.heard[k.node] < newest {
+			p.limitWait[name] = true // perhaps a dead node's: it counts once heard again
 			continue
 		}
 		all = append(all, entry{order, k.node, k.conn, nil})
@@ -167,247 +163,151 @@ func (h *Hub) clusterLimit(name string, out *Outbox) {
 	slices.SortFunc(all, func(a, b entry) int {
 		return cmp.Or(cmp.Compare(a.order, b.order), cmp.Compare(a.node, b.node), cmp.Compare(a.id, b.id))
 	})
-	reason := ReasonTooMany
-	if limit == 1 {
-		reason = ReasonReplaced
-	}
 	for _, e := range all[:len(all)-limit] {
 		if e.local != nil {
-			h.closeConn(e.local, CloseReplaced, reason, out)
+			h.closeConn(e.local, CloseReplaced, replacedReason(limit), out)
 		}
 	}
 }
 
-// clusterUsers appends the users that have connections only on other nodes.
-func (h *Hub) clusterUsers(dst []string) []string {
-	for name := range h.cl.userConns {
-		if h.users[name] == nil {
-			dst = append(dst, name)
-		}
-	}
-	return dst
-}
-
-// onlineCount is the number of connections of user on every node.
-func (h *Hub) onlineCount(name string) int {
-	n := len(h.cl.userConns[name])
-	if u := h.users[name]; u != nil {
-		n += len(u.conns)
-	}
-	return n
-}
-
-// roomConns is the number of connections in r on every node.
-func (r *room) conns() int {
-	n := 0
-	for _, p := range r.presence {
-		n += int(p.conns)
-	}
-	return n
-}
-
-// publishChat hands a room chat to the cluster to be sequenced. dedupe, when set, names
-// the chat for the cluster's own duplicate detection (PROTOCOL.md §10.4, on any node).
-func (h *Hub) publishChat(r *room, sender string, content []byte, ref uint64, dedupe string, out *Outbox) {
-	out.cluster(&ClusterAction{Op: ClusterPublish, Room: r.name, Sender: sender,
-		Content: append([]byte(nil), content...), Time: h.now, Ref: ref, DedupeID: dedupe})
-}
-
-// clusterChat hands a client's chat to the cluster; it reaches the room's connections,
-// the sender's included, when it comes back sequenced, and its ack follows it, as on a
-// single node. A chat the cluster could not store in time is never acked.
-func (h *Hub) clusterChat(c *conn, r *room, req *proto.Request, out *Outbox) {
-	var ref uint64
-	if req.HasID {
-		h.cl.lastRef++
-		ref = chatRef | h.cl.lastRef
-		h.cl.acks[ref] = pendingAck{conn: c.id, id: append([]byte(nil), req.ID...)}
-	}
-	var dedupe string
-	if req.HasID && h.cfg.DedupeWindow > 0 {
-		dedupe = c.user.id + "\x00" + r.name + "\x00" + string(req.ID)
-	}
-	h.publishChat(r, c.user.id, req.Content, ref, dedupe, out)
-}
-
-// clusterJoin is a join in cluster mode. Without since, joined carries the offset this
-// node knows (the caller acks). With since, c joins at once (so that live chats of r wait
-// for it) and asks the cluster for r's chats after since; joined, history_gap, the replay
-// and the ack follow when they arrive (RemoteRecovered). A since of another epoch (the cluster's
-// stream was lost meanwhile) is an unknown position: every held chat, with a gap.
-func (h *Hub) clusterJoin(c *conn, r *room, req *proto.Request, out *Outbox) (ackLater bool) {
-	h.clusterInit()
+// enter is a join in cluster mode. Without since, joined carries the offset this node
+// knows (the caller acks). With since, c joins at once (so that live chats of r wait for
+// it) and asks the cluster for r's chats after since; joined, history_gap, the replay and
+// the ack follow when they arrive (RemoteRecovered). A since of another epoch (the
+// cluster's stream was lost meanwhile) is an unknown position: every held chat, with a
+// gap.
+func (p *cluster) enter(c *conn, r *room, req *proto.Request, out *Outbox) (ackLater bool) {
+	h := p.h
 	if !req.HasSince {
 		j := proto.NewMessage(proto.MsgJoined)
-		j.Room, j.Epoch, j.Offset = r.name, h.clusterEpoch(), r.s.offset
+		j.Room, j.Epoch, j.Offset = r.name, p.currentEpoch(), r.s.offset
 		out.deliverTo(j, c.id)
 		h.join(c, r, out)
 		return false
 	}
 	since, rec := req.Since, recovery{pending: true}
-	if len(req.Epoch) > 0 && string(req.Epoch) != h.clusterEpoch() {
+	if len(req.Epoch) > 0 && string(req.Epoch) != p.currentEpoch() {
 		since = 0
-		rec.bound = 1 // forces the gap (see remoteRecovered)
+		rec.bound = 1 // forces the gap (see recovered)
 	}
 	if req.HasID {
 		rec.ack, rec.hasAck = append([]byte(nil), req.ID...), true
 	}
 	// joined comes first (§10.1), with the answer: c's own user_joined waits for it
 	rec.welcome = h.seat(c, r, true, out)
-	h.cl.recovering[connRoom{c.id, r.name}] = rec
-	out.cluster(&ClusterAction{Op: ClusterRecover, Room: r.name, Conn: c.id, Since: since})
+	p.recovering[connRoom{c.id, r.name}] = rec
+	out.cluster(ClusterRecover{Room: r.name, Conn: c.id, Since: since})
 	return true
 }
 
-// clusterRoomEvent hands an ephemeral event to the other nodes (local members already
-// have it).
-func (h *Hub) clusterRoomEvent(c *conn, r *room, req *proto.Request, out *Outbox) {
-	out.cluster(&ClusterAction{Op: ClusterRoomEvent, Room: r.name, Sender: c.user.id,
-		Event: string(req.Event), Content: append([]byte(nil), req.Content...), Time: h.now})
+// chat hands a client's chat to the cluster; it reaches the room's connections, the
+// sender's included, when it comes back sequenced, and its ack follows it, as on a
+// single node. A chat the cluster could not store in time is never acked.
+func (p *cluster) chat(c *conn, r *room, req *proto.Request, out *Outbox) {
+	var ref uint64
+	if req.HasID {
+		p.lastRef++
+		ref = chatRef | p.lastRef
+		p.acks[ref] = pendingAck{conn: c.id, id: append([]byte(nil), req.ID...)}
+	}
+	var dedupe string
+	if req.HasID && p.h.cfg.DedupeWindow > 0 {
+		dedupe = c.user.id + "\x00" + r.name + "\x00" + string(req.ID)
+	}
+	p.sequence(r, c.user.id, req.Content, ref, dedupe, out)
 }
 
-// clusterPrivate is a client's private message in cluster mode: local conns of to and the
-// sender's other local conns get it here, the other nodes' through the cluster.
-func (h *Hub) clusterPrivate(c *conn, req *proto.Request, out *Outbox) {
-	to := string(req.To)
-	if h.onlineCount(to) == 0 {
-		h.fail(c, proto.UserOffline, msgUserOffline, req, out)
-		return
-	}
-	m := proto.NewMessage(proto.MsgPrivate)
-	m.Sender, m.To, m.Time = c.user.id, to, h.now
-	m.Content = append(m.Content[:0], req.Content...)
-	mark := out.mark()
-	if u := h.users[to]; u != nil {
-		for _, x := range u.conns {
-			out.addTarget(x.id)
-		}
-	}
-	if c.user.id != to {
-		for _, x := range c.user.conns {
-			if x != c {
-				out.addTarget(x.id)
-			}
-		}
-	}
-	out.deliver(m, mark)
-	out.cluster(&ClusterAction{Op: ClusterPrivate, Sender: c.user.id, To: to, Content: append([]byte(nil), req.Content...), Time: h.now})
-	h.ack(c, req, out)
-}
-
-// clusterAdmin answers the operator requests that span the cluster; it reports false
-// for those the local code answers (users, rooms, members count remote presence too).
-func (h *Hub) clusterAdmin(req *AdminRequest, rep *AdminReply, out *Outbox) bool {
-	h.clusterInit()
-	content := func() []byte { return []byte(req.Content) }
-	switch req.Op {
-	case AdminStats:
-		rep.Stats = Stats{
-			TotalConnections: len(h.conns) + len(h.cl.conns),
-			UniqueUsers:      len(h.sortedUsers()),
-			MaxConnections:   h.cfg.MaxConns,
-			Rooms:            len(h.rooms),
-			NodeID:           h.cfg.NodeID,
-		}
-	case AdminBroadcast:
-		m := proto.NewMessage(proto.MsgBroadcast)
-		m.Sender, m.Time = ServerSender, h.now
-		m.Content = append(m.Content[:0], req.Content...)
-		h.deliverAll(m, req.Exclude, out)
-		rep.Delivered = len(h.conns) + len(h.cl.conns)
-		if req.Exclude != "" {
-			rep.Delivered -= h.onlineCount(req.Exclude)
-		}
-		out.cluster(&ClusterAction{Op: ClusterBroadcast, Sender: ServerSender, Exclude: req.Exclude, Content: content(), Time: h.now})
-	case AdminPublish:
-		r := h.rooms[req.Room]
-		if r == nil {
-			break // nobody anywhere in the room: nothing to deliver, as on one node
-		}
-		rep.Delivered = r.conns()
-		h.cl.publishing[req.Ref] = rep
-		h.publishChat(r, ServerSender, content(), req.Ref, "", out)
-		return true // answered when the offset comes back (RemotePublished)
-	case AdminSendUser:
-		if h.onlineCount(req.User) == 0 {
-			rep.Status, rep.Error, rep.Message = 404, "not_found", "user is not online"
-			break
-		}
-		rep.Delivered = h.onlineCount(req.User)
-		if u := h.users[req.User]; u != nil {
-			m := proto.NewMessage(proto.MsgPrivate)
-			m.Sender, m.To, m.Time = ServerSender, u.id, h.now
-			m.Content = append(m.Content[:0], req.Content...)
-			h.deliverPrivate(m, u, nil, out)
-		}
-		out.cluster(&ClusterAction{Op: ClusterPrivate, Sender: ServerSender, To: req.User, NoCopy: true, Content: content(), Time: h.now})
-	case AdminDisconnect:
-		rep.Closed = h.onlineCount(req.User)
-		if u := h.users[req.User]; u != nil {
-			for len(u.conns) > 0 {
-				h.closeConn(u.conns[0], CloseKicked, ReasonKicked, out)
-			}
-		}
-		if rep.Closed > 0 {
-			out.cluster(&ClusterAction{Op: ClusterKick, User: req.User})
-		}
-	case AdminJoinRoom, AdminLeaveRoom:
-		h.clusterSeat(req, rep, out)
-	case AdminSystem:
-		m := proto.NewMessage(proto.MsgSystem)
-		m.Time = h.now
-		m.Content = append(m.Content[:0], req.Content...)
-		if req.Room == "" {
-			h.deliverAll(m, "", out)
-			rep.Delivered = len(h.conns) + len(h.cl.conns)
-		} else if r := h.rooms[req.Room]; r != nil {
-			m.Room = r.name
-			mark := out.mark()
-			r.addTargets(out)
-			out.deliver(m, mark)
-			rep.Delivered = r.conns()
-		} else {
-			m.Release()
-			break
-		}
-		out.cluster(&ClusterAction{Op: ClusterSystem, Room: req.Room, Content: content(), Time: h.now})
-	default:
+// publish hands an operator's chat to the cluster; the reply waits for its offset
+// (RemotePublished). Nobody anywhere in the room: nothing to deliver, as on one node.
+func (p *cluster) publish(room, content string, rep *AdminReply, out *Outbox) bool {
+	r := p.h.rooms[room]
+	if r == nil {
 		return false
 	}
-	out.reply(rep)
+	rep.Delivered = r.conns()
+	p.publishing[rep.Ref] = rep
+	p.sequence(r, ServerSender, []byte(content), rep.Ref, "", out)
 	return true
 }
 
-// clusterSeat is server-side membership over the whole cluster (PROTOCOL.md §8.3): this
-// node's connections of the user join or leave now, the other nodes' when told. The
-// counts include the other nodes' connections as far as their presence reports have
-// arrived.
-func (h *Hub) clusterSeat(req *AdminRequest, rep *AdminReply, out *Outbox) {
-	remote := len(h.cl.userConns[req.User])
-	inRoom := 0 // the user's connections in the room on other nodes
-	for k, n := range h.cl.rooms {
-		if k.room == req.Room && k.user == req.User {
-			inRoom += int(n)
-		}
-	}
-	u := h.users[req.User]
-	if req.Op == AdminJoinRoom {
-		if u == nil && remote == 0 {
-			rep.Status, rep.Error, rep.Message = 404, "not_found", "user is not online"
-			return
-		}
-		if u != nil {
-			rep.Joined = h.seatUser(u, req.Room, out)
-		}
-		rep.Joined += remote - inRoom
-		// Told even when no other node is known to hold the user: presence news may be
-		// on its way, and each node knows its own connections.
-		out.cluster(&ClusterAction{Op: ClusterSeat, User: req.User, Room: req.Room})
-		return
-	}
-	if u != nil {
-		rep.Left = h.unseatUser(u, req.Room, out)
-	}
-	rep.Left += inRoom
-	out.cluster(&ClusterAction{Op: ClusterUnseat, User: req.User, Room: req.Room})
+// sequence hands a room chat to the cluster to be sequenced. dedupe, when set, names the
+// chat for the cluster's own duplicate detection (PROTOCOL.md §10.4, on any node).
+func (p *cluster) sequence(r *room, sender string, content []byte, ref uint64, dedupe string, out *Outbox) {
+	out.cluster(ClusterPublish{Room: r.name, Sender: sender, Content: clone(content),
+		Time: p.h.now, Ref: ref, DedupeID: dedupe})
 }
+
+// clone copies what a ClusterAction keeps: the request's bytes are reused.
+func clone(b []byte) []byte { return append([]byte(nil), b...) }
+
+func (p *cluster) forwardRoom(m *proto.Message, out *Outbox) {
+	out.cluster(ClusterRoomMessage{Room: m.Room, Type: m.Type, Sender: m.Sender, Event: string(m.Event),
+		Content: clone(m.Content), Time: m.Time})
+}
+
+func (p *cluster) forwardPrivate(sender, to string, content []byte, copies bool, out *Outbox) {
+	out.cluster(ClusterPrivate{Sender: sender, To: to, NoCopy: !copies, Content: clone(content), Time: p.h.now})
+}
+
+func (p *cluster) forwardBroadcast(sender, exclude string, content []byte, out *Outbox) int {
+	out.cluster(ClusterBroadcast{Sender: sender, Exclude: exclude, Content: clone(content), Time: p.h.now})
+	n := len(p.remotes)
+	if exclude != "" {
+		n -= len(p.byUser[exclude])
+	}
+	return n
+}
+
+func (p *cluster) forwardSystem(room string, content []byte, out *Outbox) {
+	out.cluster(ClusterSystem{Room: room, Content: clone(content), Time: p.h.now})
+}
+
+func (p *cluster) forwardKick(user string, out *Outbox) { out.cluster(ClusterKick{User: user}) }
+
+func (p *cluster) forwardSeat(user, room string, leave bool, out *Outbox) {
+	out.cluster(ClusterSeat{User: user, Room: room, Leave: leave})
+}
+
+func (p *cluster) conns() int { return len(p.remotes) }
+
+func (p *cluster) userConns(user string) int { return len(p.byUser[user]) }
+
+func (p *cluster) roomUserConns(room, user string) int {
+	n := 0
+	for k, c := range p.inRooms {
+		if k.room == room && k.user == user {
+			n += int(c)
+		}
+	}
+	return n
+}
+
+func (p *cluster) online(dst []string, max int) ([]string, int) {
+	names := p.h.sortedUsers()
+	return append(dst, names[:min(len(names), max)]...), len(names)
+}
+
+// allUsers appends the local users and those with connections only on other nodes.
+func (p *cluster) allUsers(dst []string) []string {
+	n := len(dst)
+	for name := range p.h.users {
+		dst = append(dst, name)
+	}
+	for name := range p.byUser {
+		if p.h.users[name] == nil {
+			dst = append(dst, name)
+		}
+	}
+	slices.Sort(dst[n:])
+	return dst
+}
+
+func (p *cluster) presenceCounts(room string, count map[string]int32) {
+	for k, n := range p.inRooms {
+		if k.room == room {
+			count[k.user] += n
+		}
+	}
+}
+
+func (*cluster) keepsStreams() bool { return false }

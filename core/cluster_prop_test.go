@@ -154,7 +154,7 @@ func TestClusterConverges(t *testing.T) {
 				}
 			}
 			got := map[nodeConn]bool{}
-			for k := range h.cl.conns {
+			for k := range h.peers.(*cluster).remotes {
 				got[k] = true
 			}
 			if d := cmp.Diff(localConns[n], got, cmp.AllowUnexported(nodeConn{})); d != "" {

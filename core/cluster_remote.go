@@ -6,15 +6,15 @@ import (
 	"github.com/switchboard-ws/switchboard/core/proto"
 )
 
-// clusterEvent applies what another node reported.
-func (h *Hub) clusterEvent(ev *ClusterEvent, out *Outbox) {
-	h.clusterInit()
-	switch ev.Kind {
+// step applies what another node (or the cluster link) reported.
+func (p *cluster) step(e ClusterEvent, out *Outbox) error {
+	h := p.h
+	switch ev := e.(type) {
 	case RemoteChat:
-		h.remoteChat(ev, out)
+		p.remoteChat(&ev, out)
 	case RemoteRoomGap:
 		if r := h.rooms[ev.Room]; r != nil {
-			r.deliver(historyGap(r.name), out)
+			out.toRoom(historyGap(r.name), r)
 		}
 	case RemotePrivate:
 		name := ev.To
@@ -22,29 +22,15 @@ func (h *Hub) clusterEvent(ev *ClusterEvent, out *Outbox) {
 			name = ev.Sender
 		}
 		if u := h.users[name]; u != nil {
-			m := proto.NewMessage(proto.MsgPrivate)
-			m.Sender, m.To, m.Time = ev.Sender, ev.To, ev.Time
-			m.Content = append(m.Content[:0], ev.Content...)
-			h.deliverPrivate(m, u, nil, out)
+			out.toUser(privateMsg(ev.Sender, ev.To, ev.Content, ev.Time), u, nil)
 		}
 	case RemoteBroadcast:
-		m := proto.NewMessage(proto.MsgBroadcast)
-		m.Sender, m.Time = ev.Sender, ev.Time
-		m.Content = append(m.Content[:0], ev.Content...)
-		h.deliverAll(m, ev.Exclude, out)
+		out.toAll(broadcastMsg(ev.Sender, ev.Content, ev.Time), &h.all, ev.Exclude)
 	case RemoteSystem:
-		m := proto.NewMessage(proto.MsgSystem)
-		m.Time = ev.Time
-		m.Content = append(m.Content[:0], ev.Content...)
 		if ev.Room == "" {
-			h.deliverAll(m, "", out)
+			out.toAll(systemMsg("", ev.Content, ev.Time), &h.all, "")
 		} else if r := h.rooms[ev.Room]; r != nil {
-			m.Room = r.name
-			mark := out.mark()
-			r.addTargets(out)
-			out.deliver(m, mark)
-		} else {
-			m.Release()
+			out.toRoom(systemMsg(r.name, ev.Content, ev.Time), r)
 		}
 	case RemoteKick:
 		if u := h.users[ev.User]; u != nil {
@@ -52,60 +38,62 @@ func (h *Hub) clusterEvent(ev *ClusterEvent, out *Outbox) {
 				h.closeConn(u.conns[0], CloseKicked, ReasonKicked, out)
 			}
 		}
-	case RemoteSeat, RemoteUnseat:
+	case RemoteSeat:
 		if u := h.users[ev.User]; u != nil && validRoom(ev.Room) {
-			if ev.Kind == RemoteSeat {
-				h.seatUser(u, ev.Room, out)
-			} else {
+			if ev.Leave {
 				h.unseatUser(u, ev.Room, out)
+			} else {
+				h.seatUser(u, ev.Room, out)
 			}
 		}
 	case RemoteConn:
 		if ev.Open { // a close may be the expiry's, said for a dead node
-			h.nodeHeard(ev.Node, out)
+			p.nodeHeard(ev.Node, out)
 		}
-		h.remoteConn(ev, out)
+		p.remoteConn(&ev, out)
 	case RemoteRoomPresence:
-		h.remotePresence(ev, out)
+		p.remotePresence(&ev, out)
 	case RemoteAlive:
-		h.nodeHeard(ev.Node, out)
+		p.nodeHeard(ev.Node, out)
 	case RemoteRecovered:
-		h.remoteRecovered(ev, out)
+		p.recovered(&ev, out)
 	case RemoteEpoch:
-		h.remoteEpoch(ev, out)
-	case RemoteRoomEvent:
-		if r := h.rooms[ev.Room]; r != nil {
-			m := proto.NewMessage(proto.MsgEvent)
-			m.Room, m.Sender, m.Time = r.name, ev.Sender, ev.Time
-			m.Event = append(m.Event[:0], ev.Event...)
-			m.Content = append(m.Content[:0], ev.Content...)
-			mark := out.mark()
-			r.addTargets(out)
-			out.deliver(m, mark)
+		p.remoteEpoch(ev.Epoch, out)
+	case RemoteRoomMessage:
+		if r := h.rooms[ev.Room]; r != nil && int(ev.Type) < proto.NumMessageTypes {
+			out.toRoom(roomMsg(ev.Type, r, ev.Sender, ev.Event, ev.Content, ev.Time), r)
 		}
 	case RemotePublished:
-		if pa, ok := h.cl.acks[ev.Ref]; ok {
-			delete(h.cl.acks, ev.Ref)
-			if h.conns[pa.conn] != nil && !ev.Failed {
-				m := proto.NewMessage(proto.MsgAck)
-				m.ID = append(m.ID[:0], pa.id...)
-				m.Offset, m.HasOffset = ev.Offset, true
-				out.deliverTo(m, pa.conn)
-			}
-			return
-		}
-		rep := h.cl.publishing[ev.Ref]
-		if rep == nil {
-			return
-		}
-		delete(h.cl.publishing, ev.Ref)
-		if ev.Failed {
-			rep.Status, rep.Error, rep.Message, rep.Delivered = 503, "unavailable", "the cluster did not store the message", 0
-		} else {
-			rep.Offset = ev.Offset
-		}
-		out.reply(rep)
+		p.published(&ev, out)
+	default:
+		return ErrUnknownEvent
 	}
+	return nil
+}
+
+// published acks a client's chat, or answers an operator's publish, once sequenced.
+func (p *cluster) published(ev *RemotePublished, out *Outbox) {
+	if pa, ok := p.acks[ev.Ref]; ok {
+		delete(p.acks, ev.Ref)
+		if p.h.conns[pa.conn] != nil && !ev.Failed {
+			m := proto.NewMessage(proto.MsgAck)
+			m.ID = append(m.ID[:0], pa.id...)
+			m.Offset, m.HasOffset = ev.Offset, true
+			out.deliverTo(m, pa.conn)
+		}
+		return
+	}
+	rep := p.publishing[ev.Ref]
+	if rep == nil {
+		return
+	}
+	delete(p.publishing, ev.Ref)
+	if ev.Failed {
+		rep.Status, rep.Error, rep.Message, rep.Delivered = 503, "unavailable", "the cluster did not store the message", 0
+	} else {
+		rep.Offset = ev.Offset
+	}
+	out.reply(rep)
 }
 
 // remoteEpoch adopts the cluster stream's epoch. A new one after another (the stream was
@@ -113,35 +101,36 @@ func (h *Hub) clusterEvent(ev *ClusterEvent, out *Outbox) {
 // offsets this node knows are reset, and every local member gets history_gap, so that a
 // client stops taking the smaller offsets to come for replays and knows it may have
 // missed chats; a later since join naming the old epoch gets history_gap too.
-func (h *Hub) remoteEpoch(ev *ClusterEvent, out *Outbox) {
-	old := h.cl.epoch
-	if ev.Epoch == "" || ev.Epoch == old {
+func (p *cluster) remoteEpoch(epoch string, out *Outbox) {
+	h := p.h
+	old := p.epoch
+	if epoch == "" || epoch == old {
 		return
 	}
-	h.cl.epoch = ev.Epoch
+	p.epoch = epoch
 	if old == "" {
 		return // the first one: nothing was numbered before it
 	}
 	for _, s := range h.streams {
 		s.offset = 0
 	}
-	for k, rec := range h.cl.recovering {
+	for k, rec := range p.recovering {
 		if !rec.pending {
-			delete(h.cl.recovering, k) // its bound is an old offset: the new ones all follow it
+			delete(p.recovering, k) // its bound is an old offset: the new ones all follow it
 		}
 	}
 	for _, name := range h.sortedRooms() {
 		r := h.rooms[name]
 		if r.members.live > 0 {
-			r.deliver(historyGap(r.name), out)
+			out.toRoom(historyGap(r.name), r)
 		}
 	}
 }
 
 // remoteChat delivers a sequenced chat to the room's local members, except those still
 // catching up (they get it with their recovered chats).
-func (h *Hub) remoteChat(ev *ClusterEvent, out *Outbox) {
-	r := h.rooms[ev.Room]
+func (p *cluster) remoteChat(ev *RemoteChat, out *Outbox) {
+	r := p.h.rooms[ev.Room]
 	if r == nil || r.members.live == 0 {
 		return
 	}
@@ -156,13 +145,13 @@ func (h *Hub) remoteChat(ev *ClusterEvent, out *Outbox) {
 		if c == nil {
 			continue
 		}
-		if len(h.cl.recovering) > 0 {
+		if len(p.recovering) > 0 {
 			key := connRoom{c.id, r.name}
-			if rec, ok := h.cl.recovering[key]; ok {
+			if rec, ok := p.recovering[key]; ok {
 				if rec.pending || ev.Offset <= rec.bound {
 					continue
 				}
-				delete(h.cl.recovering, key)
+				delete(p.recovering, key)
 			}
 		}
 		out.addTarget(c.id)
@@ -170,9 +159,12 @@ func (h *Hub) remoteChat(ev *ClusterEvent, out *Outbox) {
 	out.deliver(m, mark)
 }
 
-func (h *Hub) remoteRecovered(ev *ClusterEvent, out *Outbox) {
+// recovered sends a connection that joined with since what the cluster holds for it:
+// joined, history_gap when some is lost, the chats, its own user_joined, the join's ack.
+func (p *cluster) recovered(ev *RemoteRecovered, out *Outbox) {
+	h := p.h
 	key := connRoom{ev.Conn, ev.Room}
-	rec, ok := h.cl.recovering[key]
+	rec, ok := p.recovering[key]
 	c := h.conns[ev.Conn]
 	if !ok || !rec.pending || c == nil {
 		return // the conn left the room (or is gone) meanwhile
@@ -182,7 +174,7 @@ func (h *Hub) remoteRecovered(ev *ClusterEvent, out *Outbox) {
 		r.s.offset = ev.Offset
 	}
 	j := proto.NewMessage(proto.MsgJoined)
-	j.Room, j.Epoch, j.Offset, j.Recovered = ev.Room, h.clusterEpoch(), ev.Offset, !gap
+	j.Room, j.Epoch, j.Offset, j.Recovered = ev.Room, p.currentEpoch(), ev.Offset, !gap
 	out.deliverTo(j, c.id)
 	if gap {
 		out.deliverTo(historyGap(ev.Room), c.id)
@@ -201,74 +193,76 @@ func (h *Hub) remoteRecovered(ev *ClusterEvent, out *Outbox) {
 		m.ID = append(m.ID[:0], rec.ack...)
 		out.deliverTo(m, c.id)
 	}
-	h.cl.recovering[key] = recovery{bound: ev.Offset}
+	p.recovering[key] = recovery{bound: ev.Offset}
 }
 
-func (h *Hub) remoteConn(ev *ClusterEvent, out *Outbox) {
+func (p *cluster) remoteConn(ev *RemoteConn, out *Outbox) {
+	h := p.h
 	k := nodeConn{ev.Node, ev.Conn}
 	if ev.Open {
-		if _, dup := h.cl.conns[k]; dup {
+		if _, dup := p.remotes[k]; dup {
 			return
 		}
-		h.cl.conns[k] = remoteConn{user: ev.User, order: ev.Order, seen: h.now.UnixNano()}
-		uc := h.cl.userConns[ev.User]
+		p.remotes[k] = remoteConn{user: ev.User, order: ev.Order, seen: h.now.UnixNano()}
+		uc := p.byUser[ev.User]
 		if uc == nil {
 			uc = map[nodeConn]int64{}
-			h.cl.userConns[ev.User] = uc
+			p.byUser[ev.User] = uc
 			h.userNames.dirty = true
 		}
 		uc[k] = ev.Order
-		h.clusterLimit(ev.User, out)
+		p.limit(ev.User, out)
 		return
 	}
-	rc, ok := h.cl.conns[k]
+	rc, ok := p.remotes[k]
 	if !ok {
 		return
 	}
-	delete(h.cl.conns, k)
-	if uc := h.cl.userConns[rc.user]; uc != nil {
+	delete(p.remotes, k)
+	if uc := p.byUser[rc.user]; uc != nil {
 		delete(uc, k)
 		if len(uc) == 0 {
-			delete(h.cl.userConns, rc.user)
+			delete(p.byUser, rc.user)
 			h.userNames.dirty = true
 		}
 	}
-	if h.cl.limitWait[rc.user] {
-		h.clusterLimit(rc.user, out) // perhaps no longer over the limit
+	if p.limitWait[rc.user] {
+		p.limit(rc.user, out) // perhaps no longer over the limit
 	}
 }
 
 // nodeHeard notes that node spoke now; users whose limit waited for it are checked.
-func (h *Hub) nodeHeard(node string, out *Outbox) {
-	h.cl.heard[node] = h.now.UnixNano()
-	if len(h.cl.limitWait) == 0 {
+func (p *cluster) nodeHeard(node string, out *Outbox) {
+	p.heard[node] = p.h.now.UnixNano()
+	if len(p.limitWait) == 0 {
 		return
 	}
-	users := make([]string, 0, len(h.cl.limitWait))
-	for name := range h.cl.limitWait {
+	users := make([]string, 0, len(p.limitWait))
+	for name := range p.limitWait {
 		users = append(users, name)
 	}
 	slices.Sort(users) // closes come out in one order
 	for _, name := range users {
-		h.clusterLimit(name, out)
+		p.limit(name, out)
 	}
 }
 
 // remotePresence moves the presence another node reports for (Room, User) into the
 // room's presence, announcing a user's first arrival and last departure cluster-wide.
-func (h *Hub) remotePresence(ev *ClusterEvent, out *Outbox) {
+func (p *cluster) remotePresence(ev *RemoteRoomPresence, out *Outbox) {
+	h := p.h
 	if !validRoom(ev.Room) || !validUser(ev.User) {
 		return
 	}
 	k := nodeRoomUser{ev.Node, ev.Room, ev.User}
-	old, now := h.cl.rooms[k], int32(max(ev.Count, 0))
+	old, now := p.inRooms[k], int32(max(ev.Count, 0))
 	if old == now {
 		return
 	}
 	if now > 0 {
-		h.cl.rooms[k] = now
+		p.inRooms[k] = now
 	} else {
-		delete(h.cl.rooms, k)
+		delete(p.inRooms, k)
 	}
 	r := h.rooms[ev.Room]
 	if r == nil {
@@ -279,28 +273,15 @@ func (h *Hub) remotePresence(ev *ClusterEvent, out *Outbox) {
 	}
 	for i := old; i < now; i++ {
 		if r.addPresence(ev.User) && !r.quiet() {
-			r.deliver(r.userJoined(ev.User, h.now), out)
+			out.toRoom(r.userJoined(ev.User, h.now), r)
 		}
 	}
 	for i := now; i < old; i++ {
 		if r.removePresence(ev.User) && !r.quiet() {
-			m := proto.NewMessage(proto.MsgUserLeft)
-			m.Room, m.UserID, m.Time = r.name, ev.User, h.now
-			mark := out.mark()
-			r.addTargets(out)
-			out.deliver(m, mark)
+			out.toRoom(r.userLeft(ev.User, h.now), r)
 		}
 	}
 	if r.empty() {
 		h.deleteRoom(r, out)
-	}
-}
-
-// remotePresenceCounts adds other nodes' presence in room to count (Verify).
-func (h *Hub) remotePresenceCounts(room string, count map[string]int32) {
-	for k, n := range h.cl.rooms {
-		if k.room == room {
-			count[k.user] += n
-		}
 	}
 }

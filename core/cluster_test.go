@@ -18,13 +18,16 @@ import (
 // NATS, deterministically.
 type bus struct {
 	t       tb
+	cfg     Config
 	hubs    map[string]*Hub
-	names   []string
+	names   []string // the live nodes
 	queue   []queued
 	seq     uint64
 	log     map[string][]ClusterChat // every chat ever sequenced, per room
+	dedupe  map[string]uint64        // DedupeID → its offset, as the stream's duplicate window
 	history int
 	now     time.Time
+	print   func(node string, a *Action) // when set, sees every action (transcripts)
 
 	got     map[string][]string // "node/conn" → what it received, rendered
 	closes  map[string]string   // "node/conn" → "code reason"
@@ -47,14 +50,20 @@ type tb interface {
 }
 
 func newBus(t tb, cfg Config, names ...string) *bus {
-	b := &bus{t: t, hubs: map[string]*Hub{}, names: names, log: map[string][]ClusterChat{},
+	b := &bus{t: t, cfg: cfg, hubs: map[string]*Hub{}, log: map[string][]ClusterChat{}, dedupe: map[string]uint64{},
 		history: cfg.History, now: start, got: map[string][]string{}, closes: map[string]string{}}
 	for _, n := range names {
-		c := cfg
-		c.NodeID, c.Cluster = n, true
-		b.hubs[n] = New(c)
+		b.addNode(n)
 	}
 	return b
+}
+
+// addNode starts a hub named node on the bus.
+func (b *bus) addNode(node string) {
+	c := b.cfg
+	c.NodeID, c.Cluster = node, true
+	b.hubs[node] = New(c)
+	b.names = append(b.names, node)
 }
 
 var timestamp = regexp.MustCompile(`,"timestamp":"[^"]*"`)
@@ -73,7 +82,10 @@ func (b *bus) step(node string, ev Event) {
 	if err := h.Verify(); err != nil {
 		b.t.Fatalf("%s: after %v: %v", node, ev.Kind, err)
 	}
-	for _, a := range out.Actions {
+	for i, a := range out.Actions {
+		if b.print != nil {
+			b.print(node, &out.Actions[i])
+		}
 		switch a.Kind {
 		case ActionDeliver:
 			s, err := renderMessage(a.Msg, proto.JSON)
@@ -98,49 +110,59 @@ func (b *bus) step(node string, ev Event) {
 }
 
 // carry turns one hub's cluster action into the events other hubs see.
-func (b *bus) carry(from string, a *ClusterAction) {
+func (b *bus) carry(from string, a ClusterAction) {
 	others := func(ev ClusterEvent) {
-		ev.Node = from
 		for _, n := range b.names {
 			if n != from {
 				b.queue = append(b.queue, queued{n, from, ev})
 			}
 		}
 	}
-	switch a.Op {
+	switch a := a.(type) {
 	case ClusterPublish:
+		if first, dup := b.dedupe[a.DedupeID]; dup && a.DedupeID != "" {
+			if a.Ref != 0 { // stored once: acked with the first one's offset
+				b.queue = append(b.queue, queued{from, "js", RemotePublished{Ref: a.Ref, Offset: first}})
+			}
+			return
+		}
 		b.seq++
+		if a.DedupeID != "" {
+			b.dedupe[a.DedupeID] = b.seq
+		}
 		b.log[a.Room] = append(b.log[a.Room], ClusterChat{Sender: a.Sender, Content: a.Content, Offset: b.seq, Time: a.Time})
 		for _, n := range b.names { // the publisher's own hub too: it delivers the sequenced chat
-			b.queue = append(b.queue, queued{n, "js", ClusterEvent{Kind: RemoteChat, Node: from, Room: a.Room, Sender: a.Sender, Content: a.Content, Offset: b.seq, Time: a.Time}})
+			b.queue = append(b.queue, queued{n, "js", RemoteChat{Node: from, Room: a.Room, Sender: a.Sender, Content: a.Content, Offset: b.seq, Time: a.Time}})
 		}
 		if a.Ref != 0 {
-			b.queue = append(b.queue, queued{from, "js", ClusterEvent{Kind: RemotePublished, Ref: a.Ref, Offset: b.seq}})
+			b.queue = append(b.queue, queued{from, "js", RemotePublished{Ref: a.Ref, Offset: b.seq}})
 		}
 	case ClusterPrivate:
-		others(ClusterEvent{Kind: RemotePrivate, Sender: a.Sender, To: a.To, Content: a.Content, Time: a.Time})
+		others(RemotePrivate{Node: from, Sender: a.Sender, To: a.To, Content: a.Content, Time: a.Time})
 		if !a.NoCopy && a.Sender != a.To {
-			others(ClusterEvent{Kind: RemotePrivate, Sender: a.Sender, To: a.To, Copy: true, Content: a.Content, Time: a.Time})
+			others(RemotePrivate{Node: from, Sender: a.Sender, To: a.To, Copy: true, Content: a.Content, Time: a.Time})
 		}
 	case ClusterBroadcast:
-		others(ClusterEvent{Kind: RemoteBroadcast, Sender: a.Sender, Exclude: a.Exclude, Content: a.Content, Time: a.Time})
+		others(RemoteBroadcast{Node: from, Sender: a.Sender, Exclude: a.Exclude, Content: a.Content, Time: a.Time})
 	case ClusterSystem:
-		others(ClusterEvent{Kind: RemoteSystem, Room: a.Room, Content: a.Content, Time: a.Time})
+		others(RemoteSystem{Node: from, Room: a.Room, Content: a.Content, Time: a.Time})
 	case ClusterKick:
-		others(ClusterEvent{Kind: RemoteKick, User: a.User})
+		others(RemoteKick{Node: from, User: a.User})
 	case ClusterSeat:
-		others(ClusterEvent{Kind: RemoteSeat, User: a.User, Room: a.Room})
-	case ClusterUnseat:
-		others(ClusterEvent{Kind: RemoteUnseat, User: a.User, Room: a.Room})
+		others(RemoteSeat{Node: from, User: a.User, Room: a.Room, Leave: a.Leave})
 	case ClusterConnOpened:
-		others(ClusterEvent{Kind: RemoteConn, User: a.User, Conn: a.Conn, Order: a.Order, Open: true})
+		others(RemoteConn{Node: from, User: a.User, Conn: a.Conn, Order: a.Order, Open: true})
 	case ClusterConnClosed:
-		others(ClusterEvent{Kind: RemoteConn, User: a.User, Conn: a.Conn})
+		others(RemoteConn{Node: from, User: a.User, Conn: a.Conn})
 	case ClusterRoomCount:
-		others(ClusterEvent{Kind: RemoteRoomPresence, Room: a.Room, User: a.User, Count: a.Count})
+		others(RemoteRoomPresence{Node: from, Room: a.Room, User: a.User, Count: a.Count})
+	case ClusterRoomMessage:
+		others(RemoteRoomMessage{Node: from, Room: a.Room, Type: a.Type, Sender: a.Sender, Event: a.Event, Content: a.Content, Time: a.Time})
 	case ClusterRecover:
 		// answered when dequeued, from the log as it is then (History+1 kept, as the stream)
-		b.queue = append(b.queue, queued{from, "js", ClusterEvent{Kind: RemoteRecovered, Room: a.Room, Conn: a.Conn, Offset: a.Since}})
+		b.queue = append(b.queue, queued{from, "js", RemoteRecovered{Room: a.Room, Conn: a.Conn, Offset: a.Since}})
+	default:
+		b.t.Fatalf("%s: unknown cluster action %T", from, a)
 	}
 }
 
@@ -172,24 +194,24 @@ func (b *bus) deliverAt(i int) {
 	{
 		q := b.queue[i]
 		b.queue = slices.Delete(b.queue, i, i+1)
-		if q.ev.Kind == RemoteRecovered {
-			since := q.ev.Offset
+		if rec, ok := q.ev.(RemoteRecovered); ok {
+			since := rec.Offset
 			var after []ClusterChat
-			for _, c := range b.log[q.ev.Room] {
+			for _, c := range b.log[rec.Room] {
 				if c.Offset > since {
 					after = append(after, c)
 				}
 			}
 			if len(after) > b.history {
-				q.ev.Gap, after = true, after[len(after)-b.history:]
+				rec.Gap, after = true, after[len(after)-b.history:]
 			}
-			q.ev.Chats = after
-			if n := len(b.log[q.ev.Room]); n > 0 {
-				q.ev.Offset = max(since, b.log[q.ev.Room][n-1].Offset)
+			rec.Chats = after
+			if n := len(b.log[rec.Room]); n > 0 {
+				rec.Offset = max(since, b.log[rec.Room][n-1].Offset)
 			}
+			q.ev = rec
 		}
-		ev := q.ev
-		b.step(q.node, Event{Kind: EventCluster, Cluster: &ev})
+		b.step(q.node, Event{Kind: EventCluster, Cluster: q.ev})
 	}
 }
 
@@ -436,10 +458,10 @@ func TestClusterNodeGoneAnnouncesLeaves(t *testing.T) {
 	b.take("a", 1)
 	// the link reports b's presence gone, as it does for a node that died
 	for _, ev := range []ClusterEvent{
-		{Kind: RemoteRoomPresence, Node: "b", Room: "r", User: "bob"},
-		{Kind: RemoteConn, Node: "b", User: "bob", Conn: 1},
+		RemoteRoomPresence{Node: "b", Room: "r", User: "bob"},
+		RemoteConn{Node: "b", User: "bob", Conn: 1},
 	} {
-		b.step("a", Event{Kind: EventCluster, Cluster: &ev})
+		b.step("a", Event{Kind: EventCluster, Cluster: ev})
 	}
 	b.expect("a", 1, `{"type":"user_left","room":"r","user_id":"bob"}`)
 	if rep := b.admin("a", AdminRequest{Op: AdminStats}); rep.Stats.TotalConnections != 1 || rep.Stats.UniqueUsers != 1 {
@@ -484,7 +506,7 @@ func (b *bus) heartbeat() {
 	for _, from := range b.names {
 		for _, n := range b.names {
 			if n != from {
-				b.queue = append(b.queue, queued{n, from, ClusterEvent{Kind: RemoteAlive, Node: from}})
+				b.queue = append(b.queue, queued{n, from, RemoteAlive{Node: from}})
 			}
 		}
 	}
@@ -508,7 +530,7 @@ func TestClusterDeadNodeConnsDoNotCountAgainstTheLimit(t *testing.T) {
 		t.Fatalf("closes %v: a dead node's connection counted", b.closes)
 	}
 	// b expires: its connections close on a, and nothing else happens
-	b.step("a", Event{Kind: EventCluster, Cluster: &ClusterEvent{Kind: RemoteConn, Node: "b", User: "dan", Conn: 1}})
+	b.step("a", Event{Kind: EventCluster, Cluster: RemoteConn{Node: "b", User: "dan", Conn: 1}})
 	b.settle()
 	if rep := b.admin("a", AdminRequest{Op: AdminStats}); rep.Stats.TotalConnections != 2 || len(b.closes) != 0 {
 		t.Fatalf("stats %+v, closes %v", rep.Stats, b.closes)
@@ -539,9 +561,9 @@ func TestClusterDeadNodeConnsDoNotCountAgainstTheLimit(t *testing.T) {
 // epoch tells every hub that the cluster stream is epoch; the bus's sequence restarts
 // with it, as a stream created again numbers from 1.
 func (b *bus) epoch(epoch string) {
-	b.seq, b.log = 0, map[string][]ClusterChat{}
+	b.seq, b.log, b.dedupe = 0, map[string][]ClusterChat{}, map[string]uint64{}
 	for _, n := range b.names {
-		b.step(n, Event{Kind: EventCluster, Cluster: &ClusterEvent{Kind: RemoteEpoch, Epoch: epoch}})
+		b.step(n, Event{Kind: EventCluster, Cluster: RemoteEpoch{Epoch: epoch}})
 	}
 	b.settle()
 }
@@ -585,4 +607,17 @@ func TestClusterNewEpochRestartsOffsetsAndTellsMembers(t *testing.T) {
 	b.take("a", 1)
 	b.epoch("e2")
 	b.expect("a", 1)
+}
+
+// What another node sends is input: a room message of a type that does not exist is
+// dropped, never encoded.
+func TestClusterUnknownRoomMessageTypeIsDropped(t *testing.T) {
+	b := newBus(t, defaultConfig(), "a")
+	b.connect("a", 1, "ann")
+	b.send("a", 1, `{"type":"join","room":"r"}`)
+	b.take("a", 1)
+	b.step("a", Event{Kind: EventCluster, Cluster: RemoteRoomMessage{Node: "b", Room: "r", Type: proto.MessageType(proto.NumMessageTypes), Sender: "bob"}})
+	b.expect("a", 1)
+	b.step("a", Event{Kind: EventCluster, Cluster: RemoteRoomMessage{Node: "b", Room: "r", Type: proto.MsgEvent, Sender: "bob", Event: "typing"}})
+	b.expect("a", 1, `{"type":"event","room":"r","sender":"bob","event":"typing","content":""}`)
 }

@@ -37,10 +37,15 @@
 //     outbox's arena.
 //
 // The specification is testdata/*.txt: transcripts of events and the exact actions they
-// produce (see transcript_test.go). Verify checks the hub's internal invariants; tests
-// and fuzzers call it after every step.
+// produce (see transcript_test.go); testdata/cluster_*.txt run several hubs as nodes of
+// one cluster on an in-memory bus (cluster_transcript_test.go). Verify checks the hub's
+// internal invariants; tests and fuzzers call it after every step.
 //
-// Extension points for other nodes: every room message goes through deliverChat (kept
-// in history, then delivered), and room presence is counted only through addPresence
-// and removePresence, so remote messages and remote presence take the same paths.
+// Cluster mode (Config.Cluster, cluster_api.go) is a strategy, as raft swaps its step
+// function per role: the hub holds a peers value (peers.go), solo or cluster, for the
+// few operations that differ — admission and the per-user limit, joins and recovery,
+// chat sequencing, forwarding to other nodes, their counts — and handles every request
+// once. Room presence is counted only through addPresence and removePresence, so remote
+// presence takes the local path; a room message is stored (deliverChat) or not
+// (deliverUnstored), and either way reaches every node.
 package core

@@ -1,7 +1,6 @@
 package core
 
 import (
-	"slices"
 	"time"
 
 	"github.com/switchboard-ws/switchboard/core/proto"
@@ -87,7 +86,7 @@ type Hub struct {
 	expiries            expiryHeap            // token expiries (ask.go)
 	offline             offlineGrace          // users waiting for user_offline (appevents.go)
 
-	cl cluster // the other nodes, in cluster mode (cluster.go)
+	peers peers // a hub alone (solo) or one node of a cluster (peers.go, cluster.go)
 }
 
 // sortedNames keeps the names of a map (users or rooms) sorted as they come and go, and
@@ -121,6 +120,11 @@ func New(cfg Config) *Hub {
 	}
 	h.idleExpiry, h.idleAge = newIdleHeaps()
 	h.dedupe.init()
+	if cfg.Cluster {
+		h.peers = newCluster(h)
+	} else {
+		h.peers = solo{h}
+	}
 	return h
 }
 
@@ -176,11 +180,15 @@ func (h *Hub) Step(ev Event, out *Outbox) error {
 		h.now = ev.Now
 		h.admin(&ev.Admin, out)
 	case EventCluster:
-		if !h.cfg.Cluster || ev.Cluster == nil {
+		if ev.Cluster == nil {
 			return ErrUnknownEvent
 		}
+		now := h.now
 		h.now = ev.Now
-		h.clusterEvent(ev.Cluster, out)
+		if err := h.peers.step(ev.Cluster, out); err != nil {
+			h.now = now
+			return err
+		}
 	case EventAnswer:
 		if ev.Answer == nil {
 			return ErrUnknownEvent
@@ -220,21 +228,7 @@ func (h *Hub) connect(id ConnID, ident *Identity, f proto.Format, out *Outbox) {
 	out.deliverTo(m, id)
 
 	h.watchExpiry(c)
-	if h.cfg.Cluster {
-		h.clusterConnected(c, out) // announce, then the limit over every node
-		h.joinSubs(c, out)
-		return
-	}
-	h.joinSubs(c, out)
-	if limit := h.cfg.MaxPerUser; limit > 0 {
-		reason := ReasonTooMany
-		if limit == 1 {
-			reason = ReasonReplaced
-		}
-		for len(u.conns) > limit {
-			h.closeConn(u.conns[0], CloseReplaced, reason, out)
-		}
-	}
+	h.peers.admit(c, out)
 }
 
 // closeConn closes c on the hub's initiative: the adapter is told first, then c is
@@ -262,9 +256,7 @@ func (h *Hub) removeConn(c *conn, out *Outbox) {
 		}
 	}
 	delete(h.conns, c.id)
-	if h.cfg.Cluster {
-		h.clusterDisconnected(c, out)
-	}
+	h.peers.gone(c, out)
 }
 
 // join seats c in r and, when c is its user's first connection there, tells every
@@ -273,14 +265,12 @@ func (h *Hub) removeConn(c *conn, out *Outbox) {
 func (h *Hub) join(c *conn, r *room, out *Outbox) { h.seat(c, r, false, out) }
 
 // seat is join; with later, c itself is not told yet (its joined and replay come later:
-// a cluster join with since, see remoteRecovered). It reports whether c's user was
+// a cluster join with since, see cluster.recovered). It reports whether c's user was
 // announced.
 func (h *Hub) seat(c *conn, r *room, later bool, out *Outbox) bool {
 	occupied := h.cfg.AppEvents && r.members.live == 0
 	r.addMember(c)
-	if h.cfg.Cluster {
-		h.clusterRoomChanged(c, r, out) // before anyone can react to the join
-	}
+	h.peers.moved(c, r, out) // before anyone can react to the join
 	first := r.addPresence(c.user.id)
 	if h.cfg.AppEvents {
 		if occupied {
@@ -293,14 +283,11 @@ func (h *Hub) seat(c *conn, r *room, later bool, out *Outbox) bool {
 	if !first || r.quiet() {
 		return false
 	}
-	m := r.userJoined(c.user.id, h.now)
-	mark := out.mark()
+	var except *conn
 	if later {
-		r.addTargetsExcept(c, out)
-	} else {
-		r.addTargets(out)
+		except = c
 	}
-	out.deliver(m, mark)
+	out.toRoomExcept(r.userJoined(c.user.id, h.now), r, except)
 	return true
 }
 
@@ -309,9 +296,7 @@ func (h *Hub) seat(c *conn, r *room, later bool, out *Outbox) bool {
 func (h *Hub) leave(c *conn, i int, out *Outbox) {
 	r := c.rooms[i].room
 	r.removeMember(c, i)
-	if h.cfg.Cluster {
-		h.clusterRoomChanged(c, r, out)
-	}
+	h.peers.moved(c, r, out)
 	last := r.removePresence(c.user.id)
 	if h.cfg.AppEvents {
 		if last {
@@ -322,11 +307,7 @@ func (h *Hub) leave(c *conn, i int, out *Outbox) {
 		}
 	}
 	if last && !r.empty() && !r.quiet() {
-		m := proto.NewMessage(proto.MsgUserLeft)
-		m.Room, m.UserID, m.Time = r.name, c.user.id, h.now
-		mark := out.mark()
-		r.addTargets(out)
-		out.deliver(m, mark)
+		out.toRoom(r.userLeft(c.user.id, h.now), r)
 	}
 	if r.empty() {
 		h.deleteRoom(r, out)
@@ -342,24 +323,30 @@ func (h *Hub) deliverChat(r *room, m *proto.Message, out *Outbox) int {
 		s = h.attach(r)
 	}
 	h.append(s, m, out)
-	mark := out.mark()
-	r.addTargets(out)
-	return out.deliver(m, mark)
+	return out.toRoom(m, r)
 }
 
-// sortedUsers returns every user id, sorted; the slice is the hub's own.
-func (h *Hub) sortedUsers() []string {
-	if h.userNames.dirty && !h.cfg.Cluster {
-		h.userNames.names = h.userNames.set.appendFirst(h.userNames.names[:0], h.userNames.set.len())
-		h.userNames.dirty = false
+// deliverUnstored is the one path of a room message that is never stored or numbered
+// (an event, PROTOCOL.md §10.3): to every member connection of r but except, on every
+// node. The outbox takes over the caller's reference on m.
+func (h *Hub) deliverUnstored(m *proto.Message, r *room, except *conn, out *Outbox) {
+	h.peers.forwardRoom(m, out) // first: the delivery releases m when it has no target
+	out.toRoomExcept(m, r, except)
+}
+
+// onlineCount is the number of connections of user on every node.
+func (h *Hub) onlineCount(name string) int {
+	n := h.peers.userConns(name)
+	if u := h.users[name]; u != nil {
+		n += len(u.conns)
 	}
-	if h.userNames.dirty { // with the users of other nodes
-		h.userNames.names = h.userNames.names[:0]
-		for name := range h.users {
-			h.userNames.names = append(h.userNames.names, name)
-		}
-		h.userNames.names = h.clusterUsers(h.userNames.names)
-		slices.Sort(h.userNames.names)
+	return n
+}
+
+// sortedUsers returns every user id (of every node), sorted; the slice is the hub's own.
+func (h *Hub) sortedUsers() []string {
+	if h.userNames.dirty {
+		h.userNames.names = h.peers.allUsers(h.userNames.names[:0])
 		h.userNames.dirty = false
 	}
 	return h.userNames.names

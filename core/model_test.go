@@ -331,7 +331,6 @@ func (m *model) check(h *Hub) error {
 			return fmt.Errorf("room %s missing", name)
 		}
 		var got []ConnID
-		r.addTargets(&Outbox{})
 		for _, c := range r.members.slots {
 			if c != nil {
 				got = append(got, c.id)

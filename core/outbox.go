@@ -47,11 +47,64 @@ func (o *Outbox) deliver(m *proto.Message, mark int) int {
 	return n
 }
 
-// deliverTo emits m to one connection, taking over the caller's reference on m.
+// The verbs below emit one message to a set of connections and return how many it
+// reaches; each takes over the caller's reference on m.
+
+// deliverTo emits m to one connection.
 func (o *Outbox) deliverTo(m *proto.Message, id ConnID) {
 	mark := o.mark()
 	o.addTarget(id)
 	o.deliver(m, mark)
+}
+
+// toRoom emits m to every member connection of r, in join order.
+func (o *Outbox) toRoom(m *proto.Message, r *room) int { return o.toRoomExcept(m, r, nil) }
+
+// toRoomExcept emits m to every member connection of r but except (nil: none).
+func (o *Outbox) toRoomExcept(m *proto.Message, r *room, except *conn) int {
+	mark := o.mark()
+	for _, x := range r.members.slots {
+		if x != nil && x != except {
+			o.addTarget(x.id)
+		}
+	}
+	return o.deliver(m, mark)
+}
+
+// toUser emits m to every connection of to (nil: none here) and, so that a user's tabs
+// stay in step, to the other connections of the sender's user (from is nil for the
+// server).
+func (o *Outbox) toUser(m *proto.Message, to *user, from *conn) int {
+	mark := o.mark()
+	if to != nil {
+		for _, x := range to.conns {
+			o.addTarget(x.id)
+		}
+	}
+	if from != nil && from.user != to {
+		for _, x := range from.user.conns {
+			if x != from {
+				o.addTarget(x.id)
+			}
+		}
+	}
+	return o.deliver(m, mark)
+}
+
+// toAll emits m to every connection of all, in connect order, except those of user
+// exclude ("": none).
+func (o *Outbox) toAll(m *proto.Message, all *connList, exclude string) int {
+	mark := o.mark()
+	for _, x := range all.slots {
+		if x != nil && (exclude == "" || x.user.id != exclude) {
+			o.addTarget(x.id)
+		}
+	}
+	return o.deliver(m, mark)
+}
+
+func (o *Outbox) cluster(a ClusterAction) {
+	o.Actions = append(o.Actions, Action{Kind: ActionCluster, Cluster: a})
 }
 
 func (o *Outbox) close(id ConnID, code uint16, reason string) {

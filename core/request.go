@@ -59,14 +59,7 @@ func (h *Hub) frame(c *conn, payload []byte, out *Outbox) {
 		h.ack(c, req, out)
 	case proto.ReqOnline:
 		m := proto.NewMessage(proto.MsgOnline)
-		if h.cfg.Cluster {
-			names := h.sortedUsers()
-			m.Users = append(m.Users[:0], names[:min(len(names), h.cfg.MaxListed)]...)
-			m.Total = len(names)
-		} else { // O(MaxListed), however many users there are
-			m.Users = h.userNames.set.appendFirst(m.Users[:0], h.cfg.MaxListed)
-			m.Total = h.userNames.set.len()
-		}
+		m.Users, m.Total = h.peers.online(m.Users[:0], h.cfg.MaxListed)
 		out.deliverTo(m, c.id)
 		h.ack(c, req, out)
 	case proto.ReqPing:
@@ -112,12 +105,7 @@ func (h *Hub) reqJoin(c *conn, req *proto.Request, out *Outbox) {
 // replay), then the join and its user_joined. It reports whether the join's ack comes
 // later (a cluster recovery under way sends it); otherwise the caller acks.
 func (h *Hub) enter(c *conn, r *room, req *proto.Request, out *Outbox) (ackLater bool) {
-	if h.cfg.Cluster {
-		return h.clusterJoin(c, r, req, out)
-	}
-	h.sendJoined(c, r, req, out)
-	h.join(c, r, out)
-	return false
+	return h.peers.enter(c, r, req, out)
 }
 
 // noPosition is a join without since, id or epoch, as server-side joins are.
@@ -159,27 +147,7 @@ func (h *Hub) reqChat(c *conn, req *proto.Request, out *Outbox) {
 	if r == nil {
 		return
 	}
-	if h.cfg.Cluster { // delivered here too when it comes back sequenced, then acked
-		h.clusterChat(c, r, req, out)
-		return
-	}
-	if req.HasID {
-		if offset, seen := h.dedupe.seen(c.user.id, r.name, req.ID); seen {
-			h.ackOffset(c, req, offset, out) // a resend: not stored or delivered again
-			return
-		}
-	}
-	m := proto.NewMessage(proto.MsgChat)
-	m.Room, m.Sender, m.Time = r.name, c.user.id, h.now
-	m.Content = append(m.Content[:0], req.Content...)
-	if h.cfg.Durable && req.HasID { // the store keeps the id, so a resend after a restart is known
-		m.ID = append(m.ID[:0], req.ID...)
-	}
-	h.deliverChat(r, m, out) // sets m.Offset; m stays valid until the outbox's Reset
-	if req.HasID {
-		h.dedupe.remember(c.user.id, r.name, req.ID, m.Offset, h.now.UnixNano(), h.cfg.DedupeWindow)
-	}
-	h.ackOffset(c, req, m.Offset, out)
+	h.peers.chat(c, r, req, out)
 }
 
 // reqEvent sends an ephemeral event to the room's other connections (PROTOCOL.md §10.3):
@@ -189,16 +157,7 @@ func (h *Hub) reqEvent(c *conn, req *proto.Request, out *Outbox) {
 	if r == nil {
 		return
 	}
-	m := proto.NewMessage(proto.MsgEvent)
-	m.Room, m.Sender, m.Time = r.name, c.user.id, h.now
-	m.Event = append(m.Event[:0], req.Event...)
-	m.Content = append(m.Content[:0], req.Content...)
-	mark := out.mark()
-	r.addTargetsExcept(c, out)
-	out.deliver(m, mark)
-	if h.cfg.Cluster {
-		h.clusterRoomEvent(c, r, req, out)
-	}
+	h.deliverUnstored(roomMsg(proto.MsgEvent, r, c.user.id, req.Event, req.Content, h.now), r, c, out)
 	h.ack(c, req, out)
 }
 
@@ -207,37 +166,17 @@ func (h *Hub) reqPrivate(c *conn, req *proto.Request, out *Outbox) {
 		h.fail(c, proto.TooLarge, msgTooLarge, req, out)
 		return
 	}
-	if h.cfg.Cluster {
-		h.clusterPrivate(c, req, out)
-		return
-	}
 	to := h.users[string(req.To)]
-	if to == nil {
+	var name string
+	if to != nil {
+		name = to.id
+	} else if name = string(req.To); h.peers.userConns(name) == 0 {
 		h.fail(c, proto.UserOffline, msgUserOffline, req, out)
 		return
 	}
-	m := proto.NewMessage(proto.MsgPrivate)
-	m.Sender, m.To, m.Time = c.user.id, to.id, h.now
-	m.Content = append(m.Content[:0], req.Content...)
-	h.deliverPrivate(m, to, c, out)
+	out.toUser(privateMsg(c.user.id, name, req.Content, h.now), to, c)
+	h.peers.forwardPrivate(c.user.id, name, req.Content, true, out)
 	h.ack(c, req, out)
-}
-
-// deliverPrivate sends m to every connection of to and, so that a user's tabs stay in
-// step, to the other connections of the sender's user (from is nil for the server).
-func (h *Hub) deliverPrivate(m *proto.Message, to *user, from *conn, out *Outbox) int {
-	mark := out.mark()
-	for _, x := range to.conns {
-		out.addTarget(x.id)
-	}
-	if from != nil && from.user != to {
-		for _, x := range from.user.conns {
-			if x != from {
-				out.addTarget(x.id)
-			}
-		}
-	}
-	return out.deliver(m, mark)
 }
 
 func (h *Hub) reqBroadcast(c *conn, req *proto.Request, out *Outbox) {
@@ -249,25 +188,9 @@ func (h *Hub) reqBroadcast(c *conn, req *proto.Request, out *Outbox) {
 		h.fail(c, proto.TooLarge, msgTooLarge, req, out)
 		return
 	}
-	m := proto.NewMessage(proto.MsgBroadcast)
-	m.Sender, m.Time = c.user.id, h.now
-	m.Content = append(m.Content[:0], req.Content...)
-	h.deliverAll(m, "", out)
-	if h.cfg.Cluster {
-		out.cluster(&ClusterAction{Op: ClusterBroadcast, Sender: c.user.id, Content: append([]byte(nil), req.Content...), Time: h.now})
-	}
+	out.toAll(broadcastMsg(c.user.id, req.Content, h.now), &h.all, "")
+	h.peers.forwardBroadcast(c.user.id, "", req.Content, out)
 	h.ack(c, req, out)
-}
-
-// deliverAll sends m to every connection in connect order, except those of user exclude.
-func (h *Hub) deliverAll(m *proto.Message, exclude string, out *Outbox) int {
-	mark := out.mark()
-	for _, x := range h.all.slots {
-		if x != nil && (exclude == "" || x.user.id != exclude) {
-			out.addTarget(x.id)
-		}
-	}
-	return out.deliver(m, mark)
 }
 
 func (h *Hub) tooLarge(content []byte) bool {

@@ -112,37 +112,28 @@ func (r *room) removeMember(c *conn, i int) {
 	}
 }
 
-// addTargets appends every member connection of r, in join order.
-func (r *room) addTargets(o *Outbox) {
-	for _, c := range r.members.slots {
-		if c != nil {
-			o.addTarget(c.id)
-		}
-	}
-}
-
-// addTargetsExcept appends every member connection of r but c, in join order.
-func (r *room) addTargetsExcept(c *conn, o *Outbox) {
-	for _, x := range r.members.slots {
-		if x != nil && x != c {
-			o.addTarget(x.id)
-		}
-	}
-}
-
-// deliver emits m to every member connection of r, taking over the caller's reference.
-func (r *room) deliver(m *proto.Message, o *Outbox) int {
-	mark := o.mark()
-	r.addTargets(o)
-	return o.deliver(m, mark)
-}
-
 // userJoined is the user_joined of user in r, with r's members as they are now.
 func (r *room) userJoined(user string, now time.Time) *proto.Message {
 	m := proto.NewMessage(proto.MsgUserJoined)
 	m.Room, m.UserID, m.Time = r.name, user, now
 	m.Members = r.appendUsers(m.Members[:0])
 	return m
+}
+
+// userLeft is the user_left of user in r.
+func (r *room) userLeft(user string, now time.Time) *proto.Message {
+	m := proto.NewMessage(proto.MsgUserLeft)
+	m.Room, m.UserID, m.Time = r.name, user, now
+	return m
+}
+
+// conns is the number of connections in r on every node.
+func (r *room) conns() int {
+	n := 0
+	for _, p := range r.presence {
+		n += int(p.conns)
+	}
+	return n
 }
 
 // historyGap is the history_gap error about room (PROTOCOL.md §7, §10).

@@ -162,7 +162,7 @@ func (h *Hub) detach(r *room, out *Outbox) {
 	}
 	h.active.remove(s)
 	s.room, s.idleAt = nil, h.now.UnixNano()
-	if s.ttl <= 0 || h.cfg.Cluster { // a cluster's streams live in the cluster
+	if s.ttl <= 0 || !h.peers.keepsStreams() {
 		h.dropStream(s, out)
 		return
 	}

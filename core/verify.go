@@ -98,9 +98,7 @@ func (h *Hub) Verify() error {
 			}
 			count[c.user.id]++
 		}
-		if h.cfg.Cluster {
-			h.remotePresenceCounts(name, count)
-		}
+		h.peers.presenceCounts(name, count)
 		if live != r.members.live {
 			return fmt.Errorf("room %q counts %d live members, holds %d", name, r.members.live, live)
 		}
@@ -124,7 +122,7 @@ func (h *Hub) Verify() error {
 	if err := h.verifyStreams(); err != nil {
 		return err
 	}
-	if !h.userNames.dirty && !h.cfg.Cluster && !slices.Equal(h.userNames.names, sortedKeys(h.users)) {
+	if !h.userNames.dirty && !slices.Equal(h.userNames.names, h.peers.allUsers(nil)) {
 		return fmt.Errorf("sorted user cache is stale")
 	}
 	if users := h.userNames.set.appendFirst(nil, len(h.users)+1); !slices.Equal(users, sortedKeys(h.users)) {

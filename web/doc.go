@@ -1,5 +1,6 @@
 // Package web owns Switchboard's browser side, embedded into the binary: the chat page
-// at /, the dependency-free JavaScript client module at /switchboard.js, the live
+// at /, the JavaScript client module at /switchboard.js (clients/js's file, with CORS
+// for the origins the server allows), the live
 // dashboard at /dashboard, their assets under /assets/, and the wasm playground's files
 // under /playground/ when they were built into static/playground (else a page saying the
 // playground is off and why: playground.go).

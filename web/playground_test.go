@@ -29,7 +29,7 @@ func TestPlaygroundOffWithoutWasm(t *testing.T) {
 	if !strings.Contains(why, "web/static/playground/hub.wasm") || !strings.Contains(why, "make playground") {
 		t.Fatalf("playgroundMissing = %q", why)
 	}
-	h := handler(files)
+	h := handler(files, Options{})
 	for _, path := range []string{"/playground/", "/playground/hub.wasm", "/playground/playground.js"} {
 		code, body, hdr := get(t, h, path)
 		if code != http.StatusServiceUnavailable || !strings.HasPrefix(hdr.Get("Content-Type"), "text/html") {
@@ -52,7 +52,7 @@ func TestPlaygroundServedWhenBuilt(t *testing.T) {
 	if why := playgroundMissing(files); why != "" {
 		t.Fatalf("playgroundMissing = %q with both files present", why)
 	}
-	h := handler(files)
+	h := handler(files, Options{})
 	for path, want := range map[string]string{
 		"/playground/":             "<p>playground page</p>",
 		"/playground/hub.wasm":     "\x00asm",

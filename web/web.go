@@ -1,18 +1,22 @@
 package web
 
 import (
+	"bytes"
 	"embed"
 	"io/fs"
 	"net/http"
 	"strings"
+	"time"
 	"unicode/utf8"
+
+	jsclient "github.com/switchboard-ws/switchboard/clients/js"
 )
 
 //go:embed all:static
 var embedded embed.FS
 
-// Files is the embedded static tree (index.html, switchboard.js, dashboard.html, assets/,
-// playground/ when present).
+// Files is the embedded static tree (index.html, dashboard.html, assets/, playground/
+// when present). /switchboard.js is not among them: it is clients/js's one source.
 func Files() fs.FS {
 	sub, err := fs.Sub(embedded, "static")
 	if err != nil {
@@ -21,13 +25,24 @@ func Files() fs.FS {
 	return sub
 }
 
-// Handler serves the pages. Mount it at "/"; paths it does not know answer 404.
-func Handler() http.Handler { return handler(Files()) }
+// Options tune the pages' handler.
+type Options struct {
+	// AllowOrigin reports whether a page of another origin may load /switchboard.js (the
+	// server's --allowed-origins rule, the same as for /ws); nil: same origin only.
+	AllowOrigin func(r *http.Request) bool
+}
 
-func handler(files fs.FS) http.Handler {
+// Handler serves the pages with default Options. Mount it at "/"; paths it does not
+// know answer 404.
+func Handler() http.Handler { return NewHandler(Options{}) }
+
+// NewHandler serves the pages with opts.
+func NewHandler(opts Options) http.Handler { return handler(Files(), opts) }
+
+func handler(files fs.FS, opts Options) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", file(files, "index.html"))
-	mux.Handle("GET /switchboard.js", file(files, "switchboard.js"))
+	mux.Handle("GET /switchboard.js", noCache(clientModule(opts.AllowOrigin)))
 	mux.Handle("GET /dashboard", file(files, "dashboard.html"))
 	static := staticFiles(files)
 	mux.Handle("GET /assets/", static)
@@ -37,6 +52,19 @@ func handler(files fs.FS) http.Handler {
 		mux.Handle("GET /playground/", static)
 	}
 	return mux
+}
+
+// clientModule serves the JS client. A page from an allowed origin gets CORS headers, so
+// `import … from "https://switchboard.example/switchboard.js"` works in its browser.
+func clientModule(allow func(*http.Request) bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Vary", "Origin")
+		if origin := r.Header.Get("Origin"); origin != "" && allow != nil && allow(r) {
+			w.Header().Set("Access-Control-Allow-Origin", origin)
+		}
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		http.ServeContent(w, r, "switchboard.js", time.Time{}, bytes.NewReader(jsclient.Source))
+	})
 }
 
 // staticFiles serves the regular files of files at their paths, and a directory's

@@ -2,14 +2,16 @@ package web
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"io/fs"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"strings"
 	"testing"
+
+	jsclient "github.com/switchboard-ws/switchboard/clients/js"
 )
 
 func get(t *testing.T, h http.Handler, path string) (int, string, http.Header) {
@@ -30,6 +32,7 @@ func TestPages(t *testing.T) {
 		{"/dashboard", "text/html", `data-testid="stat-connections"`},
 		{"/assets/chat.js", "text/javascript", `from "/switchboard.js"`},
 		{"/assets/dashboard.js", "text/javascript", "/api/stats"},
+		{"/assets/chart.js", "text/javascript", "export function scale"},
 		{"/assets/app.css", "text/css", ".topbar"},
 		{"/assets/chat.css", "text/css", ".messages"},
 		{"/assets/dashboard.css", "text/css", ".cards"},
@@ -108,16 +111,40 @@ func TestUnknownPaths(t *testing.T) {
 	}
 }
 
-// TestJSClient runs the JavaScript client's unit tests (testdata/switchboard_test.mjs)
-// with Node's test runner, which `make test` installs for the browser suite anyway.
-func TestJSClient(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not installed; the browser e2e suite (make test-browser) installs it")
+// /switchboard.js is clients/js's file byte for byte, and carries CORS headers only for
+// origins the server allows.
+func TestClientModule(t *testing.T) {
+	h := NewHandler(Options{AllowOrigin: func(r *http.Request) bool {
+		return r.Header.Get("Origin") == "https://app.example"
+	}})
+	for _, tt := range []struct{ origin, allowed string }{
+		{"https://app.example", "https://app.example"},
+		{"https://evil.example", ""},
+		{"", ""},
+	} {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest("GET", "/switchboard.js", nil)
+		if tt.origin != "" {
+			r.Header.Set("Origin", tt.origin)
+		}
+		h.ServeHTTP(w, r)
+		if w.Code != 200 || !bytes.Equal(w.Body.Bytes(), jsclient.Source) {
+			t.Fatalf("origin %q: status %d, body is not clients/js/switchboard.js", tt.origin, w.Code)
+		}
+		if got := w.Header().Get("Access-Control-Allow-Origin"); got != tt.allowed {
+			t.Errorf("origin %q: Access-Control-Allow-Origin %q, want %q", tt.origin, got, tt.allowed)
+		}
+		if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/javascript") {
+			t.Errorf("Content-Type %q", ct)
+		}
 	}
-	out, err := exec.Command(node, "--test", "testdata/switchboard_test.mjs").CombinedOutput()
-	if err != nil {
-		t.Fatalf("node --test: %v\n%s", err, out)
+	// Without an AllowOrigin rule, no other origin gets the header.
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest("GET", "/switchboard.js", nil)
+	r.Header.Set("Origin", "https://app.example")
+	Handler().ServeHTTP(w, r)
+	if got := w.Header().Get("Access-Control-Allow-Origin"); got != "" {
+		t.Errorf("default handler: Access-Control-Allow-Origin %q", got)
 	}
 }
 

@@ -3,18 +3,20 @@ package natsbroker
 import (
 	"testing"
 	"time"
+
+	"github.com/switchboard-ws/switchboard/core"
 )
 
 // BenchmarkChatThroughStream measures the cluster path of one room chat: published to the
-// stream, sequenced, republished, delivered back (KindChat) on a node with a member.
+// stream, sequenced, republished, delivered back (core.RemoteChat) on a node with a member.
 // go test -run XXX -bench ChatThroughStream -benchtime 20000x ./adapters/nats
 func BenchmarkChatThroughStream(b *testing.B) {
 	ns := startNATS(b)
 	done := make(chan struct{}, 1)
 	var n int
 	want := b.N
-	br, err := Connect(Options{URL: ns.url(), NodeID: "bench", History: 100}, func(in Inbound) {
-		if in.Kind == KindChat {
+	br, err := Connect(Options{URL: ns.url(), NodeID: "bench", History: 100}, func(ev core.ClusterEvent) {
+		if _, ok := ev.(core.RemoteChat); ok {
 			if n++; n == want {
 				done <- struct{}{}
 			}

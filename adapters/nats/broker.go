@@ -11,6 +11,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/switchboard-ws/switchboard/core"
+	"github.com/switchboard-ws/switchboard/core/proto"
 )
 
 // Options configure a Broker.
@@ -40,7 +42,7 @@ type Options struct {
 // given to Connect, called from one goroutine at a time, in the order NATS delivered it.
 type Broker struct {
 	opts        Options
-	deliver     func(Inbound)
+	deliver     func(core.ClusterEvent)
 	log         *slog.Logger
 	nc          *nats.Conn
 	js          jetstream.JetStream
@@ -86,7 +88,7 @@ type userSub struct {
 // Connect joins the cluster at opts.URL. It returns once the connection is set up, or
 // with an error when the URL or options are unusable; a NATS server that is down is not
 // an error: the broker keeps retrying with backoff and reports Degraded meanwhile.
-func Connect(opts Options, deliver func(Inbound)) (*Broker, error) {
+func Connect(opts Options, deliver func(core.ClusterEvent)) (*Broker, error) {
 	if opts.NodeID == "" {
 		return nil, errors.New("natsbroker: empty node id")
 	}
@@ -243,7 +245,7 @@ func (b *Broker) post(f func()) {
 func (b *Broker) reportLink() {
 	if d := b.Degraded(); d != b.lastDegraded {
 		b.lastDegraded = d
-		b.deliver(Inbound{Kind: KindLink, Degraded: d})
+		b.log.Info("cluster link", "degraded", d)
 	}
 }
 
@@ -328,25 +330,18 @@ func (b *Broker) onNotice(m *nats.Msg) {
 	if w.Origin == b.opts.NodeID {
 		return // the origin delivered its own connections' share itself
 	}
-	in := Inbound{Node: w.Origin, Sender: w.Sender, To: w.To, Room: w.Room, Exclude: w.Exclude,
-		Copy: w.Copy, Content: w.Content, Time: w.Time}
 	switch w.Kind {
 	case wirePrivate:
-		in.Kind = KindPrivate
+		b.deliver(core.RemotePrivate{Node: w.Origin, Sender: w.Sender, To: w.To, Copy: w.Copy, Content: w.Content, Time: w.Time})
 	case wireBroadcast:
-		in.Kind = KindBroadcast
+		b.deliver(core.RemoteBroadcast{Node: w.Origin, Sender: w.Sender, Exclude: w.Exclude, Content: w.Content, Time: w.Time})
 	case wireSystem:
-		in.Kind = KindSystem
+		b.deliver(core.RemoteSystem{Node: w.Origin, Room: w.Room, Content: w.Content, Time: w.Time})
 	case wireKick:
-		in.Kind, in.User = KindKick, w.To
-	case wireSeat:
-		in.Kind, in.User = KindSeat, w.To
-	case wireUnseat:
-		in.Kind, in.User = KindUnseat, w.To
-	default:
-		return
+		b.deliver(core.RemoteKick{Node: w.Origin, User: w.To})
+	case wireSeat, wireUnseat:
+		b.deliver(core.RemoteSeat{Node: w.Origin, User: w.To, Room: w.Room, Leave: w.Kind == wireUnseat})
 	}
-	b.deliver(in)
 }
 
 // Private sends a private message to the connections of to on other nodes and, when
@@ -373,23 +368,25 @@ func (b *Broker) System(room string, content []byte, at time.Time) {
 	b.publish(broadcastSubj, w.encode(nil))
 }
 
-// RoomEvent sends an ephemeral room event to the room's connections on other nodes
-// (PROTOCOL.md §10.3): on the room's live subject, so only nodes with members get it,
-// and never through the stream, so it is neither stored nor numbered.
-func (b *Broker) RoomEvent(room, sender, event string, content []byte, at time.Time) {
-	w := wireMsg{Kind: wireEvent, Origin: b.opts.NodeID, Sender: sender, Room: room, Event: event, Time: at, Content: content}
-	b.publish(liveSubject(room), w.encode(nil))
+// RoomMessage sends a room message that is never stored (an ephemeral event, PROTOCOL.md
+// §10.3) to the room's connections on other nodes: on the room's live subject, so only
+// nodes with members get it, and never through the stream, so it is neither stored nor
+// numbered.
+func (b *Broker) RoomMessage(m core.ClusterRoomMessage) {
+	w := wireMsg{Kind: wireRoomMsg, Origin: b.opts.NodeID, Sender: m.Sender, Room: m.Room, Event: m.Event,
+		Type: uint8(m.Type), Time: m.Time, Content: m.Content}
+	b.publish(liveSubject(m.Room), w.encode(nil))
 }
 
-// onRoomEvent delivers an ephemeral event that came on rs's live subject. Events do not
-// wait for a window check: they have no offset and are never replayed.
-func (b *Broker) onRoomEvent(rs *roomSub, m *nats.Msg) {
+// onRoomMessage delivers an unstored room message that came on rs's live subject. It does
+// not wait for a window check: it has no offset and is never replayed.
+func (b *Broker) onRoomMessage(rs *roomSub, m *nats.Msg) {
 	var w wireMsg
-	if err := w.decode(m.Data); err != nil || w.Kind != wireEvent || w.Origin == b.opts.NodeID {
+	if err := w.decode(m.Data); err != nil || w.Kind != wireRoomMsg || w.Origin == b.opts.NodeID {
 		return
 	}
-	b.deliver(Inbound{Kind: KindRoomEvent, Node: w.Origin, Room: rs.name, Sender: w.Sender, Event: w.Event,
-		Content: w.Content, Time: w.Time})
+	b.deliver(core.RemoteRoomMessage{Node: w.Origin, Room: rs.name, Type: proto.MessageType(w.Type),
+		Sender: w.Sender, Event: w.Event, Content: w.Content, Time: w.Time})
 }
 
 // Kick asks other nodes to close every connection of user.

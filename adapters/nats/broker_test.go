@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/switchboard-ws/switchboard/core"
 )
 
-func chatsOf(got []Inbound, room string) []Inbound {
-	var out []Inbound
-	for _, in := range got {
-		if in.Kind == KindChat && in.Room == room {
-			out = append(out, in)
+func chatsOf(got []core.ClusterEvent, room string) []core.RemoteChat {
+	var out []core.RemoteChat
+	for _, c := range only[core.RemoteChat](got) {
+		if c.Room == room {
+			out = append(out, c)
 		}
 	}
 	return out
@@ -29,7 +30,7 @@ func TestChatOneOrderOnEveryNode(t *testing.T) {
 		n.RoomCount(room, fmt.Sprint("u", i), 1)
 	}
 	for _, n := range nodes { // every node has seen every other node's room presence
-		n.in.waitFor(t, "presence", func(got []Inbound) bool { return len(only(got, KindRoomPresence)) == 2 })
+		n.in.waitFor(t, "presence", func(got []core.ClusterEvent) bool { return len(only[core.RemoteRoomPresence](got)) == 2 })
 	}
 	var wg sync.WaitGroup
 	for i, n := range nodes {
@@ -44,7 +45,7 @@ func TestChatOneOrderOnEveryNode(t *testing.T) {
 	wg.Wait()
 	var orders [][]string
 	for _, n := range nodes {
-		got := n.in.waitFor(t, "all chats", func(got []Inbound) bool { return len(chatsOf(got, room)) == 3*per })
+		got := n.in.waitFor(t, "all chats", func(got []core.ClusterEvent) bool { return len(chatsOf(got, room)) == 3*per })
 		var order []string
 		last := uint64(0)
 		for _, c := range chatsOf(got, room) {
@@ -64,7 +65,7 @@ func TestChatOneOrderOnEveryNode(t *testing.T) {
 	// each sender's chats keep their order
 	for i := range nodes {
 		k := 0
-		for _, c := range chatsOf(nodes[0].in.waitFor(t, "", func([]Inbound) bool { return true }), room) {
+		for _, c := range chatsOf(nodes[0].in.waitFor(t, "", func([]core.ClusterEvent) bool { return true }), room) {
 			if c.Sender == fmt.Sprint("u", i) {
 				if want := fmt.Sprintf("%d-%d", i, k); string(c.Content) != want {
 					t.Fatalf("sender u%d: got %q, want %q", i, c.Content, want)
@@ -80,9 +81,9 @@ func TestPublishedAnswersWithOffset(t *testing.T) {
 	a := connectNode(t, ns, "a", 10)
 	a.PublishChat("r", "server", []byte("x"), time.Now(), 7, "")
 	a.PublishChat("r", "server", []byte("y"), time.Now(), 8, "")
-	got := a.in.waitFor(t, "acks", func(got []Inbound) bool { return len(only(got, KindPublished)) == 2 })
-	acks := only(got, KindPublished)
-	if acks[0].Ref != 7 || acks[1].Ref != 8 || acks[0].Offset == 0 || acks[1].Offset <= acks[0].Offset || acks[0].Err != nil {
+	got := a.in.waitFor(t, "acks", func(got []core.ClusterEvent) bool { return len(only[core.RemotePublished](got)) == 2 })
+	acks := only[core.RemotePublished](got)
+	if acks[0].Ref != 7 || acks[1].Ref != 8 || acks[0].Offset == 0 || acks[1].Offset <= acks[0].Offset || acks[0].Failed {
 		t.Fatalf("acks %+v", acks)
 	}
 	if len(chatsOf(got, "r")) != 0 {
@@ -90,26 +91,23 @@ func TestPublishedAnswersWithOffset(t *testing.T) {
 	}
 }
 
-func recoverOn(t *testing.T, n *testNode, conn uint64, room string, since uint64) Inbound {
+func recoverOn(t *testing.T, n *testNode, conn uint64, room string, since uint64) core.RemoteRecovered {
 	t.Helper()
 	n.Recover(conn, room, since)
-	got := n.in.waitFor(t, "recovered", func(got []Inbound) bool {
-		for _, in := range got {
-			if in.Kind == KindRecovered && in.Conn == conn {
+	var rec core.RemoteRecovered
+	n.in.waitFor(t, "recovered", func(got []core.ClusterEvent) bool {
+		for _, r := range only[core.RemoteRecovered](got) {
+			if r.Conn == core.ConnID(conn) {
+				rec = r
 				return true
 			}
 		}
 		return false
 	})
-	for _, in := range got {
-		if in.Kind == KindRecovered && in.Conn == conn {
-			return in
-		}
-	}
-	panic("unreachable")
+	return rec
 }
 
-func contents(chats []Chat) []string {
+func contents(chats []core.ClusterChat) []string {
 	out := []string{}
 	for _, c := range chats {
 		out = append(out, string(c.Content))
@@ -128,7 +126,7 @@ func TestRecoverOnAnotherNodeReportsOnlyTrueGaps(t *testing.T) {
 		a.PublishChat("r", "ann", fmt.Append(nil, i), time.Now(), 0, "")
 		a.PublishChat("other", "ann", []byte("noise"), time.Now(), 0, "") // offsets of r are not contiguous
 	}
-	got := a.in.waitFor(t, "chats", func(got []Inbound) bool { return len(chatsOf(got, "r")) == 13 })
+	got := a.in.waitFor(t, "chats", func(got []core.ClusterEvent) bool { return len(chatsOf(got, "r")) == 13 })
 	offs := map[int]uint64{0: 0}
 	for i, c := range chatsOf(got, "r") {
 		offs[i+1] = c.Offset
@@ -145,15 +143,15 @@ func TestRecoverOnAnotherNodeReportsOnlyTrueGaps(t *testing.T) {
 		{0, []string{"9", "10", "11", "12", "13"}, true},
 	} {
 		rec := recoverOn(t, b, uint64(100+tc.since), "r", offs[tc.since])
-		if rec.Err != nil || rec.Gap != tc.gap || !cmp.Equal(contents(rec.Chats), tc.want) {
-			t.Errorf("since chat %d: gap %v chats %v err %v; want gap %v chats %v", tc.since, rec.Gap, contents(rec.Chats), rec.Err, tc.gap, tc.want)
+		if rec.Gap != tc.gap || !cmp.Equal(contents(rec.Chats), tc.want) {
+			t.Errorf("since chat %d: gap %v chats %v; want gap %v chats %v", tc.since, rec.Gap, contents(rec.Chats), tc.gap, tc.want)
 		}
 		if rec.Offset != offs[13] {
 			t.Errorf("since chat %d: covered up to %d, want %d", tc.since, rec.Offset, offs[13])
 		}
 	}
 	// a room never used: nothing, no gap
-	if rec := recoverOn(t, b, 999, "empty", 0); rec.Gap || len(rec.Chats) != 0 || rec.Err != nil {
+	if rec := recoverOn(t, b, 999, "empty", 0); rec.Gap || len(rec.Chats) != 0 {
 		t.Fatalf("empty room: %+v", rec)
 	}
 }
@@ -167,44 +165,50 @@ func TestPresenceAcrossNodesAndExpiry(t *testing.T) {
 	a.RoomCount("lobby", "ann", 2)
 	a.ConnClosed("ann", 2)
 	a.RoomCount("lobby", "ann", 1)
-	b.in.waitFor(t, "ann on b", func(got []Inbound) bool {
-		rp := only(got, KindRoomPresence)
+	b.in.waitFor(t, "ann on b", func(got []core.ClusterEvent) bool {
+		rp := only[core.RemoteRoomPresence](got)
 		return len(rp) > 0 && rp[len(rp)-1].Count == 1
 	})
 	// a node that starts later learns the state from a snapshot
 	c := connectNodeExpiry(t, ns, "c", 10, time.Second)
-	got := c.in.waitFor(t, "snapshot on c", func(got []Inbound) bool {
-		return len(only(got, KindConn)) == 1 && len(only(got, KindRoomPresence)) == 1
+	got := c.in.waitFor(t, "snapshot on c", func(got []core.ClusterEvent) bool {
+		return len(only[core.RemoteConn](got)) == 1 && len(only[core.RemoteRoomPresence](got)) == 1
 	})
-	if cn := only(got, KindConn)[0]; cn.Node != "a" || cn.User != "ann" || cn.Conn != 1 || cn.Order != 111 || !cn.Open {
+	if cn := only[core.RemoteConn](got)[0]; cn.Node != "a" || cn.User != "ann" || cn.Conn != 1 || cn.Order != 111 || !cn.Open {
 		t.Fatalf("conn on c: %+v", cn)
 	}
-	if rp := only(got, KindRoomPresence)[0]; rp.Node != "a" || rp.Room != "lobby" || rp.User != "ann" || rp.Count != 1 {
+	if rp := only[core.RemoteRoomPresence](got)[0]; rp.Node != "a" || rp.Room != "lobby" || rp.User != "ann" || rp.Count != 1 {
 		t.Fatalf("room presence on c: %+v", rp)
 	}
 	// a dies without a word: the others drop it once, after the expiry
 	a.kill()
 	for _, n := range []*testNode{b, c} {
-		got := n.in.waitFor(t, "a gone", func(got []Inbound) bool { return len(only(got, KindNodeGone)) > 0 })
-		gone := only(got, KindNodeGone)
-		if len(gone) != 1 || gone[0].Node != "a" {
-			t.Fatalf("gone: %+v", gone)
+		got := n.in.waitFor(t, "a gone", func(got []core.ClusterEvent) bool {
+			conns := only[core.RemoteConn](got)
+			last := conns[len(conns)-1]
+			return last.Node == "a" && last.Conn == 1 && !last.Open
+		})
+		if k := n.knownNodes(); k != 1 {
+			t.Fatalf("%d other nodes known after a died, want 1", k)
 		}
-		rp := only(got, KindRoomPresence)
+		rp := only[core.RemoteRoomPresence](got)
 		if last := rp[len(rp)-1]; last.Count != 0 || last.User != "ann" {
 			t.Fatalf("ann still in lobby: %+v", last)
 		}
-		conns := only(got, KindConn)
+		conns := only[core.RemoteConn](got)
 		if last := conns[len(conns)-1]; last.Open || last.Conn != 1 {
 			t.Fatalf("ann's conn still open: %+v", last)
 		}
 	}
 	// b shuts down cleanly: c drops it at once (bye), with nothing to announce
 	b.ConnOpened("bob", 5, 1)
-	c.in.waitFor(t, "bob", func(got []Inbound) bool { return len(only(got, KindConn)) == 3 })
+	c.in.waitFor(t, "bob", func(got []core.ClusterEvent) bool { return len(only[core.RemoteConn](got)) == 3 })
 	b.Close()
-	got = c.in.waitFor(t, "b gone", func(got []Inbound) bool { return len(only(got, KindNodeGone)) == 2 })
-	if conns := only(got, KindConn); conns[len(conns)-1].User != "bob" || conns[len(conns)-1].Open {
+	got = c.in.waitFor(t, "b gone", func(got []core.ClusterEvent) bool { return len(only[core.RemoteConn](got)) == 4 })
+	if k := c.knownNodes(); k != 0 {
+		t.Fatalf("%d other nodes known after b left, want 0", k)
+	}
+	if conns := only[core.RemoteConn](got); conns[len(conns)-1].User != "bob" || conns[len(conns)-1].Open {
 		t.Fatalf("bob not closed: %+v", conns[len(conns)-1])
 	}
 }
@@ -218,7 +222,7 @@ func TestPrivateBroadcastSystemKick(t *testing.T) {
 	c.ConnOpened("bob", 1, 1)
 	a.ConnOpened("bob", 2, 2)
 	for _, n := range []*testNode{a, b, c} {
-		n.in.waitFor(t, "conns", func(got []Inbound) bool { return len(only(got, KindConn)) >= 1 })
+		n.in.waitFor(t, "conns", func(got []core.ClusterEvent) bool { return len(only[core.RemoteConn](got)) >= 1 })
 	}
 	a.Private("bob", "ann", []byte("hi ann"), time.Now(), true)
 	a.Broadcast("bob", []byte("all"), "ann", time.Now())
@@ -231,14 +235,14 @@ func TestPrivateBroadcastSystemKick(t *testing.T) {
 		c: {"private bob copy=true", "broadcast exclude=ann", "system lobby"},
 	}
 	for n, w := range want {
-		got := n.in.waitFor(t, "notices", func(got []Inbound) bool { return len(only(got, KindSystem)) == 1 })
+		got := n.in.waitFor(t, "notices", func(got []core.ClusterEvent) bool { return len(only[core.RemoteSystem](got)) == 1 })
 		if len(w) > 3 {
-			got = n.in.waitFor(t, "unseat", func(got []Inbound) bool { return len(only(got, KindUnseat)) == 1 })
+			got = n.in.waitFor(t, "unseat", func(got []core.ClusterEvent) bool { return len(only[core.RemoteSeat](got)) == 2 })
 		}
 		var seen []string
-		for _, in := range got {
-			switch in.Kind {
-			case KindPrivate:
+		for _, ev := range got {
+			switch in := ev.(type) {
+			case core.RemotePrivate:
 				if in.Sender != "bob" || in.To != "ann" || string(in.Content) != "hi ann" || in.Node != "a" {
 					t.Fatalf("private %+v", in)
 				}
@@ -247,14 +251,18 @@ func TestPrivateBroadcastSystemKick(t *testing.T) {
 					who = in.Sender
 				}
 				seen = append(seen, fmt.Sprintf("private %s copy=%v", who, in.Copy))
-			case KindBroadcast:
+			case core.RemoteBroadcast:
 				seen = append(seen, "broadcast exclude="+in.Exclude)
-			case KindSystem:
+			case core.RemoteSystem:
 				seen = append(seen, "system "+in.Room)
-			case KindKick:
+			case core.RemoteKick:
 				seen = append(seen, "kick "+in.User)
-			case KindSeat, KindUnseat:
-				seen = append(seen, in.Kind.String()+" "+in.User+" "+in.Room)
+			case core.RemoteSeat:
+				op := "seat"
+				if in.Leave {
+					op = "unseat"
+				}
+				seen = append(seen, op+" "+in.User+" "+in.Room)
 			}
 		}
 		if d := cmp.Diff(w, seen); d != "" {
@@ -262,7 +270,7 @@ func TestPrivateBroadcastSystemKick(t *testing.T) {
 		}
 	}
 	// the origin delivers its own share itself: nothing comes back to a
-	if got := a.in.waitFor(t, "", func([]Inbound) bool { return true }); len(only(got, KindPrivate))+len(only(got, KindBroadcast)) != 0 {
+	if got := a.in.waitFor(t, "", func([]core.ClusterEvent) bool { return true }); len(only[core.RemotePrivate](got))+len(only[core.RemoteBroadcast](got)) != 0 {
 		t.Fatalf("a got its own notices back: %s", summary(got))
 	}
 }
@@ -275,35 +283,26 @@ func TestNATSRestartLosesNothingPublishedAfter(t *testing.T) {
 		n.ConnOpened("u", uint64(i+1), 1)
 		n.RoomCount("r", "u", 1)
 	}
-	a.in.waitFor(t, "b in r", func(got []Inbound) bool { return len(only(got, KindRoomPresence)) == 1 })
+	a.in.waitFor(t, "b in r", func(got []core.ClusterEvent) bool { return len(only[core.RemoteRoomPresence](got)) == 1 })
 	for i := range 10 {
 		a.PublishChat("r", "u", fmt.Append(nil, "before", i), time.Now(), 0, "")
 	}
 	for _, n := range []*testNode{a, b} {
-		n.in.waitFor(t, "before", func(got []Inbound) bool { return len(chatsOf(got, "r")) == 10 })
+		n.in.waitFor(t, "before", func(got []core.ClusterEvent) bool { return len(chatsOf(got, "r")) == 10 })
 	}
 	ns.stop()
 	for _, n := range []*testNode{a, b} {
-		n.in.waitFor(t, "degraded", func(got []Inbound) bool {
-			l := only(got, KindLink)
-			return len(l) > 0 && l[len(l)-1].Degraded
-		})
-		if !n.Degraded() {
-			t.Fatal("not degraded while NATS is down")
-		}
+		n.in.waitFor(t, "degraded", func([]core.ClusterEvent) bool { return n.Degraded() })
 	}
 	ns.start()
 	for _, n := range []*testNode{a, b} {
-		n.in.waitFor(t, "link back", func(got []Inbound) bool {
-			l := only(got, KindLink)
-			return !l[len(l)-1].Degraded
-		})
+		n.in.waitFor(t, "link back", func([]core.ClusterEvent) bool { return !n.Degraded() })
 	}
 	for i := range 10 {
 		b.PublishChat("r", "u", fmt.Append(nil, "after", i), time.Now(), 0, "")
 	}
 	for _, n := range []*testNode{a, b} {
-		got := n.in.waitFor(t, "after", func(got []Inbound) bool { return len(chatsOf(got, "r")) == 20 })
+		got := n.in.waitFor(t, "after", func(got []core.ClusterEvent) bool { return len(chatsOf(got, "r")) == 20 })
 		last := uint64(0)
 		for i, c := range chatsOf(got, "r") {
 			want := fmt.Sprint("before", i)
@@ -317,8 +316,10 @@ func TestNATSRestartLosesNothingPublishedAfter(t *testing.T) {
 		}
 	}
 	// presence survived: no node was expired across the restart
-	if gone := only(a.in.waitFor(t, "", func([]Inbound) bool { return true }), KindNodeGone); len(gone) != 0 {
-		t.Fatalf("a expired %+v", gone)
+	for _, c := range only[core.RemoteConn](a.in.waitFor(t, "", func([]core.ClusterEvent) bool { return true })) {
+		if !c.Open {
+			t.Fatalf("a expired b: %+v", c)
+		}
 	}
 }
 
@@ -330,11 +331,11 @@ func TestLargePresenceTravelsInParts(t *testing.T) {
 	for i := range n {
 		a.ConnOpened(fmt.Sprint("user-", i), uint64(i+1), int64(i))
 	}
-	b.in.waitFor(t, "batches on b", func(got []Inbound) bool { return len(only(got, KindConn)) == n })
+	b.in.waitFor(t, "batches on b", func(got []core.ClusterEvent) bool { return len(only[core.RemoteConn](got)) == n })
 	c := connectNode(t, ns, "c", 10)
-	got := c.in.waitFor(t, "snapshot on c", func(got []Inbound) bool { return len(only(got, KindConn)) == n })
-	seen := map[uint64]bool{}
-	for _, in := range only(got, KindConn) {
+	got := c.in.waitFor(t, "snapshot on c", func(got []core.ClusterEvent) bool { return len(only[core.RemoteConn](got)) == n })
+	seen := map[core.ConnID]bool{}
+	for _, in := range only[core.RemoteConn](got) {
 		if !in.Open || in.Node != "a" || seen[in.Conn] {
 			t.Fatalf("conn %+v (seen %v)", in, seen[in.Conn])
 		}
@@ -348,9 +349,9 @@ func TestCutLinkCatchesUpWithoutGapOrDuplicate(t *testing.T) {
 	b := connectNode(t, ns, "b", 100)
 	b.ConnOpened("u", 1, 1)
 	b.RoomCount("r", "u", 1)
-	a.in.waitFor(t, "b in r", func(got []Inbound) bool { return len(only(got, KindRoomPresence)) == 1 })
+	a.in.waitFor(t, "b in r", func(got []core.ClusterEvent) bool { return len(only[core.RemoteRoomPresence](got)) == 1 })
 	a.PublishChat("r", "a", []byte("0"), time.Now(), 0, "")
-	b.in.waitFor(t, "first", func(got []Inbound) bool { return len(chatsOf(got, "r")) == 1 })
+	b.in.waitFor(t, "first", func(got []core.ClusterEvent) bool { return len(chatsOf(got, "r")) == 1 })
 
 	id, err := b.nc.GetClientID()
 	if err != nil {
@@ -362,19 +363,19 @@ func TestCutLinkCatchesUpWithoutGapOrDuplicate(t *testing.T) {
 	for i := 1; i <= 30; i++ { // some of these are stored while b is away
 		a.PublishChat("r", "a", fmt.Append(nil, i), time.Now(), 0, "")
 	}
-	b.in.waitFor(t, "all", func(got []Inbound) bool { return len(chatsOf(got, "r")) >= 31 })
+	b.in.waitFor(t, "all", func(got []core.ClusterEvent) bool { return len(chatsOf(got, "r")) >= 31 })
 	time.Sleep(200 * time.Millisecond) // anything extra would be a duplicate
-	got := b.in.waitFor(t, "", func([]Inbound) bool { return true })
+	got := b.in.waitFor(t, "", func([]core.ClusterEvent) bool { return true })
 	chats := chatsOf(got, "r")
 	if len(chats) != 31 {
-		t.Fatalf("b got %d chats: %s", len(chats), summary(chats))
+		t.Fatalf("b got %d chats: %s", len(chats), summary(got))
 	}
 	for i, c := range chats {
 		if string(c.Content) != fmt.Sprint(i) || i > 0 && c.Offset <= chats[i-1].Offset {
 			t.Fatalf("chat %d: %q at %d", i, c.Content, c.Offset)
 		}
 	}
-	if gaps := only(got, KindRoomGap); len(gaps) != 0 {
+	if gaps := only[core.RemoteRoomGap](got); len(gaps) != 0 {
 		t.Fatalf("gap reported though the stream holds everything: %+v", gaps)
 	}
 }
@@ -390,11 +391,11 @@ func TestChatRightAfterAJoinReachesTheJoiner(t *testing.T) {
 		b.RoomCount(room, "u", 1)
 		a.PublishChat(room, "a", []byte(room), time.Now(), 0, "")
 	}
-	b.in.waitFor(t, "every chat", func(got []Inbound) bool { return len(only(got, KindChat)) >= rooms })
+	b.in.waitFor(t, "every chat", func(got []core.ClusterEvent) bool { return len(only[core.RemoteChat](got)) >= rooms })
 	time.Sleep(100 * time.Millisecond)
-	got := b.in.waitFor(t, "", func([]Inbound) bool { return true })
+	got := b.in.waitFor(t, "", func([]core.ClusterEvent) bool { return true })
 	seen := map[string]bool{}
-	for _, c := range only(got, KindChat) {
+	for _, c := range only[core.RemoteChat](got) {
 		if seen[c.Room] || string(c.Content) != c.Room {
 			t.Fatalf("chat %q in %s (twice: %v)", c.Content, c.Room, seen[c.Room])
 		}
@@ -409,10 +410,10 @@ func TestRoomSubscriptionEndsWithTheLastLocalMember(t *testing.T) {
 	b.RoomCount("r", "u", 2)
 	b.RoomCount("other", "u", 1)
 	a.PublishChat("r", "a", []byte("1"), time.Now(), 0, "")
-	b.in.waitFor(t, "first", func(got []Inbound) bool { return len(chatsOf(got, "r")) == 1 })
+	b.in.waitFor(t, "first", func(got []core.ClusterEvent) bool { return len(chatsOf(got, "r")) == 1 })
 	b.RoomCount("r", "u", 1) // one connection left: still subscribed
 	a.PublishChat("r", "a", []byte("2"), time.Now(), 0, "")
-	b.in.waitFor(t, "second", func(got []Inbound) bool { return len(chatsOf(got, "r")) == 2 })
+	b.in.waitFor(t, "second", func(got []core.ClusterEvent) bool { return len(chatsOf(got, "r")) == 2 })
 	b.RoomCount("r", "u", 0)
 	b.mu.Lock()
 	subs := len(b.bySub)
@@ -422,7 +423,7 @@ func TestRoomSubscriptionEndsWithTheLastLocalMember(t *testing.T) {
 	}
 	a.PublishChat("r", "a", []byte("3"), time.Now(), 0, "")
 	a.PublishChat("other", "a", []byte("barrier"), time.Now(), 0, "") // stored after 3
-	got := b.in.waitFor(t, "barrier", func(got []Inbound) bool { return len(chatsOf(got, "other")) == 1 })
+	got := b.in.waitFor(t, "barrier", func(got []core.ClusterEvent) bool { return len(chatsOf(got, "other")) == 1 })
 	if n := len(chatsOf(got, "r")); n != 2 {
 		t.Fatalf("b got %d chats of r after its last member left", n)
 	}
@@ -441,7 +442,7 @@ func TestStreamLimitsPerRoom(t *testing.T) {
 	}
 	defer b.Close()
 	a := &testNode{b, ib}
-	ib.waitFor(t, "link up", func([]Inbound) bool { return !b.Degraded() })
+	ib.waitFor(t, "link up", func([]core.ClusterEvent) bool { return !b.Degraded() })
 	st, err := b.js.Stream(context.Background(), streamName)
 	if err != nil {
 		t.Fatal(err)
@@ -455,9 +456,9 @@ func TestStreamLimitsPerRoom(t *testing.T) {
 	}
 	a.PublishChat("r", "ann", []byte("x"), time.Now(), 100, "ann\x00r\x00x")
 	a.PublishChat("r", "ann", []byte("x"), time.Now(), 101, "ann\x00r\x00x") // a resend, as from another node
-	got := a.in.waitFor(t, "acks", func(got []Inbound) bool { return len(only(got, KindPublished)) == 8 })
+	got := a.in.waitFor(t, "acks", func(got []core.ClusterEvent) bool { return len(only[core.RemotePublished](got)) == 8 })
 	offsets := map[uint64]uint64{}
-	for _, p := range only(got, KindPublished) {
+	for _, p := range only[core.RemotePublished](got) {
 		offsets[p.Ref] = p.Offset
 	}
 	if offsets[100] == 0 || offsets[101] != offsets[100] {
@@ -489,8 +490,8 @@ func TestStreamCreatedAgainIsANewEpoch(t *testing.T) {
 	for i := range 3 {
 		a.PublishChat("r", "u", fmt.Append(nil, i), time.Now(), 0, "")
 	}
-	got := a.in.waitFor(t, "chats", func(got []Inbound) bool { return len(chatsOf(got, "r")) == 3 })
-	epochs := only(got, KindEpoch)
+	got := a.in.waitFor(t, "chats", func(got []core.ClusterEvent) bool { return len(chatsOf(got, "r")) == 3 })
+	epochs := only[core.RemoteEpoch](got)
 	if len(epochs) != 1 || epochs[0].Epoch == "" {
 		t.Fatalf("epochs %+v", epochs)
 	}
@@ -498,22 +499,24 @@ func TestStreamCreatedAgainIsANewEpoch(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.PublishChat("r", "u", []byte("new"), time.Now(), 9, "")
-	got = a.in.waitFor(t, "the chat in a new epoch", func(got []Inbound) bool { return len(only(got, KindPublished)) == 1 })
-	epochs = only(got, KindEpoch)
+	got = a.in.waitFor(t, "the chat in a new epoch", func(got []core.ClusterEvent) bool { return len(only[core.RemotePublished](got)) == 1 })
+	epochs = only[core.RemoteEpoch](got)
 	if len(epochs) != 2 || epochs[1].Epoch == epochs[0].Epoch {
 		t.Fatalf("epochs %+v", epochs)
 	}
-	if p := only(got, KindPublished)[0]; p.Offset != 1 || p.Err != nil {
+	if p := only[core.RemotePublished](got)[0]; p.Offset != 1 || p.Failed {
 		t.Fatalf("published %+v", p)
 	}
-	got = a.in.waitFor(t, "delivered", func(got []Inbound) bool { return len(chatsOf(got, "r")) == 4 })
+	got = a.in.waitFor(t, "delivered", func(got []core.ClusterEvent) bool { return len(chatsOf(got, "r")) == 4 })
 	var afterEpoch bool
-	for _, in := range got {
-		if in.Kind == KindEpoch && in.Epoch == epochs[1].Epoch {
-			afterEpoch = true
-		}
-		if in.Kind == KindChat && string(in.Content) == "new" && (!afterEpoch || in.Offset != 1) {
-			t.Fatalf("chat %+v delivered before its epoch (%v)", in, afterEpoch)
+	for _, ev := range got {
+		switch in := ev.(type) {
+		case core.RemoteEpoch:
+			afterEpoch = afterEpoch || in.Epoch == epochs[1].Epoch
+		case core.RemoteChat:
+			if string(in.Content) == "new" && (!afterEpoch || in.Offset != 1) {
+				t.Fatalf("chat %+v delivered before its epoch (%v)", in, afterEpoch)
+			}
 		}
 	}
 }

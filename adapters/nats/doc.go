@@ -2,15 +2,16 @@
 // NATS and JetStream (an existing engine: nothing here orders or stores messages itself).
 // It owns the subjects, the room stream, presence views of other nodes and the retry of
 // unacknowledged chats. It must never touch a WebSocket or the core's state: it takes
-// local facts as method calls and hands cluster facts to one deliver function, which
-// the node turns into core events.
+// local facts as method calls and hands cluster facts to one deliver function as the
+// core's own cluster events (core.RemoteChat, core.RemoteConn, …), which Link posts to
+// the node as they are.
 //
 //	b, err := natsbroker.Connect(natsbroker.Options{URL: url, NodeID: "n1", History: 100,
 //		HistoryTTL: 10 * time.Minute, DedupeWindow: 2 * time.Minute},
-//		func(in natsbroker.Inbound) { events <- in }) // called from one goroutine, in order
+//		func(ev core.ClusterEvent) { events <- ev }) // called from one goroutine, in order
 //	b.ConnOpened("ann", 7, time.Now().UnixNano())
 //	b.RoomCount("lobby", "ann", 1)              // subscribes the room before announcing it
-//	b.PublishChat("lobby", "ann", []byte("hi"), time.Now(), 0, "") // comes back as KindChat
+//	b.PublishChat("lobby", "ann", []byte("hi"), time.Now(), 0, "") // comes back as core.RemoteChat
 //	defer b.Close()
 //
 // Subjects: sb.room.<room> (chats, stored by the stream SB_ROOMS), sb.live.<room> (the
@@ -43,8 +44,8 @@
 // reaches the joiner, in order; a chat that is lost (dropped from the stream before this
 // node read it) is reported as a room gap, never skipped silently.
 //
-// Epochs: the stream's name and creation time are its epoch (KindEpoch, before any chat of
-// it). NATS restarted on an empty store, or the stream deleted, means a stream created
+// Epochs: the stream's name and creation time are its epoch (core.RemoteEpoch, before any
+// chat of it). NATS restarted on an empty store, or the stream deleted, means a stream created
 // again, numbering from 1: a new epoch, in which every room's last delivered offset
 // restarts and the window checks read from the stream's start. Nodes set the stream up
 // after every reconnect, when a publish finds no stream, and when JetStream announces
@@ -70,7 +71,7 @@
 // node that owns it closes it.
 //
 // Per-user limit across node deaths: a node's connections count for the limit only once
-// it was heard from (KindAlive) after the user's newest connection was seen, so the
+// it was heard from (core.RemoteAlive) after the user's newest connection was seen, so the
 // connections of a node that died, still listed until it expires, never close a live tab
 // of a user who reconnected elsewhere; a live node's count within a heartbeat.
 //

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/switchboard-ws/switchboard/core"
 )
 
 const waitLong = 15 * time.Second // only to avoid hangs; never a performance claim
@@ -75,15 +76,15 @@ func (ns *natsServer) url() string { return fmt.Sprintf("nats://127.0.0.1:%d", n
 // inbox collects what a broker delivers.
 type inbox struct {
 	mu   sync.Mutex
-	got  []Inbound
+	got  []core.ClusterEvent
 	cond chan struct{}
 }
 
 func newInbox() *inbox { return &inbox{cond: make(chan struct{}, 1)} }
 
-func (ib *inbox) deliver(in Inbound) {
+func (ib *inbox) deliver(ev core.ClusterEvent) {
 	ib.mu.Lock()
-	ib.got = append(ib.got, in)
+	ib.got = append(ib.got, ev)
 	ib.mu.Unlock()
 	select {
 	case ib.cond <- struct{}{}:
@@ -91,13 +92,13 @@ func (ib *inbox) deliver(in Inbound) {
 	}
 }
 
-// waitFor returns the inbounds so far once pred holds for them, or fails.
-func (ib *inbox) waitFor(t *testing.T, what string, pred func([]Inbound) bool) []Inbound {
+// waitFor returns the events so far once pred holds for them, or fails.
+func (ib *inbox) waitFor(t *testing.T, what string, pred func([]core.ClusterEvent) bool) []core.ClusterEvent {
 	t.Helper()
 	deadline := time.After(waitLong)
 	for {
 		ib.mu.Lock()
-		got := append([]Inbound(nil), ib.got...)
+		got := append([]core.ClusterEvent(nil), ib.got...)
 		ib.mu.Unlock()
 		if pred(got) {
 			return got
@@ -106,27 +107,28 @@ func (ib *inbox) waitFor(t *testing.T, what string, pred func([]Inbound) bool) [
 		case <-ib.cond:
 		case <-time.After(20 * time.Millisecond):
 		case <-deadline:
-			t.Fatalf("timed out waiting for %s; got %d inbounds: %s", what, len(got), summary(got))
+			t.Fatalf("timed out waiting for %s; got %d events: %s", what, len(got), summary(got))
 		}
 	}
 }
 
-func summary(got []Inbound) string {
+func summary(got []core.ClusterEvent) string {
 	s := ""
-	for i, in := range got {
+	for i, ev := range got {
 		if i == 40 {
 			return s + " …"
 		}
-		s += fmt.Sprintf(" %s{%s %s %s %q %d}", in.Kind, in.Node, in.Room, in.User, in.Content, in.Offset)
+		s += fmt.Sprintf(" %T%+v", ev, ev)
 	}
 	return s
 }
 
-func only(got []Inbound, k Kind) []Inbound {
-	var out []Inbound
-	for _, in := range got {
-		if in.Kind == k {
-			out = append(out, in)
+// only returns the events of type T among got, in order.
+func only[T core.ClusterEvent](got []core.ClusterEvent) []T {
+	var out []T
+	for _, ev := range got {
+		if x, ok := ev.(T); ok {
+			out = append(out, x)
 		}
 	}
 	return out
@@ -156,7 +158,7 @@ func connectNodeExpiry(t *testing.T, ns *natsServer, name string, history int, e
 	}
 	t.Cleanup(func() { b.Close() })
 	n := &testNode{b, ib}
-	ib.waitFor(t, name+" link up", func([]Inbound) bool { return !b.Degraded() })
+	ib.waitFor(t, name+" link up", func([]core.ClusterEvent) bool { return !b.Degraded() })
 	return n
 }
 

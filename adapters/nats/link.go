@@ -44,11 +44,7 @@ func (l *Link) Start(post func(core.ClusterEvent)) {
 	l.early = nil
 }
 
-func (l *Link) deliver(in Inbound) {
-	ev, ok := coreEvent(in)
-	if !ok {
-		return
-	}
+func (l *Link) deliver(ev core.ClusterEvent) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.post == nil {
@@ -59,8 +55,8 @@ func (l *Link) deliver(in Inbound) {
 }
 
 // Do carries out one cluster action of the hub. It never waits for the network.
-func (l *Link) Do(a *core.ClusterAction) {
-	switch a.Op {
+func (l *Link) Do(a core.ClusterAction) {
+	switch a := a.(type) {
 	case core.ClusterPublish:
 		l.PublishChat(a.Room, a.Sender, a.Content, a.Time, a.Ref, a.DedupeID)
 	case core.ClusterPrivate:
@@ -71,8 +67,8 @@ func (l *Link) Do(a *core.ClusterAction) {
 		l.System(a.Room, a.Content, a.Time)
 	case core.ClusterKick:
 		l.Kick(a.User)
-	case core.ClusterSeat, core.ClusterUnseat:
-		l.Seat(a.User, a.Room, a.Op == core.ClusterSeat)
+	case core.ClusterSeat:
+		l.Seat(a.User, a.Room, !a.Leave)
 	case core.ClusterConnOpened:
 		l.ConnOpened(a.User, uint64(a.Conn), a.Order)
 	case core.ClusterConnClosed:
@@ -81,55 +77,7 @@ func (l *Link) Do(a *core.ClusterAction) {
 		l.RoomCount(a.Room, a.User, a.Count)
 	case core.ClusterRecover:
 		l.Recover(uint64(a.Conn), a.Room, a.Since)
-	case core.ClusterRoomEvent:
-		l.RoomEvent(a.Room, a.Sender, a.Event, a.Content, a.Time)
+	case core.ClusterRoomMessage:
+		l.RoomMessage(a)
 	}
-}
-
-// coreEvent translates what the broker delivers into the hub's terms; link status and
-// node departures are the broker's own business (Degraded, logs).
-func coreEvent(in Inbound) (core.ClusterEvent, bool) {
-	ev := core.ClusterEvent{Node: in.Node, Room: in.Room, User: in.User, Sender: in.Sender, To: in.To,
-		Exclude: in.Exclude, Copy: in.Copy, Content: in.Content, Offset: in.Offset, Time: in.Time,
-		Conn: core.ConnID(in.Conn), Order: in.Order, Open: in.Open, Count: in.Count, Gap: in.Gap,
-		Ref: in.Ref, Failed: in.Err != nil, Epoch: in.Epoch, Event: in.Event}
-	switch in.Kind {
-	case KindChat:
-		ev.Kind = core.RemoteChat
-	case KindRoomGap:
-		ev.Kind = core.RemoteRoomGap
-	case KindPrivate:
-		ev.Kind = core.RemotePrivate
-	case KindBroadcast:
-		ev.Kind = core.RemoteBroadcast
-	case KindSystem:
-		ev.Kind = core.RemoteSystem
-	case KindKick:
-		ev.Kind = core.RemoteKick
-	case KindSeat:
-		ev.Kind = core.RemoteSeat
-	case KindUnseat:
-		ev.Kind = core.RemoteUnseat
-	case KindConn:
-		ev.Kind = core.RemoteConn
-	case KindRoomPresence:
-		ev.Kind = core.RemoteRoomPresence
-	case KindRecovered:
-		ev.Kind = core.RemoteRecovered
-		ev.Chats = make([]core.ClusterChat, len(in.Chats))
-		for i, c := range in.Chats {
-			ev.Chats[i] = core.ClusterChat{Sender: c.Sender, Content: c.Content, Offset: c.Offset, Time: c.Time}
-		}
-	case KindPublished:
-		ev.Kind = core.RemotePublished
-	case KindEpoch:
-		ev.Kind = core.RemoteEpoch
-	case KindRoomEvent:
-		ev.Kind = core.RemoteRoomEvent
-	case KindAlive:
-		ev.Kind = core.RemoteAlive
-	default:
-		return ev, false
-	}
-	return ev, true
 }

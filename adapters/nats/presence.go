@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/switchboard-ws/switchboard/core"
 )
 
 // localPresence is what this node tells the cluster about its own connections.
@@ -228,7 +229,7 @@ type remoteNode struct {
 	inc      int64
 	seq      uint64
 	heard    time.Time
-	told     time.Time // when KindAlive was last delivered for it
+	told     time.Time // when core.RemoteAlive was last delivered for it
 	conns    map[uint64]presenceOp
 	rooms    map[roomUser]int
 	synced   bool            // seq is valid: a snapshot arrived
@@ -262,7 +263,7 @@ func (b *Broker) onPresence(m *nats.Msg) {
 	r.heard = time.Now()
 	if r.heard.Sub(r.told) >= b.opts.Heartbeat/2 {
 		r.told = r.heard
-		b.deliver(Inbound{Kind: KindAlive, Node: r.name})
+		b.deliver(core.RemoteAlive{Node: r.name})
 	}
 	switch {
 	case !r.synced:
@@ -343,12 +344,12 @@ func (b *Broker) applyOps(r *remoteNode, ops []presenceOp) {
 		case "c":
 			if _, ok := r.conns[op.Conn]; !ok {
 				r.conns[op.Conn] = op
-				b.deliver(Inbound{Kind: KindConn, Node: r.name, User: op.User, Conn: op.Conn, Order: op.Order, Open: true})
+				b.deliver(core.RemoteConn{Node: r.name, User: op.User, Conn: core.ConnID(op.Conn), Order: op.Order, Open: true})
 			}
 		case "d":
 			if old, ok := r.conns[op.Conn]; ok {
 				delete(r.conns, op.Conn)
-				b.deliver(Inbound{Kind: KindConn, Node: r.name, User: old.User, Conn: op.Conn, Order: old.Order})
+				b.deliver(core.RemoteConn{Node: r.name, User: old.User, Conn: core.ConnID(op.Conn), Order: old.Order})
 			}
 		case "r":
 			key := roomUser{op.Room, op.User}
@@ -360,7 +361,7 @@ func (b *Broker) applyOps(r *remoteNode, ops []presenceOp) {
 			} else {
 				delete(r.rooms, key)
 			}
-			b.deliver(Inbound{Kind: KindRoomPresence, Node: r.name, User: op.User, Room: op.Room, Count: op.Count})
+			b.deliver(core.RemoteRoomPresence{Node: r.name, User: op.User, Room: op.Room, Count: op.Count})
 		}
 	}
 }
@@ -402,11 +403,11 @@ func (b *Broker) replaceView(r *remoteNode, conns map[uint64]presenceOp, rooms m
 }
 
 // dropNode forgets a node that said bye, restarted or went silent: its users leave its
-// rooms and its connections close, each announced once, then KindNodeGone.
+// rooms and its connections close, each announced once.
 func (b *Broker) dropNode(r *remoteNode) {
 	b.replaceView(r, nil, nil)
 	delete(b.remotes, r.name)
-	b.deliver(Inbound{Kind: KindNodeGone, Node: r.name})
+	b.log.Info("node gone", "node", r.name)
 }
 
 // expire drops nodes silent for longer than the expiry. While this node's own link is

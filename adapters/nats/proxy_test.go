@@ -62,12 +62,6 @@ func (p *tcpProxy) set(mode proxyMode) {
 	}
 }
 
-func (p *tcpProxy) setDelay(d time.Duration) {
-	p.mu.Lock()
-	p.delay = d
-	p.mu.Unlock()
-}
-
 func (p *tcpProxy) close() {
 	p.l.Close()
 	p.set(proxyRefuse)

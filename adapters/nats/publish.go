@@ -3,18 +3,12 @@ package natsbroker
 import (
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/switchboard-ws/switchboard/core"
 )
-
-// ErrPublish is the error of a chat that could not be stored before its retries ran out.
-var ErrPublish = errors.New("natsbroker: chat not stored")
-
-// errBacklog is the error of a chat refused because maxPending chats already wait.
-var errBacklog = errors.New("natsbroker: too many chats waiting for the stream")
 
 // pendingPub is a chat sent to the stream and not yet acknowledged. It is resent with the
 // same Nats-Msg-Id until stored, so a retry after an outage is never stored twice.
@@ -79,8 +73,8 @@ const (
 )
 
 // PublishChat sends a room chat to the stream. Every node with connections in the room,
-// this one included, delivers it when it comes back sequenced (KindChat). A non-zero ref
-// asks for a KindPublished answer with the offset. A non-empty dedupe names the chat for
+// this one included, delivers it when it comes back sequenced (core.RemoteChat). A non-zero
+// ref asks for a core.RemotePublished answer with the offset. A non-empty dedupe names the chat for
 // the stream's duplicate window: the same dedupe published again, from any node, is not
 // stored again and is answered with the first one's offset.
 func (b *Broker) PublishChat(room, sender string, content []byte, at time.Time, ref uint64, dedupe string) {
@@ -90,7 +84,7 @@ func (b *Broker) PublishChat(room, sender string, content []byte, at time.Time, 
 		b.mu.Unlock()
 		b.log.Warn("chat refused: stream backlog full", "room", room)
 		if ref != 0 {
-			b.post(func() { b.deliver(Inbound{Kind: KindPublished, Ref: ref, Err: errBacklog}) })
+			b.post(func() { b.deliver(core.RemotePublished{Ref: ref, Failed: true}) })
 		}
 		return
 	}
@@ -174,7 +168,7 @@ func (b *Broker) onAck(m *nats.Msg) {
 	b.mu.Unlock()
 	if p != nil && p.ref != 0 {
 		// a duplicate's Seq is the first one's: the chat was delivered once, at that offset
-		b.deliver(Inbound{Kind: KindPublished, Ref: p.ref, Offset: ack.Seq})
+		b.deliver(core.RemotePublished{Ref: p.ref, Offset: ack.Seq})
 	}
 }
 
@@ -199,7 +193,7 @@ func (b *Broker) retryPublishes(now time.Time) {
 	for _, p := range failed {
 		b.log.Warn("chat dropped: not stored in time", "subject", p.msg.Subject)
 		if p.ref != 0 {
-			b.deliver(Inbound{Kind: KindPublished, Ref: p.ref, Err: ErrPublish})
+			b.deliver(core.RemotePublished{Ref: p.ref, Failed: true})
 		}
 	}
 }

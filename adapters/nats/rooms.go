@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/switchboard-ws/switchboard/core"
 )
 
 // roomSub is this node's live subscription to one room, open while the room has local
@@ -74,7 +75,7 @@ func (b *Broker) onLive(m *nats.Msg) {
 	}
 	seq := headerUint(m, "Nats-Sequence")
 	if seq == 0 {
-		b.onRoomEvent(rs, m)
+		b.onRoomMessage(rs, m)
 		return
 	}
 	if rs.fresh || b.synced != b.reconnects() {
@@ -96,7 +97,7 @@ func (b *Broker) onLive(m *nats.Msg) {
 		return
 	}
 	rs.last = seq
-	b.deliver(Inbound{Kind: KindChat, Room: rs.name, Sender: w.Sender, Content: w.Content, Offset: seq, Time: w.Time, Node: w.Origin})
+	b.deliver(core.RemoteChat{Node: w.Origin, Room: rs.name, Sender: w.Sender, Content: w.Content, Offset: seq, Time: w.Time})
 }
 
 // windowOf starts a window check of rs: from its last delivered chat, or from its join
@@ -147,7 +148,7 @@ func (b *Broker) checkWindows(ws []window) {
 		err := b.nc.FlushWithContext(ctx)
 		cancel()
 		for _, w := range ws {
-			var chats []Chat
+			var chats []storedChat
 			gap := false
 			if err == nil {
 				ctx, cancel := context.WithTimeout(b.life, b.opts.RequestTimeout)
@@ -163,7 +164,7 @@ func (b *Broker) checkWindows(ws []window) {
 // delivered chat is gone from the stream, and either every chat the stream keeps of the
 // room came after it (older ones were dropped for the limit) or the outage was long
 // enough for some to expire.
-func (b *Broker) readWindow(ctx context.Context, w window) ([]Chat, bool, error) {
+func (b *Broker) readWindow(ctx context.Context, w window) ([]storedChat, bool, error) {
 	if w.after > 0 {
 		chats, err := b.fetchRange(ctx, w.rs.name, w.after, time.Time{}, 0)
 		if err != nil {
@@ -187,7 +188,7 @@ func (b *Broker) readWindow(ctx context.Context, w window) ([]Chat, bool, error)
 
 // finishWindow delivers the chats of a window check, a gap first when some may be lost,
 // then the held live chats.
-func (b *Broker) finishWindow(w window, chats []Chat, gap bool, err error) {
+func (b *Broker) finishWindow(w window, chats []storedChat, gap bool, err error) {
 	rs := w.rs
 	if !rs.fresh || rs.check != w.check {
 		return // a later check covers this room
@@ -222,7 +223,7 @@ func (b *Broker) finishWindow(w window, chats []Chat, gap bool, err error) {
 			first, firstLive = m, seq
 		}
 	}
-	var fill []Chat
+	var fill []storedChat
 	for _, c := range chats {
 		if c.Offset > rs.last && c.Offset < firstLive {
 			fill = append(fill, c)
@@ -234,12 +235,12 @@ func (b *Broker) finishWindow(w window, chats []Chat, gap bool, err error) {
 		gap = headerUint(first, "Nats-Last-Sequence") > rs.last
 	}
 	if gap || rs.dropped > max(rs.last, lastOffset(fill)) {
-		b.deliver(Inbound{Kind: KindRoomGap, Room: rs.name})
+		b.deliver(core.RemoteRoomGap{Room: rs.name})
 	}
 	rs.dropped = 0
 	for _, c := range fill {
 		rs.last = c.Offset
-		b.deliver(Inbound{Kind: KindChat, Room: c.Room, Sender: c.Sender, Content: c.Content, Offset: c.Offset, Time: c.Time, Node: c.origin})
+		b.deliver(core.RemoteChat{Node: c.origin, Room: c.room, Sender: c.Sender, Content: c.Content, Offset: c.Offset, Time: c.Time})
 	}
 	for i, m := range held {
 		b.onLive(m)
@@ -252,7 +253,7 @@ func (b *Broker) finishWindow(w window, chats []Chat, gap bool, err error) {
 	}
 }
 
-func lastOffset(chats []Chat) uint64 {
+func lastOffset(chats []storedChat) uint64 {
 	if len(chats) == 0 {
 		return 0
 	}
@@ -260,7 +261,7 @@ func lastOffset(chats []Chat) uint64 {
 }
 
 // Recover fetches the chats of room after since for connection conn; the answer is a
-// KindRecovered. The caller has already announced conn in room (RoomCount), so live
+// core.RemoteRecovered. The caller has already announced conn in room (RoomCount), so live
 // chats are flowing: the answer covers every chat delivered before it.
 func (b *Broker) Recover(conn uint64, room string, since uint64) {
 	b.mu.Lock()
@@ -272,7 +273,7 @@ func (b *Broker) Recover(conn uint64, room string, since uint64) {
 		ctx, cancel := context.WithTimeout(b.life, b.opts.RequestTimeout)
 		defer cancel()
 		chats, err := b.fetchRange(ctx, room, since, time.Time{}, 0)
-		in := Inbound{Kind: KindRecovered, Conn: conn, Room: room, Since: since, Offset: since, Err: err}
+		in := core.RemoteRecovered{Conn: core.ConnID(conn), Room: room, Offset: since}
 		switch {
 		case err != nil:
 			in.Gap = true
@@ -296,11 +297,11 @@ func (b *Broker) Recover(conn uint64, room string, since uint64) {
 			in.Gap = true
 			chats = chats[len(chats)-b.opts.History:]
 		}
-		b.post(func() { b.finishRecover(in, chats, epoch) })
+		b.post(func() { b.finishRecover(in, err, chats, epoch) })
 	}()
 }
 
-func (b *Broker) finishRecover(in Inbound, chats []Chat, epoch string) {
+func (b *Broker) finishRecover(in core.RemoteRecovered, err error, chats []storedChat, epoch string) {
 	b.mu.Lock()
 	rs := b.rooms[in.Room]
 	now := b.epoch
@@ -308,13 +309,14 @@ func (b *Broker) finishRecover(in Inbound, chats []Chat, epoch string) {
 	if now != epoch {
 		// The stream was lost while the fetch was out: what it read is of the old epoch.
 		// The new epoch's chats delivered meanwhile (the connection was waiting) follow.
-		in.Gap, in.Chats, in.Offset, in.Err = true, nil, 0, nil
+		in.Gap, in.Offset, chats = true, 0, nil
 		if rs != nil && rs.last > 0 {
 			ctx, cancel := context.WithTimeout(b.life, b.opts.RequestTimeout)
-			in.Chats, in.Err = b.fetchRange(ctx, in.Room, 0, time.Time{}, rs.last+1)
+			chats, _ = b.fetchRange(ctx, in.Room, 0, time.Time{}, rs.last+1)
 			cancel()
 			in.Offset = rs.last
 		}
+		in.Chats = clusterChats(chats)
 		b.deliver(in)
 		return
 	}
@@ -322,25 +324,41 @@ func (b *Broker) finishRecover(in Inbound, chats []Chat, epoch string) {
 		in.Offset = chats[len(chats)-1].Offset
 	}
 	// Live chats delivered while the fetch was out must be covered too.
-	if in.Err == nil && rs != nil && rs.last > in.Offset {
+	if err == nil && rs != nil && rs.last > in.Offset {
 		ctx, cancel := context.WithTimeout(b.life, b.opts.RequestTimeout)
 		more, err := b.fetchRange(ctx, in.Room, in.Offset+1, time.Time{}, rs.last+1)
 		cancel()
 		if err != nil {
-			in.Err, in.Gap = err, true
+			in.Gap = true
 		}
 		chats = append(chats, more...)
 		in.Offset = rs.last
 	}
-	in.Chats = chats
+	in.Chats = clusterChats(chats)
 	b.deliver(in)
+}
+
+// storedChat is one room chat as the stream holds it.
+type storedChat struct {
+	core.ClusterChat
+	room   string
+	stored time.Time // when the stream stored it (the NATS server's clock)
+	origin string    // the node that published it
+}
+
+func clusterChats(chats []storedChat) []core.ClusterChat {
+	out := make([]core.ClusterChat, len(chats))
+	for i, c := range chats {
+		out[i] = c.ClusterChat
+	}
+	return out
 }
 
 // fetchRange reads the stored chats of room with from <= offset < upTo (upTo 0: no
 // bound), oldest first, page by page. With a non-zero at it starts at the first chat
 // the stream stored at or after at instead of from.
-func (b *Broker) fetchRange(ctx context.Context, room string, from uint64, at time.Time, upTo uint64) ([]Chat, error) {
-	var all []Chat
+func (b *Broker) fetchRange(ctx context.Context, room string, from uint64, at time.Time, upTo uint64) ([]storedChat, error) {
+	var all []storedChat
 	req := map[string]any{"seq": from, "next_by_subj": roomSubject(room), "batch": pageSize}
 	if !at.IsZero() {
 		delete(req, "seq")
@@ -362,7 +380,7 @@ func (b *Broker) fetchRange(ctx context.Context, room string, from uint64, at ti
 }
 
 // fetchLast reads the newest stored chat of room (none: an empty slice).
-func (b *Broker) fetchLast(ctx context.Context, room string) ([]Chat, error) {
+func (b *Broker) fetchLast(ctx context.Context, room string) ([]storedChat, error) {
 	chats, _, _, err := b.directGet(ctx, room, map[string]any{"last_by_subj": roomSubject(room)})
 	return chats, err
 }
@@ -370,7 +388,7 @@ func (b *Broker) fetchLast(ctx context.Context, room string) ([]Chat, error) {
 // directGet runs one direct get against the room stream: a batch (req has "batch",
 // answered by messages then an end-of-batch status) or a single message. It returns the
 // chats, the last sequence read and whether the stream holds more after it.
-func (b *Broker) directGet(ctx context.Context, room string, req map[string]any) (chats []Chat, last uint64, more bool, err error) {
+func (b *Broker) directGet(ctx context.Context, room string, req map[string]any) (chats []storedChat, last uint64, more bool, err error) {
 	_, batch := req["batch"]
 	inbox := b.nc.NewRespInbox()
 	sub, err := b.nc.SubscribeSync(inbox)
@@ -403,7 +421,7 @@ func (b *Broker) directGet(ctx context.Context, room string, req map[string]any)
 		last = max(last, seq)
 		if err := w.decode(m.Data); err == nil && w.Kind == wireChat && seq != 0 {
 			stored, _ := time.Parse(time.RFC3339Nano, m.Header.Get("Nats-Time-Stamp"))
-			chats = append(chats, Chat{Room: room, Sender: w.Sender, Content: w.Content, Offset: seq, Time: w.Time, stored: stored, origin: w.Origin})
+			chats = append(chats, storedChat{core.ClusterChat{Sender: w.Sender, Content: w.Content, Offset: seq, Time: w.Time}, room, stored, w.Origin})
 		}
 		if !batch {
 			return chats, last, false, nil

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/switchboard-ws/switchboard/core"
 )
 
 // streamConfig is the room stream: every room's chats, at most History+1 per room (one
@@ -80,7 +81,7 @@ func (b *Broker) sync() {
 		if !first {
 			b.log.Warn("room stream is new: offsets start again", "epoch", epoch)
 		}
-		b.deliver(Inbound{Kind: KindEpoch, Epoch: epoch})
+		b.deliver(core.RemoteEpoch{Epoch: epoch})
 	}
 	if changed || gen != b.synced || !b.everSynced {
 		b.synced, b.everSynced = gen, true

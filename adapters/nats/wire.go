@@ -20,7 +20,7 @@ const (
 	wireKick                          // User: close every connection of the user
 	wireSeat                          // To, Room: the user's connections join the room (admin)
 	wireUnseat                        // To, Room: the user's connections leave the room (admin)
-	wireEvent                         // ephemeral room event: Sender, Room, Event, Content
+	wireRoomMsg                       // unstored room message of Type: Sender, Room, Event, Content
 )
 
 // wireMsg is the decoded form of one payload. Fields a kind does not use are empty.
@@ -31,20 +31,22 @@ type wireMsg struct {
 	To      string
 	Room    string
 	Exclude string
-	Event   string // wireEvent: the event's name
+	Event   string // wireRoomMsg: an event's name
+	Type    uint8  // wireRoomMsg: the message type (core/proto.MessageType)
 	Copy    bool
 	Time    time.Time
 	Content []byte
 }
 
 // encode appends m as: kind, origin, sender, to, room, exclude, event (uvarint-length strings),
-// copy flag, unix milliseconds (varint), then the content to the end.
+// type, copy flag, unix milliseconds (varint), then the content to the end.
 func (m *wireMsg) encode(b []byte) []byte {
 	b = append(b, byte(m.Kind))
 	for _, s := range [...]string{m.Origin, m.Sender, m.To, m.Room, m.Exclude, m.Event} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
+	b = append(b, m.Type)
 	if m.Copy {
 		b = append(b, 1)
 	} else {
@@ -60,7 +62,7 @@ func (m *wireMsg) decode(b []byte) error {
 		return errCorrupt
 	}
 	m.Kind, b = wireKind(b[0]), b[1:]
-	if m.Kind < wireChat || m.Kind > wireEvent {
+	if m.Kind < wireChat || m.Kind > wireRoomMsg {
 		return errCorrupt
 	}
 	for _, dst := range [...]*string{&m.Origin, &m.Sender, &m.To, &m.Room, &m.Exclude, &m.Event} {
@@ -70,10 +72,10 @@ func (m *wireMsg) decode(b []byte) error {
 		}
 		*dst, b = string(b[k:k+int(n)]), b[k+int(n):]
 	}
-	if len(b) < 1 {
+	if len(b) < 2 {
 		return errCorrupt
 	}
-	m.Copy, b = b[0] == 1, b[1:]
+	m.Type, m.Copy, b = b[0], b[1] == 1, b[2:]
 	ms, k := binary.Varint(b)
 	if k <= 0 {
 		return errCorrupt

@@ -35,7 +35,7 @@ type event struct {
 	code     uint16
 	admin    core.AdminRequest
 	reply    chan core.AdminReply
-	cluster  *core.ClusterEvent
+	cluster  core.ClusterEvent
 	answer   *core.Answer
 	verified bool // evAuthed, evAnswer: the end of a token verification (access.go)
 }

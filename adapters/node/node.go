@@ -111,7 +111,7 @@ func New(opts Options) *Node {
 	}
 	go n.run()
 	if opts.Cluster != nil {
-		opts.Cluster.Start(func(ev core.ClusterEvent) { n.inbox.post(event{kind: evCluster, cluster: &ev}) })
+		opts.Cluster.Start(func(ev core.ClusterEvent) { n.inbox.post(event{kind: evCluster, cluster: ev}) })
 	}
 	return n
 }

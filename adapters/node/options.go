@@ -81,7 +81,7 @@ type Cluster interface {
 	// Start hands every cluster event to post (any goroutine, in order); New calls it once.
 	Start(post func(core.ClusterEvent))
 	// Do carries one action; called on the owner goroutine, it must not block.
-	Do(a *core.ClusterAction)
+	Do(a core.ClusterAction)
 }
 
 // Defaults of PROTOCOL.md §1.

@@ -247,7 +247,7 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 		AllowedOrigins: auth.SplitOrigins(cfg.AllowedOrigins), ListenAddr: cfg.Addr, Drain: s.drain}))
 	mux.Handle("GET /metrics", m.Handler())
 	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.Handle("/", web.Handler())
+	mux.Handle("/", web.NewHandler(web.Options{AllowOrigin: authn.OriginAllowed}))
 	s.handler = mux
 	return s, nil
 }

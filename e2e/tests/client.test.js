@@ -126,7 +126,7 @@ test('after an idle timeout, the client recovers the messages it missed (join wi
     await waitFor(ann, () => window.seen.frames.filter(f => f.type === 'chat').length >= 3 && window.sb.state === 'open');
     const chats = (await frames(ann, 'chat')).map(f => [f.offset, f.content]);
     assert.deepEqual(chats, [[1, 'm1'], [2, 'm2'], [3, 'm3']]);
-    const rejoin = await ann.evaluate(() => window.sb.lastOffset.get('lobby'));
+    const rejoin = await ann.evaluate(() => window.sb.position('lobby').offset);
     assert.equal(rejoin, 3);
     await ann.close();
     await bob.close();

@@ -1,6 +1,5 @@
 // harness.js: what every browser test needs — the real switchboard binary built and
 // started on a free loopback port, and Debian's Chromium driven by playwright-core.
-import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -19,56 +18,9 @@ export const chromiumArgs = [
   '--disable-component-update', '--disable-sync', '--no-first-run',
 ];
 
-let built = null;
-
-// buildServer builds cmd/switchboard once per test file (go build caches the work).
-export function buildServer() {
-  if (built) return built;
-  const dir = mkdtempSync(join(tmpdir(), 'switchboard-e2e-bin-'));
-  const bin = join(dir, 'switchboard');
-  execFileSync(process.env.GO || 'go', ['build', '-o', bin, './cmd/switchboard'], {
-    cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  built = { bin, dir };
-  return built;
-}
-
-// startServer runs the binary on 127.0.0.1:0 and resolves with its base URL, read from
-// the `listening on http://HOST:PORT` line. stop() sends SIGTERM and waits.
-// SWITCHBOARD_E2E_URL points the tests at a server that is already running instead
-// (for debugging a page; tests that need the binary's own flags still start it).
-export async function startServer(extraArgs = []) {
-  if (process.env.SWITCHBOARD_E2E_URL && extraArgs.length === 0) {
-    return { url: process.env.SWITCHBOARD_E2E_URL.replace(/\/$/, ''), output: () => '', async stop() {} };
-  }
-  const { bin } = buildServer();
-  const proc = spawn(bin, ['--addr', '127.0.0.1:0', ...extraArgs], {
-    cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "listening on" line in 20 s:\n${output}`)), 20000);
-    const onData = chunk => {
-      output += chunk;
-      const m = output.match(/listening on (http:\/\/[^\s]+)/);
-      if (m) { clearTimeout(timer); resolve(m[1].replace(/\/$/, '')); }
-    };
-    proc.stdout.on('data', onData);
-    proc.stderr.on('data', onData);
-    proc.on('exit', code => { clearTimeout(timer); reject(new Error(`switchboard exited ${code}:\n${output}`)); });
-  });
-  const exited = new Promise(resolve => proc.on('exit', resolve));
-  return {
-    url,
-    output: () => output,
-    async stop() {
-      if (proc.exitCode === null) proc.kill('SIGTERM');
-      const t = setTimeout(() => proc.kill('SIGKILL'), 10000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
-}
+// The binary is built and started by the JS client package's test helper, shared with
+// its own tests against the real server.
+export { buildServer, startServer, cleanupBuild } from '../../clients/js/test/binary.js';
 
 // launchBrowser starts Chromium with a fresh profile; close() removes the profile.
 export async function launchBrowser() {
@@ -104,9 +56,4 @@ export async function launchBrowser() {
 export function artifactPath(name) {
   mkdirSync(artifacts, { recursive: true });
   return join(artifacts, name);
-}
-
-export function cleanupBuild() {
-  if (built) rmSync(built.dir, { recursive: true, force: true });
-  built = null;
 }

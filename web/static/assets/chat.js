@@ -1,5 +1,8 @@
 // The chat page: rooms, members, direct messages and presence on top of /switchboard.js.
-// All text from the network is inserted with textContent, never as HTML.
+// All text from the network is inserted with textContent, never as HTML. Presence comes
+// from the server's frames (user_joined carries the members; online is asked again when
+// presence changes), never from polling; a connection outage is one notice, however many
+// attempts it takes; typing is an ephemeral `event` (PROTOCOL.md §10.3).
 import { Switchboard, describeClose } from "/switchboard.js";
 
 const $ = (id) => document.getElementById(id);
@@ -18,6 +21,8 @@ const el = (tag, props = {}, ...children) => {
 const USER_RE = /^[A-Za-z0-9_.@-]{1,64}$/;
 const ROOM_RE = /^[A-Za-z0-9_.:@/-]{1,128}$/;
 const MAX_KEPT = 500;          // messages kept per conversation
+const TYPING_EVERY = 2500;     // ms between our typing events while the user types
+const TYPING_SHOWN = 4000;     // ms a typing indicator lasts without a new event
 const ALL = "all";             // the conversation of broadcasts and server notices
 
 const state = {
@@ -31,6 +36,11 @@ const state = {
   online: [],
   onlineTotal: 0,
   everConnected: false,
+  outage: false,               // a lost connection was announced and not yet recovered
+  behind: new Set(),           // rooms of the outage not yet rejoined
+  rejoined: new Set(),         // rooms whose rejoin was announced: their gap and own join go unsaid
+  typing: new Map(),           // room → Map(user → time its indicator ends)
+  typedAt: 0,                  // when we last sent a typing event
   apiRooms: true,              // /api/rooms answers this browser (loopback or open)
 };
 
@@ -81,6 +91,8 @@ function select(key) {
   renderMembers();
   if (c.kind === "room" && state.sb?.state === "open") refreshMembers(c.name);
   sessionStorage.setItem("switchboard.current", key);
+  openDrawer(null);
+  renderTyping();
   input.focus();
 }
 
@@ -178,12 +190,36 @@ function renderMembers() {
   else if (c?.kind === "dm") members = [state.me, c.name].sort();
   $("member-list").replaceChildren(...members.map(userItem));
   $("member-count").textContent = c && c.kind !== "all" ? String(members.length) : "";
+  $("people-count").textContent = $("member-count").textContent;
 }
 
 function renderOnline() {
   $("online-list").replaceChildren(...state.online.map(userItem));
   $("online-count").textContent = state.sb?.state === "open" ? String(state.onlineTotal) : "";
   renderSidebar();
+}
+
+function renderTyping() {
+  const c = state.convs.get(state.current);
+  const now = Date.now();
+  let who = [];
+  for (const [room, users] of state.typing) {
+    for (const [user, until] of users) if (until <= now) users.delete(user);
+    if (c?.kind === "room" && room === c.name) who = [...users.keys()].sort();
+  }
+  $("typing").textContent = who.length === 0 ? ""
+    : who.length === 1 ? `${who[0]} is typing…`
+    : who.length <= 3 ? `${who.join(", ")} are typing…` : "Several people are typing…";
+}
+
+// Drawers (narrow screens): one open at a time, closed by its button, the scrim or Escape.
+function openDrawer(which) {
+  const app = $("app");
+  app.classList.toggle("rooms-open", which === "rooms");
+  app.classList.toggle("people-open", which === "people");
+  $("open-rooms").setAttribute("aria-expanded", String(which === "rooms"));
+  $("open-people").setAttribute("aria-expanded", String(which === "people"));
+  $("scrim").hidden = !which;
 }
 
 function toast(text, kind = "") {
@@ -216,11 +252,22 @@ function setStatus(s) {
         text = `Reconnecting (attempt ${s.attempt})…`;
       }
       break;
-    case "closed": text = "Disconnected — " + describeClose(s.code, s.reason); break;
+    case "closed":
+      // A refusal is the server's answer, not a network problem: say so, do not retry.
+      text = s.refused ? "Not allowed — " + (s.why || describeClose(s.code, s.reason))
+        : "Disconnected — " + describeClose(s.code, s.reason);
+      break;
     default: text = "Not connected";
   }
   pill.textContent = text;
   pill.title = s.state === "closed" ? "Click to reconnect" : "";
+  if (s.state === "reconnecting" && state.everConnected && !state.outage) {
+    state.outage = true; // one notice per outage, not one per attempt
+    state.behind = new Set(state.joined);
+    const words = s.why || describeClose(s.code, s.reason);
+    for (const room of state.joined) notice("room:" + room, `Connection lost (${words}) — reconnecting…`);
+  }
+  if (s.state === "closed" && s.refused) toast("Not allowed: " + (s.why || describeClose(s.code, s.reason)), "bad");
   $("message-input").disabled = $("send").disabled = !state.current;
   renderOnline();
 }
@@ -247,7 +294,7 @@ async function joinRoom(room, { quiet = false } = {}) {
     saveRooms();
   } catch (err) {
     state.joined.delete(room);
-    toast(`Could not join ${room}: ${err.message}`, "bad");
+    toast(err.code === "forbidden" ? `Not allowed to join ${room}` : `Could not join ${room}: ${err.message}`, "bad");
     if (state.current === "room:" + room) showWelcome();
     renderSidebar();
   }
@@ -319,19 +366,16 @@ async function send(text) {
 
 function connect(user, token) {
   state.sb?.close();
-  const sb = new Switchboard({ user, token });
+  // With a token the server knows who we are: it goes in the `auth` first message.
+  const sb = new Switchboard(token ? { token } : { user });
   state.sb = sb;
 
   sb.on("status", setStatus);
-  sb.on("close", (e) => {
-    const words = describeClose(e.code, e.reason);
-    for (const room of state.joined) notice("room:" + room, `Disconnected: ${words}`);
-    if ([1001, 4000, 4003, 4008, 4009].includes(e.code)) toast("Disconnected: " + words, "bad");
-  });
   sb.on("connected", (m) => {
     state.me = m.user_id;
     $("me").textContent = m.user_id;
     for (const r of m.rooms || []) state.existing.add(r);
+    if (state.behind.size === 0) state.outage = false; // nothing to rejoin: the outage is over
     if (!state.everConnected) {
       state.everConnected = true;
       const saved = JSON.parse(sessionStorage.getItem("switchboard.rooms") || "[]");
@@ -339,8 +383,6 @@ function connect(user, token) {
       for (const r of saved) joinRoom(r, { quiet: true });
       if (current && (current === ALL || current.startsWith("dm:") || saved.includes(current.slice(5)))) select(current);
       else if (saved.length) select("room:" + saved[0]);
-    } else {
-      for (const room of state.joined) notice("room:" + room, "Reconnected — catching up on missed messages");
     }
     renderSidebar();
     refreshOnline();
@@ -349,7 +391,8 @@ function connect(user, token) {
   sb.on("user_joined", (m) => {
     state.existing.add(m.room);
     state.members.set(m.room, new Set(m.members));
-    if (state.joined.has(m.room)) {
+    const rejoin = m.user_id === state.me && state.rejoined.delete(m.room);
+    if (state.joined.has(m.room) && !rejoin) {
       notice("room:" + m.room, m.user_id === state.me ? `You joined #${m.room}` : `${m.user_id} joined`);
     }
     if (state.current === "room:" + m.room) renderMembers();
@@ -362,7 +405,35 @@ function connect(user, token) {
     if (state.current === "room:" + m.room) renderMembers();
     refreshOnlineSoon();
   });
+  sb.on("rejoined", (r) => {
+    if (r.error) {
+      state.joined.delete(r.room);
+      notice("room:" + r.room, r.error.code === "forbidden" ? `Not allowed in #${r.room} any more` : `Could not rejoin: ${r.error.message}`);
+      renderSidebar();
+    } else if (state.behind.delete(r.room)) {
+      state.rejoined.add(r.room);
+      notice("room:" + r.room, r.recovered ? "Reconnected — caught up on every missed message"
+        : "Reconnected — some messages may be missing");
+    }
+    if (state.behind.size === 0) state.outage = false;
+  });
+  sb.on("left", (m) => {
+    state.joined.delete(m.room);
+    notice("room:" + m.room, `You were removed from #${m.room} (${m.reason})`);
+    saveRooms();
+    renderSidebar();
+  });
+  sb.on("event", (m) => {
+    if (m.event !== "typing") return;
+    let room = state.typing.get(m.room);
+    if (!room) state.typing.set(m.room, (room = new Map()));
+    room.set(m.sender, Date.now() + TYPING_SHOWN);
+    renderTyping();
+    setTimeout(renderTyping, TYPING_SHOWN + 50);
+  });
   sb.on("chat", (m) => {
+    state.typing.get(m.room)?.delete(m.sender); // the message they were typing is here
+    renderTyping();
     add("room:" + m.room, { kind: "chat", sender: m.sender, content: m.content, time: new Date(m.timestamp), offset: m.offset });
   });
   sb.on("private", (m) => {
@@ -388,12 +459,11 @@ function connect(user, token) {
     state.members.set(m.room, new Set(m.members));
     if (state.current === "room:" + m.room) renderMembers();
   });
-  sb.on("gap", (m) => notice("room:" + m.room, "Some messages may be missing here: the server no longer holds them."));
+  sb.on("gap", (m) => state.rejoined.has(m.room) || notice("room:" + m.room, "Some messages may be missing here: the server no longer holds them."));
   sb.on("error", (m) => {
     // Errors answering our own requests are shown where the request was made.
     if (m.id === undefined && m.code !== "history_gap") toast(`${m.code}: ${m.message}`, "bad");
   });
-  sb.on("rejoin_failed", ({ room, error }) => toast(`Could not rejoin ${room}: ${error.message}`, "bad"));
 
   sb.connect();
 }
@@ -450,6 +520,7 @@ $("composer").addEventListener("submit", async (e) => {
   const text = input.value;
   if (!text.trim() || !state.current) return;
   input.value = "";
+  state.typedAt = 0;
   try {
     await send(text);
   } catch (err) {
@@ -461,6 +532,21 @@ $("composer").addEventListener("submit", async (e) => {
     notice(state.current, why);
   }
 });
+
+$("message-input").addEventListener("input", () => {
+  const c = state.convs.get(state.current);
+  if (c?.kind !== "room" || state.sb?.state !== "open" || !$("message-input").value) return;
+  if (Date.now() - state.typedAt < TYPING_EVERY) return;
+  state.typedAt = Date.now();
+  state.sb.event(c.name, "typing").catch(() => { /* a hint only: never worth a notice */ });
+});
+
+$("open-rooms").addEventListener("click", () => openDrawer("rooms"));
+$("open-people").addEventListener("click", () => openDrawer("people"));
+$("close-rooms").addEventListener("click", () => openDrawer(null));
+$("close-people").addEventListener("click", () => openDrawer(null));
+$("scrim").addEventListener("click", () => openDrawer(null));
+document.addEventListener("keydown", (e) => { if (e.key === "Escape") openDrawer(null); });
 
 $("status").addEventListener("click", () => {
   if (state.sb && state.sb.state === "closed") state.sb.connect();
@@ -476,13 +562,21 @@ function start(user, token) {
   connect(user, token);
 }
 
-setInterval(() => { refreshOnline(); refreshRooms(); }, 10000);
-
 // Who am I? ?user= in the address wins, then this tab's earlier choice, else ask.
+// An embedding page passes a token in the fragment (#token=JWT: never sent to any
+// server in a URL) or the query; either is taken out of the address bar at once.
 const params = new URLSearchParams(location.search);
+const fragment = new URLSearchParams(location.hash.slice(1));
+if (fragment.has("token")) params.set("token", fragment.get("token"));
 if (params.has("user") || params.has("token")) {
   sessionStorage.setItem("switchboard.user", params.get("user") || "");
   sessionStorage.setItem("switchboard.token", params.get("token") || "");
+  if (params.has("token")) {
+    const url = new URL(location.href);
+    url.searchParams.delete("token");
+    url.hash = "";
+    history.replaceState(null, "", url);
+  }
 }
 const savedUser = sessionStorage.getItem("switchboard.user");
 showWelcome();

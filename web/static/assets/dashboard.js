@@ -1,5 +1,6 @@
 // The dashboard: polls /api/stats, /api/rooms, /api/users and /metrics once a second.
 import { CLOSE_CODES } from "/switchboard.js";
+import { draw } from "/assets/chart.js";
 
 const $ = (id) => document.getElementById(id);
 const HISTORY = 120; // points per chart: two minutes at one per second
@@ -51,37 +52,6 @@ const one = (metrics, name) => metrics.get(name)?.[0]?.value;
 function push(arr, v) {
   arr.push(v);
   if (arr.length > HISTORY) arr.shift();
-}
-
-function draw(canvas, lines) {
-  const dpr = window.devicePixelRatio || 1;
-  const w = canvas.clientWidth, h = canvas.clientHeight;
-  if (canvas.width !== w * dpr) { canvas.width = w * dpr; canvas.height = h * dpr; }
-  const ctx = canvas.getContext("2d");
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  ctx.clearRect(0, 0, w, h);
-  const max = Math.max(1, ...lines.flatMap((l) => l.data)) * 1.15;
-  ctx.strokeStyle = "#e2e5eb";
-  ctx.fillStyle = "#6b7385";
-  ctx.font = "11px system-ui, sans-serif";
-  ctx.lineWidth = 1;
-  for (const f of [0, 0.5, 1]) {
-    const y = Math.round(h - 16 - (h - 24) * f) + 0.5;
-    ctx.beginPath(); ctx.moveTo(0, y); ctx.lineTo(w, y); ctx.stroke();
-    ctx.fillText(rate((max / 1.15) * f), 4, y - 3);
-  }
-  for (const { data, color } of lines) {
-    if (data.length < 2) continue;
-    ctx.strokeStyle = color;
-    ctx.lineWidth = 2;
-    ctx.beginPath();
-    data.forEach((v, i) => {
-      const x = w - (data.length - 1 - i) * (w / (HISTORY - 1));
-      const y = h - 16 - (h - 24) * (v / max);
-      i ? ctx.lineTo(x, y) : ctx.moveTo(x, y);
-    });
-    ctx.stroke();
-  }
 }
 
 function setStatus(stateName, text) {
@@ -170,8 +140,8 @@ async function tick() {
   push(series.conns, conns ?? 0);
   push(series.rateIn, rin ?? 0);
   push(series.rateOut, rout ?? 0);
-  draw($("chart-conns"), [{ data: series.conns, color: "#3056d3" }]);
-  draw($("chart-rate"), [{ data: series.rateOut, color: "#2fb35a" }, { data: series.rateIn, color: "#3056d3" }]);
+  draw($("chart-conns"), [{ data: series.conns, color: "#3056d3" }], HISTORY, rate);
+  draw($("chart-rate"), [{ data: series.rateOut, color: "#2fb35a" }, { data: series.rateIn, color: "#3056d3" }], HISTORY, rate);
 
   if (roomsR.status === "fulfilled") {
     const list = [...roomsR.value.rooms].sort((a, b) => b.members - a.members || a.name.localeCompare(b.name));
