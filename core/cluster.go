@@ -28,6 +28,14 @@ type cluster struct {
 	// within a heartbeat; until then the user waits in limitWait.
 	heard     map[string]int64
 	limitWait map[string]bool
+
+	// App events (cluster_events.go): the nodes believed alive (this one aside), the
+	// events left to other owners, and when each node's presence of a user in a room
+	// began (on that node's clock; a room event's cause).
+	alive    map[string]bool
+	deferred []deferredEvent
+	since    map[nodeRoomUser]int64
+	started  int64 // when this hub started (its first event, unix ns)
 }
 
 func newCluster(h *Hub) *cluster {
@@ -42,6 +50,8 @@ func newCluster(h *Hub) *cluster {
 		acks:       map[uint64]pendingAck{},
 		heard:      map[string]int64{},
 		limitWait:  map[string]bool{},
+		alive:      map[string]bool{},
+		since:      map[nodeRoomUser]int64{},
 	}
 }
 
@@ -94,6 +104,7 @@ type recovery struct {
 // admit announces c, applies the per-user limit over the whole cluster, then seats c in
 // its token's subs.
 func (p *cluster) admit(c *conn, out *Outbox) {
+	p.start()
 	order := p.h.now.UnixNano()
 	p.opened[c.id] = order
 	out.cluster(ClusterConnOpened{User: c.user.id, Conn: c.id, Order: order})
@@ -117,7 +128,17 @@ func (p *cluster) moved(c *conn, r *room, out *Outbox) {
 	if n == 0 || c.roomIndex(r) < 0 {
 		delete(p.recovering, connRoom{c.id, r.name})
 	}
-	out.cluster(ClusterRoomCount{Room: r.name, User: c.user.id, Count: n})
+	k := nodeRoomUser{p.h.cfg.NodeID, r.name, c.user.id}
+	since, ok := p.since[k]
+	switch {
+	case n == 0:
+		delete(p.since, k)
+		since = 0
+	case !ok:
+		since = p.h.now.UnixNano()
+		p.since[k] = since
+	}
+	out.cluster(ClusterRoomCount{Room: r.name, User: c.user.id, Count: n, Began: since})
 }
 
 // limit closes the local connections of user that are beyond the per-user limit

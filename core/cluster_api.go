@@ -74,10 +74,12 @@ type RemoteConn struct {
 	Open       bool
 }
 
-// RemoteRoomPresence says User has Count connections in Room on Node (0: none).
+// RemoteRoomPresence says User has Count connections in Room on Node (0: none), since
+// Since on Node's clock (unix ns: when its count there last rose from 0).
 type RemoteRoomPresence struct {
 	Node, Room, User string
 	Count            int
+	Began            int64
 }
 
 // RemoteRecovered answers a ClusterRecover for local connection Conn: the Chats of Room
@@ -199,10 +201,12 @@ type ClusterConnClosed struct {
 	Conn ConnID
 }
 
-// ClusterRoomCount says User now has Count local connections in Room.
+// ClusterRoomCount says User now has Count local connections in Room, since Began (unix
+// ns, when the count last rose from 0; the same in every report until it drops to 0).
 type ClusterRoomCount struct {
 	Room, User string
 	Count      int
+	Began      int64
 }
 
 // ClusterRecover fetches Room's chats after Since for local connection Conn (answer:

@@ -9,6 +9,7 @@ import (
 // step applies what another node (or the cluster link) reported.
 func (p *cluster) step(e ClusterEvent, out *Outbox) error {
 	h := p.h
+	p.start()
 	switch ev := e.(type) {
 	case RemoteChat:
 		p.remoteChat(&ev, out)
@@ -55,6 +56,8 @@ func (p *cluster) step(e ClusterEvent, out *Outbox) error {
 		p.remotePresence(&ev, out)
 	case RemoteAlive:
 		p.nodeHeard(ev.Node, out)
+	case RemoteGone:
+		p.nodeGone(ev.Node, out)
 	case RemoteRecovered:
 		p.recovered(&ev, out)
 	case RemoteEpoch:
@@ -209,6 +212,9 @@ func (p *cluster) remoteConn(ev *RemoteConn, out *Outbox) {
 			uc = map[nodeConn]int64{}
 			p.byUser[ev.User] = uc
 			h.userNames.dirty = true
+			if h.users[ev.User] == nil { // its first connection anywhere
+				h.userArrived(ev.User, cause{ev.Node, ev.Conn, ev.Order}, out)
+			}
 		}
 		uc[k] = ev.Order
 		p.limit(ev.User, out)
@@ -224,6 +230,9 @@ func (p *cluster) remoteConn(ev *RemoteConn, out *Outbox) {
 		if len(uc) == 0 {
 			delete(p.byUser, rc.user)
 			h.userNames.dirty = true
+			if h.users[rc.user] == nil { // its last connection anywhere
+				h.userDeparted(rc.user, cause{ev.Node, ev.Conn, rc.order}, out)
+			}
 		}
 	}
 	if p.limitWait[rc.user] {
@@ -234,6 +243,7 @@ func (p *cluster) remoteConn(ev *RemoteConn, out *Outbox) {
 // nodeHeard notes that node spoke now; users whose limit waited for it are checked.
 func (p *cluster) nodeHeard(node string, out *Outbox) {
 	p.heard[node] = p.h.now.UnixNano()
+	p.nodeAlive(node)
 	if len(p.limitWait) == 0 {
 		return
 	}
@@ -264,6 +274,13 @@ func (p *cluster) remotePresence(ev *RemoteRoomPresence, out *Outbox) {
 	} else {
 		delete(p.inRooms, k)
 	}
+	c := cause{node: ev.Node, at: p.since[k]}
+	if old == 0 {
+		c.at = ev.Began
+		p.since[k] = ev.Began
+	} else if now == 0 {
+		delete(p.since, k)
+	}
 	r := h.rooms[ev.Room]
 	if r == nil {
 		if now < old {
@@ -272,12 +289,17 @@ func (p *cluster) remotePresence(ev *RemoteRoomPresence, out *Outbox) {
 		r = h.createRoom(ev.Room)
 	}
 	for i := old; i < now; i++ {
-		if r.addPresence(ev.User) && !r.quiet() {
+		empty := r.users() == 0
+		first := r.addPresence(ev.User)
+		h.roomEntered(r, ev.User, empty, first, c, out)
+		if first && !r.quiet() {
 			out.toRoom(r.userJoined(ev.User, h.now), r)
 		}
 	}
 	for i := now; i < old; i++ {
-		if r.removePresence(ev.User) && !r.quiet() {
+		last := r.removePresence(ev.User)
+		h.roomLeft(r, ev.User, last, c, out)
+		if last && !r.quiet() {
 			out.toRoom(r.userLeft(ev.User, h.now), r)
 		}
 	}

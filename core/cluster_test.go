@@ -155,7 +155,7 @@ func (b *bus) carry(from string, a ClusterAction) {
 	case ClusterConnClosed:
 		others(RemoteConn{Node: from, User: a.User, Conn: a.Conn})
 	case ClusterRoomCount:
-		others(RemoteRoomPresence{Node: from, Room: a.Room, User: a.User, Count: a.Count})
+		others(RemoteRoomPresence{Node: from, Room: a.Room, User: a.User, Count: a.Count, Began: a.Began})
 	case ClusterRoomMessage:
 		others(RemoteRoomMessage{Node: from, Room: a.Room, Type: a.Type, Sender: a.Sender, Event: a.Event, Content: a.Content, Time: a.Time})
 	case ClusterRecover:

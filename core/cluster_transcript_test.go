@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/datadriven"
 	"github.com/switchboard-ws/switchboard/core/proto"
@@ -31,7 +32,12 @@ import (
 //	heartbeat                           every node tells every other it is alive
 //	epoch E                             the cluster's stream is E (a new one: it was lost)
 //	kill b                              node b dies: it says and hears nothing more
-//	expire b                            the others' links drop b's presence, as after its expiry
+//	expire b                            the others' links report b gone and drop its presence
+//	tick 5s                             the clock moves on 5s; every live node ticks
+//	sync c                              c (started late) gets every other node's snapshot
+//
+// App events print as `a app user_online user=ann id=user_online-1a2b3c4d at=5.004s`
+// (the emitting node, the first 8 hex digits of the ID, the time since the start).
 //
 // Each prints what the hubs did: frames (`ann bob <- {…}`, without timestamps), closes,
 // admin replies (`a reply 200 {…}`) and what a node tells the cluster (`a -> Publish
@@ -161,6 +167,17 @@ func (s *clusterScript) run(t *testing.T, td *datadriven.TestData) string {
 		b.queue = slices.DeleteFunc(b.queue, func(q queued) bool { return q.node == dead || q.from == dead })
 	case "expire":
 		s.expire(t, node(arg(0)))
+	case "sync":
+		s.sync(node(arg(0)))
+	case "tick":
+		d, err := time.ParseDuration(arg(0))
+		if err != nil {
+			td.Fatalf(t, "tick: %v", err)
+		}
+		b.now = b.now.Add(d)
+		for _, n := range b.names {
+			b.step(n, Event{Kind: EventTick})
+		}
 	default:
 		td.Fatalf(t, "unknown command %q", td.Cmd)
 	}
@@ -170,12 +187,12 @@ func (s *clusterScript) run(t *testing.T, td *datadriven.TestData) string {
 	return w.String()
 }
 
-// expire tells every other node's link that dead's presence is gone, as the broker does
-// once a node was silent past its expiry: its room counts drop to zero, then its
+// expire tells every other node's link that dead is gone, as the broker does once a node
+// was silent past its expiry: RemoteGone, then its room counts drop to zero, then its
 // connections close.
 func (s *clusterScript) expire(t *testing.T, dead string) {
 	b, h := s.bus, s.bus.hubs[dead]
-	var evs []ClusterEvent
+	evs := []ClusterEvent{RemoteGone{Node: dead}} // first, as the broker's dropNode
 	for _, name := range h.sortedRooms() {
 		r := h.rooms[name]
 		var users []string
@@ -207,6 +224,47 @@ func (s *clusterScript) expire(t *testing.T, dead string) {
 	}
 }
 
+// sync gives node what the link gives a node that starts: each other live node's
+// presence, as its snapshot (alive, then its connections, then its room counts).
+func (s *clusterScript) sync(node string) {
+	b := s.bus
+	for _, from := range b.names {
+		if from == node {
+			continue
+		}
+		h := b.hubs[from]
+		p := h.peers.(*cluster)
+		evs := []ClusterEvent{RemoteAlive{Node: from}}
+		ids := make([]ConnID, 0, len(h.conns))
+		for id := range h.conns {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		for _, id := range ids {
+			evs = append(evs, RemoteConn{Node: from, User: h.conns[id].user.id, Conn: id, Order: p.opened[id], Open: true})
+		}
+		var rooms []nodeRoomUser
+		for k := range p.since {
+			if k.node == from {
+				rooms = append(rooms, k)
+			}
+		}
+		slices.SortFunc(rooms, func(x, y nodeRoomUser) int { return strings.Compare(x.room+"\x00"+x.user, y.room+"\x00"+y.user) })
+		for _, k := range rooms {
+			n := 0
+			for _, c := range h.users[k.user].conns {
+				if c.roomIndex(h.rooms[k.room]) >= 0 {
+					n++
+				}
+			}
+			evs = append(evs, RemoteRoomPresence{Node: from, Room: k.room, User: k.user, Count: n, Began: p.since[k]})
+		}
+		for _, ev := range evs {
+			b.step(node, Event{Kind: EventCluster, Cluster: ev})
+		}
+	}
+}
+
 // print writes one action of node's hub.
 func (s *clusterScript) print(node string, a *Action) {
 	switch a.Kind {
@@ -222,6 +280,20 @@ func (s *clusterScript) print(node string, a *Action) {
 		fmt.Fprintf(s.w, "%s reply %d %s\n", node, a.Reply.Status, adminBody(s.bus.t, a.Reply))
 	case ActionCluster:
 		fmt.Fprintf(s.w, "%s -> %s\n", node, s.describe(node, a.Cluster))
+	case ActionAppEvent:
+		ev := a.App
+		fmt.Fprintf(s.w, "%s app %s", node, ev.Type)
+		if ev.User != "" {
+			fmt.Fprintf(s.w, " user=%s", ev.User)
+		}
+		if ev.Room != "" {
+			fmt.Fprintf(s.w, " room=%s", ev.Room)
+		}
+		id := ev.ID
+		if i := strings.LastIndexByte(id, '-'); i >= 0 && len(id) >= i+9 {
+			id = id[:i+9]
+		}
+		fmt.Fprintf(s.w, " id=%s at=%s\n", id, ev.Time.Sub(start))
 	}
 }
 
@@ -233,7 +305,7 @@ func (s *clusterScript) describe(from string, msg any) string {
 	parts := []string{name}
 	for i := 0; i < v.NumField(); i++ {
 		f, fv := v.Type().Field(i), v.Field(i)
-		if fv.IsZero() || f.Name == "Time" || f.Name == "Order" {
+		if fv.IsZero() || f.Name == "Time" || f.Name == "Order" || f.Name == "Began" {
 			continue
 		}
 		var val string

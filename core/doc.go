@@ -47,5 +47,7 @@
 // chat sequencing, forwarding to other nodes, their counts — and handles every request
 // once. Room presence is counted only through addPresence and removePresence, so remote
 // presence takes the local path; a room message is stored (deliverChat) or not
-// (deliverUnstored), and either way reaches every node.
+// (deliverUnstored), and either way reaches every node. App events follow the
+// cluster-wide view and are emitted by one owner per user or room, with IDs every node
+// derives alike (cluster_events.go says which repeats and gaps a changing view allows).
 package core

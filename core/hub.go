@@ -214,7 +214,9 @@ func (h *Hub) connect(id ConnID, ident *Identity, f proto.Format, out *Outbox) {
 		u = &user{id: name}
 		h.users[name] = u
 		h.userNames.add(name)
-		h.userArrived(u, out)
+		if h.peers.userConns(name) == 0 { // its first connection anywhere
+			h.userArrived(name, cause{node: h.cfg.NodeID, conn: id, at: h.now.UnixNano()}, out)
+		}
 	}
 	c := &conn{id: id, user: u, format: f, tokens: float64(h.burst()), last: h.now.UnixNano()}
 	c.setGrants(ident)
@@ -248,7 +250,9 @@ func (h *Hub) removeConn(c *conn, out *Outbox) {
 	if len(u.conns) == 0 {
 		delete(h.users, u.id)
 		h.userNames.remove(u.id)
-		h.userDeparted(u, out)
+		if h.peers.userConns(u.id) == 0 { // its last connection anywhere
+			h.userDeparted(u.id, h.peers.connCause(c), out)
+		}
 	}
 	if h.all.remove(c.slot) {
 		for i, x := range h.all.slots {
@@ -268,18 +272,11 @@ func (h *Hub) join(c *conn, r *room, out *Outbox) { h.seat(c, r, false, out) }
 // a cluster join with since, see cluster.recovered). It reports whether c's user was
 // announced.
 func (h *Hub) seat(c *conn, r *room, later bool, out *Outbox) bool {
-	occupied := h.cfg.AppEvents && r.members.live == 0
+	empty := r.users() == 0
 	r.addMember(c)
 	h.peers.moved(c, r, out) // before anyone can react to the join
 	first := r.addPresence(c.user.id)
-	if h.cfg.AppEvents {
-		if occupied {
-			h.appEvent(RoomOccupied, "", r.name, out)
-		}
-		if first {
-			h.appEvent(MemberAdded, c.user.id, r.name, out)
-		}
-	}
+	h.roomEntered(r, c.user.id, empty, first, h.peers.roomCause(c, r), out)
 	if !first || r.quiet() {
 		return false
 	}
@@ -295,17 +292,11 @@ func (h *Hub) seat(c *conn, r *room, later bool, out *Outbox) bool {
 // connection there, the remaining connections are told; an empty room is deleted.
 func (h *Hub) leave(c *conn, i int, out *Outbox) {
 	r := c.rooms[i].room
+	was := h.peers.roomCause(c, r) // moved forgets it when c was its user's last here
 	r.removeMember(c, i)
 	h.peers.moved(c, r, out)
 	last := r.removePresence(c.user.id)
-	if h.cfg.AppEvents {
-		if last {
-			h.appEvent(MemberRemoved, c.user.id, r.name, out)
-		}
-		if r.members.live == 0 {
-			h.appEvent(RoomVacated, "", r.name, out)
-		}
-	}
+	h.roomLeft(r, c.user.id, last, was, out)
 	if last && !r.empty() && !r.quiet() {
 		out.toRoom(r.userLeft(c.user.id, h.now), r)
 	}

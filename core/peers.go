@@ -47,6 +47,14 @@ type peers interface {
 	keepsStreams() bool
 	// step applies what another node reported (EventCluster).
 	step(ev ClusterEvent, out *Outbox) error
+
+	// App events (appevents.go, cluster_events.go). emit sends ev, of key (its user or
+	// room) and caused by c, if this hub owns it; owner, when set, is the owner chosen
+	// when it began. owner returns key's owner now ("" alone).
+	emit(key, owner string, ev AppEvent, c cause, out *Outbox)
+	owner(key string) string
+	connCause(c *conn) cause          // an event about connection c
+	roomCause(c *conn, r *room) cause // an event about c's user's presence in r here
 }
 
 // solo is a hub alone: every connection, user and room is local.
@@ -147,3 +155,9 @@ func (p solo) allUsers(dst []string) []string {
 func (solo) presenceCounts(string, map[string]int32) {}
 func (solo) keepsStreams() bool                      { return true }
 func (solo) step(ClusterEvent, *Outbox) error        { return ErrUnknownEvent }
+
+// A hub alone owns every event; its sender numbers them (no ID, no cause needed).
+func (solo) emit(_, _ string, ev AppEvent, _ cause, out *Outbox) { sendAppEvent(ev, out) }
+func (solo) owner(string) string                                 { return "" }
+func (solo) connCause(*conn) cause                               { return cause{} }
+func (solo) roomCause(*conn, *room) cause                        { return cause{} }

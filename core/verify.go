@@ -12,7 +12,7 @@ import (
 // whole state, so it is not for production loops.
 func (h *Hub) Verify() error {
 	for u := range h.offline.due { // waiting for user_offline: no connection (appevents.go)
-		if h.users[u] != nil {
+		if h.onlineCount(u) > 0 {
 			return fmt.Errorf("user %q waits for user_offline but is connected", u)
 		}
 	}

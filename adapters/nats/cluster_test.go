@@ -52,6 +52,13 @@ func startClusterExpiry(t *testing.T, ns *natsServer, cfg core.Config, expiry ti
 // startClusterWith starts a node for each name, its link set up by opts(name).
 func startClusterWith(t *testing.T, cfg core.Config, opts func(name string) Options, names ...string) []*clusterNode {
 	t.Helper()
+	return startClusterNodes(t, cfg, opts, names, nil)
+}
+
+// startClusterNodes is startClusterWith with more(name, options) adjusting each node's
+// options (e.g. an Events consumer) when set.
+func startClusterNodes(t *testing.T, cfg core.Config, opts func(name string) Options, names []string, more func(name string, o *node.Options)) []*clusterNode {
+	t.Helper()
 	var nodes []*clusterNode
 	for i, name := range names {
 		link, err := Dial(opts(name))
@@ -60,7 +67,11 @@ func startClusterWith(t *testing.T, cfg core.Config, opts func(name string) Opti
 		}
 		c := cfg
 		c.NodeID = name
-		n := node.New(node.Options{Core: c, Cluster: link})
+		o := node.Options{Core: c, Cluster: link}
+		if more != nil {
+			more(name, &o)
+		}
+		n := node.New(o)
 		// the first node serves through the epoll transport (where there is one), the
 		// others through net/http: a cluster does not care
 		var ws http.Handler = nethttp.New(n)

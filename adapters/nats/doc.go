@@ -62,9 +62,11 @@
 // a user's connection count in a room) numbered by a per-node sequence, and a heartbeat
 // carrying the last number. Every node keeps one view per other node; a missing number
 // (or an unknown node, or a restart seen as a new incarnation) makes it ask that node for
-// a snapshot. A node silent for Expiry is dropped, its users' departures announced once;
-// a node that shuts down says bye and is dropped at once. Nobody expires while this
-// node's own link is down.
+// a snapshot. A node silent for Expiry is dropped (core.RemoteGone first, so that app
+// events it owned move to the living), its users' departures announced once; a node
+// that shuts down says bye and is dropped at once. Nobody expires while this node's own
+// link is down. A room count carries when it began on its node (core's room app event
+// ids), in snapshots too.
 //
 // Per-user limit: connections carry their opening time on their node (tie-break: node,
 // connection id), so every node agrees which connection of a user is the oldest; the

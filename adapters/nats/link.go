@@ -74,7 +74,7 @@ func (l *Link) Do(a core.ClusterAction) {
 	case core.ClusterConnClosed:
 		l.ConnClosed(a.User, uint64(a.Conn))
 	case core.ClusterRoomCount:
-		l.RoomCount(a.Room, a.User, a.Count)
+		l.RoomCountSince(a.Room, a.User, a.Count, a.Began)
 	case core.ClusterRecover:
 		l.Recover(uint64(a.Conn), a.Room, a.Since)
 	case core.ClusterRoomMessage:

@@ -14,17 +14,17 @@ import (
 
 // localPresence is what this node tells the cluster about its own connections.
 type localPresence struct {
-	seq     uint64                // batches published so far
-	pending []presenceOp          // changes not yet published
-	conns   map[uint64]presenceOp // open connections ("c" ops)
-	rooms   map[roomUser]int      // connections per (room, user)
+	seq     uint64                  // batches published so far
+	pending []presenceOp            // changes not yet published
+	conns   map[uint64]presenceOp   // open connections ("c" ops)
+	rooms   map[roomUser]presenceOp // connections per (room, user) ("r" ops)
 }
 
 type roomUser struct{ room, user string }
 
 func (p *localPresence) init() {
 	p.conns = map[uint64]presenceOp{}
-	p.rooms = map[roomUser]int{}
+	p.rooms = map[roomUser]presenceOp{}
 }
 
 // ConnOpened announces a local connection of user; order is when it opened (unix ns), so
@@ -72,16 +72,21 @@ func (b *Broker) ConnClosed(user string, conn uint64) {
 // RoomCount announces that user now has n local connections in room (0: none). The room
 // subscription opens with the room's first local connection, before the announcement goes
 // out, so whoever reacts to the announcement reaches this node; it closes with the last.
-func (b *Broker) RoomCount(room, user string, n int) {
+func (b *Broker) RoomCount(room, user string, n int) { b.RoomCountSince(room, user, n, 0) }
+
+// RoomCountSince is RoomCount with when user's count in room last rose from 0 (unix ns,
+// core.ClusterRoomCount.Began), which every node gets with it (room app events' ids).
+func (b *Broker) RoomCountSince(room, user string, n int, began int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	key := roomUser{room, user}
-	old := b.local.rooms[key]
+	old := b.local.rooms[key].Count
 	if old == n {
 		return
 	}
+	op := presenceOp{Op: "r", User: user, Room: room, Count: max(n, 0), Began: began}
 	if n > 0 {
-		b.local.rooms[key] = n
+		b.local.rooms[key] = op
 	} else {
 		delete(b.local.rooms, key)
 	}
@@ -114,7 +119,7 @@ func (b *Broker) RoomCount(room, user string, n int) {
 		}
 		delete(b.rooms, room)
 	}
-	b.queueLocked(presenceOp{Op: "r", User: user, Room: room, Count: max(n, 0)})
+	b.queueLocked(op)
 }
 
 func (b *Broker) queueLocked(op presenceOp) {
@@ -166,8 +171,8 @@ func (b *Broker) answerSnapshot(m *nats.Msg) {
 		conns = append(conns, op)
 	}
 	rooms := make([]presenceOp, 0, len(b.local.rooms))
-	for k, n := range b.local.rooms {
-		rooms = append(rooms, presenceOp{Op: "r", User: k.user, Room: k.room, Count: n})
+	for _, op := range b.local.rooms {
+		rooms = append(rooms, op)
 	}
 	b.mu.Unlock()
 	for part := 0; ; part++ {
@@ -231,7 +236,7 @@ type remoteNode struct {
 	heard    time.Time
 	told     time.Time // when core.RemoteAlive was last delivered for it
 	conns    map[uint64]presenceOp
-	rooms    map[roomUser]int
+	rooms    map[roomUser]presenceOp
 	synced   bool            // seq is valid: a snapshot arrived
 	snapping bool            // a snapshot request is out
 	held     []presenceBatch // batches that arrived while not synced
@@ -257,7 +262,7 @@ func (b *Broker) onPresence(m *nats.Msg) {
 		return
 	}
 	if r == nil {
-		r = &remoteNode{name: batch.Node, inc: batch.Incarnation, conns: map[uint64]presenceOp{}, rooms: map[roomUser]int{}}
+		r = &remoteNode{name: batch.Node, inc: batch.Incarnation, conns: map[uint64]presenceOp{}, rooms: map[roomUser]presenceOp{}}
 		b.remotes[batch.Node] = r
 	}
 	r.heard = time.Now()
@@ -313,9 +318,9 @@ func (b *Broker) applySnapshot(name string, inc int64, snap *presenceSnapshot, e
 	for _, op := range snap.Conns {
 		conns[op.Conn] = op
 	}
-	rooms := make(map[roomUser]int, len(snap.Rooms))
+	rooms := make(map[roomUser]presenceOp, len(snap.Rooms))
 	for _, op := range snap.Rooms {
-		rooms[roomUser{op.Room, op.User}] = op.Count
+		rooms[roomUser{op.Room, op.User}] = op
 	}
 	b.replaceView(r, conns, rooms)
 	r.seq, r.synced = snap.Seq, true
@@ -353,22 +358,22 @@ func (b *Broker) applyOps(r *remoteNode, ops []presenceOp) {
 			}
 		case "r":
 			key := roomUser{op.Room, op.User}
-			if r.rooms[key] == op.Count {
+			if r.rooms[key].Count == op.Count {
 				continue
 			}
 			if op.Count > 0 {
-				r.rooms[key] = op.Count
+				r.rooms[key] = op
 			} else {
 				delete(r.rooms, key)
 			}
-			b.deliver(core.RemoteRoomPresence{Node: r.name, User: op.User, Room: op.Room, Count: op.Count})
+			b.deliver(core.RemoteRoomPresence{Node: r.name, User: op.User, Room: op.Room, Count: op.Count, Began: op.Began})
 		}
 	}
 }
 
 // replaceView moves r to the given state, delivering the differences in a fixed order:
 // room joins and opens first, then room leaves, then closes.
-func (b *Broker) replaceView(r *remoteNode, conns map[uint64]presenceOp, rooms map[roomUser]int) {
+func (b *Broker) replaceView(r *remoteNode, conns map[uint64]presenceOp, rooms map[roomUser]presenceOp) {
 	var opens, closes []presenceOp
 	for id, op := range conns {
 		if _, ok := r.conns[id]; !ok {
@@ -381,9 +386,9 @@ func (b *Broker) replaceView(r *remoteNode, conns map[uint64]presenceOp, rooms m
 		}
 	}
 	var ups, downs []presenceOp
-	for k, n := range rooms {
-		if r.rooms[k] != n {
-			ups = append(ups, presenceOp{Op: "r", User: k.user, Room: k.room, Count: n})
+	for k, op := range rooms {
+		if r.rooms[k].Count != op.Count {
+			ups = append(ups, op)
 		}
 	}
 	for k := range r.rooms {
@@ -402,9 +407,11 @@ func (b *Broker) replaceView(r *remoteNode, conns map[uint64]presenceOp, rooms m
 	}
 }
 
-// dropNode forgets a node that said bye, restarted or went silent: its users leave its
-// rooms and its connections close, each announced once.
+// dropNode forgets a node that said bye, restarted or went silent: the core hears it is
+// gone (it owns no more app events), then its users leave its rooms and its connections
+// close, each announced once.
 func (b *Broker) dropNode(r *remoteNode) {
+	b.deliver(core.RemoteGone{Node: r.name})
 	b.replaceView(r, nil, nil)
 	delete(b.remotes, r.name)
 	b.log.Info("node gone", "node", r.name)

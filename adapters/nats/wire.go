@@ -94,6 +94,7 @@ type presenceOp struct {
 	Order int64  `json:"o,omitempty"` // "c": when it connected (unix ns on its node)
 	Room  string `json:"r,omitempty"` // "r"
 	Count int    `json:"n,omitempty"` // "r": the user's connections in the room on that node; 0: left
+	Began int64  `json:"b,omitempty"` // "r": when that count last rose from 0 (unix ns on its node)
 }
 
 // presenceBatch is what a node publishes on presenceSubj: its changes since the last

@@ -5,9 +5,9 @@
 // It owns the webhook wire format (batches, event ids, the HMAC signature), batching,
 // retries with backoff, and the queue's bound with its events_dropped report. It must
 // never block the caller of Add (the node's event goroutine) nor hold more than
-// Options.Queue events, the batch in flight included. Which events happen, and when a
-// user is offline, is the core's (appevents.go); across a cluster every node sends its
-// own events (each event once for the whole cluster is not done yet).
+// Options.Queue events, the batch in flight included. Which events happen, when a user
+// is offline, and which node of a cluster sends each event (once for the cluster, with
+// an id every node derives alike) is the core's (appevents.go, cluster_events.go).
 //
 //	s := webhook.New(webhook.Options{URL: url, Secret: secret, Node: nodeID})
 //	n := node.New(node.Options{Core: cfg, Events: s.Add})

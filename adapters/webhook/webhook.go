@@ -134,9 +134,11 @@ func New(o Options) *Sender {
 }
 
 // Add queues ev without waiting; when the queue is full the oldest waiting event is
-// dropped (reported by a later events_dropped). Safe from any goroutine.
+// dropped (reported by a later events_dropped). Safe from any goroutine. The event's id
+// is ev.ID when the core set one (a cluster's, the same on every node that may send
+// it), else one the sender numbers.
 func (s *Sender) Add(ev core.AppEvent) {
-	s.add(Event{Type: ev.Type.String(), Time: proto.Timestamp(ev.Time), UserID: ev.User, Room: ev.Room})
+	s.add(Event{Type: ev.Type.String(), ID: ev.ID, Time: proto.Timestamp(ev.Time), UserID: ev.User, Room: ev.Room})
 }
 
 func (s *Sender) add(ev Event) {
@@ -145,8 +147,11 @@ func (s *Sender) add(ev Event) {
 		s.mu.Unlock()
 		return
 	}
-	s.seq++
-	ev.ID, ev.Node = s.prefix+strconv.FormatUint(s.seq, 10), s.o.Node
+	if ev.ID == "" {
+		s.seq++
+		ev.ID = s.prefix + strconv.FormatUint(s.seq, 10)
+	}
+	ev.Node = s.o.Node
 	drop := 0
 	if len(s.queue)+s.inFlight >= s.o.Queue {
 		drop, s.dropped = 1, s.dropped+1

@@ -189,3 +189,23 @@ func TestDropsReported(t *testing.T) {
 		t.Errorf("kept %v .. %v, want qg .. qo", ev[1].UserID, ev[9].UserID)
 	}
 }
+
+// An event the core named (a cluster's, the same on every node that may send it) keeps
+// its id, so a receiver can drop a repeat; others are numbered by the sender.
+func TestCoreIDKept(t *testing.T) {
+	rc := newReceiver(t)
+	s := webhook.New(webhook.Options{URL: rc.URL, Secret: secret, Node: "n1", Wait: 20 * time.Millisecond})
+	defer closeSender(t, s)
+	named := online("ann")
+	named.ID = "user_online-0123456789abcdef"
+	s.Add(named)
+	s.Add(online("bob"))
+	waitFor(t, "2 events", func() bool { ev, _ := rc.events(); return len(ev) == 2 })
+	ev, _ := rc.events()
+	if ev[0].ID != named.ID || ev[0].Node != "n1" {
+		t.Errorf("named event %+v", ev[0])
+	}
+	if !strings.HasPrefix(ev[1].ID, "n1-") {
+		t.Errorf("numbered event %+v", ev[1])
+	}
+}
