@@ -10,7 +10,7 @@
 //		if err := hub.Step(ev, &out); err != nil { /* caller misuse, e.g. unknown conn */ }
 //		for _, a := range out.Actions {
 //			switch a.Kind {
-//			case core.ActionDeliver: // a.Msg.Frame(format) to every conn in a.Targets
+//			case core.ActionDeliver: // a.Msg.Frame(framing, format) to every conn in a.Targets
 //			case core.ActionClose:   // close a.Conn with a.Code, a.Reason
 //			case core.ActionAdminReply:
 //			case core.ActionAsk: // verify a.Ask.Token elsewhere, then step an EventAnswer

@@ -41,7 +41,7 @@ func TestHotPathAllocatesNothing(t *testing.T) {
 				must(t, h.Step(ev, &out))
 				for i := range out.Actions {
 					if m := out.Actions[i].Msg; m != nil {
-						m.Frame(f)
+						m.Payload(f)
 					}
 				}
 				out.Reset()

@@ -39,7 +39,7 @@ func stepAndEncode(tb testing.TB, h *Hub, ev Event, out *Outbox) {
 	}
 	for i := range out.Actions {
 		if m := out.Actions[i].Msg; m != nil {
-			m.Frame(proto.JSON)
+			m.Payload(proto.JSON)
 		}
 	}
 	out.Reset()

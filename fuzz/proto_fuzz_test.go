@@ -14,6 +14,7 @@ import (
 
 	"github.com/tinylib/msgp/msgp"
 
+	"github.com/switchboard-ws/switchboard/adapters/wsframe"
 	"github.com/switchboard-ws/switchboard/core/proto"
 )
 
@@ -195,7 +196,7 @@ func FuzzFrame(f *testing.F) {
 		m.Time = time.UnixMilli(int64(uint64(ms) % 253402300800000)).UTC()
 
 		for _, format := range []proto.Format{proto.JSON, proto.Msgpack} {
-			frame, payload := m.Frame(format), m.Payload(format)
+			frame, payload := m.Frame(wsframe.Framing{}, format), m.Payload(format)
 			if !bytes.HasSuffix(frame, payload) {
 				t.Fatalf("%s frame does not end with its payload", format)
 			}

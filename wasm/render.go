@@ -15,7 +15,7 @@ import (
 )
 
 // framePayload returns the payload of one complete, unmasked server frame (what
-// proto.Message.Frame builds): the page shows what a client's onmessage would see.
+// proto.Message.Frame builds with wsframe.Framing): the page shows what a client's onmessage would see.
 func framePayload(frame []byte) ([]byte, error) {
 	if len(frame) < 2 {
 		return nil, errors.New("short frame header")

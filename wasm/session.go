@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard-ws/switchboard/adapters/wsframe"
 	"github.com/switchboard-ws/switchboard/core"
 	"github.com/switchboard-ws/switchboard/core/proto"
 )
@@ -229,7 +230,7 @@ func (s *Session) render(a core.Action) ActionJSON {
 			if _, done := out.Frames[f.String()]; done {
 				continue
 			}
-			payload, err := framePayload(a.Msg.Frame(f))
+			payload, err := framePayload(a.Msg.Frame(wsframe.Framing{}, f))
 			if err != nil {
 				out.Frames[f.String()] = &FrameJSON{Text: "unreadable frame: " + err.Error()}
 				continue

@@ -22,3 +22,14 @@ func BenchmarkFanout(b *testing.B) {
 		return tr, func() { tr.Close() }
 	})
 }
+
+// BenchmarkIdle: heap and stacks per idle connection (run with -benchtime=1x).
+func BenchmarkIdle(b *testing.B) {
+	transporttest.BenchIdle(b, func(tb testing.TB, n *node.Node) (http.Handler, func()) {
+		tr, err := New(n)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return tr, func() { tr.Close() }
+	}, "/ws", true, 2000)
+}

@@ -15,3 +15,10 @@ func BenchmarkFanout(b *testing.B) {
 		return New(n), func() {}
 	})
 }
+
+// BenchmarkIdle: heap and stacks per idle connection (run with -benchtime=1x).
+func BenchmarkIdle(b *testing.B) {
+	transporttest.BenchIdle(b, func(_ testing.TB, n *node.Node) (http.Handler, func()) {
+		return New(n), func() {}
+	}, "/ws", true, 2000)
+}

@@ -6,9 +6,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gobwas/ws"
-
-	"github.com/switchboard-ws/switchboard/adapters/wsframe"
 	"github.com/switchboard-ws/switchboard/core"
 	"github.com/switchboard-ws/switchboard/core/proto"
 )
@@ -34,15 +31,16 @@ const (
 	stateDone          // Finished: the socket is closed and the queue released
 )
 
-// Conn is one WebSocket connection as the node sees it: identity, and the send queue
+// Conn is one connection as the node sees it: identity, and the send queue
 // that the owner goroutine fills and the transport's writer drains.
 type Conn struct {
 	ID       core.ConnID
 	Identity core.Identity
 	Format   proto.Format
 
-	n    *Node
-	link Link
+	n       *Node
+	link    Link
+	framing Framing
 
 	ip netip.Addr // admitted by the node's Admission until Finished
 
@@ -219,7 +217,7 @@ func (c *Conn) Receive(payload []byte) {
 // activity).
 func (c *Conn) Pong(payload []byte) {
 	c.Seen()
-	c.control(wsframe.AppendFrame(make([]byte, 0, 2+len(payload)), ws.OpPong, payload))
+	c.control(c.framing.Pong(payload))
 }
 
 // Close begins closing c from the transport's side: the peer broke a rule (code from
@@ -286,8 +284,7 @@ func (c *Conn) beginClose(code uint16, reason string, withFrame bool) bool {
 	c.state.Store(stateClosing)
 	c.closeCode = code
 	if withFrame {
-		b := wsframe.AppendClose(nil, ws.StatusCode(code), reason)
-		c.appendLocked(frame{b: b})
+		c.appendLocked(frame{b: c.framing.Close(code, reason)})
 	}
 	c.mu.Unlock()
 	return true
@@ -345,7 +342,7 @@ func (c *Conn) enqueue(f frame) enqueueResult {
 		c.n.queued.Add(-int64(freed))
 		c.state.Store(stateClosing)
 		c.closeCode = core.CloseSlowConsumer
-		c.appendLocked(frame{b: wsframe.AppendClose(nil, core.CloseSlowConsumer, core.ReasonSlowConsumer)})
+		c.appendLocked(frame{b: c.framing.Close(core.CloseSlowConsumer, core.ReasonSlowConsumer)})
 		c.mu.Unlock()
 		c.n.slow.Add(1)
 		return overLimit

@@ -1,16 +1,19 @@
 // Package node owns one core.Hub on one goroutine and routes its actions to the
-// connections of whichever transport (adapters/epoll, adapters/nethttp) carries them.
+// connections of whichever transport (adapters/epoll, adapters/nethttp, adapters/sse)
+// carries them. Each connection brings its transport's Framing (WebSocket's is
+// wsframe.Framing): the node decides what to send and when, never how it is framed.
 //
-// Transports do the handshake with Upgrade (Identify, subprotocol, gobwas/ws on the
-// hijacked connection), then hand the node the connection (Attach, Start), its complete
-// messages (Receive) and its end (Close, Lost, Finished). The owner goroutine steps them
-// into the hub in batches, drains the Outbox, and queues each delivered frame — encoded
-// once per message and format, shared by every recipient — on the target connections'
-// byte-bounded send queues, which the transport flushes (Pull, Written). Pings, the idle
-// and message timeouts (1001, 1008), slow consumers (4008), the handshake rules of
-// PROTOCOL.md §11 (header size, key, Origin, the pure Admission of --max-conns-per-ip
-// and --accept-rate) and shutdown or a staged Drain (1001) are decided here, once for
-// both transports.
+// Transports do the handshake with Upgrade (a WebSocket: Identify, subprotocol,
+// gobwas/ws on the hijacked connection) or Accept (any other transport: the same rules,
+// no auth message), then hand the node the connection (Attach, Start), its complete
+// messages (Receive) and its end (Close, Lost, Finished). The owner goroutine steps
+// them into the hub in batches, drains the Outbox, and queues each delivered frame —
+// encoded once per message, format and framing, shared by every recipient — on the
+// target connections' byte-bounded send queues, which the transport flushes (Pull,
+// Written). Pings, the idle and message timeouts (1001, 1008), slow consumers (4008),
+// the handshake rules of PROTOCOL.md §11 (header size, key, Origin, the pure Admission
+// of --max-conns-per-ip and --accept-rate) and shutdown or a staged Drain (1001) are
+// decided here, once for every transport.
 //
 // Decisions the hub asks for go off the owner goroutine: tokens to Options.Tokens, the
 // application's hooks (Options.Hooks: connect, join, publish, rpc; PROTOCOL.md §9.1) to a

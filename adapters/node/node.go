@@ -54,7 +54,6 @@ type Node struct {
 	toVerify   []func() event // verifications waiting for one of them to end
 	pending    []event        // transport-side closes discovered while draining (slow consumers)
 	out        core.Outbox
-	frames     [proto.NumFormats][]byte
 	draining   bool          // Shutdown or Drain began
 	drainRate  int           // Drain: connections closed per second (0: Shutdown, all at once)
 	drainTick  *time.Ticker  // while a Drain closes connections in batches
@@ -150,7 +149,11 @@ func (n *Node) Attach(hs Handshake, link Link) (*Conn, error) {
 		n.release(hs.IP)
 		return nil, ErrShuttingDown
 	}
-	c := &Conn{ID: core.ConnID(n.nextID.Add(1)), Identity: hs.Identity, Format: hs.Format, ip: hs.IP, n: n, link: link}
+	fr := hs.Framing
+	if fr == nil {
+		fr = wsframe.Framing{}
+	}
+	c := &Conn{ID: core.ConnID(n.nextID.Add(1)), Identity: hs.Identity, Format: hs.Format, ip: hs.IP, n: n, link: link, framing: fr}
 	c.lastSeen.Store(n.clock.Load())
 	n.live.Add(1)
 	return c, nil
@@ -486,20 +489,16 @@ func (n *Node) route() {
 	n.out.Reset()
 }
 
-// deliver queues m on every target: one frame per format in use, built once, shared.
+// deliver queues m on every target: one frame per framing and format in use, built
+// once (Message.Frame keeps it), shared.
 func (n *Node) deliver(m *proto.Message, targets []core.ConnID) {
-	n.frames = [proto.NumFormats][]byte{}
 	count := 0
 	for _, id := range targets {
 		c := n.conns[id]
 		if c == nil {
 			continue
 		}
-		b := n.frames[c.Format]
-		if b == nil {
-			b = m.Frame(c.Format)
-			n.frames[c.Format] = b
-		}
+		b := m.Frame(c.framing, c.Format)
 		switch c.enqueue(frame{msg: m, b: b}) {
 		case started:
 			// The writer had nothing: start it now, in parallel with this round, rather
@@ -515,7 +514,6 @@ func (n *Node) deliver(m *proto.Message, targets []core.ConnID) {
 			n.pending = append(n.pending, event{kind: evGone, c: c, code: core.CloseSlowConsumer})
 		}
 	}
-	n.frames = [proto.NumFormats][]byte{}
 	n.opts.Metrics.Delivered(count)
 }
 
@@ -652,7 +650,7 @@ func (n *Node) sweep(now time.Time) {
 				continue
 			}
 			c.lastPing = t
-			switch c.enqueue(frame{b: wsframe.Ping}) {
+			switch c.enqueue(frame{b: c.framing.Ping()}) {
 			case enqueued, started:
 				n.markDirty(c)
 			case overLimit:

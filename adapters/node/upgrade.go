@@ -12,12 +12,13 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/switchboard-ws/switchboard/adapters/auth"
+	"github.com/switchboard-ws/switchboard/adapters/wsframe"
 	"github.com/switchboard-ws/switchboard/core"
 	"github.com/switchboard-ws/switchboard/core/proto"
 )
 
-// Handshake is a connection upgraded to WebSocket on its http.Handler goroutine, ready
-// to be handed to a transport (Attach).
+// Handshake is a connection accepted on its http.Handler goroutine (upgraded to
+// WebSocket, or an event stream), ready to be handed to a transport (Attach).
 type Handshake struct {
 	Conn net.Conn
 	// Buffered holds bytes the client sent right after its handshake that the HTTP
@@ -25,6 +26,9 @@ type Handshake struct {
 	Buffered []byte
 	Identity core.Identity
 	Format   proto.Format
+	// Framing puts the node's frames on the connection's wire; nil: WebSocket's
+	// (wsframe.Framing).
+	Framing Framing
 	// IP is the client's address, admitted by the node's Admission until the connection
 	// is Finished (or, when Attach fails, released by it).
 	IP netip.Addr
@@ -40,43 +44,16 @@ const httpHeaderSlack = 4096
 // the same limit itself for servers not configured so.
 func ConfigureServer(s *http.Server) { s.MaxHeaderBytes = MaxHandshakeHeaderBytes - httpHeaderSlack }
 
-// Upgrade does the part of a WebSocket handshake both transports share, refusing (and
-// never upgrading): while draining or shutting down, or over the admission limits, 503
-// with Retry-After; headers over MaxHandshakeHeaderBytes, 431; a Sec-WebSocket-Key that
-// is not the base64 of 16 bytes, 400; a foreign Origin, 403 (whatever Identify does);
-// over the Admission limits, 503 with Retry-After; then Identify's *HTTPError, answered
-// as JSON. It negotiates the subprotocol
-// (switchboard.json unless the client offers switchboard.msgpack first) and upgrades
-// through gobwas/ws on the hijacked connection, the response bounded by
-// HandshakeTimeout. It reports false when it has answered the request itself.
+// Upgrade does the part of a WebSocket handshake both transports share: Accept's rules,
+// with a Sec-WebSocket-Key that is not the base64 of 16 bytes refused 400 (after the
+// header limit, before Origin) and a --auth jwt request without a token let through to
+// send its auth message. It negotiates the subprotocol (switchboard.json unless the
+// client offers switchboard.msgpack first) and upgrades through gobwas/ws on the
+// hijacked connection, the response bounded by HandshakeTimeout. It reports false when
+// it has answered the request itself.
 func (n *Node) Upgrade(w http.ResponseWriter, r *http.Request) (Handshake, bool) {
-	if !n.accepting.Load() || n.drainingHS.Load() {
-		w.Header().Set("Retry-After", RetryAfterHeader(drainRetryAfter))
-		WriteError(w, &HTTPError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: core.ReasonShutdown})
-		return Handshake{}, false
-	}
-	if headerBytes(r) > MaxHandshakeHeaderBytes {
-		WriteError(w, &HTTPError{Status: http.StatusRequestHeaderFieldsTooLarge, Code: "too_large", Message: "request headers over 16 KiB"})
-		return Handshake{}, false
-	}
-	if key, err := base64.StdEncoding.DecodeString(r.Header.Get("Sec-WebSocket-Key")); err != nil || len(key) != 16 {
-		WriteError(w, &HTTPError{Status: http.StatusBadRequest, Code: "bad_request", Message: "Sec-WebSocket-Key must be the base64 of 16 bytes"})
-		return Handshake{}, false
-	}
-	if !n.origins.Allows(r) {
-		WriteError(w, &HTTPError{Status: http.StatusForbidden, Code: "forbidden", Message: "origin " + r.Header.Get("Origin") + " is not allowed"})
-		return Handshake{}, false
-	}
-	ip := remoteIP(r)
-	if wait, ok := n.admit(ip); !ok {
-		w.Header().Set("Retry-After", RetryAfterHeader(wait))
-		WriteError(w, &HTTPError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "too many connections; retry later"})
-		return Handshake{}, false
-	}
-	id, he := n.IdentifyRequest(r, true)
-	if he != nil {
-		n.release(ip)
-		WriteError(w, he)
+	id, ip, ok := n.accept(w, r, true, checkKey)
+	if !ok {
 		return Handshake{}, false
 	}
 	up := ws.HTTPUpgrader{
@@ -94,7 +71,7 @@ func (n *Node) Upgrade(w http.ResponseWriter, r *http.Request) (Handshake, bool)
 		n.opts.Logger.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return Handshake{}, false
 	}
-	h := Handshake{Conn: conn, Identity: id, Format: proto.JSON, IP: ip}
+	h := Handshake{Conn: conn, Identity: id, Format: proto.JSON, Framing: wsframe.Framing{}, IP: ip}
 	if hs.Protocol == proto.SubprotocolMsgpack {
 		h.Format = proto.Msgpack
 	}
@@ -103,6 +80,62 @@ func (n *Node) Upgrade(w http.ResponseWriter, r *http.Request) (Handshake, bool)
 		h.Buffered = append([]byte(nil), b...)
 	}
 	return h, true
+}
+
+// Accept decides whether a transport's handshake request may become a connection, by
+// the rules of PROTOCOL.md §2 and §11 every transport shares, refusing it (and
+// answering it itself, reporting false): while draining or shutting down, 503 with
+// Retry-After; headers over MaxHandshakeHeaderBytes, 431; a foreign Origin, 403
+// (whatever Identify does); over the Admission limits, 503 with Retry-After; then
+// IdentifyRequest's refusal for a transport without the auth message. The Handshake it
+// returns has the identity and the admitted IP; the transport fills in the rest.
+func (n *Node) Accept(w http.ResponseWriter, r *http.Request) (Handshake, bool) {
+	id, ip, ok := n.accept(w, r, false, nil)
+	return Handshake{Identity: id, IP: ip}, ok
+}
+
+func (n *Node) accept(w http.ResponseWriter, r *http.Request, authMessage bool, check func(*http.Request) *HTTPError) (core.Identity, netip.Addr, bool) {
+	if !n.accepting.Load() || n.drainingHS.Load() {
+		w.Header().Set("Retry-After", RetryAfterHeader(drainRetryAfter))
+		WriteError(w, &HTTPError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: core.ReasonShutdown})
+		return core.Identity{}, netip.Addr{}, false
+	}
+	if headerBytes(r) > MaxHandshakeHeaderBytes {
+		WriteError(w, &HTTPError{Status: http.StatusRequestHeaderFieldsTooLarge, Code: "too_large", Message: "request headers over 16 KiB"})
+		return core.Identity{}, netip.Addr{}, false
+	}
+	if check != nil {
+		if he := check(r); he != nil {
+			WriteError(w, he)
+			return core.Identity{}, netip.Addr{}, false
+		}
+	}
+	if !n.origins.Allows(r) {
+		WriteError(w, &HTTPError{Status: http.StatusForbidden, Code: "forbidden", Message: "origin " + r.Header.Get("Origin") + " is not allowed"})
+		return core.Identity{}, netip.Addr{}, false
+	}
+	ip := remoteIP(r)
+	if wait, ok := n.admit(ip); !ok {
+		w.Header().Set("Retry-After", RetryAfterHeader(wait))
+		WriteError(w, &HTTPError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "too many connections; retry later"})
+		return core.Identity{}, netip.Addr{}, false
+	}
+	id, he := n.IdentifyRequest(r, authMessage)
+	if he != nil {
+		n.release(ip)
+		WriteError(w, he)
+		return core.Identity{}, netip.Addr{}, false
+	}
+	return id, ip, true
+}
+
+// checkKey refuses a WebSocket handshake whose Sec-WebSocket-Key is not the base64 of
+// 16 bytes (PROTOCOL.md §11).
+func checkKey(r *http.Request) *HTTPError {
+	if key, err := base64.StdEncoding.DecodeString(r.Header.Get("Sec-WebSocket-Key")); err != nil || len(key) != 16 {
+		return &HTTPError{Status: http.StatusBadRequest, Code: "bad_request", Message: "Sec-WebSocket-Key must be the base64 of 16 bytes"}
+	}
+	return nil
 }
 
 // drainRetryAfter is the Retry-After of a handshake refused while draining: by then a

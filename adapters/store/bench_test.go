@@ -82,7 +82,7 @@ func BenchmarkChat(b *testing.B) {
 				}
 				for i := range out.Actions {
 					if m := out.Actions[i].Msg; m != nil && out.Actions[i].Kind == core.ActionDeliver {
-						m.Frame(proto.JSON)
+						m.Payload(proto.JSON)
 					}
 				}
 				out.Reset()

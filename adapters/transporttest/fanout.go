@@ -110,41 +110,77 @@ func BenchFanout(b *testing.B, newTransport func(testing.TB, *node.Node) (http.H
 func benchFanout(b *testing.B, newTransport func(testing.TB, *node.Node) (http.Handler, func()), members int) {
 	n := node.New(node.Options{SendQueueBytes: 64 << 20, PingInterval: -1, IdleTimeout: -1})
 	tr, closeTransport := newTransport(b, n)
+	addr, stop := serveBench(b, n, tr, closeTransport)
+	defer stop()
+
+	join := ClientFrame(true, 0x1, []byte(`{"type":"join","room":"bench"}`))
+	counters := make([]*atomic.Int64, members)
+	var wg sync.WaitGroup
+	var conns []net.Conn
+	for i := range members {
+		nc, br := rawClient(b, addr, fmt.Sprintf("m%d", i), join)
+		conns = append(conns, nc)
+		cc := &chatCounter{}
+		counters[i] = &cc.chats
+		wg.Add(1)
+		go readAll(&wg, nc, br, cc.feed)
+	}
+	measureFanout(b, addr, counters)
+	closeAll(conns, &wg)
+}
+
+// serveBench serves h for a benchmark on 127.0.0.1:0; stop shuts the node down, then
+// the transport (closeTransport) and the server.
+func serveBench(b *testing.B, n *node.Node, h http.Handler, closeTransport func()) (addr string, stop func()) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := &http.Server{Handler: tr}
+	srv := &http.Server{Handler: h}
 	go srv.Serve(ln)
-
-	join := ClientFrame(true, 0x1, []byte(`{"type":"join","room":"bench"}`))
-	counters := make([]*chatCounter, members)
-	var wg sync.WaitGroup
-	var conns []net.Conn
-	for i := range members {
-		nc, br := rawClient(b, ln.Addr().String(), fmt.Sprintf("m%d", i), join)
-		conns = append(conns, nc)
-		cc := &chatCounter{}
-		counters[i] = cc
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, 64<<10)
-			if k := br.Buffered(); k > 0 {
-				p, _ := br.Peek(k)
-				cc.feed(p)
-				br.Discard(k)
-			}
-			for {
-				k, err := nc.Read(buf)
-				cc.feed(buf[:k])
-				if err != nil {
-					return
-				}
-			}
-		}()
+	return ln.Addr().String(), func() {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		n.Shutdown(ctx)
+		closeTransport()
+		srv.Close()
 	}
-	sender, _ := rawClient(b, ln.Addr().String(), "sender", join)
+}
+
+// closeAll closes the members' sockets and waits for their readers.
+func closeAll(conns []net.Conn, wg *sync.WaitGroup) {
+	for _, nc := range conns {
+		nc.Close()
+	}
+	wg.Wait()
+}
+
+// readAll feeds everything a member's socket receives (what br already holds first) to
+// feed until the socket closes.
+func readAll(wg *sync.WaitGroup, nc net.Conn, br *bufio.Reader, feed func([]byte)) {
+	defer wg.Done()
+	buf := make([]byte, 64<<10)
+	if k := br.Buffered(); k > 0 {
+		p, _ := br.Peek(k)
+		feed(p)
+		br.Discard(k)
+	}
+	for {
+		k, err := nc.Read(buf)
+		feed(buf[:k])
+		if err != nil {
+			return
+		}
+	}
+}
+
+// measureFanout is the timed part of a fan-out benchmark: a raw WebSocket sender joins
+// the room and chats b.N times; counters are the members' chat counts. ns/delivery is
+// per member and message.
+func measureFanout(b *testing.B, addr string, counters []*atomic.Int64) {
+	members := len(counters)
+	join := ClientFrame(true, 0x1, []byte(`{"type":"join","room":"bench"}`))
+	sender, _ := rawClient(b, addr, "sender", join)
 	go func() { // the sender drains what it receives (its own echoes)
 		buf := make([]byte, 64<<10)
 		for {
@@ -158,9 +194,9 @@ func benchFanout(b *testing.B, newTransport func(testing.TB, *node.Node) (http.H
 	waitChats := func(want int64) {
 		deadline := time.Now().Add(60 * time.Second)
 		for i, c := range counters {
-			for c.chats.Load()-base[i] < want {
+			for c.Load()-base[i] < want {
 				if time.Now().After(deadline) {
-					b.Fatalf("a member got %d of %d messages", c.chats.Load()-base[i], want)
+					b.Fatalf("a member got %d of %d messages", c.Load()-base[i], want)
 				}
 				time.Sleep(100 * time.Microsecond)
 			}
@@ -173,12 +209,12 @@ func benchFanout(b *testing.B, newTransport func(testing.TB, *node.Node) (http.H
 		time.Sleep(2 * time.Millisecond)
 		ready = true
 		for _, c := range counters {
-			ready = ready && c.chats.Load() > 0
+			ready = ready && c.Load() > 0
 		}
 	}
 	time.Sleep(50 * time.Millisecond)
 	for i, c := range counters {
-		base[i] = c.chats.Load()
+		base[i] = c.Load()
 	}
 
 	b.ReportAllocs()
@@ -192,15 +228,5 @@ func benchFanout(b *testing.B, newTransport func(testing.TB, *node.Node) (http.H
 	waitChats(int64(b.N))
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*members), "ns/delivery")
-
-	for _, nc := range conns {
-		nc.Close()
-	}
 	sender.Close()
-	wg.Wait()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	n.Shutdown(ctx)
-	closeTransport()
-	srv.Close()
 }

@@ -1,6 +1,9 @@
 // Package transporttest owns the integration suite every Switchboard transport must
 // pass: a real listener on 127.0.0.1:0, a client library other than ours
-// (coder/websocket) and hand-made raw frames for the rules of PROTOCOL.md §5.
+// (coder/websocket) and hand-made raw frames for the rules of PROTOCOL.md §5; and, for
+// the Server-Sent Events transport (§12), RunSSE: the cases that apply to an event
+// stream, with a plain HTTP client (Stream). The fan-out and idle-memory benchmarks
+// beside them measure every transport the same way.
 //
 // It must never reach into a transport's internals: it sees what a client sees (frames,
 // close codes, HTTP answers) plus the node's exported counters.
@@ -56,11 +59,18 @@ const timeout = 15 * time.Second
 // /ws/{user}. Cleanup shuts everything down.
 func Start(t *testing.T, newTransport Factory, opts node.Options) *Server {
 	t.Helper()
+	return startAt(t, newTransport, opts, "/ws", "/ws/{user}")
+}
+
+// startAt serves the transport at every one of paths.
+func startAt(t *testing.T, newTransport Factory, opts node.Options, paths ...string) *Server {
+	t.Helper()
 	n := node.New(opts)
 	h, closeTransport := newTransport(t, n)
 	mux := http.NewServeMux()
-	mux.Handle("/ws", h)
-	mux.Handle("/ws/{user}", h)
+	for _, p := range paths {
+		mux.Handle(p, h)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,7 @@
 // Package wsframe owns the WebSocket rules the core cannot see (RFC 6455 as PROTOCOL.md §5
 // applies them), in one implementation shared by every transport: an incremental frame
-// reader fed with whatever bytes a read returned, and the few server frames a transport
-// writes itself (pong, close, ping).
+// reader fed with whatever bytes a read returned, and Framing: how the node's frames
+// (messages, ping, pong, close) look on a WebSocket.
 //
 // It must never do I/O, start goroutines or keep a buffer for a connection that is between
 // frames: a buffer exists only while a frame (or a fragmented message) is incomplete, and

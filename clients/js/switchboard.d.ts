@@ -22,10 +22,16 @@ export interface SwitchboardOptions {
   maxQueue?: number;
   /** A WebSocket constructor: the global one by default; `ws` on Node < 22. */
   WebSocket?: new (url: string, protocols?: string | string[]) => WebSocket;
+  /** "auto" (default): WebSocket, falling back to Server-Sent Events (PROTOCOL.md §12) when it cannot connect; "sse": the event stream at once; "websocket": never the fallback. */
+  transport?: "auto" | "websocket" | "sse";
+  /** The fetch the SSE fallback uses: the global one by default. */
+  fetch?: typeof fetch;
 }
 
 export interface Status {
   state: State;
+  /** With state "open": the transport in use. */
+  transport?: "websocket" | "sse";
   code?: number;
   reason?: string;
   /** HTTP status of a refused handshake (seen on Node only). */
@@ -93,6 +99,8 @@ export class Switchboard extends EventTarget {
   connId: string;
   existingRooms: string[];
   lastClose: { code: number; reason: string } | null;
+  /** The transport in use, or the next attempt's ("auto" moves to "sse" after a WebSocket that could not connect). */
+  transport: "websocket" | "sse";
   /** Chats waiting for their ack. */
   readonly queued: number;
 
@@ -116,6 +124,25 @@ export class Switchboard extends EventTarget {
 }
 
 export const CLOSE_CODES: Readonly<Record<number, string>>;
+
+/** The SSE stream URL of a WebSocket URL: ws(s)://host/ws[/user] → http(s)://host/sse[/user]. */
+export function sseURL(wsURL: string): string;
+
+/** PROTOCOL.md §12 behind the part of the WebSocket interface the client uses. */
+export class EventStreamSocket {
+  constructor(url: string, opts?: { token?: string; fetch?: typeof fetch });
+  readonly url: string;
+  /** HTTP status of a refused stream, else 0. */
+  status: number;
+  /** The stream's session, from its connected event. */
+  session: string;
+  onopen: ((e: object) => void) | null;
+  onmessage: ((e: { data: string }) => void) | null;
+  onerror: ((e: { message: string }) => void) | null;
+  onclose: ((e: { code: number; reason: string; wasClean: boolean }) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
 export const REFUSED_CODES: readonly number[];
 export function describeClose(code: number, reason?: string): string;
 export function backoff(attempt: number, minDelay: number, maxDelay: number, random?: () => number): number;

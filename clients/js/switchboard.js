@@ -27,6 +27,13 @@
 //   - chats: an offline queue (bounded by `maxQueue`) flushed in order after the rooms
 //     are rejoined; a chat not yet acked when the connection drops is resent with the same
 //     id, which the server deduplicates (§10.4);
+//   - a fallback for networks that block WebSocket (PROTOCOL.md §12): with `transport`
+//     "auto" (the default), while no WebSocket of this client has ever opened, one that
+//     cannot connect is replaced by Server-Sent Events (GET /sse for the stream, POST
+//     /sse/send for messages; the token then goes as Authorization: Bearer), with the
+//     same API (after a WebSocket did open, a failure is the network and is retried as
+//     it was); "sse" asks for the event stream at once, "websocket" never falls back.
+//     `sb.transport` says which one is in use;
 //   - requests: promises settled by the server's answer, or rejected with a
 //     SwitchboardError carrying the protocol's code ("forbidden", "not_member" …, or the
 //     client's own "timeout", "disconnected", "closed", "queue_full", "not_connected").
@@ -107,6 +114,127 @@ function defaultURL() {
   return (loc.protocol === "https:" ? "wss://" : "ws://") + loc.host + "/ws";
 }
 
+/** The SSE stream URL of a WebSocket URL: ws(s)://host/ws[/user] → http(s)://host/sse[/user]. */
+export function sseURL(wsURL) {
+  const u = new URL(wsURL);
+  u.protocol = u.protocol === "wss:" ? "https:" : u.protocol === "ws:" ? "http:" : u.protocol;
+  u.pathname = u.pathname.replace(/\/ws(\/[^/]*)?$/, "/sse$1");
+  return u.toString();
+}
+
+/**
+ * EventStreamSocket speaks PROTOCOL.md §12 behind the part of the WebSocket interface
+ * the client uses (onopen, onmessage, onerror, onclose, send, close): the events of one
+ * GET /sse arrive as messages, send() POSTs to /sse/send with the stream's session (in
+ * order, one request at a time, what waits meanwhile batched, at most 100 a request),
+ * and the stream's `closed` event is the close code. It reads the stream with fetch, so
+ * it runs in browsers and on Node ≥ 18 alike and can send Authorization. `status` is
+ * the HTTP status of a refused stream.
+ */
+export class EventStreamSocket {
+  constructor(url, { token = "", fetch = globalThis.fetch } = {}) {
+    this.url = url;
+    this.status = 0;
+    this.session = "";
+    this.onopen = this.onmessage = this.onerror = this.onclose = null;
+    const send = new URL(url);
+    send.pathname = send.pathname.replace(/\/sse(\/[^/]*)?$/, "/sse/send");
+    send.search = "";
+    this._sendURL = send.toString();
+    this._fetch = fetch;
+    this._abort = new AbortController();
+    this._queue = [];
+    this._posting = false;
+    this._ended = null; // { code, reason } of the `closed` event
+    this._done = false;
+    this._read(token);
+  }
+
+  send(data) {
+    if (this._done) throw new Error("the stream has ended");
+    this._queue.push(data);
+    this._post();
+  }
+
+  close(code = 1000, reason = "") { this._finish(code, reason); }
+
+  async _read(token) {
+    const headers = { Accept: "text/event-stream" };
+    if (token) headers.Authorization = "Bearer " + token;
+    try {
+      const res = await this._fetch(this.url, { headers, signal: this._abort.signal, cache: "no-store" });
+      if (res.status !== 200) {
+        this.status = res.status;
+        throw new Error(`Unexpected server response: ${res.status}`);
+      }
+      const reader = res.body.getReader();
+      const text = new TextDecoder();
+      let buf = "", data = "";
+      while (!this._ended) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += text.decode(value, { stream: true });
+        for (let i; !this._ended && (i = buf.indexOf("\n")) >= 0;) {
+          const line = buf.slice(0, i).replace(/\r$/, "");
+          buf = buf.slice(i + 1);
+          if (line === "") {
+            if (data) this._event(data);
+            data = "";
+          } else if (line.startsWith("data:")) {
+            data += (data ? "\n" : "") + line.slice(5).replace(/^ /, "");
+          } // `id:` lines and `: ping` comments need nothing
+        }
+      }
+    } catch (err) {
+      if (!this._done) this.onerror?.({ message: err?.message || String(err) });
+    }
+    this._finish(this._ended?.code ?? 1006, this._ended?.reason ?? "");
+  }
+
+  _event(data) {
+    let msg;
+    try { msg = JSON.parse(data); } catch { return; }
+    if (msg?.type === "closed") {
+      this._ended = { code: msg.code, reason: msg.reason || "" };
+      return;
+    }
+    if (msg?.type === "connected" && !this.session) {
+      this.session = msg.session || "";
+      this.onopen?.({});
+    }
+    this.onmessage?.({ data });
+  }
+
+  async _post() {
+    if (this._posting || !this.session) return;
+    this._posting = true;
+    while (this._queue.length && !this._done) {
+      const batch = this._queue.splice(0, 100);
+      let status = 0;
+      try {
+        const res = await this._fetch(this._sendURL, {
+          method: "POST", body: batch.join("\n"),
+          headers: { "Content-Type": "application/json", "X-Switchboard-Session": this.session },
+        });
+        status = res.status;
+      } catch { /* the network: status 0 */ }
+      if (status !== 202) {
+        // 413: a message over the server's limit, as a WebSocket closes 1009; else the
+        // stream is gone (401, 410) or unreachable: lost, reconnect.
+        this._finish(status === 413 ? 1009 : 1006, status ? `POST /sse/send answered ${status}` : "");
+      }
+    }
+    this._posting = false;
+  }
+
+  _finish(code, reason) {
+    if (this._done) return;
+    this._done = true;
+    this._abort.abort();
+    this.onclose?.({ code, reason, wasClean: code !== 1006 });
+  }
+}
+
 function randomId() {
   const c = globalThis.crypto;
   if (c?.randomUUID) return c.randomUUID().slice(0, 8);
@@ -119,8 +247,10 @@ export class Switchboard extends EventTarget {
     super();
     this.opts = {
       url: defaultURL(), user: "", token: "", reconnect: true, minDelay: 500, maxDelay: 10000,
-      requestTimeout: 10000, heartbeat: 20000, maxQueue: 100, WebSocket: globalThis.WebSocket, ...opts,
+      requestTimeout: 10000, heartbeat: 20000, maxQueue: 100, WebSocket: globalThis.WebSocket,
+      transport: "auto", fetch: globalThis.fetch?.bind(globalThis), ...opts,
     };
+    this.transport = this.opts.transport === "sse" ? "sse" : "websocket"; // the one in use (or next)
     this.state = "idle"; // idle | connecting | open | reconnecting | closed
     this.userId = "";
     this.connId = "";
@@ -273,15 +403,22 @@ export class Switchboard extends EventTarget {
     if (this.opts.user) url.searchParams.set("user", this.opts.user);
     let ws;
     this._status = null;
+    const sse = this.transport === "sse";
+    let opened = false;
     try {
-      ws = new this.opts.WebSocket(url.toString(), "switchboard.json");
+      ws = sse
+        ? new EventStreamSocket(sseURL(url.toString()), { token: this._token, fetch: this.opts.fetch })
+        : new this.opts.WebSocket(url.toString(), "switchboard.json");
     } catch (err) {
       this._retry({ code: 1006, reason: "", why: "Could not connect: " + (err?.message || err) });
       return;
     }
     this._ws = ws;
     ws.onopen = () => {
-      if (this._token) ws.send(JSON.stringify({ type: "auth", token: this._token }));
+      opened = true;
+      if (!sse) this._wsWorked = true;
+      // Over SSE the token went with the request (there is no auth message, §12).
+      if (this._token && !sse) ws.send(JSON.stringify({ type: "auth", token: this._token }));
     };
     ws.onerror = (e) => {
       // Node's `ws` says why a handshake failed; browsers never do.
@@ -296,8 +433,16 @@ export class Switchboard extends EventTarget {
       this.lastClose = { code: e.code, reason: e.reason };
       this.dispatchEvent(new CustomEvent("close", { detail: { code: e.code, reason: e.reason, wasClean: e.wasClean } }));
       if (this._stopped) return;
-      const status = this._status;
+      const status = this._status || ws.status || null;
       const refused = REFUSED_CODES.includes(e.code) || REFUSED_STATUSES.has(status);
+      if (!opened && !sse && !refused && !this._wsWorked && this.opts.transport === "auto") {
+        // No WebSocket of this client ever opened and no server refused it: something on
+        // the way (a proxy) may block WebSocket. Try the event stream at once. (One that
+        // worked before and fails now is the network: retried as it was.)
+        this.transport = "sse";
+        this._retry({ code: e.code, reason: e.reason, why: "WebSocket failed; trying Server-Sent Events" }, 0);
+        return;
+      }
       if (refused || !this.opts.reconnect) {
         const why = status ? `The server refused the connection (HTTP ${status})` : describeClose(e.code, e.reason);
         this._stop({ code: e.code, reason: e.reason, status, refused, why }, new SwitchboardError("closed", why));
@@ -350,7 +495,7 @@ export class Switchboard extends EventTarget {
         this.connId = msg.conn_id;
         this.existingRooms = msg.rooms || [];
         this._attempt = 0;
-        this._setState("open", {});
+        this._setState("open", { transport: this.transport });
         this._rejoin();
         for (const e of this._outbox) this._send(e.msg); // behind the joins: the server keeps the order
         this._startHeartbeat();

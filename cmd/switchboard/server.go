@@ -27,6 +27,7 @@ import (
 	"github.com/switchboard-ws/switchboard/adapters/nethttp"
 	"github.com/switchboard-ws/switchboard/adapters/node"
 	"github.com/switchboard-ws/switchboard/adapters/proxy"
+	"github.com/switchboard-ws/switchboard/adapters/sse"
 	"github.com/switchboard-ws/switchboard/adapters/store"
 	"github.com/switchboard-ws/switchboard/adapters/webhook"
 	"github.com/switchboard-ws/switchboard/core"
@@ -224,9 +225,24 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 		ws = nethttp.New(n)
 	}
 
+	// The Server-Sent Events fallback (PROTOCOL.md §12); in a cluster, POSTs for another
+	// node's streams go to it over NATS.
+	events := sse.New(n, sse.Options{})
+	if link != nil {
+		fwd, err := link.ForwardSSE(events.Deliver)
+		if err != nil {
+			s.shutdownNode()
+			return nil, fmt.Errorf("--nats: %w", err)
+		}
+		events.SetForwarder(fwd)
+	}
+
 	mux := http.NewServeMux()
 	mux.Handle("/ws", ws)
 	mux.Handle("/ws/{user}", ws)
+	mux.Handle("/sse", events)
+	mux.Handle("/sse/{user}", events)
+	mux.Handle("/sse/send", events)
 	mux.Handle("/api/", admin.New(n, admin.Options{Token: cfg.AdminToken, Logger: logger,
 		AllowedOrigins: auth.SplitOrigins(cfg.AllowedOrigins), ListenAddr: cfg.Addr, Drain: s.drain}))
 	mux.Handle("GET /metrics", m.Handler())

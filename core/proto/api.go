@@ -124,8 +124,10 @@ type Message struct {
 	Time      time.Time // `timestamp` of connected, user_joined, user_left, chat, private, broadcast, system, event
 
 	refs    int32
-	frames  [NumFormats][]byte // per format: headroom for the header, then the payload; capacity kept across reuse
-	start   [NumFormats]uint8  // where the frame's header begins in frames[f]
+	frames  [NumFormats][]byte // per format: headroom for a framing's header, then the payload; capacity kept across reuse
 	encoded [NumFormats]bool
-	connID  [20]byte // conn_id's decimal digits for the MessagePack encoder
+	inPlace [NumFormats]bool  // a framing's header is in frames[f]'s headroom
+	framed  [maxFramed]framed // the (framing, format) pairs built so far
+	hdr     [16]byte          // scratch for a framing's header
+	connID  [20]byte          // conn_id's decimal digits for the MessagePack encoder
 }

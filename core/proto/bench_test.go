@@ -53,7 +53,7 @@ func benchmarkFrame(b *testing.B, f Format) {
 		m := NewMessage(MsgChat)
 		m.Room, m.Sender, m.Offset, m.Time = "team:blue/general", "ann", 42, time0
 		m.Content = append(m.Content[:0], content...)
-		n = len(m.Frame(f))
+		n = len(m.Frame(testFraming{header: "HD"}, f))
 		m.Release()
 	}
 	b.SetBytes(int64(n))

@@ -1,6 +1,7 @@
 // Package proto owns Switchboard's wire messages (PROTOCOL.md §3–§4): parsing client
 // requests from JSON and MessagePack payloads, and encoding server messages once per
-// subprotocol into bytes shared by every recipient.
+// subprotocol into bytes shared by every recipient, framed once per transport's Framing
+// (it knows no framing itself: adapters/wsframe has WebSocket's, adapters/sse its own).
 //
 // Besides Parse and Message it offers ValidRoom and ValidUser (the name rules, shared
 // with the handshake and the admin API), and ToJSON and DecodeMessage, which read server
@@ -21,6 +22,6 @@
 //	m := proto.NewMessage(proto.MsgChat)
 //	m.Room, m.Sender, m.Offset, m.Time = "lobby", "ann", 7, now
 //	m.Content = append(m.Content[:0], req.Content...)
-//	frame := m.Frame(proto.JSON) // WebSocket frame, encoded once, shared by every recipient
+//	frame := m.Frame(wsframe.Framing{}, proto.JSON) // encoded and framed once, shared by every recipient
 //	m.Release()
 package proto

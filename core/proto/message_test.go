@@ -253,34 +253,51 @@ func TestJSONStringEscaping(t *testing.T) {
 	}
 }
 
-// Frame puts the smallest header RFC 6455 §5.2 allows in front of the payload.
-func TestFrameHeaders(t *testing.T) {
+// testFraming frames a payload between a fixed header and trailer.
+type testFraming struct{ header, trailer string }
+
+func (fr testFraming) AppendHeader(dst []byte, _ Format, _ int) []byte {
+	return append(dst, fr.header...)
+}
+
+// Trailer returns shared bytes, as a Framing must (a conversion would allocate).
+func (fr testFraming) Trailer(Format) []byte { return testTrailers[fr.trailer] }
+
+var testTrailers = map[string][]byte{"\n\n": []byte("\n\n"), "T": []byte("T")}
+
+// Frame builds each (framing, format) pair once: the first header that fits the headroom
+// with no trailer in place, the others as copies; all end up header + payload + trailer.
+func TestFramings(t *testing.T) {
+	inPlace, copied, tooLong := testFraming{header: "HD"}, testFraming{header: "data: ", trailer: "\n\n"}, testFraming{header: "a header longer than the headroom"}
 	for _, f := range []Format{JSON, Msgpack} {
-		for _, size := range []int{125, 126, 65535, 65536} {
-			m := messageOfSize(t, f, size)
-			frame, payload := m.Frame(f), m.Payload(f)
-			var hdr []byte
-			switch {
-			case size <= 125:
-				hdr = []byte{0, byte(size)}
-			case size <= 0xFFFF:
-				hdr = binary.BigEndian.AppendUint16([]byte{0, 126}, uint16(size))
-			default:
-				hdr = binary.BigEndian.AppendUint64([]byte{0, 127}, uint64(size))
+		m := messageOfSize(t, f, 200)
+		payload := m.Payload(f)
+		for _, fr := range []testFraming{inPlace, copied, tooLong, {header: "XY"}} {
+			frame := m.Frame(fr, f)
+			if want := fr.header + string(payload) + fr.trailer; string(frame) != want {
+				t.Errorf("%s %q: frame %q, want %q", f, fr.header, frame, want)
 			}
-			hdr[0] = 0x81 // FIN, text
-			if f == Msgpack {
-				hdr[0] = 0x82 // FIN, binary
+			if again := m.Frame(fr, f); &again[0] != &frame[0] || len(again) != len(frame) {
+				t.Errorf("%s %q: a second Frame call must return the same bytes", f, fr.header)
 			}
-			if !bytes.Equal(frame[:len(hdr)], hdr) || !bytes.Equal(frame[len(hdr):], payload) {
-				t.Errorf("%s payload of %d bytes: header % x, want % x", f, size, frame[:len(hdr)], hdr)
-			}
-			if again := m.Frame(f); &again[0] != &frame[0] || len(again) != len(frame) {
-				t.Errorf("%s: second Frame call must return the cached frame", f)
-			}
-			m.Release()
+		}
+		if frame := m.Frame(inPlace, f); &frame[len(inPlace.header)] != &payload[0] {
+			t.Errorf("%s: the first short header must be written in front of the payload, not copied", f)
+		}
+		if frame := m.Frame(testFraming{header: "XY"}, f); &frame[2] == &payload[0] {
+			t.Errorf("%s: a second in-place header would overwrite the first", f)
+		}
+		m.Release()
+	}
+	// More pairs than a message keeps are framed afresh, still right.
+	m := messageOfSize(t, JSON, 100)
+	for i := range maxFramed + 2 {
+		fr := testFraming{header: strconv.Itoa(i)}
+		if got, want := string(m.Frame(fr, JSON)), fr.header+string(m.Payload(JSON)); got != want {
+			t.Errorf("framing %d: %q, want %q", i, got, want)
 		}
 	}
+	m.Release()
 }
 
 // messageOfSize returns a broadcast whose payload in format f is exactly size bytes.
@@ -309,7 +326,7 @@ func TestRefcount(t *testing.T) {
 	m.Content = append(m.Content, "hello"...)
 	m.ID = append(m.ID, "x"...)
 	m.Members = []string{"a"}
-	frame := m.Frame(JSON)
+	frame := m.Frame(testFraming{header: "HD"}, JSON)
 	m.Retain()
 	m.Release()
 	if m.Refs() != 1 || string(m.Payload(JSON)) != string(frame[2:]) {
@@ -340,8 +357,8 @@ func TestReusedMessageEncodesAfresh(t *testing.T) {
 		m := NewMessage(MsgChat)
 		m.Room, m.Sender, m.Time, m.Offset = "lobby", "ann", time0, 1
 		m.Content = append(m.Content, "first message, rather long"...)
-		m.Frame(JSON)
-		m.Frame(Msgpack)
+		m.Frame(testFraming{header: "HD"}, JSON)
+		m.Frame(testFraming{header: "HD", trailer: "T"}, Msgpack)
 		m.Release()
 
 		p := NewMessage(MsgPong)
@@ -355,10 +372,11 @@ func TestReusedMessageEncodesAfresh(t *testing.T) {
 	}
 }
 
-// Encoding a message whose buffers have grown allocates nothing, except rpc_result in
-// MessagePack: its result is converted from the backend's JSON (jsonvalue.go), once per
-// call of the backend, never on a fan-out path.
+// Encoding and framing a message whose buffers have grown allocates nothing, except
+// rpc_result in MessagePack: its result is converted from the backend's JSON
+// (jsonvalue.go), once per call of the backend, never on a fan-out path.
 func TestFrameAllocs(t *testing.T) {
+	inPlace, copied := Framing(testFraming{header: "HD"}), Framing(testFraming{header: "data: ", trailer: "\n\n"})
 	for _, f := range []Format{JSON, Msgpack} {
 		for _, tc := range messageCases() {
 			m := NewMessage(MsgPong)
@@ -367,10 +385,13 @@ func TestFrameAllocs(t *testing.T) {
 				m.Release()
 				continue
 			}
-			m.Frame(f)
+			m.Frame(inPlace, f)
+			m.Frame(copied, f)
 			allocs := testing.AllocsPerRun(50, func() {
-				m.encoded[f] = false
-				m.Frame(f)
+				m.encoded[f], m.inPlace[f] = false, false
+				m.framed = [maxFramed]framed{{own: m.framed[0].own}, {own: m.framed[1].own}}
+				m.Frame(inPlace, f)
+				m.Frame(copied, f)
 			})
 			if allocs != 0 {
 				t.Errorf("%s %s: Frame allocates %.1f times per run, want 0", f, tc.name, allocs)

@@ -24,4 +24,8 @@ async function use(): Promise<void> {
   // @ts-expect-error status has no such state
   sb.on("status", (s: Status) => s.state === "gone");
 }
+const fallback = new Switchboard({ transport: "sse" });
+console.log(fallback.transport === "sse");
+// @ts-expect-error no such transport
+new Switchboard({ transport: "polling" });
 void use;
