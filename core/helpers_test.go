@@ -1,14 +1,10 @@
 package core
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
-	"strings"
 	"time"
 
 	"github.com/switchboard-ws/switchboard/core/proto"
-	"github.com/tinylib/msgp/msgp"
 )
 
 // start is the clock of every transcript and property test before any tick.
@@ -33,71 +29,7 @@ func renderMessage(m *proto.Message, f proto.Format) (string, error) {
 
 // jsonToMsgpack re-encodes one JSON value as MessagePack, keeping the key order, so a
 // transcript can speak to a MessagePack connection in readable JSON.
-func jsonToMsgpack(s string) ([]byte, error) {
-	dec := json.NewDecoder(strings.NewReader(s))
-	dec.UseNumber()
-	b, err := appendMsgpackValue(nil, dec)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("data after the JSON value")
-	}
-	return b, nil
-}
-
-func appendMsgpackValue(b []byte, dec *json.Decoder) ([]byte, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	switch v := tok.(type) {
-	case json.Delim:
-		var body []byte
-		n := uint32(0)
-		for dec.More() {
-			if v == '{' {
-				key, err := dec.Token()
-				if err != nil {
-					return nil, err
-				}
-				body = msgp.AppendString(body, key.(string))
-			}
-			if body, err = appendMsgpackValue(body, dec); err != nil {
-				return nil, err
-			}
-			n++
-		}
-		if _, err := dec.Token(); err != nil {
-			return nil, err
-		}
-		if v == '{' {
-			b = msgp.AppendMapHeader(b, n)
-		} else {
-			b = msgp.AppendArrayHeader(b, n)
-		}
-		return append(b, body...), nil
-	case string:
-		return msgp.AppendString(b, v), nil
-	case json.Number:
-		if i, err := v.Int64(); err == nil {
-			if i >= 0 {
-				return msgp.AppendUint64(b, uint64(i)), nil
-			}
-			return msgp.AppendInt64(b, i), nil
-		}
-		f, err := v.Float64()
-		if err != nil {
-			return nil, err
-		}
-		return msgp.AppendFloat64(b, f), nil
-	case bool:
-		return msgp.AppendBool(b, v), nil
-	case nil:
-		return msgp.AppendNil(b), nil
-	}
-	return nil, fmt.Errorf("unexpected JSON token %v", tok)
-}
+func jsonToMsgpack(s string) ([]byte, error) { return proto.AppendJSONAsMsgpack(nil, []byte(s)) }
 
 // checkOutbox checks what a user would notice of one step's actions: every message
 // encodes in both formats, no target is unknown, closed before, or listed twice, and

@@ -1,15 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
-
-	"github.com/tinylib/msgp/msgp"
 
 	"github.com/switchboard-ws/switchboard/core/proto"
 )
@@ -59,75 +54,6 @@ func renderPayload(f proto.Format, payload []byte) *FrameJSON {
 	return out
 }
 
-const maxDepth = 32
-
 // jsonToMsgpack re-encodes one JSON value as MessagePack, keeping key order and
 // keeping integers integers, so a person can type msgpack requests as JSON.
-func jsonToMsgpack(b []byte) ([]byte, error) {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	out, err := appendJSONValue(nil, d, 0)
-	if err != nil {
-		return nil, err
-	}
-	if len(bytes.TrimSpace(b[d.InputOffset():])) > 0 {
-		return nil, errors.New("trailing data after the JSON value")
-	}
-	return out, nil
-}
-
-func appendJSONValue(dst []byte, d *json.Decoder, depth int) ([]byte, error) {
-	if depth > maxDepth {
-		return dst, errors.New("nested too deeply")
-	}
-	tok, err := d.Token()
-	if err != nil {
-		return dst, err
-	}
-	switch v := tok.(type) {
-	case json.Delim:
-		var body []byte
-		n := uint32(0)
-		for d.More() {
-			if v == '{' {
-				k, err := d.Token()
-				if err != nil {
-					return dst, err
-				}
-				body = msgp.AppendString(body, k.(string))
-			}
-			if body, err = appendJSONValue(body, d, depth+1); err != nil {
-				return dst, err
-			}
-			n++
-		}
-		if _, err := d.Token(); err != nil { // the closing delimiter
-			return dst, err
-		}
-		if v == '{' {
-			dst = msgp.AppendMapHeader(dst, n)
-		} else {
-			dst = msgp.AppendArrayHeader(dst, n)
-		}
-		return append(dst, body...), nil
-	case string:
-		return msgp.AppendString(dst, v), nil
-	case json.Number:
-		if i, err := v.Int64(); err == nil {
-			return msgp.AppendInt64(dst, i), nil
-		}
-		if u, err := strconv.ParseUint(v.String(), 10, 64); err == nil {
-			return msgp.AppendUint64(dst, u), nil
-		}
-		f, err := v.Float64()
-		if err != nil {
-			return dst, err
-		}
-		return msgp.AppendFloat64(dst, f), nil
-	case bool:
-		return msgp.AppendBool(dst, v), nil
-	case nil:
-		return msgp.AppendNil(dst), nil
-	}
-	return dst, fmt.Errorf("unexpected JSON token %v", tok)
-}
+func jsonToMsgpack(b []byte) ([]byte, error) { return proto.AppendJSONAsMsgpack(nil, b) }
