@@ -26,7 +26,7 @@ func TestJSONToMsgpackAndBack(t *testing.T) {
 			t.Errorf("%s: bytes %d hex %q for %d bytes", in, out.Bytes, out.Hex, len(b))
 		}
 	}
-	for _, bad := range []string{`{`, `{"a":1} x`, ``, strings.Repeat("[", 70) + strings.Repeat("]", 70)} { // past the parser's depth limit (64) {
+	for _, bad := range []string{`{`, `{"a":1} x`, ``, strings.Repeat("[", 70) + strings.Repeat("]", 70)} { // 70: past the parser's depth limit (64)
 		if _, err := jsonToMsgpack([]byte(bad)); err == nil {
 			t.Errorf("jsonToMsgpack(%q) should fail", bad)
 		}
