@@ -6,12 +6,11 @@ import (
 	"net"
 	"sync"
 	"testing"
-	"time"
 )
 
 // tcpProxy stands between one node and NATS, to make that node's link misbehave in ways
 // a NATS restart cannot: refuse new connections, stall (no byte moves, nothing is
-// closed: a dead route or a frozen peer), or delay what NATS sends to the node.
+// closed: a dead route or a frozen peer).
 type tcpProxy struct {
 	t      testing.TB
 	l      net.Listener
@@ -19,7 +18,6 @@ type tcpProxy struct {
 
 	mu     sync.Mutex
 	mode   proxyMode
-	delay  time.Duration // server → node latency
 	conns  []net.Conn
 	change chan struct{} // closed and replaced whenever mode changes
 	wg     sync.WaitGroup
@@ -89,32 +87,26 @@ func (p *tcpProxy) accept() {
 		}
 		p.conns = append(p.conns, c, s)
 		p.wg.Add(2)
-		go p.pipe(s, c, false)
-		go p.pipe(c, s, true)
+		go p.pipe(s, c)
+		go p.pipe(c, s)
 		p.mu.Unlock()
 	}
 }
 
-// pipe copies src to dst while the mode allows, holding each chunk back by the delay
-// when it goes from NATS to the node (toNode).
-func (p *tcpProxy) pipe(dst, src net.Conn, toNode bool) {
+// pipe copies src to dst while the mode allows.
+func (p *tcpProxy) pipe(dst, src net.Conn) {
 	defer p.wg.Done()
 	defer dst.Close()
 	defer src.Close()
-	type chunk struct {
-		at   time.Time
-		data []byte
-	}
-	chunks := make(chan chunk, 1024)
+	chunks := make(chan []byte, 1024)
 	done := make(chan struct{})
-	go func() { // the writer: keeps order, waits out the delay and any stall
+	go func() { // the writer: keeps order and waits out any stall
 		defer close(done)
-		for ch := range chunks {
-			time.Sleep(time.Until(ch.at))
+		for data := range chunks {
 			if !p.await() {
 				return
 			}
-			if _, err := dst.Write(ch.data); err != nil {
+			if _, err := dst.Write(data); err != nil {
 				return
 			}
 		}
@@ -123,14 +115,8 @@ func (p *tcpProxy) pipe(dst, src net.Conn, toNode bool) {
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
-			p.mu.Lock()
-			d := p.delay
-			p.mu.Unlock()
-			if !toNode {
-				d = 0
-			}
 			select {
-			case chunks <- chunk{time.Now().Add(d), append([]byte(nil), buf[:n]...)}:
+			case chunks <- append([]byte(nil), buf[:n]...):
 			case <-done:
 				return
 			}
