@@ -56,21 +56,7 @@ func TestRecoveryAfterNetworkDrop(t *testing.T) {
 
 	// The rejoin's report, then (or, from a server without `joined`, before it) every
 	// missed chat once, then the queued ones.
-	var got []string
-	var rejoined *client.Event
-	for len(got) < 5 || rejoined == nil {
-		select {
-		case ev := <-ann.Events():
-			switch ev.Type {
-			case "chat":
-				got = append(got, ev.Content)
-			case client.EventRejoined:
-				rejoined = &ev
-			}
-		case <-time.After(wait):
-			t.Fatalf("ann got %v, rejoined %v", got, rejoined)
-		}
-	}
+	got, rejoined := chatsAndRejoin(t, ann, 5)
 	if rejoined.Room != "lobby" || rejoined.Err != nil || !rejoined.Recovered {
 		t.Fatalf("rejoined %+v, want lobby recovered", rejoined)
 	}
@@ -320,21 +306,7 @@ func TestRecoveryAcrossRestartWithDataDir(t *testing.T) {
 	}
 	px.setDown(false)
 
-	var got []string
-	var rejoined *client.Event
-	for len(got) < 2 || rejoined == nil {
-		select {
-		case ev := <-ann.Events():
-			switch ev.Type {
-			case "chat":
-				got = append(got, ev.Content)
-			case client.EventRejoined:
-				rejoined = &ev
-			}
-		case <-time.After(wait):
-			t.Fatalf("ann got %v, rejoined %v", got, rejoined)
-		}
-	}
+	got, rejoined := chatsAndRejoin(t, ann, 2)
 	if !rejoined.Recovered || rejoined.Epoch != epoch || rejoined.Offset != 3 {
 		t.Fatalf("rejoined %+v: want recovered in epoch %s at offset 3", rejoined, epoch)
 	}
@@ -395,4 +367,26 @@ func TestCapacityBacksOff(t *testing.T) {
 	if bob.UserID() != "bob" {
 		t.Fatalf("user %q", bob.UserID())
 	}
+}
+
+// chatsAndRejoin reads c's events until it has n chats (their contents, in order) and
+// its rejoin report, whichever comes first.
+func chatsAndRejoin(t *testing.T, c *client.Client, n int) ([]string, *client.Event) {
+	t.Helper()
+	var got []string
+	var rejoined *client.Event
+	for len(got) < n || rejoined == nil {
+		select {
+		case ev := <-c.Events():
+			switch ev.Type {
+			case "chat":
+				got = append(got, ev.Content)
+			case client.EventRejoined:
+				rejoined = &ev
+			}
+		case <-time.After(wait):
+			t.Fatalf("got chats %v, rejoined %v", got, rejoined)
+		}
+	}
+	return got, rejoined
 }
