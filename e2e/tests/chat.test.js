@@ -2,7 +2,7 @@
 // room, chat, write privately, and one leaves; each page shows what the other did.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, artifactPath } from './harness.js';
+import { startServer, launchBrowser, artifactPath, T, until, joinRoom as join, say } from './harness.js';
 
 let server, browser, ann, bob;
 
@@ -18,7 +18,6 @@ after(async () => {
   assert.deepEqual(errors, [], 'uncaught exceptions in the pages');
 });
 
-const T = { timeout: 15000 };
 const users = (page, list) => page.locator(`[data-testid=${list}] li[data-user]`)
   .evaluateAll(items => items.map(li => li.dataset.user));
 const messages = (page, kind) => page.locator(`[data-testid=messages] li.msg[data-kind=${kind}]`)
@@ -26,30 +25,6 @@ const messages = (page, kind) => page.locator(`[data-testid=messages] li.msg[dat
     sender: li.querySelector('.sender')?.textContent ?? '',
     content: li.querySelector('.content')?.textContent ?? '',
   })));
-
-// until polls fn (which reads the page) until it returns what want deep-equals.
-async function until(fn, want, what) {
-  const deadline = Date.now() + T.timeout;
-  let got;
-  for (;;) {
-    got = await fn();
-    try { assert.deepEqual(got, want); return; } catch (err) {
-      if (Date.now() > deadline) { err.message = `${what}: ${err.message}`; throw err; }
-    }
-    await new Promise(r => setTimeout(r, 100));
-  }
-}
-
-async function join(page, room) {
-  await page.fill('[data-testid=join-input]', room);
-  await page.press('[data-testid=join-input]', 'Enter');
-  await page.locator(`[data-testid=room-list] li.joined[data-room="${room}"]`).waitFor(T);
-}
-
-async function say(page, text) {
-  await page.fill('[data-testid=message-input]', text);
-  await page.click('[data-testid=send]');
-}
 
 test('ann logs in through the dialog, bob through ?user=', async () => {
   ann = await browser.newPage();

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -56,4 +57,32 @@ export async function launchBrowser() {
 export function artifactPath(name) {
   mkdirSync(artifacts, { recursive: true });
   return join(artifacts, name);
+}
+
+// T is the wait of every page step of the chat-page tests.
+export const T = { timeout: 15000 };
+
+// until polls fn (which reads the page) until it returns what want deep-equals.
+export async function until(fn, want, what) {
+  const deadline = Date.now() + T.timeout;
+  for (;;) {
+    const got = await fn();
+    try { assert.deepEqual(got, want); return; } catch (err) {
+      if (Date.now() > deadline) { err.message = `${what}: ${err.message}`; throw err; }
+    }
+    await new Promise(r => setTimeout(r, 100));
+  }
+}
+
+// joinRoom joins room from the chat page's input and waits until the room list shows it.
+export async function joinRoom(page, room) {
+  await page.fill('[data-testid=join-input]', room);
+  await page.press('[data-testid=join-input]', 'Enter');
+  await page.locator(`[data-testid=room-list] li.joined[data-room="${room}"]`).waitFor(T);
+}
+
+// say sends text from the chat page's message input.
+export async function say(page, text) {
+  await page.fill('[data-testid=message-input]', text);
+  await page.click('[data-testid=send]');
 }

@@ -3,7 +3,7 @@
 // falls back to GET /sse + POST /sse/send; bob's page uses WebSocket. They chat as usual.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser } from './harness.js';
+import { startServer, launchBrowser, T, until, joinRoom as join, say } from './harness.js';
 
 let server, browser;
 
@@ -19,30 +19,7 @@ after(async () => {
   assert.deepEqual(errors, [], 'uncaught exceptions in the pages');
 });
 
-const T = { timeout: 15000 };
 const chats = (page) => page.locator('[data-testid=messages] li.msg[data-kind=chat] .content').allTextContents();
-
-async function until(fn, want, what) {
-  const deadline = Date.now() + T.timeout;
-  for (;;) {
-    const got = await fn();
-    try { assert.deepEqual(got, want); return; } catch (err) {
-      if (Date.now() > deadline) { err.message = `${what}: ${err.message}`; throw err; }
-    }
-    await new Promise(r => setTimeout(r, 100));
-  }
-}
-
-async function join(page, room) {
-  await page.fill('[data-testid=join-input]', room);
-  await page.press('[data-testid=join-input]', 'Enter');
-  await page.locator(`[data-testid=room-list] li.joined[data-room="${room}"]`).waitFor(T);
-}
-
-async function say(page, text) {
-  await page.fill('[data-testid=message-input]', text);
-  await page.click('[data-testid=send]');
-}
 
 test('a page whose WebSocket is blocked chats over SSE with a WebSocket page', async () => {
   const ann = await browser.newPage();
