@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import WebSocket from "ws";
 import { Switchboard } from "../switchboard.js";
 import { startServer, cleanupBuild } from "./binary.js";
+import { openClient, until, wsURL } from "./clients.js";
 
 let server;
 before(async () => { server = await startServer(["--transport", "goroutine"]); });
@@ -13,7 +14,6 @@ after(async () => {
   cleanupBuild();
 });
 
-const wsURL = (srv) => srv.url.replace(/^http/, "ws") + "/ws";
 
 // A Node WebSocket that can be taken offline: while `offline` is set, new sockets fail
 // as with no network, and drop() kills the open one abruptly (1006).
@@ -29,28 +29,8 @@ function gatedSocket() {
   return gate;
 }
 
-// open starts a client and resolves once it is connected; seen records its events.
-async function open(opts, srv = server) {
-  const sb = new Switchboard({ url: wsURL(srv), WebSocket, minDelay: 50, maxDelay: 200, heartbeat: 0, ...opts });
-  const seen = { status: [], frames: [], rejoined: [] };
-  sb.on("status", (s) => seen.status.push(s));
-  sb.on("message", (m) => seen.frames.push(m));
-  sb.on("rejoined", (r) => seen.rejoined.push(r));
-  const connected = new Promise((resolve, reject) => {
-    sb.on("connected", resolve);
-    sb.on("status", (s) => s.state === "closed" && reject(new Error(`closed: ${s.why}`)));
-  });
-  sb.connect();
-  await connected;
-  return { sb, seen };
-}
+const open = (opts, srv = server) => openClient(srv, opts);
 
-async function until(fn, what = "condition") {
-  for (const deadline = Date.now() + 15000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 20))) {
-    if (fn()) return;
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 const chats = (seen) => seen.frames.filter((f) => f.type === "chat").map((f) => f.content);
 
 test("join answers joined; chat acks carry the offset; typing goes through event", async () => {

@@ -7,6 +7,7 @@ import { createHmac } from "node:crypto";
 import WebSocket from "ws";
 import { Switchboard } from "../switchboard.js";
 import { startServer, cleanupBuild } from "./binary.js";
+import { openClient, until, wsURL } from "./clients.js";
 
 let server;
 before(async () => { server = await startServer(["--transport", "goroutine"]); });
@@ -15,34 +16,14 @@ after(async () => {
   cleanupBuild();
 });
 
-const wsURL = (srv) => srv.url.replace(/^http/, "ws") + "/ws";
 
 // A WebSocket that never gets through, as behind a proxy that blocks the upgrade.
 class BlockedWebSocket extends WebSocket {
   constructor(_url, protocols) { super("ws://127.0.0.1:1/", protocols); }
 }
 
-async function open(opts, srv = server) {
-  const sb = new Switchboard({ url: wsURL(srv), WebSocket, minDelay: 50, maxDelay: 200, heartbeat: 0, ...opts });
-  const seen = { status: [], frames: [], rejoined: [] };
-  sb.on("status", (s) => seen.status.push(s));
-  sb.on("message", (m) => seen.frames.push(m));
-  sb.on("rejoined", (r) => seen.rejoined.push(r));
-  const connected = new Promise((resolve, reject) => {
-    sb.on("connected", resolve);
-    sb.on("status", (s) => s.state === "closed" && reject(new Error(`closed: ${s.why}`)));
-  });
-  sb.connect();
-  await connected;
-  return { sb, seen };
-}
+const open = (opts, srv = server) => openClient(srv, opts);
 
-async function until(fn, what) {
-  for (const deadline = Date.now() + 15000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 20))) {
-    if (fn()) return;
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 const chats = (seen) => seen.frames.filter((f) => f.type === "chat").map((f) => f.content);
 
 test("transport sse: rooms, acks, events and answers as over WebSocket, with a WebSocket peer", async () => {
