@@ -68,6 +68,8 @@ type config struct {
 	OfflineGrace     time.Duration
 	WebhookRetry     time.Duration
 	WebhookQueue     int
+	// Diagnostics: net/http/pprof on its own listener (debug.go); off when empty.
+	DebugAddr string
 }
 
 // flagInfo is what --help and the README say about one flag beyond the flag package:
@@ -122,6 +124,7 @@ var flagOrder = []flagInfo{
 	{name: "offline-grace", arg: "DURATION"},
 	{name: "webhook-retry", arg: "DURATION"},
 	{name: "webhook-queue", arg: "N"},
+	{name: "debug-addr", arg: "HOST:PORT"},
 }
 
 func defaultTransport() string {
@@ -186,6 +189,7 @@ func newFlagSet(cfg *config) *flag.FlagSet {
 	fs.Var((*seconds)(&cfg.OfflineGrace), "offline-grace", "user_offline only after the user has had no connection this long")
 	fs.Var((*seconds)(&cfg.WebhookRetry), "webhook-retry", "a batch not taken (2xx) is retried with backoff this long, then dropped")
 	fs.IntVar(&cfg.WebhookQueue, "webhook-queue", webhook.DefaultQueue, "events waiting for delivery at most; over it the oldest are dropped (events_dropped)")
+	fs.StringVar(&cfg.DebugAddr, "debug-addr", "", "serve net/http/pprof on this address, a listener of its own (GET /debug/pprof/heap?gc=1 forces a GC); empty: off")
 	return fs
 }
 
@@ -379,10 +383,13 @@ func (c *config) check() error {
 	if c.DrainRate < 1 {
 		return fmt.Errorf("invalid value %d for --drain-rate: must be at least 1", c.DrainRate)
 	}
-	if _, port, err := net.SplitHostPort(c.Addr); err != nil {
-		return fmt.Errorf("invalid value %q for --addr: want HOST:PORT or :PORT", c.Addr)
-	} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
-		return fmt.Errorf("invalid value %q for --addr: the port must be a number from 0 to 65535", c.Addr)
+	if err := checkListenAddr("addr", c.Addr); err != nil {
+		return err
+	}
+	if c.DebugAddr != "" {
+		if err := checkListenAddr("debug-addr", c.DebugAddr); err != nil {
+			return err
+		}
 	}
 	switch c.Transport {
 	case "goroutine":
@@ -407,6 +414,16 @@ func (c *config) check() error {
 	}
 	if c.JWKSRefresh <= 0 {
 		return fmt.Errorf("invalid value %v for --jwks-refresh: must be positive", c.JWKSRefresh)
+	}
+	return nil
+}
+
+// checkListenAddr checks a HOST:PORT flag value (a port of 0 picks a free one).
+func checkListenAddr(name, addr string) error {
+	if _, port, err := net.SplitHostPort(addr); err != nil {
+		return fmt.Errorf("invalid value %q for --%s: want HOST:PORT or :PORT", addr, name)
+	} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("invalid value %q for --%s: the port must be a number from 0 to 65535", addr, name)
 	}
 	return nil
 }

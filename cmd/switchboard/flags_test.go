@@ -53,7 +53,7 @@ func TestFlagsAndEnv(t *testing.T) {
 		"--auth-timeout", "2s", "--jwt-public-key", "k.pem", "--jwks-url", "http://127.0.0.1:1/jwks", "--jwks-refresh", "5m",
 		"--proxy-url", "http://127.0.0.1:9/sb", "--proxy-timeout", "3s", "--proxy-concurrency", "8",
 		"--webhook-url", "http://127.0.0.1:9/wh", "--webhook-secret", "ws", "--offline-grace", "7s",
-		"--webhook-retry", "1m", "--webhook-queue", "50"}
+		"--webhook-retry", "1m", "--webhook-queue", "50", "--debug-addr", "127.0.0.1:6061"}
 	cfg, err := parseConfig(args, envOf(nil), &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +67,7 @@ func TestFlagsAndEnv(t *testing.T) {
 		AuthTimeout: 2 * time.Second, JWTPublicKey: "k.pem", JWKSURL: "http://127.0.0.1:1/jwks", JWKSRefresh: 5 * time.Minute,
 		ProxyURL: "http://127.0.0.1:9/sb", ProxyTimeout: 3 * time.Second, ProxyConcurrency: 8,
 		WebhookURL: "http://127.0.0.1:9/wh", WebhookSecret: "ws", OfflineGrace: 7 * time.Second,
-		WebhookRetry: time.Minute, WebhookQueue: 50}
+		WebhookRetry: time.Minute, WebhookQueue: 50, DebugAddr: "127.0.0.1:6061"}
 	if cfg != want {
 		t.Errorf("flags\n got %+v\nwant %+v", cfg, want)
 	}
@@ -114,6 +114,7 @@ func TestFlagsAndEnv(t *testing.T) {
 	env["SWITCHBOARD_OFFLINE_GRACE"] = "7s"
 	env["SWITCHBOARD_WEBHOOK_RETRY"] = "1m"
 	env["SWITCHBOARD_WEBHOOK_QUEUE"] = "50"
+	env["SWITCHBOARD_DEBUG_ADDR"] = "127.0.0.1:6061"
 	if len(env) != len(flagOrder) {
 		t.Fatalf("%d variables for %d flags", len(env), len(flagOrder))
 	}
@@ -162,6 +163,7 @@ func TestBadValues(t *testing.T) {
 		{args: []string{"--addr", "8080"}, flag: "--addr"},
 		{args: []string{"--addr", "127.0.0.1:99999"}, flag: "--addr"},
 		{args: []string{"--addr", "127.0.0.1:http"}, flag: "--addr"},
+		{args: []string{"--debug-addr", "6061"}, flag: "--debug-addr"},
 		{args: []string{"--transport", "threads"}, flag: "--transport"},
 		{args: []string{"--auth", "basic"}, flag: "--auth"},
 		{args: []string{"--auth", "jwt"}, flag: "--jwt-secret"},

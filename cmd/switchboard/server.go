@@ -293,6 +293,12 @@ func serve(sigs <-chan os.Signal, cfg config, logger *slog.Logger, stdout io.Wri
 		return fmt.Errorf("--addr %s: %w", cfg.Addr, err)
 	}
 	cfg.Addr = ln.Addr().String() // the port :0 picked, for the admin API's Host rule
+	debug, err := startDebug(cfg.DebugAddr, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer debug.close()
 	s, err := newServer(cfg, logger)
 	if err != nil {
 		ln.Close()
