@@ -42,18 +42,53 @@ func (h *histogram) record(ns int64) {
 	h.b[i].Add(1)
 }
 
-// tally is what one reader counted: deliveries to measured clients, out-of-order ones,
-// deliveries to unmeasured clients, and a sample of latencies (one delivery in
-// --lat-every; the quantiles come from the sample, the counts from every delivery).
+// counts is what a reader counted since it last flushed: plain fields, touched by one
+// goroutine only, so a delivery costs no atomic operation. flush publishes them into the
+// reader's tally once per connection serviced.
+type counts struct {
+	received   uint64 // deliveries to measured clients
+	reordered  uint64
+	unmeasured uint64 // deliveries to clients not (or no longer) measured
+	bytes      uint64
+	reads      uint64
+	queued     uint64 // bytes one connection's socket held when it was serviced (the largest)
+}
+
+// tally is what one reader counted, published for the main goroutine to snapshot while
+// the reader goes on: counts of every delivery, and the latencies of the deliveries to its
+// clients when it is a latency reader (only those record any).
 type tally struct {
 	received   atomic.Uint64
 	reordered  atomic.Uint64
 	unmeasured atomic.Uint64
 	bytes      atomic.Uint64
 	reads      atomic.Uint64
-	delivered  atomic.Uint32 // counts measured deliveries to pick one in --lat-every
+	maxQueued  atomic.Uint64 // the most bytes one socket held at a read, since the last reset
 	hist       histogram
 	_          [64]byte
+}
+
+// flush adds c to t (one atomic add per counter, not per delivery) and clears c.
+func (t *tally) flush(c *counts) {
+	if c.received > 0 {
+		t.received.Add(c.received)
+	}
+	if c.reordered > 0 {
+		t.reordered.Add(c.reordered)
+	}
+	if c.unmeasured > 0 {
+		t.unmeasured.Add(c.unmeasured)
+	}
+	if c.bytes > 0 {
+		t.bytes.Add(c.bytes)
+	}
+	if c.reads > 0 {
+		t.reads.Add(c.reads)
+	}
+	if c.queued > t.maxQueued.Load() {
+		t.maxQueued.Store(c.queued) // only this reader stores, and the main goroutine resets
+	}
+	*c = counts{}
 }
 
 // snapshot is a plain copy of counts for diffing two moments.
@@ -63,6 +98,7 @@ type snapshot struct {
 	reordered  uint64
 	unmeasured uint64
 	reads      uint64
+	bytes      uint64
 }
 
 func (g *gen) snap() snapshot {
@@ -72,6 +108,7 @@ func (g *gen) snap() snapshot {
 		s.reordered += t.reordered.Load()
 		s.unmeasured += t.unmeasured.Load()
 		s.reads += t.reads.Load()
+		s.bytes += t.bytes.Load()
 		for j := range s.counts {
 			s.counts[j] += t.hist.b[j].Load()
 		}

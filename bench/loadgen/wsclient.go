@@ -180,8 +180,9 @@ func (c *client) ended() {
 	c.closed.Store(true)
 }
 
-// consume parses every complete frame in b and returns the incomplete tail.
-func (c *client) consume(b []byte, now int64) []byte {
+// consume parses every complete frame in b, counting into cnt, and returns the
+// incomplete tail. now is when b was read, for latency samples (0: record none).
+func (c *client) consume(b []byte, now int64, cnt *counts) []byte {
 	for {
 		if len(b) < 2 {
 			return b
@@ -217,7 +218,7 @@ func (c *client) consume(b []byte, now int64) []byte {
 		switch op {
 		case 1, 2:
 			if fin {
-				c.onData(p, now)
+				c.onData(p, now, cnt)
 			} else {
 				c.frag = append(c.frag[:0], p...)
 			}
@@ -226,7 +227,7 @@ func (c *client) consume(b []byte, now int64) []byte {
 				c.frag = append(c.frag, p...)
 			}
 			if fin {
-				c.onData(c.frag, now)
+				c.onData(c.frag, now, cnt)
 				if cap(c.frag) > 4096 {
 					c.frag = nil
 				} else {
@@ -249,9 +250,10 @@ func (c *client) consume(b []byte, now int64) []byte {
 }
 
 // onData counts every load-generator message in one WebSocket message (a frame may carry
-// several: newline-separated JSON from gorilla's chat pump and centrifuge's batching),
-// checks its sequence number, and records the latency of one delivery in --lat-every.
-func (c *client) onData(p []byte, now int64) {
+// several: newline-separated JSON from gorilla's chat pump and centrifuge's batching)
+// into cnt, checks its sequence number and, when now is set (a latency reader's read),
+// records its latency.
+func (c *client) onData(p []byte, now int64, cnt *counts) {
 	if tp := c.waitTok.Load(); tp != nil && bytes.Contains(p, *tp) {
 		c.waitTok.Store(nil)
 		select {
@@ -262,8 +264,7 @@ func (c *client) onData(p []byte, now int64) {
 	if c.g.cfg.proto == protoCentrifuge && hasCentrifugePing(p) {
 		c.write(appendFrame(nil, 1, []byte("{}"))) // centrifuge ping: answer with a pong
 	}
-	t := c.t
-	every := uint32(max(1, c.g.cfg.latEvery))
+	measured := c.measured.Load() // once per message: it changes only between steps
 	for {
 		i := bytes.Index(p, contentMarker)
 		if i < 0 {
@@ -288,16 +289,16 @@ func (c *client) onData(p []byte, now int64) {
 		if end := bytes.IndexByte(p, '"'); end >= 0 {
 			p = p[end+1:]
 		}
-		if !c.measured.Load() {
-			t.unmeasured.Add(1)
+		if !measured {
+			cnt.unmeasured++
 			continue
 		}
-		t.received.Add(1)
-		if t.delivered.Add(1)%every == 0 {
-			t.hist.record(now - int64(sent))
+		cnt.received++
+		if now > 0 {
+			c.t.hist.record(now - int64(sent))
 		}
 		if seq <= c.lastSeq {
-			t.reordered.Add(1)
+			cnt.reordered++
 		}
 		c.lastSeq = seq
 	}

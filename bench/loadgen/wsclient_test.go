@@ -36,14 +36,14 @@ func TestConsumeSplitInvariance(t *testing.T) {
 	}
 	stream = append(stream, serverFrame(`{"type":"user_joined","room":"r0"}`)...)
 	for _, chunk := range []int{1, 2, 3, 7, 64, 125, 4096, len(stream)} {
-		g := &gen{cfg: config{proto: protoSwitchboard, latEvery: 1}}
+		g := &gen{cfg: config{proto: protoSwitchboard}}
 		c := &client{id: 1, g: g, t: &g.testTally, waitCh: make(chan struct{}, 1)}
 		c.measured.Store(true)
 		var pending []byte
 		for off := 0; off < len(stream); off += chunk {
 			end := min(off+chunk, len(stream))
 			buf := append(pending, stream[off:end]...)
-			rest := c.consume(buf, time.Now().UnixNano())
+			rest := consumeInto(g, c, buf, time.Now().UnixNano())
 			pending = append([]byte(nil), rest...)
 		}
 		sn := g.snap()
@@ -54,14 +54,14 @@ func TestConsumeSplitInvariance(t *testing.T) {
 }
 
 func TestConsumeCountsReorder(t *testing.T) {
-	g := &gen{cfg: config{proto: protoSwitchboard, latEvery: 1}}
+	g := &gen{cfg: config{proto: protoSwitchboard}}
 	c := &client{id: 0, g: g, t: &g.testTally, waitCh: make(chan struct{}, 1)}
 	c.measured.Store(true)
 	var b []byte
 	for _, s := range []int{1, 2, 4, 3, 5} {
 		b = append(b, serverFrame(chat(s, 10))...)
 	}
-	c.consume(b, time.Now().UnixNano())
+	consumeInto(g, c, b, time.Now().UnixNano())
 	if sn := g.snap(); sn.received != 5 || sn.reordered != 1 {
 		t.Fatalf("received %d reordered %d, want 5 1", sn.received, sn.reordered)
 	}
@@ -121,10 +121,10 @@ func TestConsumeBatchedAndFragmented(t *testing.T) {
 	frag = append(frag, 0x80, 126, byte(len(tail)>>8), byte(len(tail)))
 	frag = append(frag, tail...)
 	for name, stream := range map[string][]byte{"batched": one, "fragmented": frag} {
-		g := &gen{cfg: config{proto: protoSwitchboard, latEvery: 1}}
+		g := &gen{cfg: config{proto: protoSwitchboard}}
 		c := &client{id: 1, g: g, t: &g.testTally, waitCh: make(chan struct{}, 1)}
 		c.measured.Store(true)
-		if rest := c.consume(stream, time.Now().UnixNano()); len(rest) != 0 {
+		if rest := consumeInto(g, c, stream, time.Now().UnixNano()); len(rest) != 0 {
 			t.Fatalf("%s: %d bytes left", name, len(rest))
 		}
 		if sn := g.snap(); sn.received != 5 || sn.reordered != 0 {
@@ -133,24 +133,37 @@ func TestConsumeBatchedAndFragmented(t *testing.T) {
 	}
 }
 
-// Every delivery is counted but only one in --lat-every goes into the histogram.
-func TestLatencySampling(t *testing.T) {
-	g := &gen{cfg: config{proto: protoSwitchboard, latEvery: 4}}
+// Every delivery is counted; a read stamped with its time (a latency reader's) records
+// the latency of each, an unstamped one (a bulk reader's) of none.
+func TestLatencyOnlyFromStampedReads(t *testing.T) {
+	g := &gen{cfg: config{proto: protoSwitchboard}}
 	c := &client{id: 1, g: g, t: &g.testTally, waitCh: make(chan struct{}, 1)}
 	c.measured.Store(true)
 	var b []byte
 	for i := 1; i <= 40; i++ {
 		b = append(b, serverFrame(chat(i, 10))...)
+		if i == 20 {
+			consumeInto(g, c, b, 0)
+			b = nil
+		}
 	}
-	c.consume(b, time.Now().UnixNano())
+	consumeInto(g, c, b, time.Now().UnixNano())
 	sn := g.snap()
 	var samples uint64
 	for _, n := range sn.counts {
 		samples += n
 	}
-	if sn.received != 40 || samples != 10 {
-		t.Fatalf("received %d samples %d, want 40 10", sn.received, samples)
+	if sn.received != 40 || sn.reordered != 0 || samples != 20 {
+		t.Fatalf("received %d reordered %d samples %d, want 40 0 20", sn.received, sn.reordered, samples)
 	}
+}
+
+// consumeInto is a read of b by c's reader: parsed, counted, flushed into the tally.
+func consumeInto(g *gen, c *client, b []byte, now int64) []byte {
+	var cnt counts
+	rest := c.consume(b, now, &cnt)
+	g.testTally.flush(&cnt)
+	return rest
 }
 
 func TestCentrifugePingInBatch(t *testing.T) {
