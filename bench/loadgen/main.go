@@ -147,7 +147,7 @@ type gen struct {
 	readers         []*reader // the latency readers, then the bulk readers
 	latencyReaders  []*reader
 	bulkReaders     []*reader
-	bulk            atomic.Bool // traffic runs: bulk readers wake every --bulk-interval
+	bulk            atomic.Bool                                 // traffic runs: bulk readers wake every --bulk-interval
 	testTally       tally                                       // counts of clients without a reader (tests)
 	stepFn          func(label string, rate float64) stepResult // tests: stands in for step
 	clients         []*client
@@ -189,8 +189,8 @@ type stepResult struct {
 	DeliveriesPerRead   float64 `json:"deliveries_per_read"`
 	BulkMaxQueued       uint64  `json:"bulk_max_queued_bytes"` // the most one bulk-read socket held at a read
 	RcvBuf              int     `json:"rcvbuf_bytes"`          // SO_RCVBUF of a bulk-read socket at the end of the window
-	OtherCPU            float64 `json:"other_cpu_frac"`       // other processes, of the whole machine
-	SchedLagP99         float64 `json:"publisher_lag_p99_ms"` // how late the load generator sent (included in the latencies)
+	OtherCPU            float64 `json:"other_cpu_frac"`        // other processes, of the whole machine
+	SchedLagP99         float64 `json:"publisher_lag_p99_ms"`  // how late the load generator sent (included in the latencies)
 	RSS                 uint64  `json:"server_rss_bytes"`
 	Saturated           bool    `json:"saturated"` // messages were shed: the server owed over a quarter second
 	SLOPass             bool    `json:"slo_pass"`
