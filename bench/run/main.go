@@ -5,8 +5,8 @@
 // raw loadgen outputs, the PNG charts and the results section of bench/README.md — a
 // table of valid rows only. It owns process orchestration only: the measuring and the
 // validity of each window are loadgen's, and it never changes a server's code or flags
-// beyond the limits that would otherwise refuse the load (Switchboard's idle runs use
-// the same server built with a pprof listener, for the forced GC it has no endpoint for).
+// beyond the limits that would otherwise refuse the load (Switchboard's idle runs add
+// --debug-addr, its pprof listener, off by default, for the forced GC).
 package main
 
 import (
@@ -33,7 +33,7 @@ type system struct {
 	bin         string
 	args        []string
 	proto       string
-	switchboard bool // idle runs use bin/switchboard-pprof for a forced GC
+	switchboard bool // idle runs add --debug-addr for a forced GC
 }
 
 func systems(bin string) []system {
@@ -162,12 +162,6 @@ func main() {
 		jobs = keepListed(jobs, *scen, func(j job) string { return j.scenario })
 	}
 	os.MkdirAll(*outDir, 0o755)
-	if needsPprofBuild(syss, jobs) {
-		if err := buildPprof(*binDir); err != nil {
-			fmt.Fprintln(os.Stderr, "run: building switchboard-pprof:", err)
-			os.Exit(1)
-		}
-	}
 	start := time.Now()
 	var raws []rawResult
 	total := *repeats * len(jobs) * len(syss)
@@ -235,35 +229,7 @@ func writeJSON(path string, v any) {
 	os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
-// needsPprofBuild reports whether a Switchboard idle job will run.
-func needsPprofBuild(syss []system, jobs []job) bool {
-	for _, s := range syss {
-		for _, j := range jobs {
-			if s.switchboard && j.scenario == "idle" {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// buildPprof builds bin/switchboard-pprof (scripts/switchboard-pprof.sh: the same server
-// plus a net/http/pprof listener when SB_PPROF is set, via go build -overlay). Switchboard
-// has no GC endpoint; /debug/pprof/heap?gc=1 on that listener is the forced GC its idle
-// numbers need, like the peers'.
-func buildPprof(binDir string) error {
-	cmd := exec.Command("sh", filepath.Join("scripts", "switchboard-pprof.sh"))
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return err
-	}
-	if _, err := os.Stat(filepath.Join(binDir, "switchboard-pprof")); err != nil {
-		return err
-	}
-	return nil
-}
-
-// freeAddr is a loopback address nobody listens on (for the pprof listener).
+// freeAddr is a loopback address nobody listens on (for Switchboard's --debug-addr).
 func freeAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -273,21 +239,29 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
+// debugArgs are the server's arguments and loadgen's extra ones for job j: a Switchboard
+// idle run serves pprof on a free loopback port (--debug-addr) and loadgen forces its
+// GCs there, as /debug/pprof/heap?gc=1 on the peers' own listener.
+func debugArgs(s system, j job) (server, loadgen []string, err error) {
+	server = append([]string{"--addr", "127.0.0.1:0"}, s.args...)
+	if !s.switchboard || j.scenario != "idle" {
+		return server, nil, nil
+	}
+	dbg, err := freeAddr()
+	if err != nil {
+		return nil, nil, err
+	}
+	return append(server, "--debug-addr", dbg), []string{"--gc-url", "http://" + dbg + "/debug/pprof/heap?gc=1"}, nil
+}
+
 // runOne starts the server, runs loadgen against it and stops the server.
 func runOne(binDir string, s system, j job) (map[string]any, error) {
-	args := append([]string{"--addr", "127.0.0.1:0"}, s.args...)
+	args, extra, err := debugArgs(s, j)
+	if err != nil {
+		return nil, err
+	}
 	bin := s.bin
 	env := os.Environ()
-	var extra []string
-	if s.switchboard && j.scenario == "idle" {
-		pp, err := freeAddr()
-		if err != nil {
-			return nil, err
-		}
-		bin = filepath.Join(binDir, "switchboard-pprof")
-		env = append(env, "SB_PPROF="+pp)
-		extra = []string{"--gc-url", "http://" + pp + "/debug/pprof/heap?gc=1"}
-	}
 	var srv *exec.Cmd
 	if j.mode == "efficiency" {
 		srv = exec.Command("taskset", append([]string{"-c", "0", bin}, args...)...)

@@ -24,4 +24,4 @@ for i in $(seq 100); do grep -q listening "$LOG" && break; sleep 0.1; done
 ADDR=$(sed -n 's#.*listening on http://##p' "$LOG" | head -1)
 taskset -c 1 "$LOADGEN" --system "$SYS" --url "ws://$ADDR/ws" --pid $PID --quiet --scenario fanout "$@" |
   python3 -c 'import json,sys; r=json.load(sys.stdin); s=r["steps"][-1]
-print(json.dumps({k: s.get(k) for k in ("label","offered_per_sec","delivered_per_sec","client_cpu_frac","client_us_per_delivery","deliveries_per_read","p50_ms","p99_ms","latency_samples","server_cpu_sec","valid","invalid_reason","slo_pass","slo_miss")} | {"lost": r["lost"], "reordered": r["reordered"], "system": r["system"]}))'
+print(json.dumps({k: s.get(k) for k in ("label","offered_per_sec","delivered_per_sec","client_cpu_frac","client_us_per_delivery","deliveries_per_read","p50_ms","p99_ms","latency_samples","server_cpu_sec","core_sec_per_million","writes_per_delivery","bulk_max_queued_bytes","rcvbuf_bytes","valid","invalid_reason","slo_pass","slo_miss")} | {"lost": r["lost"], "reordered": r["reordered"], "system": r["system"]}))'

@@ -1,5 +1,5 @@
 #!/bin/bash
-# profile.sh TRANSPORT SCENARIO [loadgen flags…]: runs Switchboard (bench/bin/switchboard-pprof,
+# profile.sh TRANSPORT SCENARIO [loadgen flags…]: runs Switchboard (bench/bin/switchboard --debug-addr,
 # pinned to core 0, GOMAXPROCS=1) under bench/bin/loadgen (core 1) and records, from second
 # $DELAY (default 3) for $SECS (default 3) seconds, a perf profile (kernel + Go) and a Go
 # CPU profile, then a heap profile (after a GC). Give loadgen --hold so that the
@@ -12,7 +12,7 @@ NAME=${NAME:-$T-$SC}
 OUT=results/profiles; mkdir -p $OUT
 DELAY=${DELAY:-3}; SECS=${SECS:-3}
 LOG=$(mktemp)
-SB_PPROF=127.0.0.1:6061 GOMAXPROCS=1 taskset -c 0 bin/switchboard-pprof --transport $T --max-conns 100000 \
+GOMAXPROCS=1 taskset -c 0 bin/switchboard --debug-addr 127.0.0.1:6061 --transport $T --max-conns 100000 \
   --max-per-user 100000 --rate 1000000 --burst 1000000 --addr 127.0.0.1:0 > $LOG 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null; rm -f $LOG' EXIT
