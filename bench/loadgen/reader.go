@@ -37,6 +37,10 @@ type reader struct {
 // connection has fallen behind or the server batches.
 const readBufBytes = 256 << 10
 
+// epollWaitMs bounds a reader's epoll wait while none of its connections is ready, so
+// that a sweep or a stop never waits long for an idle reader to finish its round.
+const epollWaitMs = 10
+
 // fdTable maps a descriptor to its client for the readers (processes keep fds < 65536).
 var fdTable [1 << 16]atomic.Pointer[client]
 
@@ -59,7 +63,7 @@ func (g *gen) startReaders(n int) error {
 	return nil
 }
 
-// stopReaders ends the reader goroutines (woken, or within their 100 ms wait) and closes their
+// stopReaders ends the reader goroutines (woken, or within their epoll wait) and closes their
 // epoll sets; the clients must be closed first.
 func (g *gen) stopReaders() {
 	g.stopping.Store(true)
@@ -158,7 +162,7 @@ func (r *reader) loop() {
 	nap := time.NewTimer(time.Hour)
 	nap.Stop()
 	for ; !r.g.stopping.Load(); r.rounds.Add(1) {
-		n, err := unix.EpollWait(r.epfd, events, 100)
+		n, err := unix.EpollWait(r.epfd, events, epollWaitMs)
 		if err != nil {
 			if err == unix.EINTR {
 				continue

@@ -498,29 +498,33 @@ func (g *gen) step(label string, rate, perPublish float64, dur time.Duration) st
 	for time.Since(start) < warm {
 		time.Sleep(20 * time.Millisecond)
 	}
+	// The window's edges are the moments just before each sweep: the sweep then counts
+	// what the sockets held at that moment, and what was sent and owed is taken there too.
+	ts0, d0, e0 := time.Now(), sentDeliv.Load(), g.expected.Load()
 	g.sweep()
 	p0 := readProc(g.cfg.pid)
 	w := startWindow(g.cfg.pid)
 	s0 := g.snap()
 	a0 := g.allDeliveries()
-	d0 := sentDeliv.Load()
-	b0 := int64(g.expected.Load()) - int64(s0.received)
+	b0 := int64(e0) - int64(s0.received)
 	sh0 := shed.Load()
 	g.resetBulkQueue()
 	t0 := time.Now()
 	for time.Now().UnixNano() < endAt.Load() {
-		time.Sleep(50 * time.Millisecond)
+		// not past endAt: the publisher stops there, and a window running on would count
+		// time without traffic
+		time.Sleep(min(50*time.Millisecond, time.Until(time.Unix(0, endAt.Load()))))
 		pb.done.Store(int64(time.Since(t0) / time.Millisecond))
 	}
+	ts1, d1, e1 := time.Now(), sentDeliv.Load(), g.expected.Load()
 	g.sweep()
 	p1 := readProc(g.cfg.pid)
 	cpu := w.end(g.cfg.pid)
 	s1 := g.snap()
 	a1 := g.allDeliveries()
-	d1 := sentDeliv.Load()
-	b1 := int64(g.expected.Load()) - int64(s1.received)
+	b1 := int64(e1) - int64(s1.received)
 	maxQueued, rcvbuf := g.bulkQueue()
-	el := cpu.elapsed
+	el := ts1.Sub(ts0).Seconds()
 	saturated := shed.Load() > sh0
 	<-stopped
 	pb.stop()
