@@ -3,25 +3,74 @@
 package epoll
 
 import (
+	"fmt"
+	"os"
 	"sync"
+	"sync/atomic"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
-// readBufferSize is the poller's one read buffer, shared by every connection: a read
-// lands here and only the tail of a partial frame is copied out.
+// readBufferSize is each poller's one read buffer, shared by the connections of its
+// shard: a read lands here and only the tail of a partial frame is copied out.
 const readBufferSize = 64 << 10
 
-// poll is the poller goroutine: it waits for readiness on every connection and reads
-// the readable ones in turn, never blocking on any.
-func (t *Transport) poll() {
+// shard is one epoll set with its poller goroutine, and the write worker of the same
+// connections. A connection is in exactly one shard (gen % shards), so its reads and
+// writes never cross to another core's poller or worker.
+type shard struct {
+	t    *Transport
+	epfd int
+	// epoll is epfd as a pollable file: the poller parks in Go's netpoller until the
+	// set has events, instead of in a blocking EpollWait that would hold an OS thread.
+	epoll     *os.File
+	epollConn syscall.RawConn
+
+	ready runQueue // connections with frames to write
+
+	writevs atomic.Uint64 // writev calls on this shard's sockets (frames per writev: batching)
+}
+
+// newShard creates an epoll set holding wake, the transport's eventfd: one write to it
+// makes every shard's set readable (level-triggered, never read), so Close stops every
+// poller with one write.
+func newShard(t *Transport, wake int) (*shard, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("epoll: create: %w", err)
+	}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wake, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wake)}); err != nil {
+		unix.Close(epfd)
+		return nil, fmt.Errorf("epoll: add eventfd: %w", err)
+	}
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(epfd)
+		return nil, fmt.Errorf("epoll: nonblocking epoll fd: %w", err)
+	}
+	// A non-blocking fd makes os.NewFile register it with Go's netpoller.
+	epoll := os.NewFile(uintptr(epfd), "epoll")
+	epollConn, err := epoll.SyscallConn()
+	if err != nil {
+		epoll.Close()
+		return nil, fmt.Errorf("epoll: raw conn: %w", err)
+	}
+	s := &shard{t: t, epfd: epfd, epoll: epoll, epollConn: epollConn}
+	s.ready.init()
+	return s, nil
+}
+
+// poll is the shard's poller goroutine: it waits for readiness on the shard's
+// connections and reads the readable ones in turn, never blocking on any.
+func (s *shard) poll() {
+	t := s.t
 	defer t.wg.Done()
 	events := make([]unix.EpollEvent, 512)
 	buf := make([]byte, readBufferSize)
 	for {
-		n, err := t.wait(events)
+		n, err := s.wait(events)
 		if err != nil {
-			t.node.Options().Logger.Error("epoll: wait failed; transport stops reading", "err", err)
+			t.node.Options().Logger.Error("epoll: wait failed; shard stops reading", "err", err)
 			return
 		}
 		for i := range events[:n] {
@@ -47,10 +96,10 @@ func (t *Transport) poll() {
 // parks in Go's netpoller on the epoll fd, which is readable while the set has events:
 // a blocking EpollWait would pin an OS thread that, under GOMAXPROCS=1, the node and the
 // write workers need (measured in bench/: p99 47 ms against 12 ms with two Ps).
-func (t *Transport) wait(events []unix.EpollEvent) (int, error) {
+func (s *shard) wait(events []unix.EpollEvent) (int, error) {
 	var n int
 	var werr error
-	err := t.epollConn.Read(func(fd uintptr) bool {
+	err := s.epollConn.Read(func(fd uintptr) bool {
 		for {
 			n, werr = unix.EpollWait(int(fd), events, 0)
 			if werr != unix.EINTR { // Go's preemption signals interrupt the call
@@ -65,12 +114,13 @@ func (t *Transport) wait(events []unix.EpollEvent) (int, error) {
 	return n, werr
 }
 
-// work is a write worker: it flushes the connections Wake queued on q, one at a time.
-func (t *Transport) work(q *runQueue) {
-	defer t.wg.Done()
+// work is the shard's write worker: it flushes the connections Wake queued, one at a
+// time.
+func (s *shard) work() {
+	defer s.t.wg.Done()
 	w := &writer{bufs: make([][]byte, 0, 64), iov: make([]unix.Iovec, 0, 64)}
 	for {
-		c := q.pop()
+		c := s.ready.pop()
 		if c == nil {
 			return
 		}
