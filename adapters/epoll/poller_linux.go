@@ -60,6 +60,15 @@ func newShard(t *Transport, wake int) (*shard, error) {
 	return s, nil
 }
 
+// writevs sums the shards' writev calls.
+func (t *Transport) writevs() uint64 {
+	var n uint64
+	for _, s := range t.shards {
+		n += s.writevs.Load()
+	}
+	return n
+}
+
 // poll is the shard's poller goroutine: it waits for readiness on the shard's
 // connections and reads the readable ones in turn, never blocking on any.
 func (s *shard) poll() {
