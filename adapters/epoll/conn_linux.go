@@ -35,6 +35,7 @@ type conn struct {
 	draining   atomic.Bool    // our close frame is out (SHUT_WR): waiting for the peer's close or EOF
 	peerClosed atomic.Bool    // the peer's close frame ended its stream
 	sched      atomic.Bool    // on the run queue
+	next       *conn          // the run queue's link while sched
 
 	io       sync.Mutex // the descriptor's users: read, writev, epoll_ctl, close
 	fd       int        // -1 once closed

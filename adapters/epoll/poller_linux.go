@@ -5,7 +5,6 @@ package epoll
 import (
 	"fmt"
 	"os"
-	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -123,71 +122,78 @@ func (s *shard) wait(events []unix.EpollEvent) (int, error) {
 	return n, werr
 }
 
-// work is the shard's write worker: it flushes the connections Wake queued, one at a
-// time.
+// work is the shard's write worker: it takes every connection Wake queued at once and
+// flushes them one at a time, oldest first.
 func (s *shard) work() {
 	defer s.t.wg.Done()
 	w := &writer{bufs: make([][]byte, 0, 64), iov: make([]unix.Iovec, 0, 64)}
 	for {
-		c := s.ready.pop()
+		c := s.ready.take()
 		if c == nil {
 			return
 		}
-		c.sched.Store(false) // a Wake from now on queues c again
-		c.flush(w)
+		for c != nil {
+			next := c.next
+			c.next = nil
+			c.sched.Store(false) // a Wake from now on queues c again
+			c.flush(w)
+			c = next
+		}
 	}
 }
 
-// runQueue is the FIFO of connections waiting for a write worker (a ring that grows).
+// runQueue holds the connections waiting for the shard's writer: a lock-free stack that
+// Wake pushes onto with one compare-and-swap and the writer takes whole with one swap,
+// instead of a lock (and a condition variable) per connection on both sides. It needs
+// no bound of its own: a connection is in it at most once (its sched flag, cleared only
+// once the writer took it), so it never holds more than the shard's connections.
 type runQueue struct {
-	mu     sync.Mutex
-	cond   sync.Cond
-	ring   []*conn
-	head   int
-	n      int
-	closed bool
+	head atomic.Pointer[conn] // the last pushed, linked to the earlier ones through next
+	// signal wakes the writer parked on an empty stack; whoever pushes onto an empty
+	// stack sends it (one is enough: the writer takes everything when it wakes).
+	signal chan struct{}
+	done   chan struct{} // closed by close
 }
 
 func (q *runQueue) init() {
-	q.cond.L = &q.mu
-	q.ring = make([]*conn, 64)
+	q.signal = make(chan struct{}, 1)
+	q.done = make(chan struct{})
 }
 
 func (q *runQueue) push(c *conn) {
-	q.mu.Lock()
-	if q.n == len(q.ring) {
-		grown := make([]*conn, 2*len(q.ring))
-		for i := range q.n {
-			grown[i] = q.ring[(q.head+i)%len(q.ring)]
+	for {
+		top := q.head.Load()
+		c.next = top
+		if q.head.CompareAndSwap(top, c) {
+			if top == nil {
+				select {
+				case q.signal <- struct{}{}:
+				default: // already signalled
+				}
+			}
+			return
 		}
-		q.ring, q.head = grown, 0
 	}
-	q.ring[(q.head+q.n)%len(q.ring)] = c
-	q.n++
-	q.mu.Unlock()
-	q.cond.Signal()
 }
 
-// pop waits for a connection; nil once the queue is closed.
-func (q *runQueue) pop() *conn {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	for q.n == 0 && !q.closed {
-		q.cond.Wait()
+// take waits for connections and returns all of them, oldest first, linked through
+// next; nil once the queue is closed.
+func (q *runQueue) take() *conn {
+	for {
+		if top := q.head.Swap(nil); top != nil {
+			var first *conn
+			for top != nil { // the stack is newest first: reverse it
+				top.next, first, top = first, top, top.next
+			}
+			return first
+		}
+		select {
+		case <-q.signal:
+		case <-q.done:
+			return nil
+		}
 	}
-	if q.n == 0 {
-		return nil
-	}
-	c := q.ring[q.head]
-	q.ring[q.head] = nil
-	q.head = (q.head + 1) % len(q.ring)
-	q.n--
-	return c
 }
 
-func (q *runQueue) close() {
-	q.mu.Lock()
-	q.closed = true
-	q.mu.Unlock()
-	q.cond.Broadcast()
-}
+// close makes take return nil; Close finishes whatever is still queued.
+func (q *runQueue) close() { close(q.done) }
