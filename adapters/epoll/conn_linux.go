@@ -24,6 +24,7 @@ const (
 // its reader and batch keep pooled memory only while a frame is partial or unwritten.
 type conn struct {
 	t   *Transport
+	sh  *shard // its poller and writer
 	nc  *node.Conn
 	gen uint32 // tells this conn from an earlier one on the same fd number
 
@@ -34,6 +35,7 @@ type conn struct {
 	draining   atomic.Bool    // our close frame is out (SHUT_WR): waiting for the peer's close or EOF
 	peerClosed atomic.Bool    // the peer's close frame ended its stream
 	sched      atomic.Bool    // on the run queue
+	next       *conn          // the run queue's link while sched
 
 	io       sync.Mutex // the descriptor's users: read, writev, epoll_ctl, close
 	fd       int        // -1 once closed
@@ -41,12 +43,12 @@ type conn struct {
 	outArmed bool       // EPOLLOUT requested: the socket was full
 }
 
-// Wake implements node.Link: queue c for its write worker (once, until it runs). Each
-// connection has one worker, so there is no global lock on the write path and two
-// workers never contend for one connection.
+// Wake implements node.Link: queue c for its shard's write worker (once, until it
+// runs). Each connection has one worker, so there is no global lock on the write path
+// and two workers never contend for one connection.
 func (c *conn) Wake() {
 	if c.sched.CompareAndSwap(false, true) {
-		c.t.ready[c.gen%Workers].push(c)
+		c.sh.ready.push(c)
 	}
 }
 
@@ -150,7 +152,7 @@ func (c *conn) writable() {
 	if c.fd >= 0 && c.outArmed {
 		c.outArmed = false
 		ev := unix.EpollEvent{Events: readEvents, Fd: int32(c.fd), Pad: int32(c.gen)}
-		unix.EpollCtl(c.t.epfd, unix.EPOLL_CTL_MOD, c.fd, &ev)
+		unix.EpollCtl(c.sh.epfd, unix.EPOLL_CTL_MOD, c.fd, &ev)
 	}
 	c.io.Unlock()
 	c.Wake()
@@ -180,6 +182,7 @@ func (c *conn) flush(w *writer) {
 		}
 		w.bufs = c.batch.Buffers(w.bufs[:0], maxIovecs)
 		n, err := w.writev(c.fd)
+		c.sh.writevs.Add(1)
 		if n > 0 {
 			c.nc.Written(&c.batch, n)
 		}
@@ -205,7 +208,7 @@ func (c *conn) armOut() {
 	c.outArmed = true
 	c.nc.SocketFull()
 	ev := unix.EpollEvent{Events: writeEvents, Fd: int32(c.fd), Pad: int32(c.gen)}
-	unix.EpollCtl(c.t.epfd, unix.EPOLL_CTL_MOD, c.fd, &ev)
+	unix.EpollCtl(c.sh.epfd, unix.EPOLL_CTL_MOD, c.fd, &ev)
 }
 
 // finish closes the socket (deregistered first, so a reused fd number never inherits
@@ -223,7 +226,7 @@ func (c *conn) finishLocked() {
 	fd := c.fd
 	c.fd = -1
 	c.t.slots[fd].CompareAndSwap(c, nil)
-	unix.EpollCtl(c.t.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+	unix.EpollCtl(c.sh.epfd, unix.EPOLL_CTL_DEL, fd, nil)
 	unix.Close(fd)
 	c.finished.Store(true)
 	c.releaseReader()

@@ -23,6 +23,22 @@ func BenchmarkFanout(b *testing.B) {
 	})
 }
 
+// BenchmarkFanoutRate: writev calls per delivery when the writers keep up ("paced": each
+// frame written at once, about 1) and when they fall behind ("flood": frames coalesce,
+// well under 1). The sender's own echo counts as a write too (101 sockets per message).
+//
+//	go test -run XXX -bench FanoutRate -benchmem ./adapters/epoll
+func BenchmarkFanoutRate(b *testing.B) {
+	var tr *Transport
+	transporttest.BenchFanoutRate(b, func(tb testing.TB, n *node.Node) (http.Handler, func()) {
+		var err error
+		if tr, err = New(n); err != nil {
+			tb.Fatal(err)
+		}
+		return tr, func() { tr.Close() }
+	}, transporttest.FanoutRate{Unit: "writevs/delivery", Counter: func() uint64 { return tr.writevs() }})
+}
+
 // BenchmarkIdle: heap and stacks per idle connection (run with -benchtime=1x).
 func BenchmarkIdle(b *testing.B) {
 	transporttest.BenchIdle(b, func(tb testing.TB, n *node.Node) (http.Handler, func()) {

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -18,76 +18,55 @@ import (
 	"github.com/switchboard-ws/switchboard/core"
 )
 
-// Workers is the size of the write worker pool.
-const Workers = 4
-
 // ErrClosed refuses connections after Close.
 var ErrClosed = errors.New("epoll: transport closed")
 
 // Transport is the epoll WebSocket transport, an http.Handler: mount it where the
 // WebSocket endpoint lives.
 type Transport struct {
-	node *node.Node
-	epfd int
-	wake int // eventfd in the epoll set: Close interrupts EpollWait through it
-	// epoll is epfd as a pollable file: the poller parks in Go's netpoller until the
-	// set has events, instead of in a blocking EpollWait that would hold an OS thread.
-	epoll     *os.File
-	epollConn syscall.RawConn
+	node   *node.Node
+	wake   int      // eventfd in every shard's epoll set: Close interrupts every EpollWait
+	shards []*shard // a connection's poller and writer: shards[gen % len(shards)]
 
-	slots []atomic.Pointer[conn] // by fd number; nil when free
+	slots []atomic.Pointer[conn] // by fd number (unique across shards); nil when free
 	gen   atomic.Uint32
-
-	ready [Workers]runQueue // per worker: connections with frames to write
 
 	mu     sync.Mutex // guards closed and the fds of Close
 	closed bool
 	wg     sync.WaitGroup
 }
 
-// New starts the poller and the write workers of a transport serving n.
-func New(n *node.Node) (*Transport, error) {
+// New starts the shards (pollers and write workers, see Shards) of a transport
+// serving n.
+func New(n *node.Node, opts ...Option) (*Transport, error) {
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.shards < 1 {
+		cfg.shards = max(1, runtime.GOMAXPROCS(0))
+	}
 	var lim unix.Rlimit
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
 		return nil, fmt.Errorf("epoll: getrlimit: %w", err)
 	}
-	slots := min(lim.Cur, 1<<22)
-	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
-	if err != nil {
-		return nil, fmt.Errorf("epoll: create: %w", err)
-	}
 	wake, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
 	if err != nil {
-		unix.Close(epfd)
 		return nil, fmt.Errorf("epoll: eventfd: %w", err)
 	}
-	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wake, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wake)}); err != nil {
-		unix.Close(epfd)
-		unix.Close(wake)
-		return nil, fmt.Errorf("epoll: add eventfd: %w", err)
+	t := &Transport{node: n, wake: wake, slots: make([]atomic.Pointer[conn], min(lim.Cur, 1<<22))}
+	for range cfg.shards {
+		s, err := newShard(t, wake)
+		if err != nil {
+			t.closeFiles()
+			return nil, err
+		}
+		t.shards = append(t.shards, s)
 	}
-	if err := unix.SetNonblock(epfd, true); err != nil {
-		unix.Close(epfd)
-		unix.Close(wake)
-		return nil, fmt.Errorf("epoll: nonblocking epoll fd: %w", err)
-	}
-	// A non-blocking fd makes os.NewFile register it with Go's netpoller.
-	epoll := os.NewFile(uintptr(epfd), "epoll")
-	epollConn, err := epoll.SyscallConn()
-	if err != nil {
-		epoll.Close()
-		unix.Close(wake)
-		return nil, fmt.Errorf("epoll: raw conn: %w", err)
-	}
-	t := &Transport{node: n, epfd: epfd, wake: wake, epoll: epoll, epollConn: epollConn,
-		slots: make([]atomic.Pointer[conn], slots)}
-	for i := range t.ready {
-		t.ready[i].init()
-	}
-	t.wg.Add(1 + Workers)
-	go t.poll()
-	for i := range t.ready {
-		go t.work(&t.ready[i])
+	t.wg.Add(2 * len(t.shards))
+	for _, s := range t.shards {
+		go s.poll()
+		go s.work()
 	}
 	return t, nil
 }
@@ -123,7 +102,8 @@ func (t *Transport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		unix.Close(fd)
 		return
 	}
-	c := &conn{t: t, fd: fd, gen: t.gen.Add(1)}
+	gen := t.gen.Add(1)
+	c := &conn{t: t, sh: t.shards[gen%uint32(len(t.shards))], fd: fd, gen: gen}
 	t.node.InitReader(&c.reader, hs.Format)
 	nc, err := t.node.Attach(hs, c)
 	if err != nil {
@@ -180,15 +160,15 @@ func (t *Transport) register(c *conn) error {
 	}
 	t.slots[c.fd].Store(c)
 	ev := unix.EpollEvent{Events: readEvents, Fd: int32(c.fd), Pad: int32(c.gen)}
-	if err := unix.EpollCtl(t.epfd, unix.EPOLL_CTL_ADD, c.fd, &ev); err != nil {
+	if err := unix.EpollCtl(c.sh.epfd, unix.EPOLL_CTL_ADD, c.fd, &ev); err != nil {
 		t.slots[c.fd].CompareAndSwap(c, nil)
 		return err
 	}
 	return nil
 }
 
-// Close stops the poller and the workers and closes every connection still open (call
-// node.Shutdown first for a clean 1001 close of each).
+// Close stops every shard's poller and worker and closes every connection still open
+// (call node.Shutdown first for a clean 1001 close of each).
 func (t *Transport) Close() error {
 	t.mu.Lock()
 	if t.closed {
@@ -198,9 +178,9 @@ func (t *Transport) Close() error {
 	t.closed = true
 	t.mu.Unlock()
 	var one = [8]byte{1}
-	unix.Write(t.wake, one[:])
-	for i := range t.ready {
-		t.ready[i].close()
+	unix.Write(t.wake, one[:]) // never read: it stays readable in every set
+	for _, s := range t.shards {
+		s.ready.close()
 	}
 	t.wg.Wait()
 	for i := range t.slots {
@@ -209,8 +189,16 @@ func (t *Transport) Close() error {
 			c.finish()
 		}
 	}
-	unix.Close(t.wake)
-	return t.epoll.Close()
+	return t.closeFiles()
+}
+
+// closeFiles closes the shards' epoll sets and the eventfd.
+func (t *Transport) closeFiles() error {
+	var err error
+	for _, s := range t.shards {
+		err = errors.Join(err, s.epoll.Close())
+	}
+	return errors.Join(err, unix.Close(t.wake))
 }
 
 // writeClose writes a close frame straight to a socket nobody else knows yet.

@@ -16,7 +16,7 @@ var ErrUnsupported = errors.New("epoll: transport needs Linux; use the goroutine
 type Transport struct{}
 
 // New fails with ErrUnsupported on systems without epoll.
-func New(*node.Node) (*Transport, error) { return nil, ErrUnsupported }
+func New(*node.Node, ...Option) (*Transport, error) { return nil, ErrUnsupported }
 
 func (*Transport) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	http.Error(w, ErrUnsupported.Error(), http.StatusNotImplemented)

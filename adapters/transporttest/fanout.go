@@ -103,11 +103,11 @@ func rawClient(tb testing.TB, addr, user string, first []byte) (net.Conn, *bufio
 // process (the raw clients allocate nothing while reading).
 func BenchFanout(b *testing.B, newTransport func(testing.TB, *node.Node) (http.Handler, func())) {
 	for _, members := range []int{10, 100, 1000} {
-		b.Run(strconv.Itoa(members), func(b *testing.B) { benchFanout(b, newTransport, members) })
+		b.Run(strconv.Itoa(members), func(b *testing.B) { benchFanout(b, newTransport, members, FanoutRate{}) })
 	}
 }
 
-func benchFanout(b *testing.B, newTransport func(testing.TB, *node.Node) (http.Handler, func()), members int) {
+func benchFanout(b *testing.B, newTransport func(testing.TB, *node.Node) (http.Handler, func()), members int, rate FanoutRate) {
 	n := node.New(node.Options{SendQueueBytes: 64 << 20, PingInterval: -1, IdleTimeout: -1})
 	tr, closeTransport := newTransport(b, n)
 	addr, stop := serveBench(b, n, tr, closeTransport)
@@ -125,8 +125,32 @@ func benchFanout(b *testing.B, newTransport func(testing.TB, *node.Node) (http.H
 		wg.Add(1)
 		go readAll(&wg, nc, br, cc.feed)
 	}
-	measureFanout(b, addr, counters)
+	measureFanout(b, addr, counters, rate)
 	closeAll(conns, &wg)
+}
+
+// FanoutRate is how a fan-out benchmark sends: Paced sends each message only once every
+// member has the one before (writers that keep up), otherwise as fast as the bounded
+// backlog allows (writers behind). Counter, when set, is one of the transport's own
+// counts (its write system calls, say), reported per delivery of the timed part as Unit.
+type FanoutRate struct {
+	Paced   bool
+	Unit    string
+	Counter func() uint64
+}
+
+// BenchFanoutRate is BenchFanout's room of 100 members at both rates, "paced" and
+// "flood": with rate.Counter counting writes, it shows how many frames one write carries
+// when the writers keep up and when they fall behind.
+func BenchFanoutRate(b *testing.B, newTransport func(testing.TB, *node.Node) (http.Handler, func()), rate FanoutRate) {
+	for _, paced := range []bool{true, false} {
+		name := "flood"
+		if paced {
+			name = "paced"
+		}
+		rate.Paced = paced
+		b.Run(name, func(b *testing.B) { benchFanout(b, newTransport, 100, rate) })
+	}
 }
 
 // serveBench serves h for a benchmark on 127.0.0.1:0; stop shuts the node down, then
@@ -175,9 +199,9 @@ func readAll(wg *sync.WaitGroup, nc net.Conn, br *bufio.Reader, feed func([]byte
 }
 
 // measureFanout is the timed part of a fan-out benchmark: a raw WebSocket sender joins
-// the room and chats b.N times; counters are the members' chat counts. ns/delivery is
-// per member and message.
-func measureFanout(b *testing.B, addr string, counters []*atomic.Int64) {
+// the room and chats b.N times at rate; counters are the members' chat counts.
+// ns/delivery is per member and message.
+func measureFanout(b *testing.B, addr string, counters []*atomic.Int64, rate FanoutRate) {
 	members := len(counters)
 	join := ClientFrame(true, 0x1, []byte(`{"type":"join","room":"bench"}`))
 	sender, _ := rawClient(b, addr, "sender", join)
@@ -217,16 +241,26 @@ func measureFanout(b *testing.B, addr string, counters []*atomic.Int64) {
 		base[i] = c.Load()
 	}
 
+	var counted uint64
+	if rate.Counter != nil {
+		counted = rate.Counter()
+	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		sender.Write(chat)
-		if i%256 == 255 {
+		switch {
+		case rate.Paced:
+			waitChats(int64(i + 1))
+		case i%256 == 255:
 			waitChats(int64(i + 1 - 128)) // keep the backlog bounded
 		}
 	}
 	waitChats(int64(b.N))
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*members), "ns/delivery")
+	if rate.Counter != nil {
+		b.ReportMetric(float64(rate.Counter()-counted)/float64(b.N*members), rate.Unit)
+	}
 	sender.Close()
 }

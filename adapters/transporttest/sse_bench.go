@@ -113,7 +113,7 @@ func benchFanoutSSE(b *testing.B, newSSE, newWS func(testing.TB, *node.Node) (ht
 		wg.Add(1)
 		go readAll(&wg, nc, br, cc.feed)
 	}
-	measureFanout(b, addr, counters)
+	measureFanout(b, addr, counters, FanoutRate{})
 	closeAll(conns, &wg)
 }
 
