@@ -92,9 +92,9 @@ const (
 // reference-counted: NewMessage returns one reference, Retain adds one, Release drops one,
 // and the last Release returns the message (and its buffers) to the pool.
 //
-// Message holds the fields of the fan-out and per-request messages (chat, private,
-// broadcast, event, presence, ack); the other types' fields are in Extra (m.Extra()),
-// so the hot ones stay small and cheap to reuse. Only the fields of the message's Type
+// Message itself holds the fields of the frequent types (chat, private, broadcast,
+// event, ack, user_left, and user_joined but for its member list); every other field
+// is in Extra (m.Extra()), so that the frequent messages stay small and cheap to reuse. Only the fields of the message's Type
 // are encoded (PROTOCOL.md §4). The last Release keeps the capacity of Content, ID,
 // Event, Extra's Result and the frame buffers (append into them: m.Content =
 // append(m.Content[:0], …)) but sets Members, Rooms and Users to nil, since those may be
