@@ -514,3 +514,14 @@ func fillExported(t *testing.T, v reflect.Value) {
 		}
 	}
 }
+
+// conn_id's digits are written straight into the payload as a fixstr: the same bytes
+// msgp.AppendString writes, up to the 20 digits of the largest uint64.
+func TestMsgpackDecimal(t *testing.T) {
+	for _, n := range []uint64{0, 9, 10, 1<<32 + 7, 9999999999999999999, math.MaxUint64} {
+		want := msgp.AppendString([]byte{0xc0}, strconv.FormatUint(n, 10))
+		if got := appendMsgpackDecimal([]byte{0xc0}, n); !bytes.Equal(got, want) {
+			t.Errorf("%d: % x, want % x", n, got, want)
+		}
+	}
+}
