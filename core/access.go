@@ -409,7 +409,7 @@ const (
 // removeFromRoom tells c it is out of the room at c.rooms[i], then leaves it for c.
 func (h *Hub) removeFromRoom(c *conn, i int, reason string, out *Outbox) {
 	m := proto.NewMessage(proto.MsgLeft)
-	m.Room, m.Text = c.rooms[i].room.name, reason
+	m.Room, m.Extra().Text = c.rooms[i].room.name, reason
 	out.deliverTo(m, c.id)
 	h.leave(c, i, out)
 }

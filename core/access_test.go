@@ -87,7 +87,7 @@ func TestMayPublishEvent(t *testing.T) {
 			t.Errorf("mayPublish(%s, kind %d) = %v, want %v", tc.room, tc.kind, got, tc.want)
 		}
 	}
-	if len(out.Actions) != 1 || out.Actions[0].Msg.Code != proto.Forbidden {
+	if len(out.Actions) != 1 || out.Actions[0].Msg.Extra().Code != proto.Forbidden {
 		t.Fatalf("want one forbidden error, got %d actions", len(out.Actions))
 	}
 	out.Reset()
@@ -103,7 +103,7 @@ func TestHeldBytesBounded(t *testing.T) {
 	big := []byte(`{"type":"chat","room":"r","id":"x","content":"` + strings.Repeat("a", 100<<10) + `"}`)
 	for i := range 3 {
 		must(t, h.Step(Event{Kind: EventFrame, Now: start, Conn: 1, Payload: big}, &out))
-		refused := len(out.Actions) == 1 && out.Actions[0].Msg.Code == proto.LimitExceeded
+		refused := len(out.Actions) == 1 && out.Actions[0].Msg.Extra().Code == proto.LimitExceeded
 		if want := i == 2; refused != want {
 			t.Fatalf("request %d: refused %v, want %v (%d actions)", i+1, refused, want, len(out.Actions))
 		}

@@ -201,7 +201,7 @@ func (p *cluster) enter(c *conn, r *room, req *proto.Request, out *Outbox) (ackL
 	h := p.h
 	if !req.HasSince {
 		j := proto.NewMessage(proto.MsgJoined)
-		j.Room, j.Epoch, j.Offset = r.name, p.currentEpoch(), r.s.offset
+		j.Room, j.Extra().Epoch, j.Offset = r.name, p.currentEpoch(), r.s.offset
 		out.deliverTo(j, c.id)
 		h.join(c, r, out)
 		return false

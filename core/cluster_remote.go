@@ -177,7 +177,8 @@ func (p *cluster) recovered(ev *RemoteRecovered, out *Outbox) {
 		r.s.offset = ev.Offset
 	}
 	j := proto.NewMessage(proto.MsgJoined)
-	j.Room, j.Epoch, j.Offset, j.Recovered = ev.Room, p.currentEpoch(), ev.Offset, !gap
+	x := j.Extra()
+	j.Room, x.Epoch, j.Offset, x.Recovered = ev.Room, p.currentEpoch(), ev.Offset, !gap
 	out.deliverTo(j, c.id)
 	if gap {
 		out.deliverTo(historyGap(ev.Room), c.id)

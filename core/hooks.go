@@ -89,7 +89,8 @@ func (h *Hub) reqRPC(c *conn, req *proto.Request, out *Outbox) {
 	}
 	m := proto.NewMessage(proto.MsgRPCResult)
 	m.ID = append(m.ID[:0], req.ID...)
-	m.Result = append(m.Result[:0], a.Result...)
+	x := m.Extra()
+	x.Result = append(x.Result[:0], a.Result...)
 	out.deliverTo(m, c.id)
 }
 

@@ -225,8 +225,9 @@ func (h *Hub) connect(id ConnID, ident *Identity, f proto.Format, out *Outbox) {
 	u.conns = append(u.conns, c)
 
 	m := proto.NewMessage(proto.MsgConnected)
-	m.UserID, m.ConnID, m.Time = u.id, uint64(id), h.now
-	m.Rooms = h.roomNames.set.appendFirst(m.Rooms[:0], h.cfg.MaxListed)
+	x := m.Extra()
+	m.UserID, x.ConnID, m.Time = u.id, uint64(id), h.now
+	x.Rooms = h.roomNames.set.appendFirst(x.Rooms[:0], h.cfg.MaxListed)
 	out.deliverTo(m, id)
 
 	h.watchExpiry(c)

@@ -85,9 +85,9 @@ func summarize(out *Outbox) []string {
 			case proto.MsgChat:
 				typ = fmt.Sprintf("chat %s %d", a.Msg.Room, a.Msg.Offset)
 			case proto.MsgError:
-				typ = "error " + a.Msg.Code.String()
+				typ = "error " + a.Msg.Extra().Code.String()
 			case proto.MsgUserJoined:
-				typ = fmt.Sprintf("user_joined %s %s %s", a.Msg.Room, a.Msg.UserID, strings.Join(a.Msg.Members, ","))
+				typ = fmt.Sprintf("user_joined %s %s %s", a.Msg.Room, a.Msg.UserID, strings.Join(a.Msg.Extra().Members, ","))
 			case proto.MsgUserLeft:
 				typ = fmt.Sprintf("user_left %s %s", a.Msg.Room, a.Msg.UserID)
 			case proto.MsgJoined:

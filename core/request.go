@@ -50,16 +50,18 @@ func (h *Hub) frame(c *conn, payload []byte, out *Outbox) {
 		}
 		m := proto.NewMessage(proto.MsgMembers)
 		m.Room = string(req.Room) // allocates; members is not a hot path
-		m.Members = m.Members[:0]
+		x := m.Extra()
+		x.Members = x.Members[:0]
 		if r := h.rooms[string(req.Room)]; r != nil {
 			m.Room = r.name
-			m.Members = r.appendUsers(m.Members)
+			x.Members = r.appendUsers(x.Members)
 		}
 		out.deliverTo(m, c.id)
 		h.ack(c, req, out)
 	case proto.ReqOnline:
 		m := proto.NewMessage(proto.MsgOnline)
-		m.Users, m.Total = h.peers.online(m.Users[:0], h.cfg.MaxListed)
+		x := m.Extra()
+		x.Users, x.Total = h.peers.online(x.Users[:0], h.cfg.MaxListed)
 		out.deliverTo(m, c.id)
 		h.ack(c, req, out)
 	case proto.ReqPing:
@@ -227,9 +229,10 @@ func (h *Hub) fail(c *conn, code proto.Code, text string, req *proto.Request, ou
 // instead of code's name: PROTOCOL.md §9.1).
 func (h *Hub) failNamed(c *conn, code proto.Code, named, text string, req *proto.Request, out *Outbox) {
 	m := proto.NewMessage(proto.MsgError)
-	m.Code, m.ErrorCode, m.Text = code, named, text
+	x := m.Extra()
+	x.Code, x.ErrorCode, x.Text = code, named, text
 	if req.HasID {
-		m.ID, m.HasID = append(m.ID[:0], req.ID...), true
+		m.ID, x.HasID = append(m.ID[:0], req.ID...), true
 	}
 	out.deliverTo(m, c.id)
 }

@@ -116,7 +116,8 @@ func (r *room) removeMember(c *conn, i int) {
 func (r *room) userJoined(user string, now time.Time) *proto.Message {
 	m := proto.NewMessage(proto.MsgUserJoined)
 	m.Room, m.UserID, m.Time = r.name, user, now
-	m.Members = r.appendUsers(m.Members[:0])
+	x := m.Extra()
+	x.Members = r.appendUsers(x.Members[:0])
 	return m
 }
 
@@ -139,6 +140,7 @@ func (r *room) conns() int {
 // historyGap is the history_gap error about room (PROTOCOL.md §7, §10).
 func historyGap(room string) *proto.Message {
 	e := proto.NewMessage(proto.MsgError)
-	e.Code, e.Text, e.Room = proto.HistoryGap, msgHistoryGap, room
+	x := e.Extra()
+	x.Code, x.Text, e.Room = proto.HistoryGap, msgHistoryGap, room
 	return e
 }

@@ -269,15 +269,14 @@ func (h *Hub) sendJoined(c *conn, r *room, req *proto.Request, out *Outbox) {
 	}
 	h.storeEpoch(s, out)
 	j := proto.NewMessage(proto.MsgJoined)
-	j.Room, j.Epoch, j.Offset, j.Recovered = r.name, s.epoch, s.offset, recovered
+	x := j.Extra()
+	j.Room, x.Epoch, j.Offset, x.Recovered = r.name, s.epoch, s.offset, recovered
 	out.deliverTo(j, c.id)
 	if !req.HasSince {
 		return
 	}
 	if !recovered {
-		e := proto.NewMessage(proto.MsgError)
-		e.Code, e.Text, e.Room = proto.HistoryGap, msgHistoryGap, r.name
-		out.deliverTo(e, c.id)
+		out.deliverTo(historyGap(r.name), c.id)
 	}
 	for i := 0; i < s.held.len(); i++ {
 		rec := s.held.at(i)

@@ -186,12 +186,13 @@ func FuzzFrame(f *testing.F) {
 	f.Fuzz(func(t *testing.T, typ uint8, room, user string, content, id []byte, n uint64, ms int64) {
 		m := proto.NewMessage(proto.MessageType(int(typ) % proto.NumMessageTypes))
 		defer m.Release()
-		m.Room, m.UserID, m.Sender, m.To, m.Text = room, user, user, user, room
+		x := m.Extra()
+		m.Room, m.UserID, m.Sender, m.To, x.Text = room, user, user, user, room
 		m.Content = append(m.Content[:0], content...)
 		m.ID = append(m.ID[:0], id...)
-		m.ConnID, m.Offset, m.Total = n, n, int(n>>1)
-		m.Members, m.Rooms, m.Users = []string{user, room}, []string{room}, nil
-		m.Code = proto.Code(n % 10)
+		x.ConnID, m.Offset, x.Total = n, n, int(n>>1)
+		x.Members, x.Rooms, x.Users = []string{user, room}, []string{room}, nil
+		x.Code = proto.Code(n % 10)
 		// Times a server clock can show: years 1970–9999.
 		m.Time = time.UnixMilli(int64(uint64(ms) % 253402300800000)).UTC()
 
@@ -275,7 +276,7 @@ func FuzzToJSON(f *testing.F) {
 	for mt := 0; mt < proto.NumMessageTypes; mt++ {
 		m := proto.NewMessage(proto.MessageType(mt))
 		m.Room, m.UserID, m.Sender, m.Time = "lobby", "ann", "ann", time.UnixMilli(1795892400123)
-		m.Members, m.Content = []string{"ann"}, append(m.Content[:0], "hi"...)
+		m.Extra().Members, m.Content = []string{"ann"}, append(m.Content[:0], "hi"...)
 		f.Add(append([]byte(nil), m.Payload(proto.Msgpack)...))
 		m.Release()
 	}

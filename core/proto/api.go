@@ -92,42 +92,51 @@ const (
 // reference-counted: NewMessage returns one reference, Retain adds one, Release drops one,
 // and the last Release returns the message (and its buffers) to the pool.
 //
-// Only the fields of the message's Type are encoded (PROTOCOL.md §4). The last Release
-// keeps the capacity of Content, ID and the frame buffers (append into them: m.Content =
+// Message itself holds the fields of the frequent types (chat, private, broadcast,
+// event, ack, user_left, and user_joined but for its member list); every other field
+// is in Extra (m.Extra()), so that the frequent messages stay small and cheap to reuse. Only the fields of the message's Type
+// are encoded (PROTOCOL.md §4). The last Release keeps the capacity of Content, ID,
+// Event, Extra's Result and the frame buffers (append into them: m.Content =
 // append(m.Content[:0], …)) but sets Members, Rooms and Users to nil, since those may be
 // slices their caller still owns. Frame is not safe
 // for concurrent use: the goroutine that owns the core fills every format it needs before
 // handing the message to other goroutines, which then only read the returned bytes.
 type Message struct {
 	Type      MessageType
+	HasOffset bool      // ack: a chat's ack carries its offset (§10.4)
 	Room      string    // user_joined, user_left, chat, members, joined, event, left, optional for system and error (history_gap)
 	UserID    string    // connected, user_joined, user_left
-	ConnID    uint64    // connected (encoded as a decimal string)
 	Sender    string    // chat, private, broadcast, event
 	To        string    // private
 	Content   []byte    // chat, private, broadcast, system, event; owned by the message, reused
 	ID        []byte    // ack, rpc_result, optional for error; chat: its request id for a store, never encoded; owned by the message, reused
-	HasID     bool      // error: send `id` even when it is "" (an error includes `id` when HasID or ID is non-empty)
-	Code      Code      // error
-	ErrorCode string    // error: `code` as the application's backend named it (§9.1), sent instead of Code's name when set
-	Result    []byte    // rpc_result's `result`: JSON text, owned by the message, reused
-	Text      string    // error's `message`, left's `reason`
-	Members   []string  // user_joined, members (always encoded, [] when empty)
-	Rooms     []string  // connected (always encoded)
-	Users     []string  // online (always encoded)
-	Total     int       // online
-	Offset    uint64    // chat, joined; ack when HasOffset
-	HasOffset bool      // ack: a chat's ack carries its offset (§10.4)
-	Epoch     string    // joined
-	Recovered bool      // joined
 	Event     []byte    // event's name; owned by the message, reused
+	Offset    uint64    // chat, joined; ack when HasOffset
 	Time      time.Time // `timestamp` of connected, user_joined, user_left, chat, private, broadcast, system, event
 
-	refs    int32
-	frames  [NumFormats][]byte // per format: headroom for a framing's header, then the payload; capacity kept across reuse
-	encoded [NumFormats]bool
-	inPlace [NumFormats]bool  // a framing's header is in frames[f]'s headroom
-	framed  [maxFramed]framed // the (framing, format) pairs built so far
-	hdr     [16]byte          // scratch for a framing's header
-	connID  [20]byte          // conn_id's decimal digits for the MessagePack encoder
+	extra     *Extra // allocated by the first Extra call, kept across reuse
+	refs      int32
+	extraUsed bool // Extra was called since the last reset, so extra needs clearing
+	encoded   [NumFormats]bool
+	inPlace   [NumFormats]bool   // a framing's header is in frames[f]'s headroom
+	nframed   uint8              // framed[:nframed] are built
+	frames    [NumFormats][]byte // per format: headroom for a framing's header, then the payload; capacity kept across reuse
+	framed    [maxFramed]framed  // the (framing, format) pairs built so far
+}
+
+// Extra is the part of a Message that only the less frequent types use: connected,
+// user_joined's and members' lists, online, error, joined, left and rpc_result.
+type Extra struct {
+	ConnID    uint64   // connected (encoded as a decimal string)
+	Total     int      // online
+	Code      Code     // error
+	HasID     bool     // error: send `id` even when it is "" (an error includes `id` when HasID or ID is non-empty)
+	Recovered bool     // joined
+	ErrorCode string   // error: `code` as the application's backend named it (§9.1), sent instead of Code's name when set
+	Text      string   // error's `message`, left's `reason`
+	Epoch     string   // joined
+	Result    []byte   // rpc_result's `result`: JSON text, owned by the message, reused
+	Members   []string // user_joined, members (always encoded, [] when empty)
+	Rooms     []string // connected (always encoded)
+	Users     []string // online (always encoded)
 }

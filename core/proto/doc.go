@@ -3,6 +3,9 @@
 // subprotocol into bytes shared by every recipient, framed once per transport's Framing
 // (it knows no framing itself: adapters/wsframe has WebSocket's, adapters/sse its own).
 //
+// A Message carries the fields of the frequent types itself and the others' in its
+// Extra, so that reusing a pooled chat, private or broadcast touches little memory.
+//
 // Besides Parse and Message it offers ValidRoom and ValidUser (the name rules, shared
 // with the handshake and the admin API), and ToJSON and DecodeMessage, which read server
 // messages back for transcripts, tests, Go clients and the wasm playground.

@@ -26,9 +26,15 @@ func appendMsgpackStrings(b []byte, list []string) []byte {
 	return b
 }
 
-// appendMsgpackDecimal appends n as a string of decimal digits, formatted in m's scratch.
-func (m *Message) appendMsgpackDecimal(b []byte, n uint64) []byte {
-	return msgp.AppendString(b, bytesString(strconv.AppendUint(m.connID[:0], n, 10)))
+// appendMsgpackDecimal appends n as a string of decimal digits, written in place: a
+// uint64 has at most 20 digits, so the string is always a fixstr (0xa0 | length), whose
+// one-byte header is filled in once the digits are there.
+func appendMsgpackDecimal(b []byte, n uint64) []byte {
+	b = append(b, 0)
+	at := len(b)
+	b = strconv.AppendUint(b, n, 10)
+	b[at-1] = 0xa0 | byte(len(b)-at)
+	return b
 }
 
 // appendMsgpackJSON appends the MessagePack form of the JSON value js. The core checked

@@ -15,13 +15,16 @@ type Framing interface {
 // framing of a node in both formats. A pair beyond them is framed afresh on each call.
 const maxFramed = 4
 
-// framed is one (framing, format) pair's bytes: in the payload's own buffer when its
-// header fit in the headroom (own unused), else a copy in own.
+// framed is one (framing, format) pair built: in the payload's own buffer, from
+// frames[f][start:], when its header fit in the headroom; else a copy in own. Holding
+// no slice of the in-place bytes keeps the entry small (the message's reset is on the
+// hot path).
 type framed struct {
-	fr  Framing
-	f   Format
-	b   []byte
-	own []byte // capacity kept across reuse
+	fr      Framing
+	own     []byte // the copy, or scratch for an in-place header; capacity kept across reuse
+	f       Format
+	inPlace bool
+	start   uint8 // in place: where the header begins in frames[f]
 }
 
 // Frame returns m as one complete frame of framing fr in format f: header, payload and
@@ -32,34 +35,37 @@ type framed struct {
 // Fill every field before the first call.
 func (m *Message) Frame(fr Framing, f Format) []byte {
 	payload := m.Payload(f)
-	free := -1
-	for i := range m.framed {
-		e := &m.framed[i]
-		if e.fr == nil {
-			if free < 0 {
-				free = i
-			}
-			continue
-		}
-		if e.f == f && e.fr == fr {
-			return e.b
+	for i := range m.framed[:m.nframed] {
+		if e := &m.framed[i]; e.f == f && e.fr == fr {
+			return m.framedBytes(e)
 		}
 	}
-	hdr := fr.AppendHeader(m.hdr[:0], f, len(payload))
 	trailer := fr.Trailer(f)
-	if free < 0 {
-		return append(append(append(make([]byte, 0, len(hdr)+len(payload)+len(trailer)), hdr...), payload...), trailer...)
+	if int(m.nframed) == len(m.framed) {
+		b := fr.AppendHeader(make([]byte, 0, headroom+len(payload)+len(trailer)), f, len(payload))
+		return append(append(b, payload...), trailer...)
 	}
-	e := &m.framed[free]
+	e := &m.framed[m.nframed]
+	m.nframed++
 	e.fr, e.f = fr, f
-	if len(trailer) == 0 && len(hdr) <= headroom && !m.inPlace[f] {
+	// The header is built in own, where a copy starts with it anyway: no scratch for it
+	// in the message.
+	e.own = fr.AppendHeader(e.own[:0], f, len(payload))
+	e.inPlace = len(trailer) == 0 && len(e.own) <= headroom && !m.inPlace[f]
+	if e.inPlace {
 		m.inPlace[f] = true
-		start := headroom - len(hdr)
-		copy(m.frames[f][start:], hdr)
-		e.b = m.frames[f][start : headroom+len(payload)]
-		return e.b
+		e.start = uint8(headroom - len(e.own))
+		copy(m.frames[f][e.start:], e.own)
+	} else {
+		e.own = append(append(e.own, payload...), trailer...)
 	}
-	e.own = append(append(append(e.own[:0], hdr...), payload...), trailer...)
-	e.b = e.own
-	return e.b
+	return m.framedBytes(e)
+}
+
+// framedBytes is the frame entry e built.
+func (m *Message) framedBytes(e *framed) []byte {
+	if e.inPlace {
+		return m.frames[e.f][e.start:]
+	}
+	return e.own
 }

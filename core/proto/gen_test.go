@@ -238,7 +238,7 @@ func msgpackValue(typ valueType, v string) string {
 	case typeTime:
 		return "appendMsgpackTime(b, " + v + ")"
 	case typeDecimal:
-		return "m.appendMsgpackDecimal(b, " + v + ")"
+		return "appendMsgpackDecimal(b, " + v + ")"
 	case typeJSONValue:
 		return "appendMsgpackJSON(b, " + v + ")"
 	}

@@ -3,6 +3,7 @@ package proto
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // headroom is room left in front of every encoded payload for a framing's header, so
@@ -43,19 +44,51 @@ func (m *Message) Release() {
 // Refs returns the number of references held (for tests and invariant checks).
 func (m *Message) Refs() int32 { return atomic.LoadInt32(&m.refs) }
 
-// reset clears every field but keeps the capacity of the buffers the message owns.
+// Extra returns m's less frequent fields, for the core to fill: the same Extra on every
+// call until the last Release, which clears it for the next use.
+func (m *Message) Extra() *Extra {
+	if m.extra == nil {
+		m.extra = new(Extra)
+	}
+	m.extraUsed = true
+	return m.extra
+}
+
+// noExtra is what the encoders read for a message whose Extra was never asked for:
+// every field zero. Nothing writes to it.
+var noExtra Extra
+
+// ext is Extra for reading: no allocation, and zero values when the core set none.
+func (m *Message) ext() *Extra {
+	if !m.extraUsed {
+		return &noExtra
+	}
+	return m.extra
+}
+
+// reset clears every field but keeps the capacity of the buffers the message owns. It
+// clears field by field, and Extra only when it was used, rather than assigning a whole
+// Message: this runs once per message on the hot path, and most messages touch a small
+// part of the struct (TestReleaseClearsEveryField holds it to every field).
 // Members, Rooms and Users are dropped rather than truncated: callers may have assigned
 // slices they still use, which a later append must not overwrite.
 func (m *Message) reset() {
-	frames, framed := m.frames, m.framed
-	content, id, event, result := m.Content[:0], m.ID[:0], m.Event[:0], m.Result[:0]
-	*m = Message{Content: content, ID: id, Event: event, Result: result}
-	for f := range frames {
-		m.frames[f] = frames[f][:0]
+	m.Type, m.HasOffset = 0, false
+	m.Room, m.UserID, m.Sender, m.To = "", "", "", ""
+	m.Content, m.ID, m.Event = m.Content[:0], m.ID[:0], m.Event[:0]
+	m.Offset, m.Time = 0, time.Time{}
+	if m.extraUsed {
+		*m.extra = Extra{Result: m.extra.Result[:0]}
+		m.extraUsed = false
 	}
-	for i := range framed {
-		m.framed[i].own = framed[i].own[:0]
+	for f := range m.frames {
+		m.frames[f] = m.frames[f][:0]
+		m.encoded[f], m.inPlace[f] = false, false
 	}
+	for i := range m.framed[:m.nframed] {
+		m.framed[i].fr = nil // let the framing go; own keeps its capacity
+	}
+	m.nframed = 0
 }
 
 // Payload returns m encoded in format f (JSON or MessagePack), with no framing: encoded

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,10 +25,11 @@ func messageCases() []struct {
 	want map[string]any
 } {
 	all := func(m *Message) { // fields of other types, which must not leak into the output
-		m.Room, m.UserID, m.ConnID, m.Sender, m.To = "lobby", "ann", 77, "bob", "cid"
+		x := m.Extra()
+		m.Room, m.UserID, x.ConnID, m.Sender, m.To = "lobby", "ann", 77, "bob", "cid"
 		m.Content = append(m.Content[:0], "hi \"you\"\n\x01 \xff ü 😀 \u2028"...)
-		m.Members, m.Rooms, m.Users = []string{"ann", "bob"}, []string{"lobby", "x"}, []string{"u1"}
-		m.Total, m.Offset, m.Time = 3, 9007199254740993, time0.Add(456*time.Microsecond)
+		x.Members, x.Rooms, x.Users = []string{"ann", "bob"}, []string{"lobby", "x"}, []string{"u1"}
+		x.Total, m.Offset, m.Time = 3, 9007199254740993, time0.Add(456*time.Microsecond)
 	}
 	const content = "hi \"you\"\n\x01 \uFFFD ü 😀 \u2028"
 	num := func(n uint64) json.Number { return json.Number(strconv.FormatUint(n, 10)) }
@@ -38,7 +40,7 @@ func messageCases() []struct {
 	}{
 		{"connected", func(m *Message) { all(m); m.Type = MsgConnected },
 			map[string]any{"type": "connected", "user_id": "ann", "conn_id": "77", "rooms": []any{"lobby", "x"}, "timestamp": ts}},
-		{"connected no rooms", func(m *Message) { m.Type, m.UserID, m.ConnID, m.Time = MsgConnected, "a", 1, time0 },
+		{"connected no rooms", func(m *Message) { m.Type, m.UserID, m.Extra().ConnID, m.Time = MsgConnected, "a", 1, time0 },
 			map[string]any{"type": "connected", "user_id": "a", "conn_id": "1", "rooms": []any{}, "timestamp": ts}},
 		{"user_joined", func(m *Message) { all(m); m.Type = MsgUserJoined },
 			map[string]any{"type": "user_joined", "room": "lobby", "user_id": "ann", "members": []any{"ann", "bob"}, "timestamp": ts}},
@@ -67,34 +69,37 @@ func messageCases() []struct {
 			map[string]any{"type": "ack", "id": "req-1"}},
 		{"ack of a chat", func(m *Message) { m.Type, m.Offset, m.HasOffset = MsgAck, 42, true; m.ID = append(m.ID, "c1"...) },
 			map[string]any{"type": "ack", "id": "c1", "offset": num(42)}},
-		{"joined", func(m *Message) { all(m); m.Type, m.Epoch, m.Offset, m.Recovered = MsgJoined, "e1x", 12, true },
+		{"joined", func(m *Message) {
+			all(m)
+			m.Type, m.Extra().Epoch, m.Offset, m.Extra().Recovered = MsgJoined, "e1x", 12, true
+		},
 			map[string]any{"type": "joined", "room": "lobby", "epoch": "e1x", "offset": num(12), "recovered": true}},
 		{"event", func(m *Message) { all(m); m.Type = MsgEvent; m.Event = append(m.Event, "typing"...) },
 			map[string]any{"type": "event", "room": "lobby", "sender": "bob", "event": "typing", "content": content, "timestamp": ts}},
-		{"error", func(m *Message) { m.Type, m.Code, m.Text = MsgError, NotMember, "join the room first" },
+		{"error", func(m *Message) { m.Type, m.Extra().Code, m.Extra().Text = MsgError, NotMember, "join the room first" },
 			map[string]any{"type": "error", "code": "not_member", "message": "join the room first"}},
 		{"error with id", func(m *Message) {
-			m.Type, m.Code, m.Text = MsgError, BadRequest, msgBadRoom
+			m.Type, m.Extra().Code, m.Extra().Text = MsgError, BadRequest, msgBadRoom
 			m.ID = append(m.ID, "j1"...)
 		}, map[string]any{"type": "error", "code": "bad_request", "message": msgBadRoom, "id": "j1"}},
-		{"error with empty id", func(m *Message) { m.Type, m.Code, m.HasID = MsgError, RateLimited, true },
+		{"error with empty id", func(m *Message) { m.Type, m.Extra().Code, m.Extra().HasID = MsgError, RateLimited, true },
 			map[string]any{"type": "error", "code": "rate_limited", "message": "too many messages: slow down", "id": ""}},
-		{"left", func(m *Message) { all(m); m.Type, m.Text = MsgLeft, "grant revoked" },
+		{"left", func(m *Message) { all(m); m.Type, m.Extra().Text = MsgLeft, "grant revoked" },
 			map[string]any{"type": "left", "room": "lobby", "reason": "grant revoked"}},
 		{"rpc_result", func(m *Message) {
 			all(m)
 			m.Type = MsgRPCResult
 			m.ID = append(m.ID, "r1"...)
-			m.Result = append(m.Result, `{"z":1,"a":[true,null,"x",-2,1.5,18446744073709551615],"o":{}}`...)
+			m.Extra().Result = append(m.Extra().Result, `{"z":1,"a":[true,null,"x",-2,1.5,18446744073709551615],"o":{}}`...)
 		}, map[string]any{"type": "rpc_result", "id": "r1", "result": map[string]any{
 			"z": num(1), "a": []any{true, nil, "x", json.Number("-2"), json.Number("1.5"), num(18446744073709551615)}, "o": map[string]any{}}}},
 		{"rpc_result with no result", func(m *Message) { m.Type = MsgRPCResult; m.ID = append(m.ID, "r2"...) },
 			map[string]any{"type": "rpc_result", "id": "r2", "result": nil}},
 		{"error with the backend's code", func(m *Message) {
-			m.Type, m.Code, m.ErrorCode, m.Text = MsgError, Forbidden, "banned", "you are banned"
+			m.Type, m.Extra().Code, m.Extra().ErrorCode, m.Extra().Text = MsgError, Forbidden, "banned", "you are banned"
 			m.ID = append(m.ID, "j2"...)
 		}, map[string]any{"type": "error", "code": "banned", "message": "you are banned", "id": "j2"}},
-		{"history_gap", func(m *Message) { m.Type, m.Code, m.Room = MsgError, HistoryGap, "lobby" },
+		{"history_gap", func(m *Message) { m.Type, m.Extra().Code, m.Room = MsgError, HistoryGap, "lobby" },
 			map[string]any{"type": "error", "code": "history_gap", "message": "the room's history no longer reaches back to the requested offset", "room": "lobby"}},
 	}
 }
@@ -325,7 +330,7 @@ func TestRefcount(t *testing.T) {
 	m.Room, m.Sender, m.Time = "lobby", "ann", time0
 	m.Content = append(m.Content, "hello"...)
 	m.ID = append(m.ID, "x"...)
-	m.Members = []string{"a"}
+	m.Extra().Members = []string{"a"}
 	frame := m.Frame(testFraming{header: "HD"}, JSON)
 	m.Retain()
 	m.Release()
@@ -335,7 +340,7 @@ func TestRefcount(t *testing.T) {
 	contentCap, frameCap := cap(m.Content), cap(m.frames[JSON])
 	m.Release()
 	// The message is now in the pool; look at what the last Release left in it.
-	if m.Type != 0 || m.Room != "" || len(m.Content) != 0 || len(m.ID) != 0 || m.Members != nil || m.encoded[JSON] || !m.Time.IsZero() {
+	if m.Type != 0 || m.Room != "" || len(m.Content) != 0 || len(m.ID) != 0 || m.extra.Members != nil || m.encoded[JSON] || !m.Time.IsZero() {
 		t.Errorf("last Release must clear the message: %+v", m)
 	}
 	if cap(m.Content) != contentCap || cap(m.frames[JSON]) != frameCap {
@@ -388,8 +393,7 @@ func TestFrameAllocs(t *testing.T) {
 			m.Frame(inPlace, f)
 			m.Frame(copied, f)
 			allocs := testing.AllocsPerRun(50, func() {
-				m.encoded[f], m.inPlace[f] = false, false
-				m.framed = [maxFramed]framed{{own: m.framed[0].own}, {own: m.framed[1].own}}
+				m.encoded[f], m.inPlace[f], m.nframed = false, false, 0
 				m.Frame(inPlace, f)
 				m.Frame(copied, f)
 			})
@@ -431,4 +435,93 @@ func rawExtension(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// The last Release clears every exported field of Message and Extra, whatever the type
+// used (reset clears field by field, so a field added without clearing fails here), and
+// keeps only the capacity of the buffers the message owns.
+func TestReleaseClearsEveryField(t *testing.T) {
+	m := NewMessage(MsgChat)
+	fillExported(t, reflect.ValueOf(m).Elem())
+	fillExported(t, reflect.ValueOf(m.Extra()).Elem())
+	m.Frame(testFraming{header: "HD"}, JSON)
+	m.Frame(testFraming{header: "data: ", trailer: "\n\n"}, Msgpack)
+	m.Retain()
+	m.Release()
+	m.Release() // m is in the pool now: look at what the last Release left in it
+	for _, v := range []reflect.Value{reflect.ValueOf(m).Elem(), reflect.ValueOf(m.extra).Elem()} {
+		for i := range v.NumField() {
+			f, name := v.Field(i), v.Type().Field(i).Name
+			if !v.Type().Field(i).IsExported() {
+				continue
+			}
+			if f.Kind() == reflect.Slice && f.Type().Elem().Kind() != reflect.String {
+				if f.Len() != 0 || f.Cap() == 0 {
+					t.Errorf("%s.%s: len %d cap %d after Release, want empty with its capacity kept", v.Type().Name(), name, f.Len(), f.Cap())
+				}
+			} else if !f.IsZero() {
+				t.Errorf("%s.%s = %v after Release, want zero", v.Type().Name(), name, f)
+			}
+		}
+	}
+	if m.extraUsed || m.nframed != 0 || m.encoded != [NumFormats]bool{} || m.inPlace != [NumFormats]bool{} {
+		t.Errorf("Release left encoding state: extraUsed %v nframed %d encoded %v inPlace %v", m.extraUsed, m.nframed, m.encoded, m.inPlace)
+	}
+	for f := range m.frames {
+		if len(m.frames[f]) != 0 || cap(m.frames[f]) == 0 {
+			t.Errorf("frames[%d]: len %d cap %d after Release", f, len(m.frames[f]), cap(m.frames[f]))
+		}
+	}
+	for i := range m.framed {
+		if m.framed[i].fr != nil {
+			t.Errorf("framed[%d] still holds its framing after Release", i)
+		}
+	}
+	// A released message whose Extra was never asked for encodes its types' zero values.
+	p := NewMessage(MsgOnline)
+	defer p.Release()
+	if got := string(p.Payload(JSON)); got != `{"type":"online","users":[],"total":0}` {
+		t.Errorf("online with no Extra encodes %s", got)
+	}
+}
+
+// fillExported sets every exported field of the struct v to a non-zero value.
+func fillExported(t *testing.T, v reflect.Value) {
+	for i := range v.NumField() {
+		f := v.Field(i)
+		if !v.Type().Field(i).IsExported() {
+			continue
+		}
+		switch f.Kind() {
+		case reflect.String:
+			f.SetString("x")
+		case reflect.Bool:
+			f.SetBool(true)
+		case reflect.Uint8, reflect.Uint64:
+			f.SetUint(1)
+		case reflect.Int:
+			f.SetInt(1)
+		case reflect.Slice:
+			if f.Type().Elem().Kind() == reflect.String {
+				f.Set(reflect.ValueOf([]string{"x"}))
+			} else {
+				f.SetBytes([]byte("x"))
+			}
+		case reflect.Struct: // time.Time
+			f.Set(reflect.ValueOf(time0))
+		default:
+			t.Fatalf("%s.%s: fillExported knows no %s", v.Type().Name(), v.Type().Field(i).Name, f.Kind())
+		}
+	}
+}
+
+// conn_id's digits are written straight into the payload as a fixstr: the same bytes
+// msgp.AppendString writes, up to the 20 digits of the largest uint64.
+func TestMsgpackDecimal(t *testing.T) {
+	for _, n := range []uint64{0, 9, 10, 1<<32 + 7, 9999999999999999999, math.MaxUint64} {
+		want := msgp.AppendString([]byte{0xc0}, strconv.FormatUint(n, 10))
+		if got := appendMsgpackDecimal([]byte{0xc0}, n); !bytes.Equal(got, want) {
+			t.Errorf("%d: % x, want % x", n, got, want)
+		}
+	}
 }

@@ -65,7 +65,7 @@ var presenceTest = [...]string{
 	always:      "true",
 	ifRoom:      `m.Room != ""`,
 	ifHasOffset: "m.HasOffset",
-	ifHasID:     "m.HasID || len(m.ID) > 0",
+	ifHasID:     "m.ext().HasID || len(m.ID) > 0",
 }
 
 // messageKey is a key a server message may carry.
@@ -118,47 +118,47 @@ var messageKeys = [numMessageKeys]struct {
 }{
 	mRoom:      {"room", typeString, "m.Room"},
 	mUserID:    {"user_id", typeString, "m.UserID"},
-	mConnID:    {"conn_id", typeDecimal, "m.ConnID"},
+	mConnID:    {"conn_id", typeDecimal, "m.ext().ConnID"},
 	mSender:    {"sender", typeString, "m.Sender"},
 	mTo:        {"to", typeString, "m.To"},
 	mContent:   {"content", typeString, "bytesString(m.Content)"},
 	mID:        {"id", typeString, "bytesString(m.ID)"},
 	mCode:      {"code", typeString, "m.errorCode()"},
 	mMessage:   {"message", typeString, "m.errorText()"},
-	mReason:    {"reason", typeString, "m.Text"},
-	mEpoch:     {"epoch", typeString, "m.Epoch"},
+	mReason:    {"reason", typeString, "m.ext().Text"},
+	mEpoch:     {"epoch", typeString, "m.ext().Epoch"},
 	mEvent:     {"event", typeString, "bytesString(m.Event)"},
-	mMembers:   {"members", typeStrings, "m.Members"},
-	mRooms:     {"rooms", typeStrings, "m.Rooms"},
-	mUsers:     {"users", typeStrings, "m.Users"},
-	mTotal:     {"total", typeInt, "m.Total"},
+	mMembers:   {"members", typeStrings, "m.ext().Members"},
+	mRooms:     {"rooms", typeStrings, "m.ext().Rooms"},
+	mUsers:     {"users", typeStrings, "m.ext().Users"},
+	mTotal:     {"total", typeInt, "m.ext().Total"},
 	mOffset:    {"offset", typeUint, "m.Offset"},
-	mRecovered: {"recovered", typeBool, "m.Recovered"},
+	mRecovered: {"recovered", typeBool, "m.ext().Recovered"},
 	mTimestamp: {"timestamp", typeTime, "m.Time"},
 	mResult:    {"result", typeJSONValue, "m.resultJSON()"},
 }
 
 // errorCode is the error's `code`: the backend's own when it named one.
 func (m *Message) errorCode() string {
-	if m.ErrorCode != "" {
-		return m.ErrorCode
+	if x := m.ext(); x.ErrorCode != "" {
+		return x.ErrorCode
 	}
-	return m.Code.String()
+	return m.ext().Code.String()
 }
 
 // errorText is the error's `message`, with the code's default sentence when the core
 // left Text empty (history_gap is sent without one).
 func (m *Message) errorText() string {
-	if m.Text != "" {
-		return m.Text
+	if x := m.ext(); x.Text != "" {
+		return x.Text
 	}
-	return m.Code.text()
+	return m.ext().Code.text()
 }
 
 // resultJSON is rpc_result's `result`; an empty one is null.
 func (m *Message) resultJSON() []byte {
-	if len(m.Result) == 0 {
-		return jsonNull
+	if r := m.ext().Result; len(r) > 0 {
+		return r
 	}
-	return m.Result
+	return jsonNull
 }

@@ -180,9 +180,9 @@ func (m *Message) appendJSON(b []byte) []byte {
 		b = append(b, `,"user_id":`...)
 		b = appendJSONString(b, m.UserID)
 		b = append(b, `,"conn_id":`...)
-		b = appendJSONDecimal(b, m.ConnID)
+		b = appendJSONDecimal(b, m.ext().ConnID)
 		b = append(b, `,"rooms":`...)
-		b = appendJSONStrings(b, m.Rooms)
+		b = appendJSONStrings(b, m.ext().Rooms)
 		b = append(b, `,"timestamp":`...)
 		b = appendJSONTime(b, m.Time)
 	case 1: // user_joined
@@ -192,7 +192,7 @@ func (m *Message) appendJSON(b []byte) []byte {
 		b = append(b, `,"user_id":`...)
 		b = appendJSONString(b, m.UserID)
 		b = append(b, `,"members":`...)
-		b = appendJSONStrings(b, m.Members)
+		b = appendJSONStrings(b, m.ext().Members)
 		b = append(b, `,"timestamp":`...)
 		b = appendJSONTime(b, m.Time)
 	case 2: // user_left
@@ -248,13 +248,13 @@ func (m *Message) appendJSON(b []byte) []byte {
 		b = append(b, `,"room":`...)
 		b = appendJSONString(b, m.Room)
 		b = append(b, `,"members":`...)
-		b = appendJSONStrings(b, m.Members)
+		b = appendJSONStrings(b, m.ext().Members)
 	case 8: // online
 		b = append(b, `{"type":"online"`...)
 		b = append(b, `,"users":`...)
-		b = appendJSONStrings(b, m.Users)
+		b = appendJSONStrings(b, m.ext().Users)
 		b = append(b, `,"total":`...)
-		b = strconv.AppendInt(b, int64(m.Total), 10)
+		b = strconv.AppendInt(b, int64(m.ext().Total), 10)
 	case 9: // pong
 		b = append(b, `{"type":"pong"`...)
 	case 10: // ack
@@ -271,7 +271,7 @@ func (m *Message) appendJSON(b []byte) []byte {
 		b = appendJSONString(b, m.errorCode())
 		b = append(b, `,"message":`...)
 		b = appendJSONString(b, m.errorText())
-		if m.HasID || len(m.ID) > 0 {
+		if m.ext().HasID || len(m.ID) > 0 {
 			b = append(b, `,"id":`...)
 			b = appendJSONString(b, bytesString(m.ID))
 		}
@@ -284,11 +284,11 @@ func (m *Message) appendJSON(b []byte) []byte {
 		b = append(b, `,"room":`...)
 		b = appendJSONString(b, m.Room)
 		b = append(b, `,"epoch":`...)
-		b = appendJSONString(b, m.Epoch)
+		b = appendJSONString(b, m.ext().Epoch)
 		b = append(b, `,"offset":`...)
 		b = strconv.AppendUint(b, m.Offset, 10)
 		b = append(b, `,"recovered":`...)
-		b = strconv.AppendBool(b, m.Recovered)
+		b = strconv.AppendBool(b, m.ext().Recovered)
 	case 13: // event
 		b = append(b, `{"type":"event"`...)
 		b = append(b, `,"room":`...)
@@ -306,7 +306,7 @@ func (m *Message) appendJSON(b []byte) []byte {
 		b = append(b, `,"room":`...)
 		b = appendJSONString(b, m.Room)
 		b = append(b, `,"reason":`...)
-		b = appendJSONString(b, m.Text)
+		b = appendJSONString(b, m.ext().Text)
 	case 15: // rpc_result
 		b = append(b, `{"type":"rpc_result"`...)
 		b = append(b, `,"id":`...)
@@ -328,9 +328,9 @@ func (m *Message) appendMsgpack(b []byte) []byte {
 		b = append(b, 0xa7, 0x75, 0x73, 0x65, 0x72, 0x5f, 0x69, 0x64) // user_id
 		b = msgp.AppendString(b, m.UserID)
 		b = append(b, 0xa7, 0x63, 0x6f, 0x6e, 0x6e, 0x5f, 0x69, 0x64) // conn_id
-		b = m.appendMsgpackDecimal(b, m.ConnID)
+		b = appendMsgpackDecimal(b, m.ext().ConnID)
 		b = append(b, 0xa5, 0x72, 0x6f, 0x6f, 0x6d, 0x73) // rooms
-		b = appendMsgpackStrings(b, m.Rooms)
+		b = appendMsgpackStrings(b, m.ext().Rooms)
 		b = append(b, 0xa9, 0x74, 0x69, 0x6d, 0x65, 0x73, 0x74, 0x61, 0x6d, 0x70) // timestamp
 		b = appendMsgpackTime(b, m.Time)
 	case 1: // user_joined
@@ -340,7 +340,7 @@ func (m *Message) appendMsgpack(b []byte) []byte {
 		b = append(b, 0xa7, 0x75, 0x73, 0x65, 0x72, 0x5f, 0x69, 0x64) // user_id
 		b = msgp.AppendString(b, m.UserID)
 		b = append(b, 0xa7, 0x6d, 0x65, 0x6d, 0x62, 0x65, 0x72, 0x73) // members
-		b = appendMsgpackStrings(b, m.Members)
+		b = appendMsgpackStrings(b, m.ext().Members)
 		b = append(b, 0xa9, 0x74, 0x69, 0x6d, 0x65, 0x73, 0x74, 0x61, 0x6d, 0x70) // timestamp
 		b = appendMsgpackTime(b, m.Time)
 	case 2: // user_left
@@ -401,13 +401,13 @@ func (m *Message) appendMsgpack(b []byte) []byte {
 		b = append(b, 0xa4, 0x72, 0x6f, 0x6f, 0x6d) // room
 		b = msgp.AppendString(b, m.Room)
 		b = append(b, 0xa7, 0x6d, 0x65, 0x6d, 0x62, 0x65, 0x72, 0x73) // members
-		b = appendMsgpackStrings(b, m.Members)
+		b = appendMsgpackStrings(b, m.ext().Members)
 	case 8: // online
 		b = append(b, 0x83, 0xa4, 0x74, 0x79, 0x70, 0x65, 0xa6, 0x6f, 0x6e, 0x6c, 0x69, 0x6e, 0x65)
 		b = append(b, 0xa5, 0x75, 0x73, 0x65, 0x72, 0x73) // users
-		b = appendMsgpackStrings(b, m.Users)
+		b = appendMsgpackStrings(b, m.ext().Users)
 		b = append(b, 0xa5, 0x74, 0x6f, 0x74, 0x61, 0x6c) // total
-		b = msgp.AppendInt64(b, int64(m.Total))
+		b = msgp.AppendInt64(b, int64(m.ext().Total))
 	case 9: // pong
 		b = append(b, 0x81, 0xa4, 0x74, 0x79, 0x70, 0x65, 0xa4, 0x70, 0x6f, 0x6e, 0x67)
 	case 10: // ack
@@ -425,7 +425,7 @@ func (m *Message) appendMsgpack(b []byte) []byte {
 		}
 	case 11: // error
 		n := uint32(3)
-		if m.HasID || len(m.ID) > 0 {
+		if m.ext().HasID || len(m.ID) > 0 {
 			n++
 		}
 		if m.Room != "" {
@@ -437,7 +437,7 @@ func (m *Message) appendMsgpack(b []byte) []byte {
 		b = msgp.AppendString(b, m.errorCode())
 		b = append(b, 0xa7, 0x6d, 0x65, 0x73, 0x73, 0x61, 0x67, 0x65) // message
 		b = msgp.AppendString(b, m.errorText())
-		if m.HasID || len(m.ID) > 0 {
+		if m.ext().HasID || len(m.ID) > 0 {
 			b = append(b, 0xa2, 0x69, 0x64) // id
 			b = msgp.AppendString(b, bytesString(m.ID))
 		}
@@ -450,11 +450,11 @@ func (m *Message) appendMsgpack(b []byte) []byte {
 		b = append(b, 0xa4, 0x72, 0x6f, 0x6f, 0x6d) // room
 		b = msgp.AppendString(b, m.Room)
 		b = append(b, 0xa5, 0x65, 0x70, 0x6f, 0x63, 0x68) // epoch
-		b = msgp.AppendString(b, m.Epoch)
+		b = msgp.AppendString(b, m.ext().Epoch)
 		b = append(b, 0xa6, 0x6f, 0x66, 0x66, 0x73, 0x65, 0x74) // offset
 		b = msgp.AppendUint64(b, m.Offset)
 		b = append(b, 0xa9, 0x72, 0x65, 0x63, 0x6f, 0x76, 0x65, 0x72, 0x65, 0x64) // recovered
-		b = msgp.AppendBool(b, m.Recovered)
+		b = msgp.AppendBool(b, m.ext().Recovered)
 	case 13: // event
 		b = append(b, 0x86, 0xa4, 0x74, 0x79, 0x70, 0x65, 0xa5, 0x65, 0x76, 0x65, 0x6e, 0x74)
 		b = append(b, 0xa4, 0x72, 0x6f, 0x6f, 0x6d) // room
@@ -472,7 +472,7 @@ func (m *Message) appendMsgpack(b []byte) []byte {
 		b = append(b, 0xa4, 0x72, 0x6f, 0x6f, 0x6d) // room
 		b = msgp.AppendString(b, m.Room)
 		b = append(b, 0xa6, 0x72, 0x65, 0x61, 0x73, 0x6f, 0x6e) // reason
-		b = msgp.AppendString(b, m.Text)
+		b = msgp.AppendString(b, m.ext().Text)
 	case 15: // rpc_result
 		b = append(b, 0x83, 0xa4, 0x74, 0x79, 0x70, 0x65, 0xaa, 0x72, 0x70, 0x63, 0x5f, 0x72, 0x65, 0x73, 0x75, 0x6c, 0x74)
 		b = append(b, 0xa2, 0x69, 0x64) // id
