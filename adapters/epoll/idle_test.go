@@ -1,0 +1,141 @@
+//go:build linux
+
+package epoll
+
+import (
+	"bytes"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/switchboard-ws/switchboard/adapters/node"
+	"github.com/switchboard-ws/switchboard/core"
+)
+
+// BenchmarkIdlePrivate: what the server keeps per idle connection after it was used once.
+// N connections (IDLE_CONNS, default 2,000: each is 2 fds of this process) each send one
+// private message to their own user and read it; then heap+stack in use after two GCs,
+// per connection. The clients are bare blocking sockets outside Go's poller, so the only
+// client memory is the fd slice allocated before the first reading.
+//
+//	go test -run '^$' -bench IdlePrivate -benchtime 1x ./adapters/epoll
+//	go test -run '^$' -bench IdlePrivate -benchtime 1x -memprofile idle.prof ./adapters/epoll
+func BenchmarkIdlePrivate(b *testing.B) {
+	conns := 2000
+	if s := os.Getenv("IDLE_CONNS"); s != "" {
+		conns, _ = strconv.Atoi(s)
+	}
+	for range b.N {
+		b.ReportMetric(idlePrivate(b, conns), "heap-B/conn")
+	}
+}
+
+func idlePrivate(b *testing.B, conns int) float64 {
+	n := node.New(node.Options{PingInterval: -1, IdleTimeout: -1, Core: core.Config{MaxConns: conns + 10}})
+	tr, err := New(n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &http.Server{Handler: tr}
+	go srv.Serve(ln)
+	addr := ln.Addr().(*net.TCPAddr)
+	fds := make([]int, 0, conns)
+	defer func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		srv.Close()
+		n.Shutdown(b.Context())
+		tr.Close()
+	}()
+	inUse := func() uint64 {
+		runtime.GC()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapInuse + ms.StackInuse
+	}
+	// One connection first, so that pools, the http server's goroutine and the hub's
+	// first-use growth are not charged to the measured ones.
+	fds = append(fds, idleClient(b, addr, "warm"))
+	before := inUse()
+	for i := range conns {
+		fds = append(fds, idleClient(b, addr, "idle"+strconv.Itoa(i)))
+	}
+	time.Sleep(100 * time.Millisecond) // the HTTP goroutines of the last handshakes end
+	return float64(inUse()-before) / float64(conns)
+}
+
+// idleClient opens a WebSocket with a blocking socket, reads the connected frame, sends
+// one private message to its own user and reads it back.
+func idleClient(b *testing.B, addr *net.TCPAddr, user string) int {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sa := &unix.SockaddrInet4{Port: addr.Port}
+	copy(sa.Addr[:], addr.IP.To4())
+	if err := unix.Connect(fd, sa); err != nil {
+		b.Fatal(err)
+	}
+	req := "GET /ws?user=" + user + " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	writeAll(b, fd, []byte(req))
+	var buf [4096]byte
+	have := 0
+	read := func() {
+		k, err := unix.Read(fd, buf[have:])
+		if err != nil || k <= 0 {
+			b.Fatalf("%s: read: %v", user, err)
+		}
+		have += k
+	}
+	for bytes.Index(buf[:have], []byte("\r\n\r\n")) < 0 {
+		read()
+	}
+	if !bytes.HasPrefix(buf[:have], []byte("HTTP/1.1 101")) {
+		b.Fatalf("%s: handshake: %q", user, buf[:have])
+	}
+	rest := buf[bytes.Index(buf[:have], []byte("\r\n\r\n"))+4 : have]
+	have = copy(buf[:], rest)
+	frame := func() []byte { // one unfragmented server frame under 126 bytes
+		for have < 2 || have < 2+int(buf[1]) {
+			read()
+		}
+		if buf[1] >= 126 {
+			b.Fatalf("%s: frame of %d", user, buf[1])
+		}
+		f := append([]byte(nil), buf[2:2+int(buf[1])]...)
+		have = copy(buf[:], buf[2+int(buf[1]):have])
+		return f
+	}
+	if f := frame(); !bytes.Contains(f, []byte(`"connected"`)) {
+		b.Fatalf("%s: first frame %q", user, f)
+	}
+	msg := []byte(`{"type":"private","to":"` + user + `","content":"hi"}`)
+	writeAll(b, fd, append([]byte{0x81, 0x80 | byte(len(msg)), 0, 0, 0, 0}, msg...)) // zero mask
+	if f := frame(); !bytes.Contains(f, []byte(`"private"`)) {
+		b.Fatalf("%s: private echo %q", user, f)
+	}
+	return fd
+}
+
+func writeAll(b *testing.B, fd int, p []byte) {
+	for len(p) > 0 {
+		k, err := unix.Write(fd, p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		p = p[k:]
+	}
+}
