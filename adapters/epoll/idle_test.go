@@ -8,13 +8,16 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/switchboard-ws/switchboard/adapters/node"
+	"github.com/switchboard-ws/switchboard/adapters/wsframe"
 	"github.com/switchboard-ws/switchboard/core"
 )
 
@@ -25,7 +28,11 @@ import (
 // client memory is the fd slice allocated before the first reading.
 //
 //	go test -run '^$' -bench IdlePrivate -benchtime 1x ./adapters/epoll
-//	go test -run '^$' -bench IdlePrivate -benchtime 1x -memprofile idle.prof ./adapters/epoll
+//	IDLE_HEAPPROFILE=/tmp/idle.prof go test -run '^$' -bench IdlePrivate -benchtime 1x ./adapters/epoll
+//	go tool pprof -sample_index=inuse_space -top /tmp/idle.prof
+//
+// IDLE_HEAPPROFILE writes the heap profile (every allocation sampled) while the
+// connections are held: -memprofile would see them only after they closed.
 func BenchmarkIdlePrivate(b *testing.B) {
 	conns := 2000
 	if s := os.Getenv("IDLE_CONNS"); s != "" {
@@ -37,6 +44,10 @@ func BenchmarkIdlePrivate(b *testing.B) {
 }
 
 func idlePrivate(b *testing.B, conns int) float64 {
+	profile := os.Getenv("IDLE_HEAPPROFILE")
+	if profile != "" {
+		runtime.MemProfileRate = 1
+	}
 	n := node.New(node.Options{PingInterval: -1, IdleTimeout: -1, Core: core.Config{MaxConns: conns + 10}})
 	tr, err := New(n)
 	if err != nil {
@@ -73,7 +84,18 @@ func idlePrivate(b *testing.B, conns int) float64 {
 		fds = append(fds, idleClient(b, addr, "idle"+strconv.Itoa(i)))
 	}
 	time.Sleep(100 * time.Millisecond) // the HTTP goroutines of the last handshakes end
-	return float64(inUse()-before) / float64(conns)
+	perConn := float64(inUse()-before) / float64(conns)
+	if profile != "" {
+		f, err := os.Create(profile)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return perConn
 }
 
 // idleClient opens a WebSocket with a blocking socket, reads the connected frame, sends
@@ -137,5 +159,23 @@ func writeAll(b *testing.B, fd int, p []byte) {
 			b.Fatal(err)
 		}
 		p = p[k:]
+	}
+}
+
+// TestIdleStructsFitSizeClasses: what every connection keeps on the heap stays in the
+// allocator's size classes BenchmarkIdlePrivate was measured with (a field added in the
+// wrong place can cost a whole class: 16 to 32 bytes per connection).
+func TestIdleStructsFitSizeClasses(t *testing.T) {
+	for _, s := range []struct {
+		what      string
+		size, max uintptr
+	}{
+		{"epoll conn", unsafe.Sizeof(conn{}), 192},
+		{"wsframe.Reader", unsafe.Sizeof(wsframe.Reader{}), 112},
+		{"node.Conn", unsafe.Sizeof(node.Conn{}), 160},
+	} {
+		if s.size > s.max {
+			t.Errorf("%s is %d bytes, over %d", s.what, s.size, s.max)
+		}
 	}
 }
