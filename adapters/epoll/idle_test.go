@@ -39,11 +39,15 @@ func BenchmarkIdlePrivate(b *testing.B) {
 		conns, _ = strconv.Atoi(s)
 	}
 	for range b.N {
-		b.ReportMetric(idlePrivate(b, conns), "heap-B/conn")
+		inUse, live := idlePrivate(b, conns)
+		b.ReportMetric(inUse, "heap-B/conn")
+		b.ReportMetric(live, "live-B/conn")
 	}
 }
 
-func idlePrivate(b *testing.B, conns int) float64 {
+// idlePrivate returns the growth per connection of HeapInuse+StackInuse (what the
+// target is about: whole spans and stacks) and of HeapAlloc (live objects only, finer).
+func idlePrivate(b *testing.B, conns int) (inUse, live float64) {
 	profile := os.Getenv("IDLE_HEAPPROFILE")
 	if profile != "" {
 		runtime.MemProfileRate = 1
@@ -69,22 +73,24 @@ func idlePrivate(b *testing.B, conns int) float64 {
 		n.Shutdown(b.Context())
 		tr.Close()
 	}()
-	inUse := func() uint64 {
+	stats := func() runtime.MemStats {
 		runtime.GC()
 		runtime.GC()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		return ms.HeapInuse + ms.StackInuse
+		return ms
 	}
 	// One connection first, so that pools, the http server's goroutine and the hub's
 	// first-use growth are not charged to the measured ones.
 	fds = append(fds, idleClient(b, addr, "warm"))
-	before := inUse()
+	before := stats()
 	for i := range conns {
 		fds = append(fds, idleClient(b, addr, "idle"+strconv.Itoa(i)))
 	}
 	time.Sleep(100 * time.Millisecond) // the HTTP goroutines of the last handshakes end
-	perConn := float64(inUse()-before) / float64(conns)
+	after := stats()
+	inUse = float64(after.HeapInuse+after.StackInuse-before.HeapInuse-before.StackInuse) / float64(conns)
+	live = float64(after.HeapAlloc-before.HeapAlloc) / float64(conns)
 	if profile != "" {
 		f, err := os.Create(profile)
 		if err != nil {
@@ -95,7 +101,7 @@ func idlePrivate(b *testing.B, conns int) float64 {
 			b.Fatal(err)
 		}
 	}
-	return perConn
+	return inUse, live
 }
 
 // idleClient opens a WebSocket with a blocking socket, reads the connected frame, sends
