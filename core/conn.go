@@ -37,6 +37,19 @@ func (c *conn) roomIndex(r *room) int {
 type user struct {
 	id    string
 	conns []*conn
+	// one backs conns while the user has a single connection, the usual case: no array
+	// of its own, and user stays in the 48-byte size class.
+	one [1]*conn
+}
+
+func (u *user) addConn(c *conn) {
+	if u.conns == nil {
+		u.conns = u.one[:0]
+	}
+	u.conns = append(u.conns, c)
+	if &u.conns[0] != &u.one[0] {
+		u.one[0] = nil // conns moved to an array of its own: keep no closed conn alive here
+	}
 }
 
 func (u *user) removeConn(c *conn) {

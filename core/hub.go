@@ -222,7 +222,7 @@ func (h *Hub) connect(id ConnID, ident *Identity, f proto.Format, out *Outbox) {
 	c.setGrants(ident)
 	c.slot = h.all.add(c)
 	h.conns[id] = c
-	u.conns = append(u.conns, c)
+	u.addConn(c)
 
 	m := proto.NewMessage(proto.MsgConnected)
 	x := m.Extra()

@@ -43,16 +43,24 @@ func (s *nameSet) add(name string) {
 	if found {
 		return
 	}
-	c = slices.Insert(c, j, name)
-	s.n++
-	if len(c) > maxChunk {
-		half := len(c) / 2
+	if len(c) == maxChunk {
+		// Split before inserting: an insert into a full chunk would double its array,
+		// which the lower half would then keep, half empty, for as long as it lives.
+		half := maxChunk / 2
 		upper := append(make([]string, 0, maxChunk), c[half:]...)
 		clear(c[half:])
-		c = c[:half]
+		s.chunks[i] = c[:half]
 		s.chunks = slices.Insert(s.chunks, i+1, upper)
+		if j > half {
+			i, j = i+1, j-half
+		}
+		c = s.chunks[i]
+	} else if len(c) == cap(c) {
+		// Grow by doubling up to maxChunk exactly (append's growth would overshoot it).
+		c = append(make([]string, 0, min(2*cap(c), maxChunk)), c...)
 	}
-	s.chunks[i] = c
+	s.chunks[i] = slices.Insert(c, j, name)
+	s.n++
 }
 
 // remove deletes name; removing an absent name changes nothing.

@@ -22,25 +22,26 @@ const (
 
 // conn is one WebSocket connection of the epoll set. Between frames it holds no buffer:
 // its reader and batch keep pooled memory only while a frame is partial or unwritten.
+// The 4-byte and 1-byte fields are grouped so that padding does not push the struct into
+// a bigger size class.
 type conn struct {
-	t   *Transport
-	sh  *shard // its poller and writer
-	nc  *node.Conn
-	gen uint32 // tells this conn from an earlier one on the same fd number
+	sh   *shard // its transport's shard: its poller and writer
+	nc   *node.Conn
+	next *conn // the run queue's link while sched
 
-	reader     wsframe.Reader // the feeder's (the poller, or ServeHTTP before it), under rmu
 	rmu        sync.Mutex     // held while feeding, so that finish can release what reader holds
 	finished   atomic.Bool    // the socket is closed: nothing more is fed
-	broken     bool           // the poller's: the peer broke a rule, its bytes are discarded
 	draining   atomic.Bool    // our close frame is out (SHUT_WR): waiting for the peer's close or EOF
 	peerClosed atomic.Bool    // the peer's close frame ended its stream
 	sched      atomic.Bool    // on the run queue
-	next       *conn          // the run queue's link while sched
+	gen        uint32         // tells this conn from an earlier one on the same fd number
+	broken     bool           // the poller's: the peer broke a rule, its bytes are discarded
+	outArmed   bool           // EPOLLOUT requested: the socket was full (under io)
+	reader     wsframe.Reader // the feeder's (the poller, or ServeHTTP before it), under rmu
 
-	io       sync.Mutex // the descriptor's users: read, writev, epoll_ctl, close
-	fd       int        // -1 once closed
-	batch    node.Batch // frames pulled and not yet written
-	outArmed bool       // EPOLLOUT requested: the socket was full
+	io    sync.Mutex // the descriptor's users: read, writev, epoll_ctl, close
+	fd    int        // -1 once closed
+	batch node.Batch // frames pulled and not yet written
 }
 
 // Wake implements node.Link: queue c for its shard's write worker (once, until it
@@ -225,7 +226,7 @@ func (c *conn) finishLocked() {
 	}
 	fd := c.fd
 	c.fd = -1
-	c.t.slots[fd].CompareAndSwap(c, nil)
+	c.sh.t.slots[fd].CompareAndSwap(c, nil)
 	unix.EpollCtl(c.sh.epfd, unix.EPOLL_CTL_DEL, fd, nil)
 	unix.Close(fd)
 	c.finished.Store(true)

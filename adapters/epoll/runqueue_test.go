@@ -39,7 +39,7 @@ func TestRunQueueLosesNoWake(t *testing.T) {
 	s.ready.init()
 	conns := make([]*conn, 64)
 	for i := range conns {
-		conns[i] = &conn{t: tr, sh: s, fd: -1}
+		conns[i] = &conn{sh: s, fd: -1}
 	}
 	tr.wg.Add(1)
 	go s.work()
@@ -81,7 +81,7 @@ func BenchmarkWake(b *testing.B) {
 	s.ready.init()
 	conns := make([]*conn, round)
 	for i := range conns {
-		conns[i] = &conn{t: t, sh: s, fd: -1}
+		conns[i] = &conn{sh: s, fd: -1}
 	}
 	t.wg.Add(1)
 	go s.work()

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/switchboard-ws/switchboard/adapters/node"
 	"github.com/switchboard-ws/switchboard/adapters/transporttest"
 	"github.com/switchboard-ws/switchboard/core"
@@ -35,23 +37,38 @@ func shardedServer(t *testing.T, k int, opts node.Options) (*transporttest.Serve
 	return s, tr
 }
 
-// shardOf is the index of the shard holding user's connection (-1: none).
-func (t *Transport) shardOf(user string) int {
+// shardOf is the index of the shard holding the server side of client, the client's
+// socket (-1: none): the connection whose peer is client's local address.
+func (t *Transport) shardOf(client net.Conn) int {
+	port := client.LocalAddr().(*net.TCPAddr).Port
 	for i := range t.slots {
-		if c := t.slots[i].Load(); c != nil && c.nc.Identity.User == user {
+		c := t.slots[i].Load()
+		if c == nil {
+			continue
+		}
+		c.io.Lock()
+		var sa unix.Sockaddr
+		if c.fd >= 0 {
+			sa, _ = unix.Getpeername(c.fd)
+		}
+		c.io.Unlock()
+		if in, ok := sa.(*unix.SockaddrInet4); ok && in.Port == port {
+			return slices.Index(t.shards, c.sh)
+		}
+		if in, ok := sa.(*unix.SockaddrInet6); ok && in.Port == port {
 			return slices.Index(t.shards, c.sh)
 		}
 	}
 	return -1
 }
 
-// shardOfWait is shardOf once user's connection is registered (the handshake's answer,
-// and what came with the handshake, may be served before that).
-func (t *Transport) shardOfWait(tb *testing.T, user string) int {
+// shardOfWait is shardOf once client's connection is registered (the handshake's
+// answer, and what came with the handshake, may be served before that).
+func (t *Transport) shardOfWait(tb *testing.T, client net.Conn) int {
 	tb.Helper()
 	k := -1
-	transporttest.WaitFor(tb, user+" registered in a shard", func() bool {
-		k = t.shardOf(user)
+	transporttest.WaitFor(tb, client.LocalAddr().String()+" registered in a shard", func() bool {
+		k = t.shardOf(client)
 		return k >= 0
 	})
 	return k
@@ -98,7 +115,7 @@ func TestShardsDeliverEveryFrameInOrder(t *testing.T) {
 	for i := range rs {
 		user := "m" + strconv.Itoa(i)
 		rs[i] = joined(s, t, user)
-		used[tr.shardOfWait(t, user)] = true
+		used[tr.shardOfWait(t, rs[i].Conn)] = true
 	}
 	if len(used) != shards {
 		t.Fatalf("members in shards %v, want all %d", used, shards)
@@ -163,7 +180,7 @@ func TestCloseStopsEveryShard(t *testing.T) {
 	transporttest.WaitFor(t, "connections registered in every shard", func() bool {
 		used := map[int]bool{}
 		for i := range clients {
-			used[tr.shardOf("u"+strconv.Itoa(i))] = true
+			used[tr.shardOf(clients[i])] = true
 		}
 		return len(used) == shards && !used[-1]
 	})
@@ -232,10 +249,10 @@ func TestVanishedPeerOnOneShard(t *testing.T) {
 		rs = append(rs, joined(s, t, "m"+strconv.Itoa(i)))
 	}
 	victim := joined(s, t, "victim")
-	k := tr.shardOfWait(t, "victim")
+	k := tr.shardOfWait(t, victim.Conn)
 	neighbours := 0
 	for i := range rs {
-		if tr.shardOfWait(t, "m"+strconv.Itoa(i)) == k {
+		if tr.shardOfWait(t, rs[i].Conn) == k {
 			neighbours++
 		}
 	}
@@ -254,7 +271,7 @@ func TestVanishedPeerOnOneShard(t *testing.T) {
 	})
 	for i, r := range rs {
 		if m := r.ReadJSON(); m["type"] != "user_left" || m["user_id"] != "victim" {
-			t.Fatalf("member %d (shard %d) read %v, want the victim's user_left", i, tr.shardOf("m"+strconv.Itoa(i)), m)
+			t.Fatalf("member %d (shard %d) read %v, want the victim's user_left", i, tr.shardOf(rs[i].Conn), m)
 		}
 	}
 	rs[0].Write(chat("still here"))

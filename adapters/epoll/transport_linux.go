@@ -103,7 +103,7 @@ func (t *Transport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	gen := t.gen.Add(1)
-	c := &conn{t: t, sh: t.shards[gen%uint32(len(t.shards))], fd: fd, gen: gen}
+	c := &conn{sh: t.shards[gen%uint32(len(t.shards))], fd: fd, gen: gen}
 	t.node.InitReader(&c.reader, hs.Format)
 	nc, err := t.node.Attach(hs, c)
 	if err != nil {

@@ -45,18 +45,19 @@ func (n *Node) await(c *Conn) {
 		return
 	}
 	n.awaiting[c.ID] = c
-	c.authDeadline = n.clock.Load() + int64(n.opts.AuthTimeout)
+	c.pre.authDeadline = n.clock.Load() + int64(n.opts.AuthTimeout)
 }
 
 // authFrame takes one message of an unidentified connection.
 func (n *Node) authFrame(c *Conn, payload []byte) {
-	if c.authing {
-		if len(c.early) >= maxEarly || c.earlyBytes+len(payload) > maxEarlyBytes {
+	pre := c.pre
+	if pre.authing {
+		if len(pre.early) >= maxEarly || pre.earlyBytes+len(payload) > maxEarlyBytes {
 			n.refuse(c, core.CloseUnauthorized, core.ReasonUnauthorized)
 			return
 		}
-		c.early = append(c.early, append([]byte(nil), payload...))
-		c.earlyBytes += len(payload)
+		pre.early = append(pre.early, append([]byte(nil), payload...))
+		pre.earlyBytes += len(payload)
 		return
 	}
 	req := &n.authReq
@@ -76,7 +77,7 @@ func (n *Node) authFrame(c *Conn, payload []byte) {
 		n.refuse(c, core.CloseCapacity, core.ReasonAtCapacity)
 		return
 	}
-	c.authing = true
+	pre.authing = true
 }
 
 // authed applies the verdict on c's auth message: connected, then its early messages;
@@ -90,12 +91,11 @@ func (n *Node) authed(c *Conn, a *core.Answer) {
 		n.beginCloseUntracked(c, core.CloseUnauthorized, core.ReasonUnauthorized)
 		return
 	}
-	c.Identity, c.authing, c.authDeadline = a.Identity, false, 0
+	early := c.pre.early
+	c.pre.identity = a.Identity
 	c.tracked = true
 	n.conns[c.ID] = c
-	n.step(core.Event{Kind: core.EventConnect, Conn: c.ID, Identity: c.Identity, Format: c.Format})
-	early := c.early
-	c.early = nil
+	n.connectHub(c)
 	for _, p := range early {
 		if c.tracked {
 			n.opts.Metrics.Received()
@@ -104,10 +104,16 @@ func (n *Node) authed(c *Conn, a *core.Answer) {
 	}
 }
 
+// connectHub tells the hub about c, identified, and drops what c kept for that.
+func (n *Node) connectHub(c *Conn) {
+	n.step(core.Event{Kind: core.EventConnect, Conn: c.ID, Identity: c.pre.identity, Format: c.Format})
+	c.pre = nil
+}
+
 // refuse closes an unidentified connection.
 func (n *Node) refuse(c *Conn, code uint16, reason string) {
 	delete(n.awaiting, c.ID)
-	c.early = nil
+	c.pre = nil
 	n.beginCloseUntracked(c, code, reason)
 }
 
@@ -116,7 +122,7 @@ func (n *Node) refuse(c *Conn, code uint16, reason string) {
 func (n *Node) forgetUnidentified(c *Conn) {
 	if n.unidentified(c) {
 		delete(n.awaiting, c.ID)
-		c.early = nil
+		c.pre = nil
 		n.opts.Metrics.ConnClosed(c.CloseCode())
 	}
 }
@@ -124,7 +130,7 @@ func (n *Node) forgetUnidentified(c *Conn) {
 // authTimeouts closes 4001 the connections that sent no auth message in time.
 func (n *Node) authTimeouts(now int64) {
 	for _, c := range n.awaiting {
-		if !c.authing && now >= c.authDeadline {
+		if !c.pre.authing && now >= c.pre.authDeadline {
 			n.refuse(c, core.CloseUnauthorized, core.ReasonUnauthorized)
 		}
 	}

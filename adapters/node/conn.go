@@ -31,12 +31,13 @@ const (
 	stateDone          // Finished: the socket is closed and the queue released
 )
 
-// Conn is one connection as the node sees it: identity, and the send queue
+// Conn is one connection as the node sees it: its id and format, and the send queue
 // that the owner goroutine fills and the transport's writer drains.
+//
+// Fields are ordered so that the small ones share words: an idle connection is mostly
+// this struct, the transport's and the hub's (TestIdleStructsFitSizeClasses).
 type Conn struct {
-	ID       core.ConnID
-	Identity core.Identity
-	Format   proto.Format
+	ID core.ConnID
 
 	n       *Node
 	link    Link
@@ -44,24 +45,34 @@ type Conn struct {
 
 	ip netip.Addr // admitted by the node's Admission until Finished
 
-	state    atomic.Int32
 	lastSeen atomic.Int64 // the node's coarse clock at the last complete frame received
 	msgStart atomic.Int64 // UnixNano of the first byte of the message in progress; 0: none
+
+	mu        sync.Mutex
+	state     atomic.Int32
+	closeCode uint16 // the code sent (or seen, for a peer's close), under mu
+	Format    proto.Format
 	// msgDone is the transport reader's: a message completed since its last Fed.
 	msgDone bool
 
-	mu        sync.Mutex
-	q         *frameList // queued, not yet pulled; nil when empty
-	unsent    int        // bytes queued or pulled but not yet written
-	closeCode uint16     // the code sent (or seen, for a peer's close)
+	q      *frameList // queued, not yet pulled; nil when empty (under mu)
+	unsent int        // bytes queued or pulled but not yet written (under mu)
 
 	// Owned by the node's goroutine.
-	tracked   bool  // in Node.conns: the hub knows it
-	dirty     bool  // in Node.dirty: to be woken after this round
 	lastPing  int64 // coarse clock of the last ping queued
 	deadline  int64 // closing: when Abort is due
-	closingAt int   // 1 + index in Node.closing; 0 when not there
+	closingAt int32 // 1 + index in Node.closing; 0 when not there
+	tracked   bool  // in Node.conns: the hub knows it
+	dirty     bool  // in Node.dirty: to be woken after this round
 	aborted   bool
+	// pre is what c needs only until the hub knows it (nil after): kept apart so that a
+	// connected one does not carry its identity's grants and the auth message's state.
+	pre *preConnect
+}
+
+// preConnect is a connection's state between Attach and its connect to the hub.
+type preConnect struct {
+	identity core.Identity // empty: identified by its auth message (access.go)
 	// Until identified by its auth message (access.go).
 	authDeadline int64    // coarse clock by which auth must have come
 	authing      bool     // its token is being verified

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -153,7 +154,12 @@ func (n *Node) Attach(hs Handshake, link Link) (*Conn, error) {
 	if fr == nil {
 		fr = wsframe.Framing{}
 	}
-	c := &Conn{ID: core.ConnID(n.nextID.Add(1)), Identity: hs.Identity, Format: hs.Format, ip: hs.IP, n: n, link: link, framing: fr}
+	id := hs.Identity
+	// The user id may be a substring of the handshake's request line: a copy of its own
+	// lets the request go, since the hub keeps the id as long as the user is online.
+	id.User = strings.Clone(id.User)
+	c := &Conn{ID: core.ConnID(n.nextID.Add(1)), Format: hs.Format, ip: hs.IP, n: n, link: link, framing: fr,
+		pre: &preConnect{identity: id}}
 	c.lastSeen.Store(n.clock.Load())
 	n.live.Add(1)
 	return c, nil
@@ -337,7 +343,7 @@ func (n *Node) apply(ev *event, arena []byte) {
 	switch ev.kind {
 	case evConnect:
 		n.opts.Metrics.ConnOpened()
-		if c.Identity.User == "" { // identified by its auth message (access.go)
+		if c.pre.identity.User == "" { // identified by its auth message (access.go)
 			n.await(c)
 			if n.draining && n.unidentified(c) {
 				n.refuse(c, core.CloseGoingAway, core.ReasonShutdown)
@@ -350,7 +356,7 @@ func (n *Node) apply(ev *event, arena []byte) {
 			n.shutdownConn(c)
 			return
 		}
-		n.step(core.Event{Kind: core.EventConnect, Conn: c.ID, Identity: c.Identity, Format: c.Format})
+		n.connectHub(c)
 	case evFrame:
 		if c.tracked {
 			n.opts.Metrics.Received()
@@ -586,19 +592,19 @@ func (n *Node) addClosing(c *Conn) {
 	}
 	c.deadline = n.clock.Load() + int64(closeGrace)
 	n.closing = append(n.closing, c)
-	c.closingAt = len(n.closing)
+	c.closingAt = int32(len(n.closing))
 }
 
 // removeClosing takes a finished c out of the closing list (swap with the last: O(1),
 // so a shutdown of many connections stays linear).
 func (n *Node) removeClosing(c *Conn) {
-	i := c.closingAt - 1
+	i := int(c.closingAt) - 1
 	if i < 0 {
 		return
 	}
 	last := n.closing[len(n.closing)-1]
 	n.closing[i] = last
-	last.closingAt = i + 1
+	last.closingAt = int32(i + 1)
 	n.closing[len(n.closing)-1] = nil
 	n.closing = n.closing[:len(n.closing)-1]
 	c.closingAt = 0

@@ -25,16 +25,18 @@ type Handler interface {
 // Reader decodes the frames a client sends to a server, incrementally: Feed it whatever a
 // read returned. Its zero value is not ready; call Init. A Reader is used by one goroutine
 // at a time.
+//
+// The byte-sized fields sit together after hdr: one Reader per connection, padding counts.
 type Reader struct {
 	max    int       // largest message, reassembled, in payload bytes
-	dataOp ws.OpCode // the only data frame type the subprotocol allows
 	budget *Budget   // shared by the readers of a server; nil: no limit
 	h      ws.Header // the current frame, once its header is complete
 	hdr    [ws.MaxHeaderSize]byte
 	hn     uint8     // header bytes held in hdr while the header is split across reads
 	inBody bool      // h is valid and its payload is being read
-	got    int       // payload bytes of the current frame read so far
+	dataOp ws.OpCode // the only data frame type the subprotocol allows
 	msgOp  ws.OpCode // opcode of the fragmented message in progress (0: none)
+	got    int       // payload bytes of the current frame read so far
 	msgLen int       // unmasked bytes of that message held in the chunks
 	// The partial message's chunks, unmasked as they arrive (pooled; nil between
 	// messages); ctl holds a control frame split across reads.
