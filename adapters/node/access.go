@@ -91,8 +91,7 @@ func (n *Node) authed(c *Conn, a *core.Answer) {
 		return
 	}
 	c.Identity, c.authing, c.authDeadline = a.Identity, false, 0
-	c.tracked = true
-	n.conns[c.ID] = c
+	n.track(c)
 	n.step(core.Event{Kind: core.EventConnect, Conn: c.ID, Identity: c.Identity, Format: c.Format})
 	early := c.early
 	c.early = nil

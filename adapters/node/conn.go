@@ -41,6 +41,7 @@ type Conn struct {
 	n       *Node
 	link    Link
 	framing Framing
+	shard   *shard // its delivery shard (ID % DeliveryShards), which keeps its counters
 
 	ip netip.Addr // admitted by the node's Admission until Finished
 
@@ -57,7 +58,8 @@ type Conn struct {
 
 	// Owned by the node's goroutine.
 	tracked   bool  // in Node.conns: the hub knows it
-	dirty     bool  // in Node.dirty: to be woken after this round
+	pair      int   // tracked: its (framing, format) in Node.pairs
+	dirty     bool  // in a shard's dirty list: to be woken after this round (deliver.go)
 	lastPing  int64 // coarse clock of the last ping queued
 	deadline  int64 // closing: when Abort is due
 	closingAt int   // 1 + index in Node.closing; 0 when not there
@@ -172,7 +174,7 @@ func (c *Conn) Written(b *Batch, n int) {
 	c.mu.Lock()
 	c.unsent -= done - n
 	c.mu.Unlock()
-	c.n.queued.Add(-int64(done - n))
+	c.shard.queued.Add(-int64(done - n))
 }
 
 // SocketFull records that a write found the socket full (the transport waits for room).
@@ -256,7 +258,7 @@ func (c *Conn) Finished(b *Batch) {
 		releaseList(b.list)
 		b.list, b.off = nil, 0
 	}
-	c.n.queued.Add(-int64(dropped))
+	c.shard.queued.Add(-int64(dropped))
 	c.n.release(c.ip)
 	c.n.inbox.post(event{kind: evFinished, c: c})
 }
@@ -339,7 +341,7 @@ func (c *Conn) enqueue(f frame) enqueueResult {
 			releaseList(q)
 		}
 		c.unsent -= freed
-		c.n.queued.Add(-int64(freed))
+		c.shard.queued.Add(-int64(freed))
 		c.state.Store(stateClosing)
 		c.closeCode = core.CloseSlowConsumer
 		c.appendLocked(frame{b: c.framing.Close(core.CloseSlowConsumer, core.ReasonSlowConsumer)})
@@ -365,10 +367,10 @@ func (c *Conn) appendLocked(f frame) {
 	}
 	c.q.f = append(c.q.f, f)
 	c.unsent += len(f.b)
-	c.n.queued.Add(int64(len(f.b)))
+	c.shard.queued.Add(int64(len(f.b)))
 	for {
-		peak := c.n.peakConn.Load()
-		if int64(c.unsent) <= peak || c.n.peakConn.CompareAndSwap(peak, int64(c.unsent)) {
+		peak := c.shard.peakConn.Load()
+		if int64(c.unsent) <= peak || c.shard.peakConn.CompareAndSwap(peak, int64(c.unsent)) {
 			break
 		}
 	}
