@@ -10,8 +10,10 @@ import (
 	"github.com/switchboard-ws/switchboard/core/proto"
 )
 
-// Link is the transport's half of a connection: what the node asks of it. Both methods
-// are called without the connection's lock held and must not block.
+// Link is the transport's half of a connection: what the node asks of it. Its methods
+// are called without the connection's lock held and must not block; Wake and TryFlush
+// may come from the owner goroutine or a delivery shard (deliver.go), for different
+// connections at once.
 type Link interface {
 	// Wake says frames (or the close frame) were queued: Pull and write them soon.
 	Wake()

@@ -74,7 +74,8 @@ type pair struct {
 	live int
 }
 
-// delivery is the node's delivery state, owned by the owner goroutine.
+// delivery is the node's delivery state, written by the owner goroutine only; the
+// shards read it (and n.conns) while the owner waits for their join.
 type delivery struct {
 	shards     []*shard // DeliveryShards of them; shards[0] is the owner's
 	jobs       []job

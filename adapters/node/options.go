@@ -177,7 +177,8 @@ func (o *Options) applyDefaults() {
 type HTTPError = auth.Error
 
 // Metrics receives what the node counts (adapters/metrics exports it to Prometheus).
-// Its methods are called from the owner goroutine and must not block.
+// Its methods are called from the owner goroutine and must not block; Delivered counts
+// the frames queued by one fan-out (deliver.go), all shards together.
 type Metrics interface {
 	ConnOpened()
 	ConnClosed(code uint16)
