@@ -404,7 +404,6 @@ func (n *Node) apply(ev *event, arena []byte) {
 		}
 		n.step(core.Event{Kind: core.EventAnswer, Answer: ev.answer})
 	case evAbortAll:
-		n.fanout()
 		for _, c := range slices.Clone(n.closing) {
 			n.abort(c)
 		}
