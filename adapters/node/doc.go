@@ -23,8 +23,8 @@
 // Delivery forks and joins (deliver.go): with Options.DeliveryShards S > 1 (default
 // GOMAXPROCS) the owner holds a round's deliveries and, before it next queues or closes
 // anything on a connection itself and at the end of the round, hands them to S-1 helper
-// goroutines and shard 0 (itself), each queueing to the connections whose ID modulo S is
-// its own, and waits for all of them. One goroutine queues every frame of a connection,
+// goroutines and shard 0 (itself), each queueing to its own share of the connections
+// (runs of consecutive IDs), and waits for all of them. One goroutine queues every frame of a connection,
 // in the hub's order, and the hub and the connection map stay the owner's alone; rounds
 // of fewer than a few hundred recipients are queued by the owner with no handoff. Queue
 // counters are per shard (summed in Stats), so no delivery touches a node-wide atomic.

@@ -69,8 +69,8 @@ type Options struct {
 	EventBuffer int
 
 	// DeliveryShards is how many goroutines queue a large round's deliveries (deliver.go):
-	// the owner and DeliveryShards-1 helpers, each taking the connections whose ID is its
-	// number modulo DeliveryShards. Default runtime.GOMAXPROCS(0) at New; 1 queues every
+	// the owner and DeliveryShards-1 helpers, each taking its share of the connections
+	// (runs of consecutive IDs, dealt round-robin). Default runtime.GOMAXPROCS(0) at New; 1 queues every
 	// delivery on the owner as the hub emits it, with no helper goroutine.
 	DeliveryShards int
 }
