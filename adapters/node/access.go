@@ -93,8 +93,7 @@ func (n *Node) authed(c *Conn, a *core.Answer) {
 	}
 	early := c.pre.early
 	c.pre.identity = a.Identity
-	c.tracked = true
-	n.conns[c.ID] = c
+	n.track(c)
 	n.connectHub(c)
 	for _, p := range early {
 		if c.tracked {

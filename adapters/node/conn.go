@@ -10,8 +10,10 @@ import (
 	"github.com/switchboard-ws/switchboard/core/proto"
 )
 
-// Link is the transport's half of a connection: what the node asks of it. Both methods
-// are called without the connection's lock held and must not block.
+// Link is the transport's half of a connection: what the node asks of it. Its methods
+// are called without the connection's lock held and must not block; Wake and TryFlush
+// may come from the owner goroutine or a delivery shard (deliver.go), for different
+// connections at once.
 type Link interface {
 	// Wake says frames (or the close frame) were queued: Pull and write them soon.
 	Wake()
@@ -42,6 +44,7 @@ type Conn struct {
 	n       *Node
 	link    Link
 	framing Framing
+	shard   *shard // its delivery shard (ID % DeliveryShards), which keeps its counters
 
 	ip netip.Addr // admitted by the node's Admission until Finished
 
@@ -63,7 +66,8 @@ type Conn struct {
 	deadline  int64 // closing: when Abort is due
 	closingAt int32 // 1 + index in Node.closing; 0 when not there
 	tracked   bool  // in Node.conns: the hub knows it
-	dirty     bool  // in Node.dirty: to be woken after this round
+	pair      uint8 // tracked: its (framing, format) in Node.pairs
+	dirty     bool  // in a shard's dirty list: to be woken after this round (deliver.go)
 	aborted   bool
 	// pre is what c needs only until the hub knows it (nil after): kept apart so that a
 	// connected one does not carry its identity's grants and the auth message's state.
@@ -183,7 +187,7 @@ func (c *Conn) Written(b *Batch, n int) {
 	c.mu.Lock()
 	c.unsent -= done - n
 	c.mu.Unlock()
-	c.n.queued.Add(-int64(done - n))
+	c.shard.queued.Add(-int64(done - n))
 }
 
 // SocketFull records that a write found the socket full (the transport waits for room).
@@ -267,7 +271,7 @@ func (c *Conn) Finished(b *Batch) {
 		releaseList(b.list)
 		b.list, b.off = nil, 0
 	}
-	c.n.queued.Add(-int64(dropped))
+	c.shard.queued.Add(-int64(dropped))
 	c.n.release(c.ip)
 	c.n.inbox.post(event{kind: evFinished, c: c})
 }
@@ -350,7 +354,7 @@ func (c *Conn) enqueue(f frame) enqueueResult {
 			releaseList(q)
 		}
 		c.unsent -= freed
-		c.n.queued.Add(-int64(freed))
+		c.shard.queued.Add(-int64(freed))
 		c.state.Store(stateClosing)
 		c.closeCode = core.CloseSlowConsumer
 		c.appendLocked(frame{b: c.framing.Close(core.CloseSlowConsumer, core.ReasonSlowConsumer)})
@@ -376,10 +380,10 @@ func (c *Conn) appendLocked(f frame) {
 	}
 	c.q.f = append(c.q.f, f)
 	c.unsent += len(f.b)
-	c.n.queued.Add(int64(len(f.b)))
+	c.shard.queued.Add(int64(len(f.b)))
 	for {
-		peak := c.n.peakConn.Load()
-		if int64(c.unsent) <= peak || c.n.peakConn.CompareAndSwap(peak, int64(c.unsent)) {
+		peak := c.shard.peakConn.Load()
+		if int64(c.unsent) <= peak || c.shard.peakConn.CompareAndSwap(peak, int64(c.unsent)) {
 			break
 		}
 	}

@@ -20,11 +20,20 @@
 // bounded worker pool whose calls are answered, unavailable if need be, within
 // HookTimeout; app events (§9.2) to Options.Events through a bounded buffer.
 //
-// The owner goroutine must never block on a peer: it never waits for a writer, and a
-// connection whose unsent bytes would pass Options.SendQueueBytes — after one
-// non-blocking flush (Link.TryFlush) — is closed 4008 instead of waited for. No lock is
-// held while stepping the hub; the only locks are per connection (its send queue) and
-// the inbox's.
+// Delivery forks and joins (deliver.go): with Options.DeliveryShards S > 1 (default
+// GOMAXPROCS) the owner holds a round's deliveries and, before it next queues or closes
+// anything on a connection itself and at the end of the round, hands them to S-1 helper
+// goroutines and shard 0 (itself), each queueing to its own share of the connections
+// (runs of consecutive IDs), and waits for all of them. One goroutine queues every frame of a connection,
+// in the hub's order, and the hub and the connection map stay the owner's alone; rounds
+// of fewer than a few hundred recipients are queued by the owner with no handoff. Queue
+// counters are per shard (summed in Stats), so no delivery touches a node-wide atomic.
+//
+// The owner goroutine must never block on a peer: it never waits for a writer (only for
+// its own delivery shards, which never wait either), and a connection whose unsent bytes
+// would pass Options.SendQueueBytes — after one non-blocking flush (Link.TryFlush) — is
+// closed 4008 instead of waited for. No lock is held while stepping the hub; the only
+// locks are per connection (its send queue) and the inbox's.
 //
 //	n := node.New(node.Options{Core: core.DefaultConfig()}) // zero options take their defaults
 //	h := nethttp.New(n)           // or epoll.New(n)

@@ -32,11 +32,9 @@ type Node struct {
 	accepting atomic.Bool
 	clock     atomic.Int64 // coarse now (UnixNano), refreshed every sweep and batch
 
-	queued   atomic.Int64 // bytes queued on every connection, not yet written
-	peakConn atomic.Int64 // the most bytes ever queued on one connection
-	slow     atomic.Int64 // connections closed 4008
-	full     atomic.Int64 // writes deferred because a socket was full
-	live     atomic.Int64 // attached and not yet Finished
+	slow atomic.Int64 // connections closed 4008
+	full atomic.Int64 // writes deferred because a socket was full
+	live atomic.Int64 // attached and not yet Finished
 
 	origins    *origin.Policy
 	budget     *wsframe.Budget // partial messages of every connection
@@ -47,7 +45,7 @@ type Node struct {
 	// Owned by the owner goroutine.
 	conns      map[core.ConnID]*Conn
 	closing    []*Conn
-	dirty      []*Conn
+	delivery   // the delivery shards and the deliveries held for them (deliver.go)
 	waiters    map[uint64]chan core.AdminReply
 	awaiting   map[core.ConnID]*Conn // attached, waiting for their auth message (access.go)
 	authReq    proto.Request
@@ -99,6 +97,7 @@ func New(opts Options) *Node {
 	}
 	n.out.Reset()
 	n.opts.Restore = nil // the hub has them now
+	n.startShards(opts.DeliveryShards)
 	n.inbox.init()
 	n.accepting.Store(true)
 	n.clock.Store(time.Now().UnixNano())
@@ -158,7 +157,8 @@ func (n *Node) Attach(hs Handshake, link Link) (*Conn, error) {
 	// The user id may be a substring of the handshake's request line: a copy of its own
 	// lets the request go, since the hub keeps the id as long as the user is online.
 	id.User = strings.Clone(id.User)
-	c := &Conn{ID: core.ConnID(n.nextID.Add(1)), Format: hs.Format, ip: hs.IP, n: n, link: link, framing: fr,
+	cid := core.ConnID(n.nextID.Add(1))
+	c := &Conn{ID: cid, Format: hs.Format, ip: hs.IP, n: n, link: link, framing: fr, shard: n.shardOf(cid),
 		pre: &preConnect{identity: id}}
 	c.lastSeen.Store(n.clock.Load())
 	n.live.Add(1)
@@ -192,7 +192,8 @@ type Stats struct {
 
 // Stats returns the node's counters; safe from any goroutine.
 func (n *Node) Stats() Stats {
-	return Stats{Live: n.live.Load(), QueuedBytes: n.queued.Load(), PeakConnQueue: n.peakConn.Load(), SlowConsumers: n.slow.Load(), SocketFull: n.full.Load(), PartialBytes: n.budget.Used(), EventsDropped: n.eventsDropped.Load()}
+	queued, peak := n.queuedBytes()
+	return Stats{Live: n.live.Load(), QueuedBytes: queued, PeakConnQueue: peak, SlowConsumers: n.slow.Load(), SocketFull: n.full.Load(), PartialBytes: n.budget.Used(), EventsDropped: n.eventsDropped.Load()}
 }
 
 // Admin runs an operator request on the owner goroutine and returns the hub's reply.
@@ -263,6 +264,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 // run is the owner goroutine: the only one that touches the hub.
 func (n *Node) run() {
 	defer close(n.done)
+	defer n.stopShards()
 	defer n.inbox.close()
 	tick := time.NewTicker(n.sweepEvery())
 	defer tick.Stop()
@@ -350,8 +352,7 @@ func (n *Node) apply(ev *event, arena []byte) {
 			}
 			return
 		}
-		c.tracked = true
-		n.conns[c.ID] = c
+		n.track(c)
 		if n.draining {
 			n.shutdownConn(c)
 			return
@@ -435,11 +436,7 @@ func (n *Node) step(ev core.Event) {
 		n.opts.Logger.Debug("hub refused event", "kind", ev.Kind, "conn", ev.Conn, "err", err)
 		if ev.Kind == core.EventConnect {
 			// The hub refused the identity: the connection cannot be served.
-			if c := n.conns[ev.Conn]; c != nil {
-				c.tracked = false
-				delete(n.conns, ev.Conn)
-				n.beginCloseUntracked(c, core.CloseUnauthorized, core.ReasonUnauthorized)
-			}
+			n.closeUntracked(ev.Conn, core.CloseUnauthorized, core.ReasonUnauthorized)
 		}
 	}
 	n.route()
@@ -475,13 +472,9 @@ func (n *Node) route() {
 		a := &n.out.Actions[i]
 		switch a.Kind {
 		case core.ActionDeliver:
-			n.deliver(a.Msg, a.Targets)
+			n.routeDeliver(a.Msg, a.Targets)
 		case core.ActionClose:
-			if c := n.conns[a.Conn]; c != nil {
-				c.tracked = false
-				delete(n.conns, a.Conn)
-				n.beginCloseUntracked(c, a.Code, a.Reason)
-			}
+			n.closeUntracked(a.Conn, a.Code, a.Reason)
 		case core.ActionAdminReply:
 			n.reply(a.Reply)
 		case core.ActionCluster:
@@ -493,34 +486,6 @@ func (n *Node) route() {
 		}
 	}
 	n.out.Reset()
-}
-
-// deliver queues m on every target: one frame per framing and format in use, built
-// once (Message.Frame keeps it), shared.
-func (n *Node) deliver(m *proto.Message, targets []core.ConnID) {
-	count := 0
-	for _, id := range targets {
-		c := n.conns[id]
-		if c == nil {
-			continue
-		}
-		b := m.Frame(c.framing, c.Format)
-		switch c.enqueue(frame{msg: m, b: b}) {
-		case started:
-			// The writer had nothing: start it now, in parallel with this round, rather
-			// than at its end; what follows is coalesced behind it.
-			c.link.Wake()
-			count++
-			n.markDirty(c)
-		case enqueued:
-			count++
-			n.markDirty(c)
-		case overLimit:
-			n.markDirty(c)
-			n.pending = append(n.pending, event{kind: evGone, c: c, code: core.CloseSlowConsumer})
-		}
-	}
-	n.opts.Metrics.Delivered(count)
 }
 
 func (n *Node) reply(r *core.AdminReply) {
@@ -546,6 +511,7 @@ func (n *Node) reply(r *core.AdminReply) {
 // beginClose closes a connection the hub still knows: the close frame is queued, the
 // hub is told it is gone.
 func (n *Node) beginClose(c *Conn, code uint16, reason string) {
+	n.fanout()
 	if c.beginClose(code, reason, true) {
 		n.markDirty(c)
 	}
@@ -556,6 +522,7 @@ func (n *Node) beginClose(c *Conn, code uint16, reason string) {
 // shutdownConn closes c 1001 without stepping the hub, which is going away with the
 // node (telling it would route a user_left per connection to connections also closing).
 func (n *Node) shutdownConn(c *Conn) {
+	n.fanout()
 	if c.beginClose(core.CloseGoingAway, core.ReasonShutdown, true) {
 		n.markDirty(c)
 	}
@@ -563,8 +530,19 @@ func (n *Node) shutdownConn(c *Conn) {
 	n.addClosing(c)
 }
 
+// closeUntracked closes the connection id, if the node still has it, which the hub has
+// forgotten (it closed it, or refused it): what was delivered to it before goes first.
+func (n *Node) closeUntracked(id core.ConnID, code uint16, reason string) {
+	n.fanout()
+	if c := n.conns[id]; c != nil {
+		n.untrack(c)
+		n.beginCloseUntracked(c, code, reason)
+	}
+}
+
 // beginCloseUntracked closes a connection the hub has already forgotten.
 func (n *Node) beginCloseUntracked(c *Conn, code uint16, reason string) {
+	n.fanout()
 	if c.beginClose(code, reason, true) {
 		n.markDirty(c)
 	}
@@ -577,8 +555,7 @@ func (n *Node) forget(c *Conn, tellHub bool) {
 	if !c.tracked {
 		return
 	}
-	c.tracked = false
-	delete(n.conns, c.ID)
+	n.untrack(c)
 	n.opts.Metrics.ConnClosed(c.CloseCode())
 	if tellHub {
 		n.step(core.Event{Kind: core.EventDisconnect, Conn: c.ID, Code: c.CloseCode()})
@@ -611,27 +588,24 @@ func (n *Node) removeClosing(c *Conn) {
 }
 
 func (n *Node) abort(c *Conn) {
+	n.fanout()
 	if !c.aborted && c.state.Load() != stateDone {
 		c.aborted = true
 		c.link.Abort()
 	}
 }
 
-func (n *Node) markDirty(c *Conn) {
-	if !c.dirty {
-		c.dirty = true
-		n.dirty = append(n.dirty, c)
-	}
-}
+// markDirty notes, on the owner, that c has frames to be woken for at the end of the round.
+func (n *Node) markDirty(c *Conn) { n.shards[0].mark(c) }
 
-// flush wakes every connection that got frames this round, once each.
+// flush ends a round: the held deliveries are fanned out, the slow consumers they found
+// settled with the hub (which may deliver more: user_left), until nothing is held; then
+// every connection the owner queued to this round is woken, once each.
 func (n *Node) flush() {
-	for i, c := range n.dirty {
-		c.dirty = false
-		c.link.Wake()
-		n.dirty[i] = nil
+	for n.fanout(); len(n.pending) > 0; n.fanout() {
+		n.settle()
 	}
-	n.dirty = n.dirty[:0]
+	n.shards[0].wake()
 }
 
 // sweep is the periodic pass: the hub's clock, pings, idle timeouts, close deadlines.
@@ -656,6 +630,7 @@ func (n *Node) sweep(now time.Time) {
 				continue
 			}
 			c.lastPing = t
+			n.fanout() // the ping goes behind what was delivered before it
 			switch c.enqueue(frame{b: c.framing.Ping()}) {
 			case enqueued, started:
 				n.markDirty(c)

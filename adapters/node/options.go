@@ -3,6 +3,7 @@ package node
 import (
 	"log/slog"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/switchboard-ws/switchboard/adapters/auth"
@@ -66,6 +67,12 @@ type Options struct {
 	// counted (Stats.EventsDropped). Setting it turns on Core.AppEvents.
 	Events      func(core.AppEvent)
 	EventBuffer int
+
+	// DeliveryShards is how many goroutines queue a large round's deliveries (deliver.go):
+	// the owner and DeliveryShards-1 helpers, each taking its share of the connections
+	// (runs of consecutive IDs, dealt round-robin). Default runtime.GOMAXPROCS(0) at New; 1 queues every
+	// delivery on the owner as the hub emits it, with no helper goroutine.
+	DeliveryShards int
 }
 
 // Store keeps the hub's room streams on disk (PROTOCOL.md §10.2).
@@ -159,6 +166,9 @@ func (o *Options) applyDefaults() {
 	if o.EventBuffer <= 0 {
 		o.EventBuffer = DefaultEventBuffer
 	}
+	if o.DeliveryShards <= 0 {
+		o.DeliveryShards = runtime.GOMAXPROCS(0)
+	}
 }
 
 // HTTPError refuses a WebSocket handshake: the transport answers it as JSON
@@ -167,7 +177,8 @@ func (o *Options) applyDefaults() {
 type HTTPError = auth.Error
 
 // Metrics receives what the node counts (adapters/metrics exports it to Prometheus).
-// Its methods are called from the owner goroutine and must not block.
+// Its methods are called from the owner goroutine and must not block; Delivered counts
+// the frames queued by one fan-out (deliver.go), all shards together.
 type Metrics interface {
 	ConnOpened()
 	ConnClosed(code uint16)
