@@ -128,7 +128,7 @@ func idleClient(b *testing.B, addr *net.TCPAddr, user string) int {
 		}
 		have += k
 	}
-	for bytes.Index(buf[:have], []byte("\r\n\r\n")) < 0 {
+	for !bytes.Contains(buf[:have], []byte("\r\n\r\n")) {
 		read()
 	}
 	if !bytes.HasPrefix(buf[:have], []byte("HTTP/1.1 101")) {
