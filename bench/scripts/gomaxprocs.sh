@@ -1,7 +1,8 @@
 #!/bin/bash
 # GOMAXPROCS 1 (server pinned to core 0, loadgen to core 1) against 2 (nothing pinned):
 # switchboard-epoll, 2,000 conns, rooms of 1,000, SLO search + cost at 200k/s, interleaved.
-cd "$(dirname "$0")/.." && make -C .. -s bench-bin 2>/dev/null; cd "$(dirname "$0")/.."
+# Writes $OUT/gmp-p1-N.json and gmp-p2-N.json (OUT defaults to /tmp), one loadgen result each.
+cd "$(dirname "$0")/.." || exit 1 # bench/, with bin/ built by make bench-quick or make bench
 for rep in 1 2 3; do
  for mode in p1 p2; do
   port=$((19000+rep*10+${mode#p}))
