@@ -12,12 +12,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/switchboard-ws/switchboard/adapters/metrics"
 	"github.com/switchboard-ws/switchboard/adapters/node"
 	"github.com/switchboard-ws/switchboard/adapters/transporttest"
 	"github.com/switchboard-ws/switchboard/core"
@@ -210,40 +210,35 @@ func shardGoroutines() (pollers, workers int) {
 	return strings.Count(stacks, "epoll.(*shard).poll("), strings.Count(stacks, "epoll.(*shard).work(")
 }
 
-// closeCodes records the close code of every connection the node finished.
-type closeCodes struct {
-	nopMetrics
-	mu    sync.Mutex
-	codes map[uint16]int
+// closes is what the node's metrics say of connections closed with code: the
+// switchboard_closes_total series an operator scrapes.
+func closes(t *testing.T, m *metrics.Metrics, code uint16) int {
+	t.Helper()
+	families, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "switchboard_closes_total" {
+			continue
+		}
+		for _, s := range f.GetMetric() {
+			for _, l := range s.GetLabel() {
+				if l.GetName() == "code" && l.GetValue() == strconv.Itoa(int(code)) {
+					return int(s.GetCounter().GetValue())
+				}
+			}
+		}
+	}
+	return 0
 }
-
-func (m *closeCodes) ConnClosed(code uint16) {
-	m.mu.Lock()
-	m.codes[code]++
-	m.mu.Unlock()
-}
-
-func (m *closeCodes) count(code uint16) int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.codes[code]
-}
-
-// nopMetrics stands in for the node's counts closeCodes does not watch.
-type nopMetrics struct{}
-
-func (nopMetrics) ConnOpened()       {}
-func (nopMetrics) ConnClosed(uint16) {}
-func (nopMetrics) Received()         {}
-func (nopMetrics) Delivered(int)     {}
-func (nopMetrics) Rooms(int)         {}
 
 // TestVanishedPeerOnOneShard: a connection whose peer resets without a close handshake
 // is finished 1006 by its shard, while the members on every shard keep being served.
 func TestVanishedPeerOnOneShard(t *testing.T) {
 	const shards = 3
-	metrics := &closeCodes{codes: map[uint16]int{}}
-	s, tr := shardedServer(t, shards, node.Options{Metrics: metrics})
+	m := metrics.New()
+	s, tr := shardedServer(t, shards, node.Options{Metrics: m})
 	var rs []*transporttest.Raw
 	for i := range 2 * shards {
 		rs = append(rs, joined(s, t, "m"+strconv.Itoa(i)))
@@ -267,7 +262,7 @@ func TestVanishedPeerOnOneShard(t *testing.T) {
 	victim.Conn.Close()
 
 	transporttest.WaitFor(t, "the victim's connection to be finished 1006", func() bool {
-		return metrics.count(core.CloseAbnormal) == 1
+		return closes(t, m, core.CloseAbnormal) == 1
 	})
 	for i, r := range rs {
 		if m := r.ReadJSON(); m["type"] != "user_left" || m["user_id"] != "victim" {
@@ -283,7 +278,7 @@ func TestVanishedPeerOnOneShard(t *testing.T) {
 	if got := s.Admin(core.AdminRequest{Op: core.AdminStats}).Stats.TotalConnections; got != len(rs) {
 		t.Fatalf("%d connections, want %d", got, len(rs))
 	}
-	if metrics.count(core.CloseAbnormal) != 1 {
-		t.Fatalf("close codes %v", metrics.codes)
+	if closes(t, m, core.CloseAbnormal) != 1 {
+		t.Fatalf("%d connections closed 1006, want 1", closes(t, m, core.CloseAbnormal))
 	}
 }
