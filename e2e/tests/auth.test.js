@@ -7,7 +7,7 @@ import { createHmac } from 'node:crypto';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, launchBrowser, artifactPath } from './harness.js';
+import { startServer, launchBrowser, artifactPath, T, stopAll } from './harness.js';
 
 const SECRET = 'e2e-secret';
 let server, browser, dir;
@@ -27,14 +27,13 @@ before(async () => {
   browser = await launchBrowser();
 });
 after(async () => {
-  const errors = browser?.pageErrors ?? [];
-  await browser?.close();
-  await server?.stop();
-  rmSync(dir, { recursive: true, force: true });
-  assert.deepEqual(errors, [], 'uncaught exceptions in the pages');
+  try {
+    await stopAll(browser, server);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
-const T = { timeout: 15000 };
 const tid = id => `[data-testid=${id}]`;
 
 test('a token passed by the embedding page (#token=) signs in, and leaves the address bar', async () => {

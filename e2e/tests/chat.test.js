@@ -2,7 +2,7 @@
 // room, chat, write privately, and one leaves; each page shows what the other did.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, artifactPath, T, until, joinRoom as join, say } from './harness.js';
+import { startServer, launchBrowser, artifactPath, T, until, joinRoom as join, say, stopAll } from './harness.js';
 
 let server, browser, ann, bob;
 
@@ -11,12 +11,7 @@ before(async () => {
   browser = await launchBrowser();
 });
 
-after(async () => {
-  const errors = browser?.pageErrors ?? [];
-  await browser?.close();
-  await server?.stop();
-  assert.deepEqual(errors, [], 'uncaught exceptions in the pages');
-});
+after(() => stopAll(browser, server));
 
 const users = (page, list) => page.locator(`[data-testid=${list}] li[data-user]`)
   .evaluateAll(items => items.map(li => li.dataset.user));

@@ -4,7 +4,7 @@
 // reconnect is shown with a server shutdown: 1001 "Server shutting down").
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser } from './harness.js';
+import { startServer, launchBrowser, stopAll } from './harness.js';
 
 let server, browser;
 
@@ -16,12 +16,7 @@ before(async () => {
   browser = await launchBrowser();
 });
 
-after(async () => {
-  const errors = browser?.pageErrors ?? [];
-  await browser?.close();
-  await server?.stop();
-  assert.deepEqual(errors, [], 'uncaught exceptions in the pages');
-});
+after(() => stopAll(browser, server));
 
 // clientPage opens a same-origin page and starts a Switchboard client in it as user;
 // window.seen records every status change and every frame. Setting window.offline makes

@@ -3,19 +3,14 @@
 // the plot. Screenshots: e2e/artifacts/dashboard-<width>.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, artifactPath } from './harness.js';
+import { startServer, launchBrowser, artifactPath, stopAll } from './harness.js';
 
 let server, browser;
 before(async () => {
   server = await startServer();
   browser = await launchBrowser();
 });
-after(async () => {
-  const errors = browser?.pageErrors ?? [];
-  await browser?.close();
-  await server?.stop();
-  assert.deepEqual(errors, [], 'uncaught exceptions in the pages');
-});
+after(() => stopAll(browser, server));
 
 test('the chart scale puts labels on their values, the top one inside the plot', async () => {
   const page = await browser.newPage();

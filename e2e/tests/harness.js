@@ -54,6 +54,15 @@ export async function launchBrowser() {
   };
 }
 
+// stopAll is a test file's after hook: it closes the browser and stops the server (either
+// may be missing when before failed), then fails the file if any page threw uncaught.
+export async function stopAll(browser, server) {
+  const errors = browser?.pageErrors ?? [];
+  await browser?.close();
+  await server?.stop();
+  assert.deepEqual(errors, [], 'uncaught exceptions in the pages');
+}
+
 export function artifactPath(name) {
   mkdirSync(artifacts, { recursive: true });
   return join(artifacts, name);

@@ -4,19 +4,14 @@
 // Screenshots of each state go to e2e/artifacts/layout-<width>-<state>.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, artifactPath } from './harness.js';
+import { startServer, launchBrowser, artifactPath, stopAll } from './harness.js';
 
 let server, browser;
 before(async () => {
   server = await startServer();
   browser = await launchBrowser();
 });
-after(async () => {
-  const errors = browser?.pageErrors ?? [];
-  await browser?.close();
-  await server?.stop();
-  assert.deepEqual(errors, [], 'uncaught exceptions in the pages');
-});
+after(() => stopAll(browser, server));
 
 const T = { timeout: 15000 };
 

@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launchBrowser, artifactPath, repoRoot } from './harness.js';
+import { startServer, launchBrowser, artifactPath, repoRoot, stopAll } from './harness.js';
 
 let server, browser, page;
 
@@ -20,12 +20,7 @@ before(async () => {
   await page.waitForSelector('body[data-ready=true]', { timeout: 30000 });
 });
 
-after(async () => {
-  const errors = browser?.pageErrors ?? [];
-  await browser?.close();
-  await server?.stop();
-  assert.deepEqual(errors, [], 'uncaught exceptions in the pages');
-});
+after(() => stopAll(browser, server));
 
 const card = user => page.locator(`[data-testid=conn][data-user=${user}]`);
 

@@ -3,7 +3,7 @@
 // falls back to GET /sse + POST /sse/send; bob's page uses WebSocket. They chat as usual.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, T, until, joinRoom as join, say } from './harness.js';
+import { startServer, launchBrowser, T, until, joinRoom as join, say, stopAll } from './harness.js';
 
 let server, browser;
 
@@ -12,12 +12,7 @@ before(async () => {
   browser = await launchBrowser();
 });
 
-after(async () => {
-  const errors = browser?.pageErrors ?? [];
-  await browser?.close();
-  await server?.stop();
-  assert.deepEqual(errors, [], 'uncaught exceptions in the pages');
-});
+after(() => stopAll(browser, server));
 
 const chats = (page) => page.locator('[data-testid=messages] li.msg[data-kind=chat] .content').allTextContents();
 
